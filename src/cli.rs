@@ -1,0 +1,348 @@
+//! The command line as typed ([`Cli`], clap derive) and its validated form ([`Config`]): headers parsed, selectors
+//! compiled, regexes built, durations checked. Every usage error is found here, before any network or file I/O.
+//!
+//! Must not open files or sockets.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgAction, Parser, ValueEnum};
+use regex::Regex;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::parse::Extractor;
+use crate::url::Scope;
+
+/// A URL list in, one JSON line per URL out: a concurrent, polite crawler for the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "crawlfish", version, about, max_term_width = 100)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent flag of the CLI contract
+pub struct Cli {
+    /// Files with one URL per line ('-' or none: stdin). Blank lines and '#' comments are skipped
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write records to FILE instead of stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With -o: keep FILE's complete records, skip their URLs, append the rest
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
+    /// Requests in flight, all hosts together
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: u32,
+
+    /// Requests in flight to one host
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub per_host: u32,
+
+    /// Requests per second to one host, burst 2 (0: unlimited)
+    #[arg(short = 'r', long, value_name = "R", default_value_t = 5.0)]
+    pub rate: f64,
+
+    /// Deadline for a whole request, headers and body, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Deadline for a TCP (and TLS) connect, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+
+    /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Longest Retry-After honoured; a longer one gives the URL up with its last status
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub max_retry_after: f64,
+
+    /// Redirects followed per URL
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// Body bytes kept per page, after decompression; the rest is cut (truncated: true)
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: u64,
+
+    /// User-Agent header [default: crawlfish/VERSION]
+    #[arg(long, value_name = "S")]
+    pub user_agent: Option<String>,
+
+    /// Extra request header, 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Do not fetch or obey robots.txt (nor <meta name=robots nofollow>)
+    #[arg(long)]
+    pub ignore_robots: bool,
+
+    /// Follow links this many levels below the listed URLs
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub depth: u32,
+
+    /// Which discovered links are followed
+    #[arg(long, value_enum, value_name = "SCOPE", default_value_t = Scope::Host)]
+    pub scope: Scope,
+
+    /// Follow only discovered URLs matching REGEX (repeatable: any may match)
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Never follow discovered URLs matching REGEX (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Stop dispatching after N fetches
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
+
+    /// Follow rel="nofollow" links too
+    #[arg(long)]
+    pub follow_nofollow: bool,
+
+    /// Extract NAME from every match of CSS (its text, or attribute ATTR) into "extract" (repeatable)
+    #[arg(long = "select", value_name = "NAME=CSS[@ATTR]")]
+    pub select: Vec<String>,
+
+    /// Also queue the URLs of each listed host's sitemaps (robots.txt Sitemap: lines, else /sitemap.xml)
+    #[arg(long)]
+    pub sitemap: bool,
+
+    /// Connect to ADDR for HOST, keeping HOST in the URL, Host header and TLS SNI (repeatable)
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No summary, no progress bar, errors only in logs
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Log format on stderr
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated run configuration: everything the engine needs, nothing it must re-check.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub files: Vec<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub resume: bool,
+    pub concurrency: usize,
+    pub per_host: usize,
+    /// Requests per second per host; `None` = unlimited.
+    pub rate: Option<f64>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub max_retry_after: Duration,
+    pub max_redirects: usize,
+    pub max_body: u64,
+    pub user_agent: String,
+    pub headers: HeaderMap,
+    pub robots: bool,
+    pub depth: u32,
+    pub scope: Scope,
+    pub include: Vec<Regex>,
+    pub exclude: Vec<Regex>,
+    pub max_pages: Option<u64>,
+    pub follow_nofollow: bool,
+    pub extractors: Vec<Extractor>,
+    pub sitemap: bool,
+    /// `--resolve`: host → address (the port comes from the URL; see README).
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// Summary line and progress bar on stderr.
+    pub summary: bool,
+    /// Base delay of the retry backoff (full jitter, doubling per attempt).
+    pub backoff_base: Duration,
+}
+
+/// The User-Agent product token robots.txt groups are matched against.
+pub const PRODUCT_TOKEN: &str = "crawlfish";
+
+impl Config {
+    /// A configuration with every default, for the library API and tests.
+    #[must_use]
+    pub fn defaults() -> Config {
+        Cli::parse_from(["crawlfish"])
+            .into_config()
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+}
+
+impl Cli {
+    /// Validates the command line.
+    ///
+    /// # Errors
+    /// A usage error naming the offending flag value.
+    pub fn into_config(self) -> Result<Config> {
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            bail!("--rate must be a number >= 0, got {}", self.rate);
+        }
+        let mut headers = HeaderMap::new();
+        for h in &self.headers {
+            let (name, value) = parse_header(h)?;
+            headers.append(name, value);
+        }
+        let include = compile_regexes(&self.include, "--include")?;
+        let exclude = compile_regexes(&self.exclude, "--exclude")?;
+        let extractors = self
+            .select
+            .iter()
+            .map(|s| Extractor::parse(s).map_err(|e| anyhow::anyhow!("--select {s:?}: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|s| parse_resolve(s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Config {
+            files: self.files,
+            output: self.output,
+            resume: self.resume,
+            concurrency: self.concurrency as usize,
+            per_host: self.per_host as usize,
+            rate: (self.rate > 0.0).then_some(self.rate),
+            timeout: secs("--timeout", self.timeout)?,
+            connect_timeout: secs("--connect-timeout", self.connect_timeout)?,
+            retries: self.retries,
+            max_retry_after: secs("--max-retry-after", self.max_retry_after)?,
+            max_redirects: self.max_redirects,
+            max_body: self.max_body,
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| format!("{PRODUCT_TOKEN}/{}", env!("CARGO_PKG_VERSION"))),
+            headers,
+            robots: !self.ignore_robots,
+            depth: self.depth,
+            scope: self.scope,
+            include,
+            exclude,
+            max_pages: self.max_pages,
+            follow_nofollow: self.follow_nofollow,
+            extractors,
+            sitemap: self.sitemap,
+            resolve,
+            summary: !self.quiet,
+            backoff_base: Duration::from_millis(500),
+        })
+    }
+}
+
+fn secs(flag: &str, value: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("{flag} must be a positive number of seconds, got {value}"))
+}
+
+fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue)> {
+    let (name, value) = raw
+        .split_once(':')
+        .with_context(|| format!("-H {raw:?}: expected 'Name: value'"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .with_context(|| format!("-H {raw:?}: invalid header name"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .with_context(|| format!("-H {raw:?}: invalid header value"))?;
+    Ok((name, value))
+}
+
+fn compile_regexes(patterns: &[String], flag: &str) -> Result<Vec<Regex>> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).with_context(|| format!("{flag} {p:?} is not a valid regex")))
+        .collect()
+}
+
+/// `HOST:PORT:ADDR` as curl takes it; ADDR may be an IPv6 address in brackets.
+fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
+    let bad = || format!("--resolve {raw:?}: expected HOST:PORT:ADDR");
+    let (host, rest) = raw.split_once(':').with_context(bad)?;
+    let (port, addr) = rest.split_once(':').with_context(bad)?;
+    let port: u16 = port.parse().ok().with_context(bad)?;
+    let addr: IpAddr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+        .with_context(bad)?;
+    if host.is_empty() {
+        bail!(bad());
+    }
+    Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::defaults();
+        assert_eq!(c.concurrency, 64);
+        assert_eq!(c.per_host, 4);
+        assert_eq!(c.rate, Some(5.0));
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.retries, 2);
+        assert_eq!(c.max_redirects, 10);
+        assert_eq!(c.max_body, 10 * 1024 * 1024);
+        assert!(c.user_agent.starts_with("crawlfish/"));
+        assert!(c.robots);
+        assert_eq!(c.depth, 0);
+    }
+
+    #[test]
+    fn usage_errors() {
+        let bad = |args: &[&str]| {
+            let mut argv = vec!["crawlfish"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map_or(true, |cli| cli.into_config().is_err())
+        };
+        assert!(bad(&["-H", "no colon"]));
+        assert!(bad(&["--include", "("]));
+        assert!(bad(&["--select", "x=p[[["]));
+        assert!(bad(&["--select", "noequals"]));
+        assert!(bad(&["--timeout", "0"]));
+        assert!(bad(&["-r", "-1"]));
+        assert!(bad(&["--resolve", "host:80"]));
+        assert!(bad(&["--resume"]));
+        assert!(bad(&["-c", "0"]));
+        assert!(!bad(&[
+            "-r",
+            "0",
+            "--resolve",
+            "a.test:443:[::1]",
+            "-H",
+            "X-A: b"
+        ]));
+    }
+
+    #[test]
+    fn resolve_parses_curl_syntax() {
+        let (h, a) = parse_resolve("Example.com:8080:127.0.0.2").unwrap();
+        assert_eq!(h, "example.com");
+        assert_eq!(a, "127.0.0.2:8080".parse().unwrap());
+    }
+}

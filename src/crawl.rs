@@ -1,0 +1,420 @@
+//! The scheduler: one loop owns the frontier, the `JoinSet` of fetch tasks, the global semaphore and the host
+//! table. It reads seeds only while the frontier is short (a huge list is streamed, never queued whole), takes a
+//! global permit **before** spawning (so queued URLs cost memory, not tasks), turns every task outcome into exactly
+//! one record on the bounded channel (a slow writer slows the crawl), and queues what pages link to.
+//!
+//! Tasks return what they found and touch no shared state. Must not write output (the writer owns it).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::cli::Config;
+use crate::fetch::Fetcher;
+use crate::frontier::{key, Frontier, Job};
+use crate::host::Host;
+use crate::input::{InputEvent, Seed};
+use crate::output::{Progress, Resumed};
+use crate::parse::{self, Page};
+use crate::record::{cut, now_rfc3339, ErrorKind, Record};
+use crate::url::host_key;
+
+/// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// What the run shares with every task.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub cfg: Arc<Config>,
+    pub fetcher: Fetcher,
+    pub progress: Arc<Progress>,
+}
+
+/// Why the scheduler stopped, beyond "everything was done".
+#[derive(Debug, Default)]
+pub struct CrawlEnd {
+    pub input_error: Option<String>,
+}
+
+enum Outcome {
+    Page { record: Record, follow: Vec<Url> },
+    Sitemap(Vec<(Url, String)>),
+}
+
+enum Running {
+    Page(Job),
+    Sitemap,
+}
+
+struct Scheduler {
+    ctx: Ctx,
+    frontier: Frontier,
+    tasks: JoinSet<Outcome>,
+    running: HashMap<Id, Running>,
+    hosts: HashMap<Arc<str>, Arc<Host>>,
+    sitemap_hosts: HashSet<Arc<str>>,
+    semaphore: Arc<Semaphore>,
+    records: mpsc::Sender<Record>,
+    dispatched: u64,
+    output_closed: bool,
+}
+
+/// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
+/// closed, or `cancel` fired (then in-flight fetches get [`GRACE`] to finish).
+pub async fn crawl(
+    ctx: Ctx,
+    mut seeds: mpsc::Receiver<InputEvent>,
+    records: mpsc::Sender<Record>,
+    frontier: Frontier,
+    resumed: Vec<Resumed>,
+    cancel: CancellationToken,
+) -> CrawlEnd {
+    let low_water = (ctx.cfg.concurrency * 4).max(256);
+    let mut s = Scheduler {
+        semaphore: Arc::new(Semaphore::new(ctx.cfg.concurrency)),
+        ctx,
+        frontier,
+        tasks: JoinSet::new(),
+        running: HashMap::new(),
+        hosts: HashMap::new(),
+        sitemap_hosts: HashSet::new(),
+        records,
+        dispatched: 0,
+        output_closed: false,
+    };
+    s.requeue_resumed(resumed);
+    let mut end = CrawlEnd::default();
+    let mut input_open = true;
+    let mut grace: Option<Instant> = None;
+    loop {
+        if grace.is_none() && !s.output_closed {
+            s.dispatch();
+        }
+        let budget_spent = s.budget_spent();
+        if s.tasks.is_empty()
+            && (s.frontier.is_finished() || budget_spent || grace.is_some() || s.output_closed)
+        {
+            break;
+        }
+        if s.output_closed {
+            s.tasks.shutdown().await;
+            break;
+        }
+        let want_input =
+            input_open && grace.is_none() && !budget_spent && s.frontier.queued() < low_water;
+        tokio::select! {
+            biased;
+            () = cancel.cancelled(), if grace.is_none() => grace = Some(Instant::now() + GRACE),
+            () = sleep_until_opt(grace), if grace.is_some() => {
+                s.tasks.shutdown().await;
+                break;
+            }
+            Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined).await,
+            event = seeds.recv(), if want_input => match event {
+                Some(InputEvent::Seed(seed)) => s.seed(seed).await,
+                Some(InputEvent::Failed(msg)) => {
+                    tracing::error!("{msg}");
+                    end.input_error = Some(msg);
+                    input_open = false;
+                    s.frontier.close_input();
+                }
+                None => {
+                    input_open = false;
+                    s.frontier.close_input();
+                }
+            },
+            else => break,
+        }
+    }
+    end
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Scheduler {
+    fn budget_spent(&self) -> bool {
+        self.ctx
+            .cfg
+            .max_pages
+            .is_some_and(|max| self.dispatched >= max)
+    }
+
+    /// Spawns fetches while a global permit and a ready job are both at hand.
+    fn dispatch(&mut self) {
+        while !self.budget_spent() {
+            let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
+                return;
+            };
+            let Some(job) = self.frontier.pop() else {
+                return;
+            };
+            self.dispatched += 1;
+            let host = self.host(&job.host, &job.url);
+            let ctx = self.ctx.clone();
+            let task = job.clone();
+            let handle = self
+                .tasks
+                .spawn(async move { visit(ctx, host, task, permit).await });
+            self.running.insert(handle.id(), Running::Page(job));
+            self.ctx.progress.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn host(&mut self, key: &Arc<str>, url: &Url) -> Arc<Host> {
+        let cfg = &self.ctx.cfg;
+        self.hosts
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Host::new(url, cfg.rate, cfg.max_retry_after)))
+            .clone()
+    }
+
+    async fn seed(&mut self, seed: Seed) {
+        match seed {
+            Seed::Invalid { line, reason } => {
+                let line = cut(&line, 2048);
+                if self.frontier.first_sight(key(&line)) {
+                    let msg = format!("not an http(s) URL: {reason}");
+                    self.emit(Record::failed(&line, 0, None, ErrorKind::InvalidUrl, msg))
+                        .await;
+                }
+            }
+            Seed::Url(url) => {
+                let host: Arc<str> = host_key(&url).into();
+                let root: Arc<str> = url.host_str().unwrap_or_default().into();
+                if self.ctx.cfg.sitemap && self.sitemap_hosts.insert(host.clone()) {
+                    self.spawn_sitemap(&host, &url);
+                }
+                self.frontier.push(Job {
+                    url,
+                    host,
+                    depth: 0,
+                    parent: None,
+                    root,
+                });
+            }
+        }
+    }
+
+    fn spawn_sitemap(&mut self, host_key: &Arc<str>, listed: &Url) {
+        let host = self.host(host_key, listed);
+        let fetcher = self.ctx.fetcher.clone();
+        let listed = listed.clone();
+        self.frontier.hold(0);
+        let handle = self.tasks.spawn(async move {
+            Outcome::Sitemap(crate::sitemap::discover(&fetcher, &host, &listed).await)
+        });
+        self.running.insert(handle.id(), Running::Sitemap);
+    }
+
+    async fn finished(&mut self, joined: Result<(Id, Outcome), tokio::task::JoinError>) {
+        let (id, outcome) = match joined {
+            Ok((id, outcome)) => (id, Ok(outcome)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        match (self.running.remove(&id), outcome) {
+            (Some(Running::Page(job)), outcome) => {
+                self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+                let (record, follow) = match outcome {
+                    Ok(Outcome::Page { record, follow }) => (record, follow),
+                    Ok(Outcome::Sitemap(_)) => unreachable!("page tasks return pages"),
+                    Err(e) => {
+                        let msg = format!("internal error while fetching: {e}");
+                        let parent = job.parent.as_deref().map(str::to_owned);
+                        let r = Record::failed(
+                            job.url.as_str(),
+                            job.depth,
+                            parent,
+                            ErrorKind::Other,
+                            msg,
+                        );
+                        (r, Vec::new())
+                    }
+                };
+                let parent: Arc<str> = Arc::from(record.url.as_str());
+                for url in follow {
+                    self.push_child(url, job.depth + 1, &parent, &job.root);
+                }
+                self.frontier.done(&job.host, job.depth);
+                self.emit(record).await;
+            }
+            (Some(Running::Sitemap), outcome) => {
+                if let Ok(Outcome::Sitemap(urls)) = outcome {
+                    for (url, sitemap) in urls {
+                        let root: Arc<str> = url.host_str().unwrap_or_default().into();
+                        self.push_at(url, 0, Some(Arc::from(sitemap.as_str())), root);
+                    }
+                }
+                self.frontier.release(0);
+            }
+            (None, _) => {}
+        }
+    }
+
+    fn push_child(&mut self, url: Url, depth: u32, parent: &Arc<str>, root: &Arc<str>) {
+        self.push_at(url, depth, Some(parent.clone()), root.clone());
+    }
+
+    fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<str>) {
+        let host: Arc<str> = host_key(&url).into();
+        self.frontier.push(Job {
+            url,
+            host,
+            depth,
+            parent,
+            root,
+        });
+    }
+
+    /// `--resume` in crawl mode: links of pages already written are queued again (the seen-set drops those done).
+    fn requeue_resumed(&mut self, resumed: Vec<Resumed>) {
+        let cfg = self.ctx.cfg.clone();
+        for r in resumed {
+            let Ok(page) = Url::parse(&r.url) else {
+                continue;
+            };
+            if r.depth >= cfg.depth || r.status.is_none() {
+                continue;
+            }
+            let root: Arc<str> = page.host_str().unwrap_or_default().into();
+            let parent: Arc<str> = Arc::from(page.as_str());
+            let links = r
+                .links
+                .iter()
+                .filter_map(|l| Url::parse(l).ok().map(|u| (u, true)));
+            for url in follow_filter(&cfg, &root, links) {
+                self.push_child(url, r.depth + 1, &parent, &root);
+            }
+        }
+    }
+
+    async fn emit(&mut self, record: Record) {
+        if self.records.send(record).await.is_err() {
+            self.output_closed = true;
+        }
+    }
+}
+
+/// The links of a page that a crawl may follow: scope, `--include`/`--exclude`.
+fn follow_filter<'a>(
+    cfg: &'a Config,
+    root: &'a str,
+    links: impl Iterator<Item = (Url, bool)> + 'a,
+) -> impl Iterator<Item = Url> + 'a {
+    links.filter_map(move |(url, followable)| {
+        let s = url.as_str();
+        let ok = (followable || cfg.follow_nofollow)
+            && cfg.scope.allows(root, &url)
+            && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(s)))
+            && !cfg.exclude.iter().any(|r| r.is_match(s));
+        ok.then_some(url)
+    })
+}
+
+/// One URL, start to record: robots, politeness, fetch with retries, parse.
+async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermit) -> Outcome {
+    let cfg = &ctx.cfg;
+    let parent = job.parent.as_deref().map(str::to_owned);
+    if cfg.robots {
+        if let Err((kind, msg)) = host.robots(&ctx.fetcher).await.check(&job.url) {
+            let record = Record::failed(job.url.as_str(), job.depth, parent, kind, msg);
+            return Outcome::Page {
+                record,
+                follow: Vec::new(),
+            };
+        }
+    }
+    let fetched_at = now_rfc3339();
+    let started = Instant::now();
+    let (result, attempts) = ctx.fetcher.get(&host, &job.url).await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut record =
+                Record::failed(job.url.as_str(), job.depth, parent, e.kind(), e.to_string());
+            record.fetched_at = fetched_at;
+            record.elapsed_ms = elapsed_ms;
+            record.attempts = attempts;
+            return Outcome::Page {
+                record,
+                follow: Vec::new(),
+            };
+        }
+    };
+    let bytes = resp.body.len() as u64;
+    let (page, parse_error) = if parse::is_html(resp.content_type.as_deref(), &resp.body) {
+        parse_blocking(
+            &ctx,
+            resp.body,
+            resp.content_type.clone(),
+            resp.final_url.clone(),
+        )
+        .await
+    } else {
+        (Page::default(), None)
+    };
+    let follow = if job.depth < cfg.depth && !(page.meta_nofollow && cfg.robots) {
+        let links = page.links.iter().zip(&page.followable);
+        let links = links.filter_map(|(l, f)| Url::parse(l).ok().map(|u| (u, *f)));
+        follow_filter(cfg, &job.root, links).collect()
+    } else {
+        Vec::new()
+    };
+    let record = Record {
+        url: job.url.into(),
+        final_url: Some(resp.final_url.into()),
+        status: Some(resp.status),
+        depth: job.depth,
+        parent,
+        content_type: resp.content_type,
+        bytes,
+        truncated: resp.truncated,
+        title: page.title,
+        links: page.links,
+        fetched_at,
+        elapsed_ms,
+        attempts,
+        error: parse_error,
+        extract: page
+            .extract
+            .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
+    };
+    Outcome::Page { record, follow }
+}
+
+/// Parses on the blocking pool so both cores parse while the runtime keeps fetching.
+async fn parse_blocking(
+    ctx: &Ctx,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    url: Url,
+) -> (Page, Option<crate::record::RecordError>) {
+    let cfg = ctx.cfg.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let text = parse::decode(&body, content_type.as_deref());
+        parse::parse_page(&text, &url, &cfg.extractors)
+    })
+    .await;
+    match joined {
+        Ok(page) => (page, None),
+        Err(e) => (
+            Page::default(),
+            Some(crate::record::RecordError {
+                kind: ErrorKind::Other,
+                message: format!("parser failed: {e}"),
+            }),
+        ),
+    }
+}

@@ -1,0 +1,305 @@
+//! Per-host politeness: the rate limiter (governor, burst 2, none at `-r 0`), robots.txt fetched once per host
+//! (single-flight) with its Crawl-delay, and the host-wide backoff that a 429 or 503 sets for every request to
+//! that host. The scheduler's frontier enforces `--per-host`; this file decides *when* a request may go.
+//!
+//! Knows nothing of pages or records.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::cli::PRODUCT_TOKEN;
+use crate::fetch::Fetcher;
+use crate::record::ErrorKind;
+
+/// robots.txt bodies past this are cut (Google reads 500 KiB).
+const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
+/// First host-wide pause after a 429/503 that named no Retry-After.
+const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
+
+/// What robots.txt says about a host for this run.
+#[derive(Debug)]
+pub enum Robots {
+    /// 4xx, an unparsable file, or a redirect chain too long: everything is allowed.
+    AllowAll,
+    Rules(Box<texting_robots::Robot>),
+    /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
+    DisallowAll(String),
+    /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind.
+    Unreachable(ErrorKind, String),
+}
+
+impl Robots {
+    /// `Err((kind, message))` when `url` must not be requested.
+    ///
+    /// # Errors
+    /// The kind and message the URL's record gets.
+    pub fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
+        match self {
+            Robots::AllowAll => Ok(()),
+            Robots::Rules(r) if r.allowed(url.as_str()) => Ok(()),
+            Robots::Rules(_) => Err((
+                ErrorKind::RobotsDisallowed,
+                "disallowed by robots.txt".into(),
+            )),
+            Robots::DisallowAll(why) => Err((ErrorKind::RobotsDisallowed, why.clone())),
+            Robots::Unreachable(kind, msg) => Err((*kind, format!("fetching robots.txt: {msg}"))),
+        }
+    }
+
+    #[must_use]
+    pub fn sitemaps(&self) -> &[String] {
+        match self {
+            Robots::Rules(r) => &r.sitemaps,
+            _ => &[],
+        }
+    }
+}
+
+struct RobotsState {
+    robots: Robots,
+    /// Set when Crawl-delay is slower than `-r`.
+    delay: Option<DefaultDirectRateLimiter>,
+}
+
+#[derive(Debug, Default)]
+struct Backoff {
+    until: Option<Instant>,
+    delay: Duration,
+}
+
+/// One host's politeness state, shared by the tasks fetching from it.
+pub struct Host {
+    origin: Url,
+    rate: Option<f64>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    robots: OnceCell<RobotsState>,
+    backoff: Mutex<Backoff>,
+    max_backoff: Duration,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("origin", &self.origin.as_str())
+            .finish()
+    }
+}
+
+/// A limiter letting `per_second` requests a second through with bursts of `burst`: in any one-second window a
+/// host sees at most `per_second + burst - 1` requests.
+fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
+    let period = Duration::try_from_secs_f64(1.0 / per_second).ok()?;
+    let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
+    Some(RateLimiter::direct(quota))
+}
+
+impl Host {
+    /// `origin` is any URL of the host (only its origin is used).
+    #[must_use]
+    pub fn new(origin: &Url, rate: Option<f64>, max_backoff: Duration) -> Host {
+        let mut origin = origin.clone();
+        origin.set_path("/");
+        origin.set_query(None);
+        Host {
+            origin,
+            rate,
+            limiter: rate.and_then(|r| limiter(r, 2)),
+            robots: OnceCell::new(),
+            backoff: Mutex::new(Backoff::default()),
+            max_backoff,
+        }
+    }
+
+    /// Waits until a request to this host may go: host-wide backoff, then `-r`, then Crawl-delay.
+    pub async fn ready(&self) {
+        loop {
+            let until = self.lock_backoff().until;
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => break,
+            }
+        }
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        if let Some(l) = self.robots.get().and_then(|s| s.delay.as_ref()) {
+            l.until_ready().await;
+        }
+    }
+
+    /// A 429 or 503: every request to this host waits `at_least` (Retry-After), or twice the last pause.
+    pub fn slow_down(&self, at_least: Duration) {
+        let mut b = self.lock_backoff();
+        let doubled = if b.delay.is_zero() {
+            FIRST_SLOWDOWN
+        } else {
+            b.delay.saturating_mul(2)
+        };
+        b.delay = doubled.max(at_least).min(self.max_backoff);
+        let until = Instant::now() + b.delay;
+        b.until = Some(b.until.map_or(until, |u| u.max(until)));
+    }
+
+    /// A success: the host-wide pause halves, and ends once it is short.
+    pub fn relax(&self) {
+        let mut b = self.lock_backoff();
+        b.delay /= 2;
+        if b.delay < Duration::from_millis(50) {
+            b.delay = Duration::ZERO;
+        }
+    }
+
+    /// The pause a 429/503 currently imposes on this host (for tests and logs).
+    #[must_use]
+    pub fn current_backoff(&self) -> Duration {
+        self.lock_backoff().delay
+    }
+
+    fn lock_backoff(&self) -> std::sync::MutexGuard<'_, Backoff> {
+        // A poisoned lock only means another task panicked mid-update; the state is two plain values.
+        self.backoff
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// robots.txt for this host, fetched by the first caller; concurrent callers wait for that one fetch.
+    pub async fn robots(&self, fetcher: &Fetcher) -> &Robots {
+        let state = self
+            .robots
+            .get_or_init(|| async {
+                if let Some(l) = &self.limiter {
+                    l.until_ready().await;
+                }
+                let robots = fetch_robots(fetcher, &self.origin).await;
+                let delay = match &robots {
+                    Robots::Rules(r) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
+                    _ => None,
+                };
+                RobotsState { robots, delay }
+            })
+            .await;
+        &state.robots
+    }
+
+    fn crawl_delay_limiter(&self, delay_secs: f32) -> Option<DefaultDirectRateLimiter> {
+        let per_second = 1.0 / f64::from(delay_secs);
+        if !per_second.is_finite() || self.rate.is_some_and(|r| r <= per_second) {
+            return None;
+        }
+        limiter(per_second, 1)
+    }
+}
+
+async fn fetch_robots(fetcher: &Fetcher, origin: &Url) -> Robots {
+    let Ok(url) = origin.join("/robots.txt") else {
+        return Robots::AllowAll;
+    };
+    match fetcher.get_once(&url, MAX_ROBOTS_BYTES).await {
+        Ok(r) if (200..300).contains(&r.status) => {
+            match texting_robots::Robot::new(PRODUCT_TOKEN, &r.body) {
+                Ok(robot) => Robots::Rules(Box::new(robot)),
+                Err(_) => Robots::AllowAll,
+            }
+        }
+        Ok(r) if r.status >= 500 => Robots::DisallowAll(format!(
+            "robots.txt answered {} {}: host treated as disallowed for this run (RFC 9309 2.3.1.4)",
+            r.status,
+            StatusCode::from_u16(r.status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+        )),
+        Ok(_) => Robots::AllowAll,
+        Err(e) => match e.kind() {
+            ErrorKind::TooManyRedirects => Robots::AllowAll,
+            kind => Robots::Unreachable(kind, e.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(txt: &str) -> Robots {
+        Robots::Rules(Box::new(
+            texting_robots::Robot::new(PRODUCT_TOKEN, txt.as_bytes()).unwrap(),
+        ))
+    }
+
+    fn allowed(r: &Robots, path: &str) -> bool {
+        r.check(&Url::parse(&format!("http://h.test{path}")).unwrap())
+            .is_ok()
+    }
+
+    #[test]
+    fn robots_groups_and_longest_match() {
+        let r = rules(
+            "User-agent: *\nDisallow: /\n\nUser-agent: crawlfish\nDisallow: /private\nAllow: /private/ok\n\
+             Disallow: /*.pdf$\n",
+        );
+        assert!(allowed(&r, "/public"));
+        assert!(!allowed(&r, "/private/x"));
+        assert!(allowed(&r, "/private/ok/y"));
+        assert!(!allowed(&r, "/doc.pdf"));
+        assert!(allowed(&r, "/doc.pdf?x=1"));
+        let star = rules("User-agent: other\nDisallow: /\n\nUser-agent: *\nDisallow: /tmp\n");
+        assert!(!allowed(&star, "/tmp/a"));
+        assert!(allowed(&star, "/a"));
+    }
+
+    #[test]
+    fn disallow_all_and_unreachable_carry_their_kind() {
+        let url = Url::parse("http://h.test/").unwrap();
+        let d = Robots::DisallowAll("503".into()).check(&url).unwrap_err();
+        assert_eq!(d.0, ErrorKind::RobotsDisallowed);
+        let u = Robots::Unreachable(ErrorKind::Connect, "refused".into())
+            .check(&url)
+            .unwrap_err();
+        assert_eq!(u.0, ErrorKind::Connect);
+    }
+
+    #[test]
+    fn crawl_delay_only_slows_down() {
+        let url = Url::parse("http://h.test/").unwrap();
+        let h = Host::new(&url, Some(5.0), Duration::from_secs(30));
+        assert!(
+            h.crawl_delay_limiter(2.0).is_some(),
+            "0.5/s is slower than 5/s"
+        );
+        assert!(
+            h.crawl_delay_limiter(0.1).is_none(),
+            "10/s would be faster than 5/s"
+        );
+        let unlimited = Host::new(&url, None, Duration::from_secs(30));
+        assert!(unlimited.crawl_delay_limiter(1.0).is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_down_doubles_and_relaxes() {
+        let url = Url::parse("http://h.test/").unwrap();
+        let h = Host::new(&url, None, Duration::from_secs(30));
+        h.slow_down(Duration::ZERO);
+        assert_eq!(h.current_backoff(), Duration::from_secs(1));
+        h.slow_down(Duration::ZERO);
+        assert_eq!(h.current_backoff(), Duration::from_secs(2));
+        h.slow_down(Duration::from_secs(10));
+        assert_eq!(h.current_backoff(), Duration::from_secs(10));
+        let start = Instant::now();
+        h.ready().await;
+        assert!(Instant::now() - start >= Duration::from_secs(10));
+        for _ in 0..10 {
+            h.relax();
+        }
+        assert_eq!(h.current_backoff(), Duration::ZERO);
+        h.slow_down(Duration::from_secs(3600));
+        assert_eq!(h.current_backoff(), Duration::from_secs(30), "capped");
+    }
+}

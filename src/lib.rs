@@ -1,0 +1,119 @@
+//! crawlfish: a URL list in, one JSON line per URL out.
+//!
+//! # Architecture
+//! ```text
+//! input (thread) ──seeds──▶ crawl::crawl (scheduler loop) ──spawn──▶ visit tasks (robots → rate → fetch → parse)
+//!                              │  frontier: seen-set, per-host queues, strict BFS levels, round-robin
+//!                              │  global Semaphore (permit before spawn), per-host Host (governor, robots, backoff)
+//!                              └──records (bounded mpsc)──▶ output writer (thread) ──▶ stdout / -o FILE
+//! ```
+//! * One owner per thing: the scheduler owns the frontier and the `JoinSet`; tasks return what they found and
+//!   mutate nothing shared; the writer alone touches the output; `main` alone picks the exit code.
+//! * Exactly one record per distinct input line or URL: invalid lines are answered by the scheduler at once,
+//!   every dispatched task's outcome (even a panic) becomes a record, nothing is dropped on a full channel
+//!   (senders wait, so a slow consumer slows the crawl).
+//! * Shutdown: `run` takes the shutdown future as a parameter. On it, dispatch stops, in-flight fetches get
+//!   [`crawl::GRACE`], the rest are aborted; the writer holds no token: it drains and flushes whatever was sent.
+//!   A broken pipe on stdout cancels the run quietly.
+//! * The input and the writer run on plain threads: blocking reads and writes never stall the runtime's workers.
+
+pub mod cli;
+pub mod crawl;
+pub mod fetch;
+pub mod frontier;
+pub mod host;
+pub mod input;
+pub mod output;
+pub mod parse;
+pub mod progress;
+pub mod record;
+pub mod signal;
+pub mod sitemap;
+pub mod url;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use cli::{Cli, Config};
+pub use output::{Summary, WriterEnd};
+pub use record::{ErrorKind, Record};
+pub use signal::Signal;
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    pub elapsed: Duration,
+    /// Set when a signal interrupted the run.
+    pub signal: Option<Signal>,
+    pub writer: WriterEnd,
+    /// The input could not be read to its end.
+    pub input_error: Option<String>,
+}
+
+/// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
+///
+/// # Errors
+/// Run-level failures before any record: unreadable input, unwritable output, no TLS backend.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<Outcome> {
+    let started = Instant::now();
+    let cfg = Arc::new(cfg);
+    let sources = input::open(&cfg.files)?;
+    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0)?;
+    let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
+    let cancel = CancellationToken::new();
+    let progress = Arc::new(output::Progress::default());
+
+    let (seed_tx, seed_rx) = mpsc::channel(1024);
+    input::spawn_reader(sources, seed_tx);
+    let (record_tx, record_rx) = mpsc::channel(1024);
+    let written = output::spawn_writer(out.writer, record_rx, progress.clone(), cancel.clone());
+    let bar_stop = CancellationToken::new();
+    if cfg.summary {
+        progress::spawn(progress.clone(), bar_stop.clone());
+    }
+
+    let frontier = frontier::Frontier::new(cfg.per_host, out.done);
+    let ctx = crawl::Ctx {
+        cfg,
+        fetcher,
+        progress,
+    };
+    let crawl = crawl::crawl(
+        ctx,
+        seed_rx,
+        record_tx,
+        frontier,
+        out.resumed,
+        cancel.clone(),
+    );
+    tokio::pin!(crawl);
+    let mut signal = None;
+    let end = tokio::select! {
+        end = &mut crawl => end,
+        sig = shutdown => {
+            signal = Some(sig);
+            cancel.cancel();
+            crawl.await
+        }
+    };
+    bar_stop.cancel();
+    let (summary, writer) = written.await.unwrap_or_else(|_| {
+        (
+            Summary::default(),
+            WriterEnd::Failed("writer thread died".into()),
+        )
+    });
+    Ok(Outcome {
+        summary,
+        elapsed: started.elapsed(),
+        signal,
+        writer,
+        input_error: end.input_error,
+    })
+}

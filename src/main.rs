@@ -1,0 +1,113 @@
+//! The `crawlfish` binary: parse flags, set up logging on stderr, run, print the summary, pick the exit code.
+//!
+//! The only file that chooses exit codes or prints to stderr directly; it holds no crawl logic.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use crawlfish::cli::{Cli, LogFormat};
+use crawlfish::{Outcome, Signal, WriterEnd};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
+    let config = match cli.into_config() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let summary = config.summary;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(&anyhow::Error::new(e).context("cannot start the runtime")),
+    };
+    let outcome = runtime.block_on(crawlfish::run(config, shutdown()));
+    // Do not wait for an input thread blocked on an idle stdin.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(o) => {
+            if summary && o.writer != WriterEnd::BrokenPipe {
+                eprintln!("{}", summary_line(&o));
+            }
+            exit_code(&o)
+        }
+        Err(e) => usage_error(&e),
+    }
+}
+
+/// The first SIGINT/SIGTERM starts a graceful stop; a second SIGINT ends the process at once.
+async fn shutdown() -> Signal {
+    let sig = crawlfish::signal::shutdown_signal().await;
+    tokio::spawn(async {
+        if crawlfish::signal::shutdown_signal().await == Signal::Interrupt {
+            std::process::exit(130);
+        }
+    });
+    sig
+}
+
+fn exit_code(o: &Outcome) -> ExitCode {
+    match (o.signal, &o.writer) {
+        (Some(Signal::Interrupt), _) => ExitCode::from(130),
+        (Some(Signal::Terminate), _) => ExitCode::from(143),
+        (None, WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
+        (None, WriterEnd::Failed(e)) => {
+            eprintln!("crawlfish: cannot write output: {e}");
+            ExitCode::from(2)
+        }
+        (None, WriterEnd::Drained) if o.input_error.is_some() => ExitCode::from(2),
+        (None, WriterEnd::Drained) if o.summary.failed > 0 => ExitCode::from(1),
+        (None, WriterEnd::Drained) => ExitCode::SUCCESS,
+    }
+}
+
+fn usage_error(e: &anyhow::Error) -> ExitCode {
+    eprintln!("crawlfish: {e:#}");
+    ExitCode::from(2)
+}
+
+fn summary_line(o: &Outcome) -> String {
+    let s = &o.summary;
+    let secs = o.elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss)] // a rate for display
+    let rate = s.records as f64 / secs.max(0.001);
+    let mut line = format!(
+        "crawlfish: {} records in {secs:.2} s ({rate:.0} pages/s)",
+        s.records
+    );
+    for (class, n) in s.by_class.iter().enumerate().skip(1) {
+        if *n > 0 {
+            line.push_str(&format!(" · {class}xx {n}"));
+        }
+    }
+    let errors: u64 = s.by_kind.values().sum();
+    if errors > 0 {
+        let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        line.push_str(&format!(" · errors {errors} ({})", kinds.join(", ")));
+    }
+    if o.signal.is_some() {
+        line.push_str(" · interrupted");
+    }
+    line
+}
+
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("crawlfish={default},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

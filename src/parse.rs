@@ -1,0 +1,338 @@
+//! HTML → owned data: charset decoding, HTML sniffing, title, links (resolved against `<base href>`, http(s) only,
+//! fragment-free, de-duplicated, in document order), robots meta and `--select` extracts.
+//!
+//! Synchronous and pure: `scraper::Html` is not `Send`, so callers run [`parse_page`] on a blocking thread and get
+//! back a [`Page`] that owns everything. Must not await or do I/O.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::record::{cut, Extract};
+
+/// Longest title kept (characters): a hostile 5 MB `<title>` must not become a 5 MB JSON field.
+pub const MAX_TITLE_CHARS: usize = 2048;
+
+/// What a page yielded.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub title: Option<String>,
+    /// Absolute http(s) links, fragment-free, de-duplicated, in document order.
+    pub links: Vec<String>,
+    /// Parallel to `links`: false when every occurrence of the link carried `rel="nofollow"`.
+    pub followable: Vec<bool>,
+    /// `<meta name="robots" content="nofollow">` (or `none`) was present.
+    pub meta_nofollow: bool,
+    pub extract: Option<Extract>,
+}
+
+/// One compiled `--select NAME=CSS[@ATTR]`.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    pub name: String,
+    pub selector: Selector,
+    pub attr: Option<String>,
+}
+
+impl Extractor {
+    /// Parses `NAME=CSS` or `NAME=CSS@ATTR`. The `@ATTR` suffix is recognised only when it is a plain attribute
+    /// name after the last `@`, outside brackets and quotes, so `a[href*="@"]` stays a selector.
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn parse(spec: &str) -> Result<Extractor, String> {
+        let (name, rest) = spec
+            .split_once('=')
+            .ok_or("expected NAME=CSS or NAME=CSS@ATTR")?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("empty NAME".into());
+        }
+        let (css, attr) = match rest.rsplit_once('@') {
+            Some((css, attr))
+                if !attr.is_empty()
+                    && attr
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':')) =>
+            {
+                (css, Some(attr.to_owned()))
+            }
+            _ => (rest, None),
+        };
+        let selector = Selector::parse(css.trim())
+            .map_err(|e| format!("invalid CSS selector {css:?}: {e}"))?;
+        Ok(Extractor {
+            name: name.to_owned(),
+            selector,
+            attr,
+        })
+    }
+}
+
+/// Whether a response is HTML: by Content-Type, or by sniffing the first bytes when there is none.
+#[must_use]
+pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
+    if let Some(ct) = content_type {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        return mime.eq_ignore_ascii_case("text/html")
+            || mime.eq_ignore_ascii_case("application/xhtml+xml");
+    }
+    let head = &body[..body.len().min(512)];
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = String::from_utf8_lossy(&head[start..]).to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body", "<title"]
+        .iter()
+        .any(|p| head.starts_with(p))
+}
+
+/// Decodes a body: charset from Content-Type, else `<meta charset>` in the first 1,024 bytes, else UTF-8.
+/// Invalid bytes become U+FFFD; nothing panics.
+#[must_use]
+pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    let label = content_type
+        .and_then(charset_param)
+        .or_else(|| meta_charset(&body[..body.len().min(1024)]));
+    let encoding = label
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode_with_bom_removal(body).0
+}
+
+fn charset_param(ct: &str) -> Option<String> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// `<meta charset="x">` or `<meta http-equiv content="…; charset=x">`, found by a byte scan (no DOM yet).
+fn meta_charset(head: &[u8]) -> Option<String> {
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let at = lower.find("charset=")?;
+    let rest = lower[at + "charset=".len()..].trim_start_matches(['"', '\'', ' ']);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_owned())
+}
+
+static SEL_TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
+static SEL_BASE: LazyLock<Selector> = LazyLock::new(|| sel("base[href]"));
+static SEL_LINKS: LazyLock<Selector> = LazyLock::new(|| sel("a[href], area[href]"));
+static SEL_META_ROBOTS: LazyLock<Selector> = LazyLock::new(|| sel("meta[name][content]"));
+
+fn sel(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|_| unreachable!("static selector {css} is valid"))
+}
+
+/// Parses an HTML document fetched from `url`.
+#[must_use]
+pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
+    let doc = Html::parse_document(html);
+    let title = doc.select(&SEL_TITLE).next().map(|t| {
+        let text: String = t.text().collect();
+        cut(&collapse(&text), MAX_TITLE_CHARS)
+    });
+    let base = doc
+        .select(&SEL_BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| url.join(href.trim()).ok())
+        .unwrap_or_else(|| url.clone());
+    let (links, followable) = links(&doc, &base);
+    let meta_nofollow = doc.select(&SEL_META_ROBOTS).any(|m| {
+        let v = m.value();
+        v.attr("name")
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"))
+            && v.attr("content").is_some_and(|c| {
+                c.split(',')
+                    .map(str::trim)
+                    .any(|d| d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none"))
+            })
+    });
+    let extract = (!extractors.is_empty()).then(|| {
+        Extract(
+            extractors
+                .iter()
+                .map(|x| (x.name.clone(), extract_one(&doc, x)))
+                .collect(),
+        )
+    });
+    Page {
+        title,
+        links,
+        followable,
+        meta_nofollow,
+        extract,
+    }
+}
+
+fn links(doc: &Html, base: &Url) -> (Vec<String>, Vec<bool>) {
+    let mut links: Vec<String> = Vec::new();
+    let mut followable: Vec<bool> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for el in doc.select(&SEL_LINKS) {
+        let Some(href) = el.value().attr("href") else {
+            continue;
+        };
+        let Ok(mut link) = base.join(href.trim()) else {
+            continue;
+        };
+        if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
+            continue;
+        }
+        link.set_fragment(None);
+        let follow = !is_nofollow(el);
+        let s = String::from(link);
+        if let Some(&i) = index.get(&s) {
+            followable[i] |= follow;
+        } else {
+            index.insert(s.clone(), links.len());
+            links.push(s);
+            followable.push(follow);
+        }
+    }
+    (links, followable)
+}
+
+fn is_nofollow(el: ElementRef<'_>) -> bool {
+    el.value().attr("rel").is_some_and(|rel| {
+        rel.split_ascii_whitespace()
+            .any(|r| r.eq_ignore_ascii_case("nofollow"))
+    })
+}
+
+fn extract_one(doc: &Html, x: &Extractor) -> Vec<String> {
+    doc.select(&x.selector)
+        .filter_map(|el| match &x.attr {
+            Some(attr) => el.value().attr(attr).map(str::to_owned),
+            None => Some(collapse(&el.text().collect::<String>())),
+        })
+        .collect()
+}
+
+/// Trims and collapses runs of whitespace to one space.
+#[must_use]
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(html: &str) -> Page {
+        parse_page(
+            html,
+            &Url::parse("http://h.test/dir/page.html").unwrap(),
+            &[],
+        )
+    }
+
+    #[test]
+    fn title_is_trimmed_and_collapsed() {
+        let p = page("<html><head><title>\n  Hello \t  World \n</title></head></html>");
+        assert_eq!(p.title.as_deref(), Some("Hello World"));
+        assert_eq!(page("<p>no title</p>").title, None);
+    }
+
+    #[test]
+    fn links_resolved_deduped_filtered() {
+        let p = page(
+            r#"<a href="a.html#x">1</a><a href="/b">2</a><a href="a.html">dup</a>
+               <a href="mailto:x@y.z">m</a><a href="javascript:void(0)">j</a>
+               <a href="https://other.test/c#frag">3</a><area href="../d"><a>no href</a>
+               <a href=" ftp://f.test/ ">ftp</a>"#,
+        );
+        assert_eq!(
+            p.links,
+            [
+                "http://h.test/dir/a.html",
+                "http://h.test/b",
+                "https://other.test/c",
+                "http://h.test/d"
+            ]
+        );
+    }
+
+    #[test]
+    fn base_href_wins() {
+        let p = page(r#"<head><base href="http://base.test/x/"></head><a href="y">y</a>"#);
+        assert_eq!(p.links, ["http://base.test/x/y"]);
+        let p = page(r#"<head><base href="/root/"></head><a href="y">y</a>"#);
+        assert_eq!(p.links, ["http://h.test/root/y"]);
+    }
+
+    #[test]
+    fn nofollow_rel_and_meta() {
+        let p = page(
+            r#"<a rel="nofollow" href="/n">n</a><a href="/f">f</a><a rel="NoFollow ugc" href="/both"></a>
+               <a href="/both"></a>"#,
+        );
+        assert_eq!(p.followable, [false, true, true]);
+        assert!(!p.meta_nofollow);
+        let p = page(r#"<meta name="Robots" content="noindex, NOFOLLOW"><a href="/x">x</a>"#);
+        assert!(p.meta_nofollow);
+    }
+
+    #[test]
+    fn selects_text_and_attributes() {
+        let xs = [
+            Extractor::parse("h1=h1").unwrap(),
+            Extractor::parse("desc=meta[name=description]@content").unwrap(),
+            Extractor::parse("none=table").unwrap(),
+            Extractor::parse(r#"mail=a[href*="@"]"#).unwrap(),
+        ];
+        let html = r#"<meta name="description" content="D"><h1> A  <b>b</b> </h1><h1>C</h1>
+                      <a href="mailto:x@y.z">mail</a>"#;
+        let p = parse_page(html, &Url::parse("http://h.test/").unwrap(), &xs);
+        let e = p.extract.unwrap().0;
+        assert_eq!(e[0], ("h1".into(), vec!["A b".into(), "C".into()]));
+        assert_eq!(e[1], ("desc".into(), vec!["D".into()]));
+        assert_eq!(e[2], ("none".into(), vec![]));
+        assert_eq!(e[3], ("mail".into(), vec!["mail".into()]));
+    }
+
+    #[test]
+    fn invalid_selectors_are_errors() {
+        assert!(Extractor::parse("x=p[[").is_err());
+        assert!(Extractor::parse("=p").is_err());
+        assert!(Extractor::parse("p").is_err());
+    }
+
+    #[test]
+    fn html_detection() {
+        assert!(is_html(Some("text/html; charset=utf-8"), b""));
+        assert!(!is_html(Some("application/json"), b"<html>"));
+        assert!(is_html(None, b"  \n<!DOCTYPE html><html>"));
+        assert!(!is_html(None, b"\x89PNG\r\n"));
+    }
+
+    #[test]
+    fn charsets() {
+        let latin1 = b"<title>caf\xe9</title>";
+        assert_eq!(
+            decode(latin1, Some("text/html; charset=ISO-8859-1")),
+            "<title>café</title>"
+        );
+        let meta = b"<meta charset=\"windows-1252\"><title>caf\xe9</title>";
+        assert!(decode(meta, None).contains("café"));
+        // A lying meta charset and invalid bytes: decoded lossily, no panic.
+        let lying = b"<meta charset=\"utf-8\"><title>\xff\xfe\xc3</title>";
+        assert!(decode(lying, None).contains('\u{fffd}'));
+    }
+
+    #[test]
+    fn huge_title_is_cut() {
+        let html = format!("<title>{}</title>", "x".repeat(10_000));
+        assert_eq!(page(&html).title.unwrap().len(), MAX_TITLE_CHARS);
+    }
+}

@@ -1,0 +1,331 @@
+//! The output contract: [`Record`] (one JSON line per URL, fields in contract order), [`ErrorKind`] (the only
+//! vocabulary of `error.kind`) and [`classify`], the one function that turns a transport failure into a kind.
+//!
+//! Owns no I/O: the writer (`output.rs`) serialises records, the fetcher (`fetch.rs`) produces the errors.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// One line of output. Field order is the contract users script against: never reorder, only append.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub status: Option<u16>,
+    pub depth: u32,
+    pub parent: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: u64,
+    pub truncated: bool,
+    pub title: Option<String>,
+    pub links: Vec<String>,
+    pub fetched_at: String,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub error: Option<RecordError>,
+    /// Present only when `--select` was given (an extension appended after the core fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extract: Option<Extract>,
+}
+
+/// `error` in a record: a stable kind to branch on and a human message that may change between versions.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecordError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// `--select` results in flag order: serialised as a JSON object `{"NAME": ["…", …]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extract(pub Vec<(String, Vec<String>)>);
+
+impl Serialize for Extract {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, values) in &self.0 {
+            map.serialize_entry(name, values)?;
+        }
+        map.end()
+    }
+}
+
+/// Why a URL has no HTTP response. HTTP statuses (404, 500 …) are results, never kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidUrl,
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    TooManyRedirects,
+    Body,
+    RobotsDisallowed,
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order the README table lists them.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::InvalidUrl,
+        ErrorKind::Dns,
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::Body,
+        ErrorKind::RobotsDisallowed,
+        ErrorKind::Other,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::Body => "body",
+            ErrorKind::RobotsDisallowed => "robots_disallowed",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Whether a request that failed this way is worth another attempt (`--retries`).
+    #[must_use]
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Body
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed fetch, as the fetcher saw it. [`FetchError::kind`] is the only place a kind is decided.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("no complete response within {0:?} (headers and body)")]
+    Deadline(Duration),
+    #[error("{}", chain_message(.0))]
+    Request(reqwest::Error),
+    #[error("body: {}", chain_message(.0))]
+    Body(reqwest::Error),
+}
+
+impl FetchError {
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FetchError::Deadline(_) => ErrorKind::Timeout,
+            FetchError::Request(e) => classify(e),
+            FetchError::Body(e) => match classify(e) {
+                ErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::Body,
+            },
+        }
+    }
+}
+
+/// Name resolution failed. Raised by our resolver so that classification can find it in the chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DnsError(pub String);
+
+/// Decides the kind of a reqwest error: reqwest's own predicates first, then a walk down the `source()` chain to
+/// the resolver, rustls or io error underneath (hyper wraps them several layers deep).
+#[must_use]
+pub fn classify(err: &reqwest::Error) -> ErrorKind {
+    if err.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if err.is_redirect() {
+        return ErrorKind::TooManyRedirects;
+    }
+    if err.is_builder() {
+        return ErrorKind::InvalidUrl;
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    let mut saw_io_reset = false;
+    while let Some(e) = source {
+        if e.is::<DnsError>() {
+            return ErrorKind::Dns;
+        }
+        if e.is::<rustls::Error>() {
+            return ErrorKind::Tls;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return ErrorKind::Tls;
+            }
+            match io.kind() {
+                std::io::ErrorKind::TimedOut => return ErrorKind::Timeout,
+                std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::NotConnected
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::AddrNotAvailable
+                | std::io::ErrorKind::UnexpectedEof => saw_io_reset = true,
+                _ => {}
+            }
+        }
+        source = e.source();
+    }
+    if err.is_body() || err.is_decode() {
+        return ErrorKind::Body;
+    }
+    if err.is_connect() || saw_io_reset {
+        return ErrorKind::Connect;
+    }
+    if err.is_request() {
+        // hyper's "connection closed before message completed" and friends: the peer hung up on us.
+        return ErrorKind::Connect;
+    }
+    ErrorKind::Other
+}
+
+/// The error and its sources joined with ": ", as curl-like users expect to read it.
+fn chain_message(err: &(dyn StdError + 'static)) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+        source = e.source();
+    }
+    msg
+}
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-26T18:25:17.123Z`.
+#[must_use]
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+impl Record {
+    /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
+    #[must_use]
+    pub fn failed(
+        url: &str,
+        depth: u32,
+        parent: Option<String>,
+        kind: ErrorKind,
+        message: String,
+    ) -> Record {
+        Record {
+            url: cut(url, 2048),
+            final_url: None,
+            status: None,
+            depth,
+            parent,
+            content_type: None,
+            bytes: 0,
+            truncated: false,
+            title: None,
+            links: Vec::new(),
+            fetched_at: now_rfc3339(),
+            elapsed_ms: 0,
+            attempts: 0,
+            error: Some(RecordError { kind, message }),
+            extract: None,
+        }
+    }
+
+    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more.
+    #[must_use]
+    pub fn is_failure(&self) -> bool {
+        self.error.is_some() || self.status.is_some_and(|s| s >= 400)
+    }
+}
+
+/// The first `max` characters of `s` (on a char boundary).
+#[must_use]
+pub fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_serialise_snake_case() {
+        for kind in ErrorKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn record_fields_in_contract_order() {
+        let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
+        let json = serde_json::to_string(&r).unwrap();
+        let order = [
+            "url",
+            "final_url",
+            "status",
+            "depth",
+            "parent",
+            "content_type",
+            "bytes",
+            "truncated",
+            "title",
+            "links",
+            "fetched_at",
+            "elapsed_ms",
+            "attempts",
+            "error",
+        ];
+        let mut last = 0;
+        for key in order {
+            let at = json.find(&format!("\"{key}\":")).unwrap();
+            assert!(at >= last, "{key} out of order in {json}");
+            last = at;
+        }
+        assert!(!json.contains("extract"));
+    }
+
+    #[test]
+    fn extract_keeps_flag_order() {
+        let e = Extract(vec![("b".into(), vec!["1".into()]), ("a".into(), vec![])]);
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"b":["1"],"a":[]}"#);
+    }
+
+    #[test]
+    fn cut_respects_char_boundaries() {
+        assert_eq!(cut("héllo", 2), "hé");
+        assert_eq!(cut("hi", 10), "hi");
+    }
+
+    #[test]
+    fn failure_rule() {
+        let mut r = Record::failed("x", 0, None, ErrorKind::Dns, String::new());
+        assert!(r.is_failure());
+        r.error = None;
+        r.status = Some(404);
+        assert!(r.is_failure());
+        r.status = Some(301);
+        assert!(!r.is_failure());
+    }
+}

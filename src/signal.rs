@@ -1,0 +1,35 @@
+//! `shutdown_signal()`: resolves on the first SIGINT or SIGTERM and says which, so `main` can exit 130 or 143.
+//!
+//! Owns nothing else: what a signal does to the crawl is decided in `lib.rs`.
+
+/// The signal that interrupted the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+/// Waits for SIGINT or SIGTERM. If a handler cannot be installed, that signal keeps its default action.
+pub async fn shutdown_signal() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => Signal::Interrupt,
+            _ = term.recv() => Signal::Terminate,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Signal::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
