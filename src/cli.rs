@@ -118,7 +118,7 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
-    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides
+    /// More logs on stderr (-v info, -vv debug); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
 
@@ -139,6 +139,7 @@ pub enum LogFormat {
 
 /// The validated run configuration: everything the engine needs, nothing it must re-check.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent flags of the CLI contract
 pub struct Config {
     pub files: Vec<PathBuf>,
     pub output: Option<PathBuf>,

@@ -44,7 +44,10 @@ pub struct CrawlEnd {
 }
 
 enum Outcome {
-    Page { record: Record, follow: Vec<Url> },
+    Page {
+        record: Box<Record>,
+        follow: Vec<Url>,
+    },
     Sitemap(Vec<(Url, String)>),
 }
 
@@ -227,18 +230,15 @@ impl Scheduler {
             (Some(Running::Page(job)), outcome) => {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
                 let (record, follow) = match outcome {
-                    Ok(Outcome::Page { record, follow }) => (record, follow),
-                    Ok(Outcome::Sitemap(_)) => unreachable!("page tasks return pages"),
-                    Err(e) => {
-                        let msg = format!("internal error while fetching: {e}");
+                    Ok(Outcome::Page { record, follow }) => (*record, follow),
+                    other => {
+                        let msg = match other {
+                            Err(e) => format!("internal error while fetching: {e}"),
+                            Ok(_) => "internal error: task returned no page".to_owned(),
+                        };
                         let parent = job.parent.as_deref().map(str::to_owned);
-                        let r = Record::failed(
-                            job.url.as_str(),
-                            job.depth,
-                            parent,
-                            ErrorKind::Other,
-                            msg,
-                        );
+                        let url = job.url.as_str();
+                        let r = Record::failed(url, job.depth, parent, ErrorKind::Other, msg);
                         (r, Vec::new())
                     }
                 };
@@ -328,7 +328,13 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
     let parent = job.parent.as_deref().map(str::to_owned);
     if cfg.robots {
         if let Err((kind, msg)) = host.robots(&ctx.fetcher).await.check(&job.url) {
-            let record = Record::failed(job.url.as_str(), job.depth, parent, kind, msg);
+            let record = Box::new(Record::failed(
+                job.url.as_str(),
+                job.depth,
+                parent,
+                kind,
+                msg,
+            ));
             return Outcome::Page {
                 record,
                 follow: Vec::new(),
@@ -348,7 +354,7 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
             record.elapsed_ms = elapsed_ms;
             record.attempts = attempts;
             return Outcome::Page {
-                record,
+                record: Box::new(record),
                 follow: Vec::new(),
             };
         }
@@ -372,7 +378,7 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
     } else {
         Vec::new()
     };
-    let record = Record {
+    let record = Box::new(Record {
         url: job.url.into(),
         final_url: Some(resp.final_url.into()),
         status: Some(resp.status),
@@ -390,7 +396,7 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
         extract: page
             .extract
             .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
-    };
+    });
     Outcome::Page { record, follow }
 }
 

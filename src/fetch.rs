@@ -256,10 +256,7 @@ mod tests {
         let cap = Duration::from_secs(30);
         assert_eq!(backoff_delay(1, base, cap, 0.999_999).as_millis(), 499);
         assert_eq!(backoff_delay(2, base, cap, 0.5), Duration::from_millis(500));
-        assert_eq!(
-            backoff_delay(3, base, cap, 0.5),
-            Duration::from_millis(1000)
-        );
+        assert_eq!(backoff_delay(3, base, cap, 0.5), Duration::from_secs(1));
         assert_eq!(backoff_delay(40, base, cap, 0.5), Duration::from_secs(15));
         assert_eq!(backoff_delay(3, base, cap, 0.0), Duration::ZERO);
     }

@@ -88,7 +88,7 @@ impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
             .field("origin", &self.origin.as_str())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

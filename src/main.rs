@@ -2,6 +2,7 @@
 //!
 //! The only file that chooses exit codes or prints to stderr directly; it holds no crawl logic.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -53,14 +54,14 @@ fn exit_code(o: &Outcome) -> ExitCode {
     match (o.signal, &o.writer) {
         (Some(Signal::Interrupt), _) => ExitCode::from(130),
         (Some(Signal::Terminate), _) => ExitCode::from(143),
-        (None, WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
+        // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
         (None, WriterEnd::Failed(e)) => {
             eprintln!("crawlfish: cannot write output: {e}");
             ExitCode::from(2)
         }
         (None, WriterEnd::Drained) if o.input_error.is_some() => ExitCode::from(2),
         (None, WriterEnd::Drained) if o.summary.failed > 0 => ExitCode::from(1),
-        (None, WriterEnd::Drained) => ExitCode::SUCCESS,
+        (None, WriterEnd::Drained | WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
     }
 }
 
@@ -80,13 +81,13 @@ fn summary_line(o: &Outcome) -> String {
     );
     for (class, n) in s.by_class.iter().enumerate().skip(1) {
         if *n > 0 {
-            line.push_str(&format!(" · {class}xx {n}"));
+            let _ = write!(line, " · {class}xx {n}");
         }
     }
     let errors: u64 = s.by_kind.values().sum();
     if errors > 0 {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        line.push_str(&format!(" · errors {errors} ({})", kinds.join(", ")));
+        let _ = write!(line, " · errors {errors} ({})", kinds.join(", "));
     }
     if o.signal.is_some() {
         line.push_str(" · interrupted");

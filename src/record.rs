@@ -168,7 +168,7 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if io
                 .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
+                .is_some_and(<dyn StdError + Send + Sync>::is::<rustls::Error>)
             {
                 return ErrorKind::Tls;
             }
