@@ -17,7 +17,7 @@ use crate::url::Scope;
 
 /// A URL list in, one JSON line per URL out: a concurrent, polite crawler for the terminal.
 #[derive(Debug, Parser)]
-#[command(name = "crawlfish", version, about, max_term_width = 100)]
+#[command(name = "crawlfish", version, about, term_width = 100)]
 #[allow(clippy::struct_excessive_bools)] // each bool is an independent flag of the CLI contract
 pub struct Cli {
     /// Files with one URL per line ('-' or none: stdin). Blank lines and '#' comments are skipped
@@ -42,7 +42,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub per_host: u32,
 
-    /// Requests per second to one host, burst 2 (0: unlimited)
+    /// Requests per second to one host (0: unlimited)
     #[arg(short = 'r', long, value_name = "R", default_value_t = 5.0)]
     pub rate: f64,
 
@@ -86,7 +86,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub depth: u32,
 
-    /// Which discovered links are followed
+    /// Which discovered links are followed: same host, same registrable domain, or any
     #[arg(long, value_enum, value_name = "SCOPE", default_value_t = Scope::Host)]
     pub scope: Scope,
 

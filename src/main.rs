@@ -92,7 +92,18 @@ fn summary_line(o: &Outcome) -> String {
     if o.signal.is_some() {
         line.push_str(" · interrupted");
     }
+    if let Some(mb) = peak_rss_mb() {
+        let _ = write!(line, " · peak RSS {mb:.1} MB");
+    }
     line
+}
+
+/// Peak resident set size (Linux `VmHWM`), for the summary: memory targets are checked from it.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {

@@ -6,9 +6,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use scraper::{ElementRef, Html, Selector};
+use scraper::{Html, Selector};
 use url::Url;
 
 use crate::record::{cut, Extract};
@@ -124,41 +123,23 @@ fn meta_charset(head: &[u8]) -> Option<String> {
     (end > 0).then(|| rest[..end].to_owned())
 }
 
-static SEL_TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
-static SEL_BASE: LazyLock<Selector> = LazyLock::new(|| sel("base[href]"));
-static SEL_LINKS: LazyLock<Selector> = LazyLock::new(|| sel("a[href], area[href]"));
-static SEL_META_ROBOTS: LazyLock<Selector> = LazyLock::new(|| sel("meta[name][content]"));
-
-fn sel(css: &str) -> Selector {
-    Selector::parse(css).unwrap_or_else(|_| unreachable!("static selector {css} is valid"))
-}
-
 /// Parses an HTML document fetched from `url`.
+///
+/// Title, links, `<base href>` and robots meta come from `lol_html`'s streaming tokenizer: no DOM, linear in the
+/// input whatever its nesting (html5ever's tree builder is quadratic on 100,000 nested elements) and faster,
+/// which matters because parsing, not the network, bounds a crawl. `--select` needs real CSS matching over a
+/// tree, so only then is the document also parsed by scraper.
 #[must_use]
 pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
-    let doc = Html::parse_document(html);
-    let title = doc.select(&SEL_TITLE).next().map(|t| {
-        let text: String = t.text().collect();
-        cut(&collapse(&text), MAX_TITLE_CHARS)
-    });
-    let base = doc
-        .select(&SEL_BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"))
+    let scan = scan(html);
+    let base = scan
+        .base
+        .as_deref()
         .and_then(|href| url.join(href.trim()).ok())
         .unwrap_or_else(|| url.clone());
-    let (links, followable) = links(&doc, &base);
-    let meta_nofollow = doc.select(&SEL_META_ROBOTS).any(|m| {
-        let v = m.value();
-        v.attr("name")
-            .is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"))
-            && v.attr("content").is_some_and(|c| {
-                c.split(',')
-                    .map(str::trim)
-                    .any(|d| d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none"))
-            })
-    });
+    let (links, followable) = resolve_links(&base, scan.hrefs);
     let extract = (!extractors.is_empty()).then(|| {
+        let doc = Html::parse_document(html);
         Extract(
             extractors
                 .iter()
@@ -167,22 +148,106 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
         )
     });
     Page {
-        title,
+        title: scan.title.map(|t| {
+            cut(
+                &collapse(&html_escape::decode_html_entities(&t)),
+                MAX_TITLE_CHARS,
+            )
+        }),
         links,
         followable,
-        meta_nofollow,
+        meta_nofollow: scan.meta_nofollow,
         extract,
     }
 }
 
-fn links(doc: &Html, base: &Url) -> (Vec<String>, Vec<bool>) {
-    let mut links: Vec<String> = Vec::new();
-    let mut followable: Vec<bool> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for el in doc.select(&SEL_LINKS) {
-        let Some(href) = el.value().attr("href") else {
-            continue;
-        };
+/// What one streaming pass over a document collects (raw, entities not yet decoded).
+#[derive(Default)]
+struct Scan {
+    title: Option<String>,
+    titles: usize,
+    base: Option<String>,
+    /// (href, rel="nofollow")
+    hrefs: Vec<(String, bool)>,
+    meta_nofollow: bool,
+}
+
+fn scan(html: &str) -> Scan {
+    use lol_html::{element, text, HtmlRewriter, Settings};
+    use std::cell::RefCell;
+    let state = RefCell::new(Scan::default());
+    // The first title only, and never more than a bounded prefix of it.
+    let title_cap = MAX_TITLE_CHARS * 8;
+    let settings = Settings::new()
+        .append_element_content_handler(element!("a[href], area[href]", |el| {
+            if let Some(href) = el.get_attribute("href") {
+                let nofollow = el.get_attribute("rel").is_some_and(|rel| {
+                    rel.split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("nofollow"))
+                });
+                state.borrow_mut().hrefs.push((href, nofollow));
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("base[href]", |el| {
+            let mut s = state.borrow_mut();
+            if s.base.is_none() {
+                s.base = el.get_attribute("href");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("title", |_| {
+            let mut s = state.borrow_mut();
+            s.titles += 1;
+            if s.titles == 1 {
+                s.title = Some(String::new());
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(text!("title", |t| {
+            let mut s = state.borrow_mut();
+            if s.titles == 1 {
+                if let Some(title) = s.title.as_mut().filter(|t| t.len() < title_cap) {
+                    title.push_str(t.as_str());
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta[name][content]", |el| {
+            let is_robots = el
+                .get_attribute("name")
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"));
+            if is_robots
+                && el
+                    .get_attribute("content")
+                    .is_some_and(|c| is_nofollow_directive(&c))
+            {
+                state.borrow_mut().meta_nofollow = true;
+            }
+            Ok(())
+        }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    // Handlers never fail and the input is already UTF-8: errors here can only mean a malformed stream that
+    // lol_html gave up on; what was collected so far is still the best answer.
+    let _ = rewriter.write(html.as_bytes());
+    let _ = rewriter.end();
+    state.into_inner()
+}
+
+fn is_nofollow_directive(content: &str) -> bool {
+    content
+        .split(',')
+        .map(str::trim)
+        .any(|d| d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none"))
+}
+
+/// Resolves raw hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
+fn resolve_links(base: &Url, hrefs: Vec<(String, bool)>) -> (Vec<String>, Vec<bool>) {
+    let mut links: Vec<String> = Vec::with_capacity(hrefs.len());
+    let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(hrefs.len());
+    for (href, nofollow) in hrefs {
+        let href = html_escape::decode_html_entities(&href);
         let Ok(mut link) = base.join(href.trim()) else {
             continue;
         };
@@ -190,24 +255,16 @@ fn links(doc: &Html, base: &Url) -> (Vec<String>, Vec<bool>) {
             continue;
         }
         link.set_fragment(None);
-        let follow = !is_nofollow(el);
         let s = String::from(link);
         if let Some(&i) = index.get(&s) {
-            followable[i] |= follow;
+            followable[i] |= !nofollow;
         } else {
             index.insert(s.clone(), links.len());
             links.push(s);
-            followable.push(follow);
+            followable.push(!nofollow);
         }
     }
     (links, followable)
-}
-
-fn is_nofollow(el: ElementRef<'_>) -> bool {
-    el.value().attr("rel").is_some_and(|rel| {
-        rel.split_ascii_whitespace()
-            .any(|r| r.eq_ignore_ascii_case("nofollow"))
-    })
 }
 
 fn extract_one(doc: &Html, x: &Extractor) -> Vec<String> {
@@ -328,6 +385,39 @@ mod tests {
         // A lying meta charset and invalid bytes: decoded lossily, no panic.
         let lying = b"<meta charset=\"utf-8\"><title>\xff\xfe\xc3</title>";
         assert!(decode(lying, None).contains('\u{fffd}'));
+    }
+
+    #[test]
+    fn entities_are_decoded() {
+        let p = page(r#"<title>Tom &amp; Jerry &eacute;</title><a href="/s?a=1&amp;b=2">x</a>"#);
+        assert_eq!(p.title.as_deref(), Some("Tom & Jerry é"));
+        assert_eq!(p.links, ["http://h.test/s?a=1&b=2"]);
+    }
+
+    #[test]
+    fn links_in_scripts_and_comments_are_not_links() {
+        let p = page(
+            r#"<script>var s = '<a href="/no1">';</script><!-- <a href="/no2"> --><a href="/yes">y</a>"#,
+        );
+        assert_eq!(p.links, ["http://h.test/yes"]);
+    }
+
+    #[test]
+    fn base_after_links_still_applies() {
+        let p = page(r#"<a href="x">x</a><base href="http://b.test/">"#);
+        assert_eq!(p.links, ["http://b.test/x"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_linear() {
+        let html = format!(
+            "{}<a href='/deep'>d</a>{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(page(&html).links, ["http://h.test/deep"]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

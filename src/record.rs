@@ -166,10 +166,7 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
             return ErrorKind::Tls;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(<dyn StdError + Send + Sync>::is::<rustls::Error>)
-            {
+            if io_wraps_tls(io) {
                 return ErrorKind::Tls;
             }
             match io.kind() {
@@ -197,6 +194,21 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         return ErrorKind::Connect;
     }
     ErrorKind::Other
+}
+
+/// `io::Error::source()` skips the error an `io::Error` wraps, and tokio-rustls nests one `io::Error` in another
+/// around the rustls error: look inside explicitly.
+fn io_wraps_tls(io: &std::io::Error) -> bool {
+    let mut inner = io.get_ref();
+    while let Some(e) = inner {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+    }
+    false
 }
 
 /// The error and its sources joined with ": ", as curl-like users expect to read it.

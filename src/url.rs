@@ -54,11 +54,11 @@ pub fn host_key(url: &Url) -> String {
 /// `--scope`: which discovered links are followed, relative to the listed URL a page descends from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scope {
-    /// Same host as the listed URL.
+    // Same host as the listed URL.
     Host,
-    /// Same registrable domain (Public Suffix List).
+    // Same registrable domain (Public Suffix List).
     Domain,
-    /// Any http(s) link.
+    // Any http(s) link.
     Any,
 }
 

@@ -1,0 +1,12 @@
+//! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback.
+
+// Test code panics on purpose and favours directness over the pedantic style of the engine.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
+
+mod core;
+mod crawl;
+mod hostile;
+mod polite;
+mod readme;
+mod resume;
+mod support;

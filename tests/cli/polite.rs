@@ -1,0 +1,229 @@
+//! Retries, Retry-After, host-wide slow-down and robots.txt, measured at the server.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn retries_count_attempts_and_stop_on_final_statuses() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/flaky",
+        vec![
+            Step::new(503, "busy"),
+            Step::new(500, "oops"),
+            Step::html("<title>up</title>"),
+        ],
+    );
+    site.route("/always502", vec![Step::new(502, "bad gateway")]);
+    site.route("/missing", vec![Step::new(404, "no")]);
+    let input = [
+        site.url("/flaky"),
+        site.url("/always502"),
+        site.url("/missing"),
+    ]
+    .join("\n");
+    // A short backoff base is not a flag; the 503 carries no Retry-After, so the host pauses ~1 s.
+    let run = crawlfish(&args(&["--retries", "2"]), &input).await;
+    let flaky = run.record(&site.url("/flaky"));
+    assert_eq!(
+        (flaky["status"].as_u64(), flaky["attempts"].as_u64()),
+        (Some(200), Some(3))
+    );
+    assert_eq!(flaky["title"], "up");
+    assert_eq!(site.hits("/flaky"), 3);
+    let bad = run.record(&site.url("/always502"));
+    assert_eq!(
+        (bad["status"].as_u64(), bad["attempts"].as_u64()),
+        (Some(502), Some(3))
+    );
+    assert_eq!(site.hits("/always502"), 3);
+    let missing = run.record(&site.url("/missing"));
+    assert_eq!(missing["attempts"], 1);
+    assert_eq!(site.hits("/missing"), 1, "a 404 is final after one request");
+
+    let none = Site::start("127.0.0.2").await;
+    none.route("/x", vec![Step::new(503, "busy")]);
+    let run = crawlfish(&args(&["--retries", "0"]), &none.url("/x")).await;
+    assert_eq!(run.record(&none.url("/x"))["attempts"], 1);
+    assert_eq!(none.hits("/x"), 1);
+}
+
+#[tokio::test]
+async fn connect_errors_are_retried() {
+    let refused = refused_port("127.0.0.1").await;
+    let url = format!("http://{refused}/");
+    let run = crawlfish(&args(&["--retries", "2"]), &url).await;
+    assert_eq!(run.kind(&url), "connect");
+    assert_eq!(run.record(&url)["attempts"], 3);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_capped() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/limited",
+        vec![
+            Step::new(429, "slow down").header("retry-after", "2"),
+            Step::html("ok"),
+        ],
+    );
+    let run = crawlfish(&args(&[]), &site.url("/limited")).await;
+    let r = run.record(&site.url("/limited"));
+    assert_eq!(
+        (r["status"].as_u64(), r["attempts"].as_u64()),
+        (Some(200), Some(2))
+    );
+    let times: Vec<_> = site.hit_times().into_iter().map(|(_, t)| t).collect();
+    let gap = times[1] - times[0];
+    // Tolerance: 100 ms under the 2 s asked for (timer granularity), never more than 1 s over.
+    assert!(
+        gap >= Duration::from_millis(1900) && gap < Duration::from_secs(3),
+        "{gap:?}"
+    );
+
+    let capped = Site::start("127.0.0.2").await;
+    capped.route(
+        "/x",
+        vec![Step::new(503, "maintenance").header("retry-after", "3600")],
+    );
+    let run = crawlfish(&args(&["--max-retry-after", "5"]), &capped.url("/x")).await;
+    let r = run.record(&capped.url("/x"));
+    assert_eq!(
+        (r["status"].as_u64(), r["attempts"].as_u64()),
+        (Some(503), Some(1))
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "gave up at once: {:?}",
+        run.elapsed
+    );
+}
+
+#[tokio::test]
+async fn a_429_slows_the_whole_host() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/first",
+        vec![
+            Step::new(429, "").header("retry-after", "2"),
+            Step::html("ok"),
+        ],
+    );
+    let mut input = site.url("/first") + "\n";
+    for i in 0..6 {
+        let path = format!("/other{i}");
+        // Slow enough that the others are still queued when the 429 arrives.
+        site.route(
+            &path,
+            vec![Step::html("ok").delay(Duration::from_millis(50))],
+        );
+        input += &site.url(&path);
+        input += "\n";
+    }
+    let run = crawlfish(&args(&["--per-host", "1"]), &input).await;
+    assert_eq!(run.records.len(), 7);
+    let hits = site.hit_times();
+    let limited_at = hits.iter().find(|(p, _)| p == "/first").unwrap().1;
+    let during: Vec<_> = hits
+        .iter()
+        .filter(|(_, t)| *t > limited_at && *t - limited_at < Duration::from_millis(1900))
+        .collect();
+    assert!(
+        during.is_empty(),
+        "requests during the host's pause: {during:?}"
+    );
+}
+
+#[tokio::test]
+async fn robots_txt_is_fetched_once_and_obeyed() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/robots.txt",
+        vec![Step::new(
+            200,
+            "User-agent: *\nDisallow: /\n\nUser-agent: crawlfish\nDisallow: /private\nAllow: /private/ok\n",
+        )
+        .delay(Duration::from_millis(200))],
+    );
+    let mut input = String::new();
+    for i in 0..8 {
+        site.html(&format!("/pub{i}"), "ok");
+        input += &format!("{}\n", site.url(&format!("/pub{i}")));
+    }
+    site.html("/private/x", "secret")
+        .html("/private/ok/y", "fine");
+    input += &format!(
+        "{}\n{}\n",
+        site.url("/private/x"),
+        site.url("/private/ok/y")
+    );
+    let run = crawlfish(&["-q", "-r", "0", "--per-host", "8"], &input).await;
+    assert_eq!(run.records.len(), 10);
+    assert_eq!(
+        site.hits("/robots.txt"),
+        1,
+        "single-flight: 8 concurrent first requests, one fetch"
+    );
+    assert_eq!(run.kind(&site.url("/private/x")), "robots_disallowed");
+    assert_eq!(site.hits("/private/x"), 0);
+    assert_eq!(run.record(&site.url("/private/ok/y"))["status"], 200);
+    assert_eq!(run.code, Some(1));
+
+    let ignored = crawlfish(&args(&[]), &site.url("/private/x")).await;
+    assert_eq!(ignored.record(&site.url("/private/x"))["status"], 200);
+    assert_eq!(
+        site.hits("/robots.txt"),
+        1,
+        "--ignore-robots does not fetch robots.txt"
+    );
+}
+
+#[tokio::test]
+async fn robots_5xx_disallows_4xx_allows_unreachable_reports_kind() {
+    let down = Site::start("127.0.0.1").await;
+    down.route("/robots.txt", vec![Step::new(503, "down")]);
+    down.html("/page", "x");
+    let open = Site::start("127.0.0.2").await;
+    open.html("/page", "x"); // robots.txt is a 404
+    let input = format!("{}\n{}\n", down.url("/page"), open.url("/page"));
+    let run = crawlfish(&["-q", "-r", "0", "--retries", "0"], &input).await;
+    assert_eq!(run.kind(&down.url("/page")), "robots_disallowed");
+    assert!(run.record(&down.url("/page"))["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("503"));
+    assert_eq!(down.hits("/page"), 0);
+    assert_eq!(run.record(&open.url("/page"))["status"], 200);
+}
+
+#[tokio::test]
+async fn crawl_delay_spaces_requests() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/robots.txt",
+        vec![Step::new(200, "User-agent: *\nCrawl-delay: 1\n")],
+    );
+    let mut input = String::new();
+    for i in 0..3 {
+        site.html(&format!("/p{i}"), "ok");
+        input += &format!("{}\n", site.url(&format!("/p{i}")));
+    }
+    let run = crawlfish(&["-q", "-r", "0", "--per-host", "4"], &input).await;
+    assert_eq!(run.records.len(), 3);
+    let mut times: Vec<_> = site
+        .hit_times()
+        .into_iter()
+        .filter(|(p, _)| p != "/robots.txt")
+        .map(|(_, t)| t)
+        .collect();
+    times.sort();
+    for w in times.windows(2) {
+        // Tolerance: 50 ms under the 1 s delay.
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(950),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+}
