@@ -27,6 +27,7 @@ pub mod output;
 pub mod parse;
 pub mod progress;
 pub mod record;
+pub mod scan;
 pub mod signal;
 pub mod sitemap;
 pub mod url;

@@ -5,6 +5,7 @@
 //! back a [`Page`] that owns everything. Must not await or do I/O.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use scraper::{Html, Selector};
@@ -20,7 +21,7 @@ pub const MAX_TITLE_CHARS: usize = 2048;
 pub struct Page {
     pub title: Option<String>,
     /// Absolute http(s) links, fragment-free, de-duplicated, in document order.
-    pub links: Vec<String>,
+    pub links: Vec<Url>,
     /// Parallel to `links`: false when every occurrence of the link carried `rel="nofollow"`.
     pub followable: Vec<bool>,
     /// `<meta name="robots" content="nofollow">` (or `none`) was present.
@@ -123,15 +124,11 @@ fn meta_charset(head: &[u8]) -> Option<String> {
     (end > 0).then(|| rest[..end].to_owned())
 }
 
-/// Parses an HTML document fetched from `url`.
-///
-/// Title, links, `<base href>` and robots meta come from `lol_html`'s streaming tokenizer: no DOM, linear in the
-/// input whatever its nesting (html5ever's tree builder is quadratic on 100,000 nested elements) and faster,
-/// which matters because parsing, not the network, bounds a crawl. `--select` needs real CSS matching over a
-/// tree, so only then is the document also parsed by scraper.
+/// Parses an HTML document fetched from `url`: title, links, base and robots meta come from [`crate::scan`]
+/// (one linear pass, no DOM); only `--select` builds a DOM, with scraper.
 #[must_use]
 pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
-    let scan = scan(html);
+    let scan = crate::scan::scan(html, MAX_TITLE_CHARS * 4);
     let base = scan
         .base
         .as_deref()
@@ -148,12 +145,7 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
         )
     });
     Page {
-        title: scan.title.map(|t| {
-            cut(
-                &collapse(&html_escape::decode_html_entities(&t)),
-                MAX_TITLE_CHARS,
-            )
-        }),
+        title: scan.title.map(|t| cut(&collapse(&t), MAX_TITLE_CHARS)),
         links,
         followable,
         meta_nofollow: scan.meta_nofollow,
@@ -161,93 +153,12 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
     }
 }
 
-/// What one streaming pass over a document collects (raw, entities not yet decoded).
-#[derive(Default)]
-struct Scan {
-    title: Option<String>,
-    titles: usize,
-    base: Option<String>,
-    /// (href, rel="nofollow")
-    hrefs: Vec<(String, bool)>,
-    meta_nofollow: bool,
-}
-
-fn scan(html: &str) -> Scan {
-    use lol_html::{element, text, HtmlRewriter, Settings};
-    use std::cell::RefCell;
-    let state = RefCell::new(Scan::default());
-    // The first title only, and never more than a bounded prefix of it.
-    let title_cap = MAX_TITLE_CHARS * 8;
-    let settings = Settings::new()
-        .append_element_content_handler(element!("a[href], area[href]", |el| {
-            if let Some(href) = el.get_attribute("href") {
-                let nofollow = el.get_attribute("rel").is_some_and(|rel| {
-                    rel.split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("nofollow"))
-                });
-                state.borrow_mut().hrefs.push((href, nofollow));
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("base[href]", |el| {
-            let mut s = state.borrow_mut();
-            if s.base.is_none() {
-                s.base = el.get_attribute("href");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("title", |_| {
-            let mut s = state.borrow_mut();
-            s.titles += 1;
-            if s.titles == 1 {
-                s.title = Some(String::new());
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(text!("title", |t| {
-            let mut s = state.borrow_mut();
-            if s.titles == 1 {
-                if let Some(title) = s.title.as_mut().filter(|t| t.len() < title_cap) {
-                    title.push_str(t.as_str());
-                }
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("meta[name][content]", |el| {
-            let is_robots = el
-                .get_attribute("name")
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"));
-            if is_robots
-                && el
-                    .get_attribute("content")
-                    .is_some_and(|c| is_nofollow_directive(&c))
-            {
-                state.borrow_mut().meta_nofollow = true;
-            }
-            Ok(())
-        }));
-    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    // Handlers never fail and the input is already UTF-8: errors here can only mean a malformed stream that
-    // lol_html gave up on; what was collected so far is still the best answer.
-    let _ = rewriter.write(html.as_bytes());
-    let _ = rewriter.end();
-    state.into_inner()
-}
-
-fn is_nofollow_directive(content: &str) -> bool {
-    content
-        .split(',')
-        .map(str::trim)
-        .any(|d| d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none"))
-}
-
-/// Resolves raw hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
-fn resolve_links(base: &Url, hrefs: Vec<(String, bool)>) -> (Vec<String>, Vec<bool>) {
-    let mut links: Vec<String> = Vec::with_capacity(hrefs.len());
+/// Resolves hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
+fn resolve_links(base: &Url, hrefs: Vec<(String, bool)>) -> (Vec<Url>, Vec<bool>) {
+    let mut links: Vec<Url> = Vec::with_capacity(hrefs.len());
     let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(hrefs.len());
+    let mut index: HashMap<u64, usize> = HashMap::with_capacity(hrefs.len());
     for (href, nofollow) in hrefs {
-        let href = html_escape::decode_html_entities(&href);
         let Ok(mut link) = base.join(href.trim()) else {
             continue;
         };
@@ -255,13 +166,13 @@ fn resolve_links(base: &Url, hrefs: Vec<(String, bool)>) -> (Vec<String>, Vec<bo
             continue;
         }
         link.set_fragment(None);
-        let s = String::from(link);
-        if let Some(&i) = index.get(&s) {
-            followable[i] |= !nofollow;
-        } else {
-            index.insert(s.clone(), links.len());
-            links.push(s);
-            followable.push(!nofollow);
+        match index.entry(crate::frontier::key(link.as_str())) {
+            Entry::Occupied(e) => followable[*e.get()] |= !nofollow,
+            Entry::Vacant(e) => {
+                e.insert(links.len());
+                links.push(link);
+                followable.push(!nofollow);
+            }
         }
     }
     (links, followable)
@@ -294,6 +205,10 @@ mod tests {
         )
     }
 
+    fn strs(links: &[Url]) -> Vec<&str> {
+        links.iter().map(Url::as_str).collect()
+    }
+
     #[test]
     fn title_is_trimmed_and_collapsed() {
         let p = page("<html><head><title>\n  Hello \t  World \n</title></head></html>");
@@ -310,7 +225,7 @@ mod tests {
                <a href=" ftp://f.test/ ">ftp</a>"#,
         );
         assert_eq!(
-            p.links,
+            strs(&p.links),
             [
                 "http://h.test/dir/a.html",
                 "http://h.test/b",
@@ -323,9 +238,9 @@ mod tests {
     #[test]
     fn base_href_wins() {
         let p = page(r#"<head><base href="http://base.test/x/"></head><a href="y">y</a>"#);
-        assert_eq!(p.links, ["http://base.test/x/y"]);
+        assert_eq!(strs(&p.links), ["http://base.test/x/y"]);
         let p = page(r#"<head><base href="/root/"></head><a href="y">y</a>"#);
-        assert_eq!(p.links, ["http://h.test/root/y"]);
+        assert_eq!(strs(&p.links), ["http://h.test/root/y"]);
     }
 
     #[test]
@@ -391,7 +306,7 @@ mod tests {
     fn entities_are_decoded() {
         let p = page(r#"<title>Tom &amp; Jerry &eacute;</title><a href="/s?a=1&amp;b=2">x</a>"#);
         assert_eq!(p.title.as_deref(), Some("Tom & Jerry é"));
-        assert_eq!(p.links, ["http://h.test/s?a=1&b=2"]);
+        assert_eq!(strs(&p.links), ["http://h.test/s?a=1&b=2"]);
     }
 
     #[test]
@@ -399,13 +314,13 @@ mod tests {
         let p = page(
             r#"<script>var s = '<a href="/no1">';</script><!-- <a href="/no2"> --><a href="/yes">y</a>"#,
         );
-        assert_eq!(p.links, ["http://h.test/yes"]);
+        assert_eq!(strs(&p.links), ["http://h.test/yes"]);
     }
 
     #[test]
     fn base_after_links_still_applies() {
         let p = page(r#"<a href="x">x</a><base href="http://b.test/">"#);
-        assert_eq!(p.links, ["http://b.test/x"]);
+        assert_eq!(strs(&p.links), ["http://b.test/x"]);
     }
 
     #[test]
@@ -416,8 +331,45 @@ mod tests {
             "</div>".repeat(100_000)
         );
         let started = std::time::Instant::now();
-        assert_eq!(page(&html).links, ["http://h.test/deep"]);
+        assert_eq!(strs(&page(&html).links), ["http://h.test/deep"]);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// The scanner against a full HTML5 parser (html5ever via scraper) on tricky markup: same links, same title.
+    #[test]
+    fn scanner_agrees_with_html5ever() {
+        let samples = [
+            r#"<!doctype html><html><head><title>T &amp; U</title><base href="/base/"></head>
+               <body><a href="x">1</a><A HREF='Y?a=1&amp;b=2'>2</A><a href=z#f>3</a><area href="/ar"></body>"#,
+            r#"<p><a href="/a" href="/ignored">first attribute wins</a><a data-x="<a href='/no'>" href="/yes">"#,
+            r#"<script>document.write("<a href='/s'>")</script><style>/* <a href="/st"> */</style>
+               <!-- <a href="/c"> --><textarea><a href="/ta"></textarea><a href="/after">"#,
+            r#"<svg><title>svg title</title><a href="/svg">s</a></svg><title>html</title>"#,
+            "<a href=/unquoted>u</a><a\nhref\n=\n'/spaced'>s</a><a href=''>empty</a><a href=\"&#x2F;hex\">h</a>",
+            "<title>ünïcode — ☃</title><a href=\"/ö?q=ü\">u</a><a href=\"//other.test/proto\">p</a>",
+        ];
+        let url = Url::parse("http://h.test/d/p").unwrap();
+        let sel = Selector::parse("a[href], area[href]").unwrap();
+        for html in samples {
+            let doc = Html::parse_document(html);
+            let base = doc
+                .select(&Selector::parse("base[href]").unwrap())
+                .next()
+                .and_then(|b| url.join(b.value().attr("href").unwrap()).ok())
+                .unwrap_or_else(|| url.clone());
+            let hrefs = doc
+                .select(&sel)
+                .map(|a| (a.value().attr("href").unwrap().to_owned(), false))
+                .collect();
+            let (want, _) = resolve_links(&base, hrefs);
+            let got = parse_page(html, &url, &[]);
+            assert_eq!(strs(&got.links), strs(&want), "{html}");
+            let title = doc
+                .select(&Selector::parse("title").unwrap())
+                .next()
+                .map(|t| collapse(&t.text().collect::<String>()));
+            assert_eq!(got.title, title, "{html}");
+        }
     }
 
     #[test]
