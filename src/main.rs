@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(&anyhow::Error::new(e).context("cannot start the runtime")),
     };
-    let outcome = runtime.block_on(crawlfish::run(config, shutdown()));
+    let outcome = runtime.block_on(crawlfish::run(config, shutdown(!summary)));
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();
     match outcome {
@@ -40,13 +40,18 @@ fn main() -> ExitCode {
 }
 
 /// The first SIGINT/SIGTERM starts a graceful stop; a second SIGINT ends the process at once.
-async fn shutdown() -> Signal {
+async fn shutdown(quiet: bool) -> Signal {
     let sig = crawlfish::signal::shutdown_signal().await;
+    let again = crawlfish::signal::next_interrupt();
     tokio::spawn(async {
-        if crawlfish::signal::shutdown_signal().await == Signal::Interrupt {
-            std::process::exit(130);
-        }
+        again.await;
+        std::process::exit(130);
     });
+    if !quiet {
+        eprintln!(
+            "crawlfish: interrupted, finishing requests in flight (interrupt again to stop now)"
+        );
+    }
     sig
 }
 

@@ -33,3 +33,20 @@ pub async fn shutdown_signal() -> Signal {
         }
     }
 }
+
+/// Registers for SIGINT at once (so no SIGINT delivered after this call is missed) and resolves on the next one.
+pub fn next_interrupt() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let listener = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        #[cfg(unix)]
+        match listener {
+            Ok(mut l) => {
+                l.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

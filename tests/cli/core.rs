@@ -318,3 +318,81 @@ pub fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn a_second_sigint_exits_at_once() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/hang",
+        vec![Step::html("late").delay(Duration::from_secs(60))],
+    );
+    let mut child = bin()
+        .args(["-r", "0", "--ignore-robots"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(site.url("/hang").as_bytes()).await.unwrap();
+    drop(stdin);
+    // Wait until the request is in flight (server-side), then interrupt twice, reading the first's notice.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while site.hits("/hang") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let kill = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+    };
+    kill("-INT");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut notice = String::new();
+    stderr.read_line(&mut notice).await.unwrap();
+    assert!(notice.contains("interrupt again"), "{notice}");
+    let second = std::time::Instant::now();
+    kill("-INT");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    // The grace period is 2 s; the second interrupt must not wait for it (tolerance: 1 s).
+    assert!(
+        second.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        second.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn http_proxy_from_the_environment_is_used() {
+    // The proxy is a local site: an absolute-form request for http://proxied.test/x lands on its "/x" route.
+    let proxy = Site::start("127.0.0.1").await;
+    proxy.html("/x", "<title>via proxy</title>");
+    let mut child = bin()
+        .args(["-q", "-r", "0", "--ignore-robots"])
+        .env("HTTP_PROXY", proxy.url(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"http://proxied.test/x\n").await.unwrap();
+    drop(stdin);
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(child.stdout.as_mut().unwrap(), &mut out)
+        .await
+        .unwrap();
+    child.wait().await.unwrap();
+    let records = parse_lines(&out);
+    assert_eq!(records[0]["title"], "via proxy", "{out}");
+    assert_eq!(proxy.hits("/x"), 1);
+}
