@@ -26,6 +26,10 @@ use crate::parse::{self, Page};
 use crate::record::{cut, now_rfc3339, ErrorKind, Record};
 use crate::url::host_key;
 
+/// Queued URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
+/// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
+const MAX_READ_AHEAD: usize = 16_384;
+
 /// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
 pub const GRACE: Duration = Duration::from_secs(2);
 
@@ -97,8 +101,10 @@ pub async fn crawl(
     let mut input_open = true;
     let mut grace: Option<Instant> = None;
     loop {
+        // Starved: a global slot is free but every queued URL's host is busy; reading further may find other hosts.
+        let mut starved = false;
         if grace.is_none() && !s.output_closed {
-            s.dispatch();
+            starved = s.dispatch();
         }
         let budget_spent = s.budget_spent();
         if s.tasks.is_empty()
@@ -110,8 +116,11 @@ pub async fn crawl(
             s.tasks.shutdown().await;
             break;
         }
-        let want_input =
-            input_open && grace.is_none() && !budget_spent && s.frontier.queued() < low_water;
+        let queued = s.frontier.queued();
+        let want_input = input_open
+            && grace.is_none()
+            && !budget_spent
+            && (queued < low_water || (starved && queued < MAX_READ_AHEAD));
         tokio::select! {
             biased;
             () = cancel.cancelled(), if grace.is_none() => grace = Some(Instant::now() + GRACE),
@@ -154,14 +163,15 @@ impl Scheduler {
             .is_some_and(|max| self.dispatched >= max)
     }
 
-    /// Spawns fetches while a global permit and a ready job are both at hand.
-    fn dispatch(&mut self) {
+    /// Spawns fetches while a global permit and a ready job are both at hand. Returns true when a permit was
+    /// left over because no queued job was ready (its host at `--per-host`, or its depth not yet open).
+    fn dispatch(&mut self) -> bool {
         while !self.budget_spent() {
             let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
-                return;
+                return false;
             };
             let Some(job) = self.frontier.pop() else {
-                return;
+                return true;
             };
             self.dispatched += 1;
             let host = self.host(&job.host, &job.url);
@@ -173,6 +183,7 @@ impl Scheduler {
             self.running.insert(handle.id(), Running::Page(job));
             self.ctx.progress.in_flight.fetch_add(1, Ordering::Relaxed);
         }
+        false
     }
 
     fn host(&mut self, key: &Arc<str>, url: &Url) -> Arc<Host> {

@@ -227,3 +227,44 @@ async fn crawl_delay_spaces_requests() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_host_late_in_the_list_is_not_left_idle() {
+    // 600 slow URLs of one host first, then one of another: with --per-host 1 the first host needs ~60 s, and
+    // the second must still be served at once, not after the first host's queue has drained.
+    let busy = Site::start("127.0.0.1").await;
+    let late = Site::start("127.0.0.2").await;
+    late.html("/", "late");
+    let mut input = String::new();
+    for i in 0..600 {
+        let path = format!("/{i}");
+        busy.route(
+            &path,
+            vec![Step::html("x").delay(Duration::from_millis(100))],
+        );
+        input += &format!("{}\n", busy.url(&path));
+    }
+    input += &late.url("/");
+    let mut child = bin()
+        .args(["-q", "-r", "0", "--ignore-robots", "--per-host", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while late.hits("/") == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = child.start_kill();
+    assert_eq!(late.hits("/"), 1, "the second host waited behind the first");
+    assert!(
+        busy.total_hits() < 40,
+        "{} hits: the first host was not throttled",
+        busy.total_hits()
+    );
+}

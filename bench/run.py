@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""crawlfish benchmark: one command, loopback only, nothing but Python's standard library and cargo.
+
+    python3 bench/run.py            # build, serve the site, run W1 W2 W3 W1M, print the tables
+    python3 bench/run.py --runs 7 --workloads W1,W2
+
+It builds the release binaries, starts `examples/bench_site` (a generated 4-host site served from memory on
+127.0.0.31-34:8088, a separate process), and runs each workload's commands interleaved (A B A B ...), after
+warm-up runs. For every run it records wall time, CPU (user+sys, from wait4), peak RSS (wait4's ru_maxrss) and
+the pages the server actually served (so a run that silently fetched less is flagged).
+
+Workloads
+  W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the fetch-only limit (same client,
+       bodies dropped): `crawlfish -c 64 -r 0 --per-host 64 --ignore-robots`
+  W2   crawl from the 4 roots (`--depth 100 --scope host`) until all 20,000 pages are fetched
+  W3   polite mode: 400 URLs over 4 hosts at `-r 20`, robots.txt on; ideal wall 5 s; the server's request log
+       is checked for any host getting more than R+1 = 21 requests in a one-second window
+  W1M  a 1,000,000-line list (the W1 list 50 times over, duplicates included): peak RSS must stay flat
+"""
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import json
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+STATS_URL = "http://127.0.0.31:8088/__stats"
+
+
+def server_hits():
+    """Per-host request timestamps (ms) since the last call; the server resets its log on each call."""
+    with urllib.request.urlopen(STATS_URL, timeout=10) as r:
+        return json.load(r)["hits"]
+
+
+def run_once(cmd):
+    server_hits()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace").strip()
+    hits = server_hits()
+    return {
+        "wall": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss_mb": ru.ru_maxrss / 1024,
+        "pages": sum(len(h) for h in hits),
+        "hits": hits,
+        "code": os.waitstatus_to_exitcode(status),
+        "stderr": err,
+    }
+
+
+def interleaved(label, cmds, runs, warmup, expect):
+    results = {name: [] for name, _ in cmds}
+    for r in range(warmup + runs):
+        for name, cmd in cmds:
+            res = run_once(cmd)
+            if res["code"] not in (0, 1):
+                sys.exit(f"{label} {name}: exit {res['code']}\n{res['stderr']}")
+            if r >= warmup:
+                results[name].append(res)
+    report(label, cmds, results, expect)
+    return results
+
+
+def report(label, cmds, results, expect):
+    base = cmds[0][0]
+    print(f"\n{label}: median of {len(results[base])} interleaved runs")
+    print(f"{'command':<14} {'wall s':>7} {'min-max':>13} {'pages':>7} {'pages/s':>8} {'CPU ms/page':>11} "
+          f"{'peak RSS MB':>11} {'x ' + base:>12}")
+    for name, _ in cmds:
+        rs = results[name]
+        walls = [r["wall"] for r in rs]
+        pages = statistics.median(r["pages"] for r in rs)
+        ratios = [a["wall"] / b["wall"] for a, b in zip(rs, results[base])]
+        flag = "" if expect is None or all(r["pages"] >= expect for r in rs) else "  (short!)"
+        print(f"{name:<14} {statistics.median(walls):7.3f} {min(walls):6.3f}-{max(walls):6.3f} {pages:7.0f} "
+              f"{pages / statistics.median(walls):8.0f} "
+              f"{1000 * statistics.median(r['cpu'] / max(r['pages'], 1) for r in rs):11.3f} "
+              f"{max(r['rss_mb'] for r in rs):11.1f} {statistics.median(ratios):12.2f}{flag}")
+
+
+def max_per_second(times_ms):
+    times = sorted(times_ms)
+    worst, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - 1000:
+            j += 1
+        worst = max(worst, i - j + 1)
+    return worst
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--pages", type=int, default=5000, help="pages per host (4 hosts)")
+    ap.add_argument("--workloads", default="W1,W2,W3,W1M")
+    ap.add_argument("--out", default="/tmp/crawlfish-bench")
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "--bins", "--examples", "-q"], cwd=ROOT, check=True)
+    server = subprocess.Popen([os.path.join(RELEASE, "examples", "bench_site"), "--pages", str(a.pages),
+                               "--out", a.out], stderr=subprocess.PIPE, text=True)
+    try:
+        for line in server.stderr:
+            print(line.rstrip(), file=sys.stderr)
+            if "ready" in line:
+                break
+        bench(a)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def bench(a):
+    cf = os.path.join(RELEASE, "crawlfish")
+    fetch = os.path.join(RELEASE, "examples", "fetch_only")
+    urls, roots = os.path.join(a.out, "urls.txt"), os.path.join(a.out, "roots.txt")
+    total = 4 * a.pages
+    fast = f"{shlex.quote(cf)} -q -c 64 -r 0 --per-host 64 --ignore-robots"
+    todo = a.workloads.split(",")
+    w1 = None
+    if "W1" in todo:
+        w1 = interleaved("W1 list", [
+            ("crawlfish", f"{fast} -o {a.out}/w1.jsonl {urls}"),
+            ("fetch_only", f"{shlex.quote(fetch)} {urls} 64"),
+        ], a.runs, a.warmup, total)
+    if "W2" in todo:
+        interleaved("W2 crawl", [
+            ("crawlfish", f"{fast} --depth 100 --scope host -o {a.out}/w2.jsonl {roots}"),
+        ], a.runs, a.warmup, total)
+    if "W3" in todo:
+        polite = os.path.join(a.out, "w3.txt")
+        with open(urls) as f:
+            per_host = {}
+            for u in f:
+                per_host.setdefault(u.split("/")[2], []).append(u)
+        with open(polite, "w") as f:
+            for us in per_host.values():
+                f.writelines(us[:100])
+        res = interleaved("W3 polite (400 URLs, 4 hosts, -r 20; ideal 5 s)", [
+            ("crawlfish", f"{shlex.quote(cf)} -q -r 20 -o {a.out}/w3.jsonl {polite}"),
+        ], a.runs, a.warmup, None)["crawlfish"]
+        worst = max(max_per_second(h) for r in res for h in r["hits"])
+        wall = statistics.median(r["wall"] for r in res)
+        print(f"W3: median wall {wall:.2f} s = {100 * (wall / 5 - 1):+.1f} % vs ideal 5 s; "
+              f"most requests to one host in any 1 s window: {worst} (limit 21)")
+    if "W1M" in todo:
+        big = os.path.join(a.out, "w1m.txt")
+        with open(urls) as f:
+            lines = f.read()
+        with open(big, "w") as f:
+            for _ in range(1_000_000 // total):
+                f.write(lines)
+        r = run_once(f"{fast} -o {a.out}/w1m.jsonl {big}")
+        print(f"\nW1M: {1_000_000 // total * total} lines ({total} distinct): wall {r['wall']:.2f} s, "
+              f"peak RSS {r['rss_mb']:.1f} MB, pages served {r['pages']}")
+        if w1:
+            base = max(x["rss_mb"] for x in w1["crawlfish"])
+            print(f"W1M RSS vs W1: {r['rss_mb'] / base:.2f}x (target <= 1.25)")
+
+
+if __name__ == "__main__":
+    main()
