@@ -86,7 +86,7 @@ fn page(hosts: &[String], h: usize, i: usize, n: usize) -> String {
             };
             s += &format!(
                 "<p class=\"c\">{} <a href=\"{link}\">child {c}</a></p>",
-                words(&mut rng, 20)
+                words(&mut rng, 50)
             );
         }
     }
@@ -102,7 +102,7 @@ fn page(hosts: &[String], h: usize, i: usize, n: usize) -> String {
         };
         s += &format!(
             "<p>{} <a href=\"{href}\">{}</a></p>",
-            words(&mut rng, 22),
+            words(&mut rng, 55),
             words(&mut rng, 2)
         );
     }
