@@ -50,7 +50,8 @@ pub struct CrawlEnd {
 enum Outcome {
     Page {
         record: Box<Record>,
-        follow: Vec<Url>,
+        /// Indices into `record.links` of the links a crawl may follow.
+        follow: Vec<u32>,
     },
     Sitemap(Vec<(Url, String)>),
 }
@@ -254,8 +255,23 @@ impl Scheduler {
                     }
                 };
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                for url in follow {
-                    self.push_child(url, job.depth + 1, &parent, &job.root);
+                for i in follow {
+                    let Some(link) = record.links.get(i as usize) else {
+                        continue;
+                    };
+                    // Most links were seen before: hash the string, and parse only the new ones.
+                    if self.frontier.first_sight(key(link)) {
+                        if let Ok(url) = Url::parse(link) {
+                            let job = Job {
+                                host: host_key(&url).into(),
+                                url,
+                                depth: job.depth + 1,
+                                parent: Some(parent.clone()),
+                                root: job.root.clone(),
+                            };
+                            self.frontier.enqueue(job);
+                        }
+                    }
                 }
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
@@ -300,12 +316,10 @@ impl Scheduler {
             }
             let root: Arc<str> = page.host_str().unwrap_or_default().into();
             let parent: Arc<str> = Arc::from(page.as_str());
-            let links = r
-                .links
-                .iter()
-                .filter_map(|l| Url::parse(l).ok().map(|u| (u, true)));
-            for url in follow_filter(&cfg, &root, links) {
-                self.push_child(url, r.depth + 1, &parent, &root);
+            for url in r.links.iter().filter_map(|l| Url::parse(l).ok()) {
+                if may_follow(&cfg, &root, &url, true) {
+                    self.push_child(url, r.depth + 1, &parent, &root);
+                }
             }
         }
     }
@@ -317,20 +331,13 @@ impl Scheduler {
     }
 }
 
-/// The links of a page that a crawl may follow: scope, `--include`/`--exclude`.
-fn follow_filter<'a>(
-    cfg: &'a Config,
-    root: &'a str,
-    links: impl Iterator<Item = (Url, bool)> + 'a,
-) -> impl Iterator<Item = Url> + 'a {
-    links.filter_map(move |(url, followable)| {
-        let s = url.as_str();
-        let ok = (followable || cfg.follow_nofollow)
-            && cfg.scope.allows(root, &url)
-            && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(s)))
-            && !cfg.exclude.iter().any(|r| r.is_match(s));
-        ok.then_some(url)
-    })
+/// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
+fn may_follow(cfg: &Config, root: &str, url: &Url, followable: bool) -> bool {
+    let s = url.as_str();
+    (followable || cfg.follow_nofollow)
+        && cfg.scope.allows(root, url)
+        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(s)))
+        && !cfg.exclude.iter().any(|r| r.is_match(s))
 }
 
 /// One URL, start to record: robots, politeness, fetch with retries, parse.
@@ -383,12 +390,11 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
         (Page::default(), None)
     };
     let follow = if job.depth < cfg.depth && !(page.meta_nofollow && cfg.robots) {
-        let links = page
-            .links
-            .iter()
-            .cloned()
-            .zip(page.followable.iter().copied());
-        follow_filter(cfg, &job.root, links).collect()
+        let links = page.links.iter().zip(&page.followable).enumerate();
+        links
+            .filter(|(_, (url, followable))| may_follow(cfg, &job.root, url, **followable))
+            .map(|(i, _)| i as u32)
+            .collect()
     } else {
         Vec::new()
     };

@@ -182,7 +182,11 @@ async fn read_body(
         .map(str::to_owned);
     let retry_after = retry_after(&resp);
     let cap = usize::try_from(max_body).unwrap_or(usize::MAX);
-    let mut body = Vec::new();
+    // Sized once from Content-Length (never past the cap, nor past 1 MiB up front) instead of regrown per chunk.
+    let hint = resp
+        .content_length()
+        .map_or(0, |n| usize::try_from(n).unwrap_or(cap));
+    let mut body = Vec::with_capacity(hint.min(cap).min(1 << 20));
     let mut truncated = false;
     loop {
         let chunk = match timeout_at(deadline, resp.chunk()).await {

@@ -8,7 +8,7 @@
 
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use url::Url;
@@ -68,7 +68,7 @@ impl HostQueue {
 #[derive(Debug)]
 pub struct Frontier {
     per_host: usize,
-    seen: HashSet<u64>,
+    seen: SeenSet,
     hosts: HashMap<Arc<str>, HostQueue>,
     ring: VecDeque<Arc<str>>,
     parked: Vec<Arc<str>>,
@@ -80,6 +80,28 @@ pub struct Frontier {
     level: u32,
 }
 
+/// Keys are already `SipHash` outputs: hashing them again for the table would only cost time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in rather than panic.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = k;
+    }
+}
+
+/// A set of URL keys (see [`key`]).
+pub type SeenSet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
+
 /// The seen-set key of a URL (or of an invalid line).
 #[must_use]
 pub fn key(s: &str) -> u64 {
@@ -90,7 +112,7 @@ pub fn key(s: &str) -> u64 {
 
 impl Frontier {
     #[must_use]
-    pub fn new(per_host: usize, seen: HashSet<u64>) -> Frontier {
+    pub fn new(per_host: usize, seen: SeenSet) -> Frontier {
         Frontier {
             per_host: per_host.max(1),
             seen,
@@ -114,6 +136,13 @@ impl Frontier {
         if !self.first_sight(key(job.url.as_str())) {
             return false;
         }
+        self.enqueue(job);
+        true
+    }
+
+    /// Queues a job whose URL the caller has just marked seen with [`Frontier::first_sight`] (so a page's links
+    /// are hashed once and only new ones are parsed and given a host key).
+    pub fn enqueue(&mut self, job: Job) {
         self.add_pending(job.depth, 1);
         self.queued += 1;
         let host = job.host.clone();
@@ -136,7 +165,6 @@ impl Frontier {
             hq.slot = Slot::Ring;
             self.ring.push_back(host);
         }
-        true
     }
 
     /// The next job to dispatch: round-robin over hosts with a free slot whose smallest waiting depth is open.
@@ -275,7 +303,7 @@ mod tests {
 
     #[test]
     fn dedups() {
-        let mut f = Frontier::new(4, HashSet::new());
+        let mut f = Frontier::new(4, SeenSet::default());
         assert!(f.push(job("http://a.test/1", 0)));
         assert!(!f.push(job("http://a.test/1", 0)));
         assert!(!f.push(job("http://a.test/1", 1)));
@@ -284,13 +312,13 @@ mod tests {
 
     #[test]
     fn resumed_keys_are_skipped() {
-        let mut f = Frontier::new(4, HashSet::from([key("http://a.test/1")]));
+        let mut f = Frontier::new(4, SeenSet::from_iter([key("http://a.test/1")]));
         assert!(!f.push(job("http://a.test/1", 0)));
     }
 
     #[test]
     fn round_robin_across_hosts() {
-        let mut f = Frontier::new(4, HashSet::new());
+        let mut f = Frontier::new(4, SeenSet::default());
         for i in 0..3 {
             f.push(job(&format!("http://big.test/{i}"), 0));
         }
@@ -305,7 +333,7 @@ mod tests {
 
     #[test]
     fn per_host_limit_holds_until_done() {
-        let mut f = Frontier::new(2, HashSet::new());
+        let mut f = Frontier::new(2, SeenSet::default());
         for i in 0..5 {
             f.push(job(&format!("http://a.test/{i}"), 0));
         }
@@ -318,7 +346,7 @@ mod tests {
 
     #[test]
     fn strict_breadth_first_levels() {
-        let mut f = Frontier::new(8, HashSet::new());
+        let mut f = Frontier::new(8, SeenSet::default());
         f.push(job("http://a.test/root", 0));
         f.close_input();
         let root = f.pop().unwrap();
@@ -339,7 +367,7 @@ mod tests {
 
     #[test]
     fn input_keeps_depth_zero_open_and_finishes() {
-        let mut f = Frontier::new(8, HashSet::new());
+        let mut f = Frontier::new(8, SeenSet::default());
         f.push(job("http://a.test/0", 0));
         let j = f.pop().unwrap();
         f.push(job("http://a.test/1", 1));
@@ -353,7 +381,7 @@ mod tests {
 
     #[test]
     fn held_work_blocks_the_next_level() {
-        let mut f = Frontier::new(8, HashSet::new());
+        let mut f = Frontier::new(8, SeenSet::default());
         f.close_input();
         f.hold(0);
         f.push(job("http://a.test/1", 1));

@@ -4,7 +4,7 @@
 //! Runs on its own thread, so a slow consumer blocks only the writer and, through the bounded channel, the crawl.
 //! Must not log records or decide exit codes; it reports a [`Summary`] and how it ended.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::Path;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::frontier::key;
+use crate::frontier::{key, SeenSet};
 use crate::record::{ErrorKind, Record};
 
 /// Live counters for the progress bar (written by the writer and the scheduler, read by the bar).
@@ -64,7 +64,7 @@ pub struct Resumed {
 /// The output stream and, with `--resume`, the records already in it.
 pub struct Output {
     pub writer: Box<dyn Write + Send>,
-    pub done: HashSet<u64>,
+    pub done: SeenSet,
     /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
     pub resumed: Vec<Resumed>,
 }
@@ -77,11 +77,11 @@ pub fn open(path: Option<&Path>, resume: bool, keep_links: bool) -> Result<Outpu
     let Some(path) = path else {
         return Ok(Output {
             writer: Box::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
-            done: HashSet::new(),
+            done: SeenSet::default(),
             resumed: Vec::new(),
         });
     };
-    let mut done = HashSet::new();
+    let mut done = SeenSet::default();
     let mut resumed = Vec::new();
     let file = if resume {
         let mut file = OpenOptions::new()
@@ -110,7 +110,7 @@ pub fn open(path: Option<&Path>, resume: bool, keep_links: bool) -> Result<Outpu
 /// Reads complete lines; returns the length of the file up to its last complete line.
 fn read_done(
     file: &mut File,
-    done: &mut HashSet<u64>,
+    done: &mut SeenSet,
     mut resumed: Option<&mut Vec<Resumed>>,
 ) -> io::Result<u64> {
     let mut reader = BufReader::new(&mut *file);

@@ -7,6 +7,9 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::frontier::KeyHasher;
 
 use scraper::{Html, Selector};
 use url::Url;
@@ -154,10 +157,11 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
 }
 
 /// Resolves hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
-fn resolve_links(base: &Url, hrefs: Vec<(String, bool)>) -> (Vec<Url>, Vec<bool>) {
+fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<Url>, Vec<bool>) {
     let mut links: Vec<Url> = Vec::with_capacity(hrefs.len());
     let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
-    let mut index: HashMap<u64, usize> = HashMap::with_capacity(hrefs.len());
+    let mut index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>> =
+        HashMap::with_capacity_and_hasher(hrefs.len(), BuildHasherDefault::default());
     for (href, nofollow) in hrefs {
         let Ok(mut link) = base.join(href.trim()) else {
             continue;
@@ -359,7 +363,12 @@ mod tests {
                 .unwrap_or_else(|| url.clone());
             let hrefs = doc
                 .select(&sel)
-                .map(|a| (a.value().attr("href").unwrap().to_owned(), false))
+                .map(|a| {
+                    (
+                        Cow::Owned(a.value().attr("href").unwrap().to_owned()),
+                        false,
+                    )
+                })
                 .collect();
             let (want, _) = resolve_links(&base, hrefs);
             let got = parse_page(html, &url, &[]);

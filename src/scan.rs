@@ -11,22 +11,24 @@
 //!
 //! Pure and synchronous; must not allocate per byte or recurse.
 
+use std::borrow::Cow;
+
 use memchr::{memchr, memmem};
 
 /// What a page's markup says, raw (entities decoded, not yet resolved against a URL).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Scan {
+pub struct Scan<'a> {
     /// Text of the first `<title>`, at most `title_cap` bytes of it.
     pub title: Option<String>,
     pub base: Option<String>,
     /// (href, `rel` contains `nofollow`), in document order.
-    pub hrefs: Vec<(String, bool)>,
+    pub hrefs: Vec<(Cow<'a, str>, bool)>,
     pub meta_nofollow: bool,
 }
 
 /// Scans `html`; keeps at most `title_cap` bytes of the title.
 #[must_use]
-pub fn scan(html: &str, title_cap: usize) -> Scan {
+pub fn scan(html: &str, title_cap: usize) -> Scan<'_> {
     let b = html.as_bytes();
     let mut out = Scan::default();
     let mut i = 0;
@@ -64,7 +66,7 @@ fn skip_past(b: &[u8], i: usize, c: u8) -> usize {
 }
 
 /// A start tag at `i` (its first name byte); returns where scanning resumes.
-fn start_tag(html: &str, i: usize, title_cap: usize, out: &mut Scan) -> usize {
+fn start_tag<'a>(html: &'a str, i: usize, title_cap: usize, out: &mut Scan<'a>) -> usize {
     let b = html.as_bytes();
     let name_end = b[i..]
         .iter()
@@ -82,7 +84,7 @@ fn start_tag(html: &str, i: usize, title_cap: usize, out: &mut Scan) -> usize {
         }
         Tag::Base => {
             if out.base.is_none() {
-                out.base = attrs.href.map(decode);
+                out.base = attrs.href.map(|h| decode(h).into_owned());
             }
         }
         Tag::Meta => out.meta_nofollow |= attrs.robots_nofollow,
@@ -90,7 +92,7 @@ fn start_tag(html: &str, i: usize, title_cap: usize, out: &mut Scan) -> usize {
             let (text, resume) = raw_text(b, end, b"title");
             if out.title.is_none() {
                 let text = &html[end..end + text];
-                out.title = Some(decode(truncate(text, title_cap)));
+                out.title = Some(decode(truncate(text, title_cap)).into_owned());
             }
             return resume;
         }
@@ -274,11 +276,12 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn decode(s: &str) -> String {
+/// Entities decoded; borrowed from the page when there are none (the common case: no allocation per link).
+fn decode(s: &str) -> Cow<'_, str> {
     if s.contains('&') {
-        html_escape::decode_html_entities(s).into_owned()
+        html_escape::decode_html_entities(s)
     } else {
-        s.to_owned()
+        Cow::Borrowed(s)
     }
 }
 
@@ -287,7 +290,11 @@ mod tests {
     use super::*;
 
     fn hrefs(html: &str) -> Vec<String> {
-        scan(html, 1000).hrefs.into_iter().map(|(h, _)| h).collect()
+        scan(html, 1000)
+            .hrefs
+            .into_iter()
+            .map(|(h, _)| h.into_owned())
+            .collect()
     }
 
     #[test]
@@ -344,7 +351,7 @@ mod tests {
             r#"<a rel="external NoFollow" href="/x?a=1&amp;b=2&lt;">"#,
             10,
         );
-        assert_eq!(s.hrefs, [("/x?a=1&b=2<".to_owned(), true)]);
+        assert_eq!(s.hrefs, [(Cow::Borrowed("/x?a=1&b=2<"), true)]);
     }
 
     #[test]
