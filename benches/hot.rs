@@ -72,7 +72,7 @@ fn benches(c: &mut Criterion) {
         bytes: html.len() as u64,
         truncated: false,
         title: p.title,
-        links: p.links.into_iter().map(String::from).collect(),
+        links: p.links,
         fetched_at: crawlfish::record::now_rfc3339(),
         elapsed_ms: 3,
         attempts: 1,

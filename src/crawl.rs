@@ -316,9 +316,11 @@ impl Scheduler {
             }
             let root: Arc<str> = page.host_str().unwrap_or_default().into();
             let parent: Arc<str> = Arc::from(page.as_str());
-            for url in r.links.iter().filter_map(|l| Url::parse(l).ok()) {
-                if may_follow(&cfg, &root, &url, true) {
-                    self.push_child(url, r.depth + 1, &parent, &root);
+            for link in &r.links {
+                if may_follow(&cfg, &root, link, true) {
+                    if let Ok(url) = Url::parse(link) {
+                        self.push_child(url, r.depth + 1, &parent, &root);
+                    }
                 }
             }
         }
@@ -332,12 +334,11 @@ impl Scheduler {
 }
 
 /// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
-fn may_follow(cfg: &Config, root: &str, url: &Url, followable: bool) -> bool {
-    let s = url.as_str();
+fn may_follow(cfg: &Config, root: &str, link: &str, followable: bool) -> bool {
     (followable || cfg.follow_nofollow)
-        && cfg.scope.allows(root, url)
-        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(s)))
-        && !cfg.exclude.iter().any(|r| r.is_match(s))
+        && crate::url::host_of(link).is_some_and(|host| cfg.scope.allows(root, host))
+        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(link)))
+        && !cfg.exclude.iter().any(|r| r.is_match(link))
 }
 
 /// One URL, start to record: robots, politeness, fetch with retries, parse.
@@ -408,7 +409,7 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
         bytes,
         truncated: resp.truncated,
         title: page.title,
-        links: page.links.into_iter().map(String::from).collect(),
+        links: page.links,
         fetched_at,
         elapsed_ms,
         attempts,

@@ -24,7 +24,7 @@ pub const MAX_TITLE_CHARS: usize = 2048;
 pub struct Page {
     pub title: Option<String>,
     /// Absolute http(s) links, fragment-free, de-duplicated, in document order.
-    pub links: Vec<Url>,
+    pub links: Vec<String>,
     /// Parallel to `links`: false when every occurrence of the link carried `rel="nofollow"`.
     pub followable: Vec<bool>,
     /// `<meta name="robots" content="nofollow">` (or `none`) was present.
@@ -157,20 +157,16 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
 }
 
 /// Resolves hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
-fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<Url>, Vec<bool>) {
-    let mut links: Vec<Url> = Vec::with_capacity(hrefs.len());
+fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<String>, Vec<bool>) {
+    let mut links: Vec<String> = Vec::with_capacity(hrefs.len());
     let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
     let mut index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(hrefs.len(), BuildHasherDefault::default());
     for (href, nofollow) in hrefs {
-        let Ok(mut link) = base.join(href.trim()) else {
+        let Some(link) = resolve(base, href.trim()) else {
             continue;
         };
-        if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
-            continue;
-        }
-        link.set_fragment(None);
-        match index.entry(crate::frontier::key(link.as_str())) {
+        match index.entry(crate::frontier::key(&link)) {
             Entry::Occupied(e) => followable[*e.get()] |= !nofollow,
             Entry::Vacant(e) => {
                 e.insert(links.len());
@@ -180,6 +176,19 @@ fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<Url>, Vec
         }
     }
     (links, followable)
+}
+
+/// An href as an absolute http(s) URL without fragment, or `None`.
+fn resolve(base: &Url, href: &str) -> Option<String> {
+    if let Some(link) = crate::url::join_plain(base, href) {
+        return Some(link);
+    }
+    let mut link = base.join(href).ok()?;
+    if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
+        return None;
+    }
+    link.set_fragment(None);
+    Some(link.into())
 }
 
 fn extract_one(doc: &Html, x: &Extractor) -> Vec<String> {
@@ -209,8 +218,8 @@ mod tests {
         )
     }
 
-    fn strs(links: &[Url]) -> Vec<&str> {
-        links.iter().map(Url::as_str).collect()
+    fn strs(links: &[String]) -> Vec<&str> {
+        links.iter().map(String::as_str).collect()
     }
 
     #[test]

@@ -63,12 +63,9 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Whether `link` may be followed from a crawl rooted at a URL with host `root_host`.
+    /// Whether a link to `host` may be followed from a crawl rooted at a URL with host `root_host`.
     #[must_use]
-    pub fn allows(self, root_host: &str, link: &Url) -> bool {
-        let Some(host) = link.host_str() else {
-            return false;
-        };
+    pub fn allows(self, root_host: &str, host: &str) -> bool {
         match self {
             Scope::Any => true,
             Scope::Host => host.eq_ignore_ascii_case(root_host),
@@ -79,6 +76,60 @@ impl Scope {
             },
         }
     }
+}
+
+/// The host of a URL string as the `url` crate serialises it (`scheme://[userinfo@]host[:port]…`), without
+/// parsing the rest: links are checked for scope by the hundred thousand.
+#[must_use]
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        return host_port.find(']').map(|end| &host_port[..=end]);
+    }
+    Some(host_port.split_once(':').map_or(host_port, |(h, _)| h))
+}
+
+/// Resolves `href` against `base` exactly as [`Url::join`] would (fragment dropped) when it is a plain path
+/// (root-relative or relative, no dot segments, only characters that need no escaping): the common case, done
+/// without a full URL parse. `None` means "not plain: use `Url::join`".
+#[must_use]
+pub fn join_plain(base: &Url, href: &str) -> Option<String> {
+    let href = href.split_once('#').map_or(href, |(h, _)| h);
+    let first = *href.as_bytes().first()?;
+    if !(first == b'/' || first.is_ascii_alphanumeric()) || href.starts_with("//") {
+        return None;
+    }
+    let plain = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'/' | b'-' | b'.' | b'_' | b'~' | b'?' | b'=' | b'&' | b'+' | b','
+            )
+    };
+    if !href.bytes().all(plain) {
+        return None;
+    }
+    let path = href.split_once('?').map_or(href, |(p, _)| p);
+    if first != b'/' && path.split('/').next().is_some_and(|seg| seg.contains(':')) {
+        return None;
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return None;
+    }
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return None;
+    }
+    let origin = &base[..url::Position::BeforePath];
+    let mut out = String::with_capacity(origin.len() + base.path().len() + href.len());
+    out.push_str(origin);
+    if first != b'/' {
+        let dir = base.path();
+        out.push_str(&dir[..=dir.rfind('/')?]);
+    }
+    out.push_str(href);
+    Some(out)
 }
 
 /// The registrable domain (eTLD+1) of a host, e.g. `example.co.uk` for `a.example.co.uk`.
@@ -136,14 +187,83 @@ mod tests {
 
     #[test]
     fn scopes() {
-        let link = |s: &str| Url::parse(s).unwrap();
-        assert!(Scope::Host.allows("a.example.com", &link("http://a.example.com/x")));
-        assert!(!Scope::Host.allows("a.example.com", &link("http://b.example.com/x")));
-        assert!(Scope::Domain.allows("a.example.co.uk", &link("http://b.example.co.uk/")));
-        assert!(!Scope::Domain.allows("a.github.io", &link("http://b.github.io/")));
-        assert!(!Scope::Domain.allows("a.example.com", &link("http://example.org/")));
-        assert!(Scope::Domain.allows("127.0.0.2", &link("http://127.0.0.2:81/")));
-        assert!(!Scope::Domain.allows("127.0.0.2", &link("http://127.0.0.3/")));
-        assert!(Scope::Any.allows("a.example.com", &link("http://other.org/")));
+        assert!(Scope::Host.allows("a.example.com", "a.example.com"));
+        assert!(!Scope::Host.allows("a.example.com", "b.example.com"));
+        assert!(Scope::Domain.allows("a.example.co.uk", "b.example.co.uk"));
+        assert!(!Scope::Domain.allows("a.github.io", "b.github.io"));
+        assert!(!Scope::Domain.allows("a.example.com", "example.org"));
+        assert!(Scope::Domain.allows("127.0.0.2", "127.0.0.2"));
+        assert!(!Scope::Domain.allows("127.0.0.2", "127.0.0.3"));
+        assert!(Scope::Any.allows("a.example.com", "other.org"));
+    }
+
+    #[test]
+    fn host_of_serialised_urls() {
+        for u in [
+            "http://a.test/x",
+            "https://u:p@b.test:8443/x?y#z",
+            "http://[::1]:8080/",
+            "http://127.0.0.2:81",
+            "http://xn--bcher-kva.example?q",
+        ] {
+            let parsed = Url::parse(u).unwrap();
+            assert_eq!(host_of(parsed.as_str()), parsed.host_str(), "{u}");
+        }
+    }
+
+    /// The fast path must give exactly what `Url::join` gives, or step aside.
+    #[test]
+    fn join_plain_agrees_with_url_join() {
+        let bases = [
+            "http://h.test/dir/page.html?q=1",
+            "https://h.test:8443/",
+            "http://h.test/a/b/",
+            "http://h.test",
+        ];
+        let hrefs = [
+            "a.html",
+            "/abs/x.html",
+            "sub/dir/",
+            "p?x=1&y=2",
+            "p#frag",
+            "/#top",
+            "x+y,z~_-.html",
+            "a..b",
+            ".hidden",
+            "../up",
+            "./here",
+            "a/./b",
+            "a/../b",
+            "/a/..",
+            "//other.test/x",
+            "mailto:x@y",
+            "javascript:void(0)",
+            "c:foo",
+            "",
+            "?only",
+            "#only",
+            "a b",
+            "a%20b",
+            "é",
+            "a\\b",
+            "http://abs.test/",
+            "a:b/c",
+            "x/y:z",
+        ];
+        for base in bases {
+            let base = Url::parse(base).unwrap();
+            for href in hrefs {
+                let Some(fast) = join_plain(&base, href) else {
+                    continue;
+                };
+                let mut slow = base.join(href).unwrap();
+                slow.set_fragment(None);
+                assert_eq!(fast, slow.as_str(), "{base} + {href}");
+            }
+        }
+        assert!(
+            join_plain(&Url::parse("http://h.test/").unwrap(), "a.html").is_some(),
+            "the fast path is used"
+        );
     }
 }
