@@ -28,7 +28,7 @@ use crate::url::host_key;
 
 /// Queued URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
 /// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
-const MAX_READ_AHEAD: usize = 16_384;
+const MAX_READ_AHEAD: usize = 4_096;
 
 /// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
 pub const GRACE: Duration = Duration::from_secs(2);
