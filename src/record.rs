@@ -233,6 +233,25 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
+    /// The record's fields in contract order (`extract` only with `--select`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 15] = [
+        "url",
+        "final_url",
+        "status",
+        "depth",
+        "parent",
+        "content_type",
+        "bytes",
+        "truncated",
+        "title",
+        "links",
+        "fetched_at",
+        "elapsed_ms",
+        "attempts",
+        "error",
+        "extract",
+    ];
+
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
     #[must_use]
     pub fn failed(
@@ -293,22 +312,7 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
-        let order = [
-            "url",
-            "final_url",
-            "status",
-            "depth",
-            "parent",
-            "content_type",
-            "bytes",
-            "truncated",
-            "title",
-            "links",
-            "fetched_at",
-            "elapsed_ms",
-            "attempts",
-            "error",
-        ];
+        let order = &Record::FIELDS[..14];
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();

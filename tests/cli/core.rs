@@ -237,17 +237,7 @@ async fn head_one_ends_promptly_and_quietly() {
         site.html(&format!("/{i}"), "<title>t</title>");
         input += &format!("{}\n", site.url(&format!("/{i}")));
     }
-    let mut child = bin()
-        .args(["-r", "0", "--ignore-robots", "-c", "8"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::spawn(async move {
-        let _ = stdin.write_all(input.as_bytes()).await;
-    });
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-c", "8"], input);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).await.unwrap();
@@ -273,27 +263,13 @@ async fn sigint_and_sigterm_flush_complete_lines_and_exit_130_143() {
             vec![Step::html("late").delay(Duration::from_secs(60))],
         );
         let input = format!("{}\n{}\n", site.url("/fast"), site.url("/hang"));
-        let mut child = bin()
-            .args(["-r", "0", "--ignore-robots", "-q"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input.as_bytes()).await.unwrap();
-        drop(stdin);
+        let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], input);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).await.unwrap();
         let first: serde_json::Value = serde_json::from_str(&first).unwrap();
         assert_eq!(first["url"], site.url("/fast"));
-        let pid = child.id().unwrap().to_string();
-        let kill = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &pid])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        kill(&child, &format!("-{signal}"));
         let mut rest = String::new();
         let status = tokio::time::timeout(Duration::from_secs(10), async {
             tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
@@ -326,39 +302,19 @@ async fn a_second_sigint_exits_at_once() {
         "/hang",
         vec![Step::html("late").delay(Duration::from_secs(60))],
     );
-    let mut child = bin()
-        .args(["-r", "0", "--ignore-robots"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(site.url("/hang").as_bytes()).await.unwrap();
-    drop(stdin);
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots"], site.url("/hang"));
     // Wait until the request is in flight (server-side), then interrupt twice, reading the first's notice.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while site.hits("/hang") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "request never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let pid = child.id().unwrap().to_string();
-    let kill = |sig: &str| {
-        std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap()
-    };
-    kill("-INT");
+    wait_until("the request", Duration::from_secs(10), || {
+        site.hits("/hang") > 0
+    })
+    .await;
+    kill(&child, "-INT");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut notice = String::new();
     stderr.read_line(&mut notice).await.unwrap();
     assert!(notice.contains("interrupt again"), "{notice}");
     let second = std::time::Instant::now();
-    kill("-INT");
+    kill(&child, "-INT");
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .unwrap()

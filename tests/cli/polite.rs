@@ -245,17 +245,10 @@ async fn a_host_late_in_the_list_is_not_left_idle() {
         input += &format!("{}\n", busy.url(&path));
     }
     input += &late.url("/");
-    let mut child = bin()
-        .args(["-q", "-r", "0", "--ignore-robots", "--per-host", "1"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
+    let mut child = spawn_with_input(
+        &["-q", "-r", "0", "--ignore-robots", "--per-host", "1"],
+        input,
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     while late.hits("/") == 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -51,23 +51,7 @@ fn every_error_kind_is_documented() {
 fn record_schema_in_readme_lists_every_field_in_order() {
     let text = readme();
     let schema = block_after(&text, "<!-- schema -->");
-    let fields = [
-        "url",
-        "final_url",
-        "status",
-        "depth",
-        "parent",
-        "content_type",
-        "bytes",
-        "truncated",
-        "title",
-        "links",
-        "fetched_at",
-        "elapsed_ms",
-        "attempts",
-        "error",
-        "extract",
-    ];
+    let fields = crawlfish::Record::FIELDS;
     let mut last = 0;
     for f in fields {
         let at = schema

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
 
 use crate::core::tempdir;
 use crate::support::*;
@@ -53,11 +51,10 @@ async fn kill_9_then_resume_gives_one_record_per_url() {
         .spawn()
         .unwrap();
     // Wait (bounded) until some records are on disk, then kill without warning.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while lines_in(&out) < 10 {
-        assert!(Instant::now() < deadline, "no records written");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("10 records on disk", Duration::from_secs(20), || {
+        lines_in(&out) >= 10
+    })
+    .await;
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     // Simulate a crash in the middle of a write: a torn last line.
@@ -123,34 +120,14 @@ async fn output_file_holds_complete_lines_after_sigint() {
     );
     let dir = tempdir("sigint-file");
     let out = dir.join("out.jsonl");
-    let mut child = bin()
-        .args([
-            "-q",
-            "-r",
-            "0",
-            "--ignore-robots",
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{}\n{}\n", site.url("/a"), site.url("/hang")).as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while lines_in(&out) < 1 {
-        assert!(Instant::now() < deadline, "no record written");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
+    let input = format!("{}\n{}\n", site.url("/a"), site.url("/hang"));
+    let out_s = out.to_str().unwrap();
+    let mut child = spawn_with_input(&["-q", "-r", "0", "--ignore-robots", "-o", out_s], input);
+    wait_until("a record on disk", Duration::from_secs(20), || {
+        lines_in(&out) >= 1
+    })
+    .await;
+    kill(&child, "-INT");
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .unwrap()

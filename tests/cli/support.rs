@@ -294,3 +294,41 @@ pub fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v.extend_from_slice(extra);
     v
 }
+
+/// Starts crawlfish with `args`, feeds `input` to its stdin in the background (then closes it), and pipes its
+/// stdout and stderr.
+pub fn spawn_with_input(args: &[&str], input: impl Into<Vec<u8>>) -> tokio::process::Child {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.into();
+    tokio::spawn(async move {
+        let _ = stdin.write_all(&input).await;
+    });
+    child
+}
+
+/// Polls `cond` until it holds; fails the test after `limit`. For conditions only observable from outside
+/// (a file's length, a server's hit count), never as a stand-in for a sleep.
+pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Sends `signal` (e.g. "-INT") to the child.
+pub fn kill(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().unwrap().to_string();
+    let ok = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
