@@ -225,18 +225,7 @@ pub fn bin() -> tokio::process::Command {
 /// Runs crawlfish with `args`, `stdin` as its input, and a 60 s safety limit.
 pub async fn crawlfish(args: &[&str], stdin: &str) -> Run {
     let started = Instant::now();
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_owned();
-    tokio::spawn(async move {
-        let _ = input.write_all(stdin.as_bytes()).await;
-    });
+    let mut child = spawn_with_input(args, stdin);
     let mut out_pipe = child.stdout.take().unwrap();
     let mut err_pipe = child.stderr.take().unwrap();
     let out_task = tokio::spawn(async move {
