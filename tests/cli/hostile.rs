@@ -52,6 +52,10 @@ async fn transport_failures_get_their_kind() {
     .await;
     for (url, kind) in &urls {
         assert_eq!(run.kind(url), *kind, "{url}: {}", run.record(url));
+        eprintln!(
+            "fault: {url} -> {kind} in {} ms",
+            run.record(url)["elapsed_ms"]
+        );
     }
     assert_eq!(run.record(&site.url("/ok"))["title"], "fine");
     assert!(
@@ -171,6 +175,12 @@ async fn hostile_servers_end_in_bounded_classified_records() {
         vec![Step::new(200, binary).header("content-type", "text/html")],
     );
     site.route("/big", vec![Step::new(200, vec![b'y'; 50_000_000])]);
+    site.route(
+        "/bomb",
+        vec![Step::new(200, gzip_zeros(1 << 30))
+            .header("content-encoding", "gzip")
+            .header("content-type", "text/html")],
+    );
     let fine = site.url("/title");
 
     let input = [
@@ -184,6 +194,7 @@ async fn hostile_servers_end_in_bounded_classified_records() {
         site.url("/lying"),
         site.url("/binary"),
         site.url("/big"),
+        site.url("/bomb"),
         fine.clone(),
     ]
     .join("\n");
@@ -202,7 +213,7 @@ async fn hostile_servers_end_in_bounded_classified_records() {
         &input,
     )
     .await;
-    assert_eq!(run.records.len(), 11, "{}", run.stderr);
+    assert_eq!(run.records.len(), 12, "{}", run.stderr);
     assert_eq!(run.kind(&drip_body), "timeout");
     assert_eq!(run.kind(&drip_headers), "timeout");
     let e = run.record(&endless);
@@ -230,6 +241,12 @@ async fn hostile_servers_end_in_bounded_classified_records() {
         .unwrap()
         .contains('\u{fffd}'));
     assert_eq!(run.record(&site.url("/binary"))["status"], 200);
+    let bomb = run.record(&site.url("/bomb"));
+    assert_eq!(
+        (bomb["bytes"].as_u64(), bomb["truncated"].as_bool()),
+        (Some(1_000_000), Some(true)),
+        "a 1 GiB gzip bomb is cut at --max-body"
+    );
     let big = run.record(&site.url("/big"));
     assert_eq!(
         (big["bytes"].as_u64(), big["truncated"].as_bool()),
@@ -237,11 +254,19 @@ async fn hostile_servers_end_in_bounded_classified_records() {
     );
     // The 5 MB title was cut by --max-body first (1 MB), then to the 2,048-character title limit.
     assert_eq!(run.record(&fine)["title"].as_str().unwrap().len(), 2048);
+    // Shown with --nocapture: what each hostile case returned, and how long it took.
+    for r in &run.records {
+        eprintln!(
+            "hostile: {} -> status {} kind {} bytes {} in {} ms",
+            r["url"], r["status"], r["error"]["kind"], r["bytes"], r["elapsed_ms"]
+        );
+    }
     // Every deadline held: nothing took much longer than --timeout 3.
     for r in &run.records {
         assert!(r["elapsed_ms"].as_u64().unwrap() < 4_500, "{r}");
     }
     let rss = peak_rss_mb(&run.stderr);
+    eprintln!("hostile: peak RSS {rss} MB for all cases in one run");
     assert!(rss < 200.0, "peak RSS {rss} MB");
 }
 
@@ -256,4 +281,15 @@ pub fn peak_rss_mb(stderr: &str) -> f64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// `n` zero bytes, gzipped (1 GiB becomes about 1 MB).
+fn gzip_zeros(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..n / block.len() {
+        gz.write_all(&block).unwrap();
+    }
+    gz.finish().unwrap()
 }
