@@ -352,3 +352,27 @@ async fn http_proxy_from_the_environment_is_used() {
     assert_eq!(records[0]["title"], "via proxy", "{out}");
     assert_eq!(proxy.hits("/x"), 1);
 }
+
+#[tokio::test]
+async fn user_agent_and_extra_headers_are_sent() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok");
+    crawlfish(&args(&[]), &site.url("/")).await;
+    let ua = site.header("/", "user-agent").unwrap();
+    assert_eq!(ua, format!("crawlfish/{}", env!("CARGO_PKG_VERSION")));
+    crawlfish(
+        &args(&[
+            "--user-agent",
+            "probe/1",
+            "-H",
+            "X-Team: fish",
+            "-H",
+            "Accept-Language: fr",
+        ]),
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(site.header("/", "user-agent").as_deref(), Some("probe/1"));
+    assert_eq!(site.header("/", "x-team").as_deref(), Some("fish"));
+    assert_eq!(site.header("/", "accept-language").as_deref(), Some("fr"));
+}

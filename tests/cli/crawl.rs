@@ -356,3 +356,22 @@ async fn sitemap_index_with_a_gzip_child() {
     );
     assert_eq!(site.hits("/robots.txt"), 1);
 }
+
+#[tokio::test]
+async fn sitemap_xml_is_the_fallback() {
+    let site = Site::start("127.0.0.2").await;
+    site.route(
+        "/sitemap.xml",
+        vec![Step::new(
+            200,
+            format!(
+                "<urlset><url><loc>{}</loc></url></urlset>",
+                site.url("/only")
+            ),
+        )],
+    );
+    site.html("/", "root").html("/only", "only");
+    let run = crawlfish(&["-q", "-r", "0", "--sitemap"], &site.url("/")).await;
+    let got: HashSet<String> = run.by_url().into_keys().collect();
+    assert_eq!(got, HashSet::from([site.url("/"), site.url("/only")]));
+}

@@ -186,8 +186,23 @@ async fn robots_5xx_disallows_4xx_allows_unreachable_reports_kind() {
     down.html("/page", "x");
     let open = Site::start("127.0.0.2").await;
     open.html("/page", "x"); // robots.txt is a 404
-    let input = format!("{}\n{}\n", down.url("/page"), open.url("/page"));
+    let refused = refused_port("127.0.0.3").await;
+    let unreachable = format!("http://{refused}/page");
+    let input = format!(
+        "{}\n{}\n{unreachable}\n",
+        down.url("/page"),
+        open.url("/page")
+    );
     let run = crawlfish(&["-q", "-r", "0", "--retries", "0"], &input).await;
+    assert_eq!(
+        run.kind(&unreachable),
+        "connect",
+        "robots.txt unreachable: the host is"
+    );
+    assert!(run.record(&unreachable)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("robots.txt"));
     assert_eq!(run.kind(&down.url("/page")), "robots_disallowed");
     assert!(run.record(&down.url("/page"))["error"]["message"]
         .as_str()

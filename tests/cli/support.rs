@@ -53,6 +53,8 @@ struct SiteState {
     /// Path (with query) → answers in order; the last one repeats.
     routes: Mutex<HashMap<String, Vec<Step>>>,
     hits: Mutex<Vec<(String, Instant)>>,
+    /// The request headers of the last request per path.
+    headers: Mutex<HashMap<String, axum::http::HeaderMap>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -109,6 +111,13 @@ impl Site {
         self.state.hits.lock().unwrap().len()
     }
 
+    /// A header of the last request for `path`.
+    pub fn header(&self, path: &str, name: &str) -> Option<String> {
+        let headers = self.state.headers.lock().unwrap();
+        let value = headers.get(path)?.get(name)?;
+        Some(value.to_str().unwrap().to_owned())
+    }
+
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
     }
@@ -125,6 +134,11 @@ async fn handle(State(state): State<Arc<SiteState>>, req: Request) -> Response {
         hits.push((path.clone(), Instant::now()));
         n
     };
+    state
+        .headers
+        .lock()
+        .unwrap()
+        .insert(path.clone(), req.headers().clone());
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let step = state
