@@ -16,6 +16,7 @@ Workloads
   W3   polite mode: 400 URLs over 4 hosts at `-r 20`, robots.txt on; ideal wall 5 s; the server's request log
        is checked for any host getting more than R+1 = 21 requests in a one-second window
   W1M  a 1,000,000-line list (the W1 list 50 times over, duplicates included): peak RSS must stay flat
+  W1S  the first 5,000 lines of the W1 list: CPU per page must not grow with the size of the run (W1 vs W1S)
 """
 import argparse
 import os
@@ -102,7 +103,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--pages", type=int, default=5000, help="pages per host (4 hosts)")
-    ap.add_argument("--workloads", default="W1,W2,W3,W1M")
+    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S")
     ap.add_argument("--out", default="/tmp/crawlfish-bench")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
@@ -164,10 +165,25 @@ def bench(a):
                 f.write(lines)
         r = run_once(f"{fast} -o {a.out}/w1m.jsonl {big}")
         print(f"\nW1M: {1_000_000 // total * total} lines ({total} distinct): wall {r['wall']:.2f} s, "
-              f"peak RSS {r['rss_mb']:.1f} MB, pages served {r['pages']}")
+              f"peak RSS {r['rss_mb']:.1f} MB, pages served {r['pages']}, "
+              f"CPU {1000 * r['cpu'] / max(r['pages'], 1):.3f} ms/page (1M input lines parsed included)")
         if w1:
             base = max(x["rss_mb"] for x in w1["crawlfish"])
             print(f"W1M RSS vs W1: {r['rss_mb'] / base:.2f}x (target <= 1.25)")
+
+    if "W1S" in todo:
+        small = os.path.join(a.out, "w1s.txt")
+        with open(urls) as f:
+            head = [next(f) for _ in range(min(5000, total))]
+        with open(small, "w") as f:
+            f.writelines(head)
+        res = interleaved("W1S list (first 5,000 URLs)", [
+            ("crawlfish", f"{fast} -o {a.out}/w1s.jsonl {small}"),
+        ], a.runs, a.warmup, len(head))["crawlfish"]
+        if w1:
+            per = lambda rs: statistics.median(r["cpu"] / max(r["pages"], 1) for r in rs)
+            print(f"CPU per page, W1 ({total} pages) vs W1S ({len(head)}): "
+                  f"{per(w1['crawlfish']) / per(res):.2f}x (must not grow: <= ~1)")
 
 
 if __name__ == "__main__":

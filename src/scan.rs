@@ -355,6 +355,44 @@ mod tests {
         assert_eq!(s.hrefs, [(Cow::Borrowed("/x?a=1&b=2<"), true)]);
     }
 
+    /// A bounded, deterministic fuzz: random sequences of tricky fragments never panic.
+    #[test]
+    fn random_markup_never_panics() {
+        const PIECES: [&str; 20] = [
+            "<",
+            ">",
+            "</",
+            "<a",
+            " href",
+            "=",
+            "\"",
+            "'",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script",
+            "<title>",
+            "é",
+            "☃",
+            "&amp;",
+            "&",
+            "/",
+            " ",
+            "<base href=",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..5_000 {
+            let mut html = String::new();
+            for _ in 0..24 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                html.push_str(PIECES[(seed % PIECES.len() as u64) as usize]);
+            }
+            let _ = scan(&html, 7);
+        }
+    }
+
     #[test]
     fn truncated_input_does_not_panic() {
         for html in [
