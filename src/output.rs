@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -136,6 +137,11 @@ fn read_done(
     Ok(complete)
 }
 
+/// How long the writer naps when the channel is empty while records are flowing, and how many naps in a row
+/// before it parks on the channel (50 ms of silence).
+const NAP: std::time::Duration = std::time::Duration::from_millis(1);
+const NAPS_BEFORE_PARKING: u32 = 50;
+
 /// Starts the writer thread. It ends when every sender is dropped (then drains and flushes) or on a write
 /// failure (then it cancels the run and closes the channel so the crawl stops instead of blocking).
 pub fn spawn_writer(
@@ -148,24 +154,42 @@ pub fn spawn_writer(
     std::thread::spawn(move || {
         let mut summary = Summary::default();
         let mut line = Vec::with_capacity(4096);
+        let mut idle = 0u32;
         let end = loop {
-            let Some(record) = rx.blocking_recv() else {
-                break match out.flush() {
-                    Ok(()) => WriterEnd::Drained,
-                    Err(e) => fail(&e),
-                };
+            let record = match rx.try_recv() {
+                Ok(record) => record,
+                Err(TryRecvError::Empty) => {
+                    // Momentarily empty: flush, so `| jq` sees what there is. Then nap instead of parking on
+                    // the channel while records are flowing: a parked receiver costs every sender a thread
+                    // wake-up (one per record), a 1 ms nap costs one per millisecond. Long idle: park.
+                    if let Err(e) = out.flush() {
+                        break fail(&e);
+                    }
+                    idle += 1;
+                    if idle <= NAPS_BEFORE_PARKING {
+                        std::thread::sleep(NAP);
+                        continue;
+                    }
+                    match rx.blocking_recv() {
+                        Some(record) => record,
+                        None => break WriterEnd::Drained,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => {
+                    break match out.flush() {
+                        Ok(()) => WriterEnd::Drained,
+                        Err(e) => fail(&e),
+                    };
+                }
             };
+            idle = 0;
             line.clear();
             if let Err(e) = serde_json::to_writer(&mut line, &record) {
                 tracing::error!(error = %e, url = %record.url, "record not serialisable");
                 continue;
             }
             line.push(b'\n');
-            let mut result = out.write_all(&line);
-            if result.is_ok() && rx.is_empty() {
-                result = out.flush();
-            }
-            if let Err(e) = result {
+            if let Err(e) = out.write_all(&line) {
                 break fail(&e);
             }
             tally(&mut summary, &record, &progress);
