@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
     let config = match cli.into_config() {
         Ok(c) => c,
@@ -31,7 +32,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(o) => {
             if summary && o.writer != WriterEnd::BrokenPipe {
-                eprintln!("{}", summary_line(&o));
+                if json_logs {
+                    eprintln!("{}", summary_json(&o));
+                } else {
+                    eprintln!("{}", summary_line(&o));
+                }
             }
             exit_code(&o)
         }
@@ -101,6 +106,33 @@ fn summary_line(o: &Outcome) -> String {
         let _ = write!(line, " · peak RSS {mb:.1} MB");
     }
     line
+}
+
+/// The summary as one JSON object, so a `--log-format json` stderr stays one JSON value per line.
+fn summary_json(o: &Outcome) -> serde_json::Value {
+    let s = &o.summary;
+    let classes: serde_json::Map<String, serde_json::Value> = s
+        .by_class
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, n)| **n > 0)
+        .map(|(class, n)| (format!("{class}xx"), (*n).into()))
+        .collect();
+    let kinds: serde_json::Map<String, serde_json::Value> = s
+        .by_kind
+        .iter()
+        .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
+        .collect();
+    serde_json::json!({"summary": {
+        "records": s.records,
+        "failed": s.failed,
+        "elapsed_s": o.elapsed.as_secs_f64(),
+        "by_status_class": classes,
+        "by_error_kind": kinds,
+        "interrupted": o.signal.is_some(),
+        "peak_rss_mb": peak_rss_mb(),
+    }})
 }
 
 /// Peak resident set size (Linux `VmHWM`), for the summary: memory targets are checked from it.

@@ -376,3 +376,25 @@ async fn user_agent_and_extra_headers_are_sent() {
     assert_eq!(site.header("/", "x-team").as_deref(), Some("fish"));
     assert_eq!(site.header("/", "accept-language").as_deref(), Some("fr"));
 }
+
+#[tokio::test]
+async fn json_logs_keep_stderr_one_json_value_per_line() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok"); // no sitemap.xml: an info-level log line with -v
+    let input = format!("{}\nnot a url\n", site.url("/"));
+    let run = crawlfish(
+        &["-v", "--log-format", "json", "-r", "0", "--sitemap"],
+        &input,
+    )
+    .await;
+    let lines: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 2, "{}", run.stderr);
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(summary["records"], 2);
+    assert_eq!(summary["by_error_kind"]["invalid_url"], 1);
+    assert_eq!(summary["by_status_class"]["2xx"], 1);
+}
