@@ -10,6 +10,12 @@ use crawlfish::cli::{Cli, LogFormat};
 use crawlfish::{Outcome, Signal, WriterEnd};
 use tracing_subscriber::EnvFilter;
 
+// A crawl allocates a few short strings per link (~720,000 links in the 20,000-page benchmark); glibc malloc
+// was ~9 % of the profile. mimalloc, interleaved 5 runs each: W1 1.21 -> 1.09 s, CPU -6 %; peak RSS 19 -> 31 MB
+// (the budget is 60), and a 1,000,000-line list still peaks at the same RSS as 20,000 lines.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = cli.log_format == LogFormat::Json;
