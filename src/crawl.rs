@@ -241,37 +241,10 @@ impl Scheduler {
         match (self.running.remove(&id), outcome) {
             (Some(Running::Page(job)), outcome) => {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
-                let (record, follow) = match outcome {
-                    Ok(Outcome::Page { record, follow }) => (*record, follow),
-                    other => {
-                        let msg = match other {
-                            Err(e) => format!("internal error while fetching: {e}"),
-                            Ok(_) => "internal error: task returned no page".to_owned(),
-                        };
-                        let parent = job.parent.as_deref().map(str::to_owned);
-                        let url = job.url.as_str();
-                        let r = Record::failed(url, job.depth, parent, ErrorKind::Other, msg);
-                        (r, Vec::new())
-                    }
-                };
+                let (record, follow) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                for i in follow {
-                    let Some(link) = record.links.get(i as usize) else {
-                        continue;
-                    };
-                    // Most links were seen before: hash the string, and parse only the new ones.
-                    if self.frontier.first_sight(key(link)) {
-                        if let Ok(url) = Url::parse(link) {
-                            let job = Job {
-                                host: host_key(&url).into(),
-                                url,
-                                depth: job.depth + 1,
-                                parent: Some(parent.clone()),
-                                root: job.root.clone(),
-                            };
-                            self.frontier.enqueue(job);
-                        }
-                    }
+                for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
+                    self.queue_link(link, job.depth + 1, &parent, &job.root);
                 }
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
@@ -289,8 +262,21 @@ impl Scheduler {
         }
     }
 
-    fn push_child(&mut self, url: Url, depth: u32, parent: &Arc<str>, root: &Arc<str>) {
-        self.push_at(url, depth, Some(parent.clone()), root.clone());
+    /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
+    /// only a new one is parsed.
+    fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<str>) {
+        if !self.frontier.first_sight(key(link)) {
+            return;
+        }
+        if let Ok(url) = Url::parse(link) {
+            self.frontier.enqueue(Job {
+                host: host_key(&url).into(),
+                url,
+                depth,
+                parent: Some(parent.clone()),
+                root: root.clone(),
+            });
+        }
     }
 
     fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<str>) {
@@ -316,12 +302,8 @@ impl Scheduler {
             }
             let root: Arc<str> = page.host_str().unwrap_or_default().into();
             let parent: Arc<str> = Arc::from(page.as_str());
-            for link in &r.links {
-                if may_follow(&cfg, &root, link, true) {
-                    if let Ok(url) = Url::parse(link) {
-                        self.push_child(url, r.depth + 1, &parent, &root);
-                    }
-                }
+            for link in r.links.iter().filter(|l| may_follow(&cfg, &root, l, true)) {
+                self.queue_link(link, r.depth + 1, &parent, &root);
             }
         }
     }
@@ -331,6 +313,21 @@ impl Scheduler {
             self.output_closed = true;
         }
     }
+}
+
+/// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
+/// the wrong outcome still gets its one record.
+fn page_outcome(job: &Job, outcome: Result<Outcome, tokio::task::JoinError>) -> (Record, Vec<u32>) {
+    if let Ok(Outcome::Page { record, follow }) = outcome {
+        return (*record, follow);
+    }
+    let msg = match outcome {
+        Err(e) => format!("internal error while fetching: {e}"),
+        Ok(_) => "internal error: task returned no page".to_owned(),
+    };
+    let parent = job.parent.as_deref().map(str::to_owned);
+    let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
+    (record, Vec::new())
 }
 
 /// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
