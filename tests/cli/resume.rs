@@ -128,11 +128,10 @@ async fn output_file_holds_complete_lines_after_sigint() {
     })
     .await;
     kill(&child, "-INT");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        exit_code_within(&mut child, Duration::from_secs(10)).await,
+        Some(130)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.ends_with('\n'));
     assert_eq!(parse_lines(&text).len(), 1);

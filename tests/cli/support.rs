@@ -335,3 +335,12 @@ pub fn kill(child: &tokio::process::Child, signal: &str) {
         .unwrap();
     assert!(ok.success());
 }
+
+/// The child's exit code; fails the test if it has not exited within `limit`.
+pub async fn exit_code_within(child: &mut tokio::process::Child, limit: Duration) -> Option<i32> {
+    let status = tokio::time::timeout(limit, child.wait())
+        .await
+        .expect("crawlfish did not exit in time")
+        .unwrap();
+    status.code()
+}
