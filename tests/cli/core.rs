@@ -397,3 +397,44 @@ async fn json_logs_keep_stderr_one_json_value_per_line() {
     assert_eq!(summary["by_error_kind"]["invalid_url"], 1);
     assert_eq!(summary["by_status_class"]["2xx"], 1);
 }
+
+#[tokio::test]
+async fn progress_bar_only_on_a_terminal() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/slow",
+        vec![Step::html("x").delay(Duration::from_millis(800))],
+    );
+    let dir = tempdir("tty");
+    let list = dir.join("urls.txt");
+    std::fs::write(&list, site.url("/slow")).unwrap();
+    let cmd = format!(
+        "{} -r 0 --ignore-robots -o {} {}",
+        env!("CARGO_BIN_EXE_crawlfish"),
+        dir.join("out.jsonl").display(),
+        list.display()
+    );
+    // util-linux `script` runs the command on a pseudo-terminal and copies what it drew to stdout.
+    let out = tokio::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .env("TERM", "xterm")
+        .output()
+        .await
+        .expect("util-linux `script` is needed for this test");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("in flight"),
+        "no progress bar on a terminal: {screen:?}"
+    );
+    assert!(screen.contains("crawlfish: 1 records"), "{screen:?}");
+
+    // The same run with stderr on a pipe: only the summary line, no bar.
+    let piped = crawlfish(&["-r", "0", "--ignore-robots"], &site.url("/slow")).await;
+    assert!(!piped.stderr.contains("in flight"), "{}", piped.stderr);
+    assert!(
+        piped.stderr.starts_with("crawlfish: 1 records"),
+        "{}",
+        piped.stderr
+    );
+}
