@@ -78,7 +78,7 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
 
-    /// Do not fetch or obey robots.txt (nor <meta name=robots nofollow>)
+    /// Ignore robots.txt and <meta name=robots nofollow> (robots.txt is still read for --sitemap)
     #[arg(long)]
     pub ignore_robots: bool,
 
