@@ -378,10 +378,10 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
     let bytes = resp.body.len() as u64;
     let (page, parse_error) = if parse::is_html(resp.content_type.as_deref(), &resp.body) {
         parse_body(
-            &ctx,
+            &ctx.cfg,
             resp.body,
-            resp.content_type.clone(),
-            resp.final_url.clone(),
+            resp.content_type.as_deref(),
+            &resp.final_url,
         )
         .await
     } else {
@@ -424,29 +424,18 @@ async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermi
 const INLINE_PARSE_MAX: usize = 256 * 1024;
 
 async fn parse_body(
-    ctx: &Ctx,
+    cfg: &Arc<Config>,
     body: Vec<u8>,
-    content_type: Option<String>,
-    url: Url,
+    content_type: Option<&str>,
+    url: &Url,
 ) -> (Page, Option<crate::record::RecordError>) {
-    if body.len() <= INLINE_PARSE_MAX && ctx.cfg.extractors.is_empty() {
-        let text = parse::decode(&body, content_type.as_deref());
-        return (parse::parse_page(&text, &url, &[]), None);
+    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
+        return (parse_sync(&body, content_type, url, &[]), None);
     }
-    parse_blocking(ctx, body, content_type, url).await
-}
-
-/// Parses on the blocking pool so both cores parse while the runtime keeps fetching.
-async fn parse_blocking(
-    ctx: &Ctx,
-    body: Vec<u8>,
-    content_type: Option<String>,
-    url: Url,
-) -> (Page, Option<crate::record::RecordError>) {
-    let cfg = ctx.cfg.clone();
+    // The blocking pool needs owned data: copies are made only on this (rare) path.
+    let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
     let joined = tokio::task::spawn_blocking(move || {
-        let text = parse::decode(&body, content_type.as_deref());
-        parse::parse_page(&text, &url, &cfg.extractors)
+        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
     })
     .await;
     match joined {
@@ -459,4 +448,13 @@ async fn parse_blocking(
             }),
         ),
     }
+}
+
+fn parse_sync(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &Url,
+    extractors: &[parse::Extractor],
+) -> Page {
+    parse::parse_page(&parse::decode(body, content_type), url, extractors)
 }
