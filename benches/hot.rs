@@ -78,6 +78,7 @@ fn benches(c: &mut Criterion) {
         attempts: 1,
         error: None,
         extract: None,
+        redirects: Vec::new(),
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

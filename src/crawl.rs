@@ -1,43 +1,98 @@
-//! The scheduler: one loop owns the frontier, the `JoinSet` of fetch tasks, the global semaphore and the host
-//! table. It reads seeds only while the frontier is short (a huge list is streamed, never queued whole), takes a
-//! global permit **before** spawning (so queued URLs cost memory, not tasks), turns every task outcome into exactly
-//! one record on the bounded channel (a slow writer slows the crawl), and queues what pages link to.
+//! The scheduler: one loop owns the frontier, the `JoinSet` of tasks, the global semaphore and the sitemap queue.
+//! It reads seeds while too few URLs are ready to go (a huge list is streamed, never queued whole), takes a global
+//! permit **before** spawning (so queued URLs cost memory, not tasks), turns every page task's outcome into
+//! exactly one record on the bounded channel (a slow writer slows the crawl), and queues what pages link to.
 //!
-//! Tasks return what they found and touch no shared state. Must not write output (the writer owns it).
+//! What a task does is behind the [`Visit`] seam (`visit.rs` has the real one), so the loop runs without the
+//! network under a paused clock in the model test (`crawl_model.rs`), which proves that every run ends with
+//! exactly one record per reachable URL at its smallest depth.
+//!
+//! Liveness rule: input is read whenever nothing queued can be dispatched (in particular whenever nothing is in
+//! flight), because only the input's end can close level 0 and release the deeper levels parked behind it.
+//!
+//! Must not write output (the writer owns it) or make requests (tasks do, through `polite.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::cli::Config;
-use crate::fetch::Fetcher;
 use crate::frontier::{key, Frontier, Job};
-use crate::host::Host;
 use crate::input::{InputEvent, Seed};
 use crate::output::{Progress, Resumed};
-use crate::parse::{self, Page};
-use crate::record::{cut, now_rfc3339, ErrorKind, Record};
+use crate::polite::Root;
+use crate::record::{cut, ErrorKind, Record};
 use crate::url::host_key;
+use crate::visit::{may_follow, root_of};
 
-/// Queued URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
+/// Ready URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
 /// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
 const MAX_READ_AHEAD: usize = 4_096;
+/// Sitemap files read at once. One file lists up to 50,000 URLs; reading them one at a time, and only when the
+/// frontier runs low, keeps memory independent of how many URLs a host's sitemaps hold.
+const SITEMAP_FILES_IN_FLIGHT: usize = 1;
+/// Longest listed-URL string kept in an `invalid_url` record.
+const MAX_INVALID_LINE_CHARS: usize = 2048;
 
 /// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
 pub const GRACE: Duration = Duration::from_secs(2);
 
-/// What the run shares with every task.
-#[derive(Debug, Clone)]
+/// The seam between the scheduler and the network: what a task does with a job.
+pub trait Visit: Send + Sync + 'static {
+    /// Fetches and parses one page; must return [`TaskOutcome::Page`].
+    fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome>;
+    /// One sitemap step; returns [`TaskOutcome::SitemapFiles`] or [`TaskOutcome::SitemapUrls`].
+    fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome>;
+}
+
+/// A sitemap step of a listed host.
+#[derive(Debug)]
+pub enum SitemapTask {
+    /// Which sitemap files the host has: robots.txt `Sitemap:` lines on its origin, else `/sitemap.xml`.
+    Discover { listed: Url, root: Arc<Root> },
+    /// One sitemap file; an index is expanded only when `top` (one level deep).
+    File {
+        url: Url,
+        root: Arc<Root>,
+        top: bool,
+    },
+}
+
+/// What a task found.
+#[derive(Debug)]
+pub enum TaskOutcome {
+    Page {
+        record: Box<Record>,
+        /// Indices into `record.links` of the links a crawl may follow.
+        follow: Vec<u32>,
+    },
+    /// Sitemap files to read next (`top`: listed by robots.txt or the default; else an index's children).
+    SitemapFiles {
+        root: Arc<Root>,
+        files: Vec<Url>,
+        top: bool,
+    },
+    /// The page URLs one sitemap file lists (already limited to its origin).
+    SitemapUrls {
+        root: Arc<Root>,
+        sitemap: Arc<str>,
+        urls: Vec<Url>,
+    },
+}
+
+/// What the run shares with the scheduler.
+#[derive(Clone)]
 pub struct Ctx {
     pub cfg: Arc<Config>,
-    pub fetcher: Fetcher,
+    pub visit: Arc<dyn Visit>,
     pub progress: Arc<Progress>,
 }
 
@@ -47,31 +102,45 @@ pub struct CrawlEnd {
     pub input_error: Option<String>,
 }
 
-enum Outcome {
-    Page {
-        record: Box<Record>,
-        /// Indices into `record.links` of the links a crawl may follow.
-        follow: Vec<u32>,
-    },
-    Sitemap(Vec<(Url, String)>),
-}
-
+/// What a running task is, so that even a panicked page task gets its record.
 enum Running {
     Page(Job),
-    Sitemap,
+    /// A sitemap step; true for a file (it holds one of [`SITEMAP_FILES_IN_FLIGHT`]).
+    Sitemap(bool),
 }
 
+/// The scheduler's whole state. The loop in [`crawl`] is a biased `select!` over four arms, in this order:
+/// cancellation (starts the grace period), the grace deadline (aborts what is left), a finished task (record and
+/// links), and the next input event (only while [`Scheduler::wants_input`]).
 struct Scheduler {
+    /// Flags, the visitor and the progress counters.
     ctx: Ctx,
+    /// Seen-set, per-host queues and the breadth-first level: what waits and what may go next.
     frontier: Frontier,
-    tasks: JoinSet<Outcome>,
+    /// Every task in flight, pages and sitemap steps.
+    tasks: JoinSet<TaskOutcome>,
+    /// What each task in `tasks` is.
     running: HashMap<Id, Running>,
-    hosts: HashMap<Arc<str>, Arc<Host>>,
-    sitemap_hosts: HashSet<Arc<str>>,
+    /// Global permits: `-c`. Taken before a task is spawned, held by it to its end.
     semaphore: Arc<Semaphore>,
+    /// Sitemap steps waiting for a permit; each one holds level 0 open in the frontier until it is processed.
+    sitemaps: VecDeque<SitemapTask>,
+    /// Sitemap files in flight (at most [`SITEMAP_FILES_IN_FLIGHT`]).
+    sitemap_files_running: usize,
+    /// Sitemap files queued per listed origin, bounded by [`crate::sitemap::MAX_SITEMAPS`].
+    sitemap_hosts: HashMap<Arc<str>, usize>,
+    /// The bounded channel to the writer.
     records: mpsc::Sender<Record>,
+    /// Pages dispatched (for `--max-pages`).
     dispatched: u64,
+    /// The writer is gone (broken pipe): stop.
     output_closed: bool,
+    /// The input may still yield seeds.
+    input_open: bool,
+    /// Set once cancelled: in-flight tasks are aborted at this instant.
+    grace: Option<Instant>,
+    /// Below this many ready URLs the input is read on.
+    low_water: usize,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -84,32 +153,35 @@ pub async fn crawl(
     resumed: Vec<Resumed>,
     cancel: CancellationToken,
 ) -> CrawlEnd {
-    let low_water = (ctx.cfg.concurrency * 4).max(256);
     let mut s = Scheduler {
+        low_water: (ctx.cfg.concurrency * 4).max(256),
         semaphore: Arc::new(Semaphore::new(ctx.cfg.concurrency)),
         ctx,
         frontier,
         tasks: JoinSet::new(),
         running: HashMap::new(),
-        hosts: HashMap::new(),
-        sitemap_hosts: HashSet::new(),
+        sitemaps: VecDeque::new(),
+        sitemap_files_running: 0,
+        sitemap_hosts: HashMap::new(),
         records,
         dispatched: 0,
         output_closed: false,
+        input_open: true,
+        grace: None,
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
-    let mut input_open = true;
-    let mut grace: Option<Instant> = None;
     loop {
-        // Starved: a global slot is free but every queued URL's host is busy; reading further may find other hosts.
+        // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
         let mut starved = false;
-        if grace.is_none() && !s.output_closed {
+        if s.grace.is_none() && !s.output_closed {
             starved = s.dispatch();
         }
-        let budget_spent = s.budget_spent();
         if s.tasks.is_empty()
-            && (s.frontier.is_finished() || budget_spent || grace.is_some() || s.output_closed)
+            && (s.frontier.is_finished()
+                || s.budget_spent()
+                || s.grace.is_some()
+                || s.output_closed)
         {
             break;
         }
@@ -117,15 +189,16 @@ pub async fn crawl(
             s.tasks.shutdown().await;
             break;
         }
-        let queued = s.frontier.queued();
-        let want_input = input_open
-            && grace.is_none()
-            && !budget_spent
-            && (queued < low_water || (starved && queued < MAX_READ_AHEAD));
+        let want_input = s.wants_input(starved);
+        if s.tasks.is_empty() && !want_input && s.grace.is_none() {
+            // Unreachable by the liveness rule (the model test checks it); never wait on nothing.
+            tracing::error!("scheduler: nothing in flight, nothing to read, yet work is queued");
+            break;
+        }
         tokio::select! {
             biased;
-            () = cancel.cancelled(), if grace.is_none() => grace = Some(Instant::now() + GRACE),
-            () = sleep_until_opt(grace), if grace.is_some() => {
+            () = cancel.cancelled(), if s.grace.is_none() => s.grace = Some(Instant::now() + GRACE),
+            () = sleep_until_opt(s.grace), if s.grace.is_some() => {
                 s.tasks.shutdown().await;
                 break;
             }
@@ -135,13 +208,9 @@ pub async fn crawl(
                 Some(InputEvent::Failed(msg)) => {
                     tracing::error!("{msg}");
                     end.input_error = Some(msg);
-                    input_open = false;
-                    s.frontier.close_input();
+                    s.close_input();
                 }
-                None => {
-                    input_open = false;
-                    s.frontier.close_input();
-                }
+                None => s.close_input(),
             },
             else => break,
         }
@@ -164,41 +233,86 @@ impl Scheduler {
             .is_some_and(|max| self.dispatched >= max)
     }
 
-    /// Spawns fetches while a global permit and a ready job are both at hand. Returns true when a permit was
-    /// left over because no queued job was ready (its host at `--per-host`, or its depth not yet open).
+    fn close_input(&mut self) {
+        self.input_open = false;
+        self.frontier.close_input();
+    }
+
+    /// Input is read while few queued URLs are ready to go, further ahead (up to [`MAX_READ_AHEAD`]) while a
+    /// global slot idles for want of a ready host, and always when nothing is in flight. URLs parked behind the
+    /// breadth-first level do not count: they cannot go until level 0 closes, and only the input's end closes it.
+    fn wants_input(&self, starved: bool) -> bool {
+        if !self.input_open || self.grace.is_some() || self.budget_spent() {
+            return false;
+        }
+        let ready = self.frontier.queued_ready();
+        ready < self.low_water || (starved && ready < MAX_READ_AHEAD) || self.tasks.is_empty()
+    }
+
+    /// Spawns page fetches while a global permit and a ready job are both at hand, then sitemap steps. Returns true
+    /// when a permit was left over because no queued page was ready.
     fn dispatch(&mut self) -> bool {
+        let mut starved = false;
         while !self.budget_spent() {
             let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
-                return false;
+                break;
             };
             let Some(job) = self.frontier.pop() else {
-                return true;
+                starved = true;
+                break;
             };
             self.dispatched += 1;
-            let host = self.host(&job.host, &job.url);
-            let ctx = self.ctx.clone();
-            let task = job.clone();
-            let handle = self
-                .tasks
-                .spawn(async move { visit(ctx, host, task, permit).await });
+            let task = self.ctx.visit.page(job.clone());
+            let handle = self.tasks.spawn(async move {
+                let _permit = permit;
+                task.await
+            });
             self.running.insert(handle.id(), Running::Page(job));
             self.ctx.progress.in_flight.fetch_add(1, Ordering::Relaxed);
         }
-        false
+        self.dispatch_sitemaps();
+        starved
     }
 
-    fn host(&mut self, key: &Arc<str>, url: &Url) -> Arc<Host> {
-        let cfg = &self.ctx.cfg;
-        self.hosts
-            .entry(key.clone())
-            .or_insert_with(|| Arc::new(Host::new(url, cfg.rate, cfg.max_retry_after)))
-            .clone()
+    /// Sitemap steps go when a permit is free; a file only while the frontier runs low (or nothing else runs), so
+    /// a host's sitemaps are expanded as the crawl drains them, not all at once.
+    fn dispatch_sitemaps(&mut self) {
+        while !self.budget_spent() {
+            let is_file = match self.sitemaps.front() {
+                None => return,
+                Some(SitemapTask::Discover { .. }) => false,
+                Some(SitemapTask::File { .. }) => true,
+            };
+            let low = self.frontier.queued() < self.low_water || self.tasks.is_empty();
+            if is_file && (self.sitemap_files_running >= SITEMAP_FILES_IN_FLIGHT || !low) {
+                return;
+            }
+            let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
+                return;
+            };
+            let Some(step) = self.sitemaps.pop_front() else {
+                return;
+            };
+            self.sitemap_files_running += usize::from(is_file);
+            let task = self.ctx.visit.sitemap(step);
+            let handle = self.tasks.spawn(async move {
+                let _permit = permit;
+                task.await
+            });
+            self.running.insert(handle.id(), Running::Sitemap(is_file));
+        }
+    }
+
+    /// Queues a sitemap step; it holds level 0 open until its outcome is processed.
+    fn queue_sitemap(&mut self, step: SitemapTask) {
+        self.frontier.hold(0);
+        self.sitemaps.push_back(step);
     }
 
     async fn seed(&mut self, seed: Seed) {
         match seed {
             Seed::Invalid { line, reason } => {
-                let line = cut(&line, 2048);
+                let line = cut(&line, MAX_INVALID_LINE_CHARS);
                 if self.frontier.first_sight(key(&line)) {
                     let msg = format!("not an http(s) URL: {reason}");
                     self.emit(Record::failed(&line, 0, None, ErrorKind::InvalidUrl, msg))
@@ -207,9 +321,13 @@ impl Scheduler {
             }
             Seed::Url(url) => {
                 let host: Arc<str> = host_key(&url).into();
-                let root: Arc<str> = url.host_str().unwrap_or_default().into();
-                if self.ctx.cfg.sitemap && self.sitemap_hosts.insert(host.clone()) {
-                    self.spawn_sitemap(&host, &url);
+                let root = root_of(&url);
+                if self.ctx.cfg.sitemap && !self.sitemap_hosts.contains_key(&host) {
+                    self.sitemap_hosts.insert(host.clone(), 0);
+                    self.queue_sitemap(SitemapTask::Discover {
+                        listed: url.clone(),
+                        root: root.clone(),
+                    });
                 }
                 self.frontier.push(Job {
                     url,
@@ -222,18 +340,7 @@ impl Scheduler {
         }
     }
 
-    fn spawn_sitemap(&mut self, host_key: &Arc<str>, listed: &Url) {
-        let host = self.host(host_key, listed);
-        let fetcher = self.ctx.fetcher.clone();
-        let listed = listed.clone();
-        self.frontier.hold(0);
-        let handle = self.tasks.spawn(async move {
-            Outcome::Sitemap(crate::sitemap::discover(&fetcher, &host, &listed).await)
-        });
-        self.running.insert(handle.id(), Running::Sitemap);
-    }
-
-    async fn finished(&mut self, joined: Result<(Id, Outcome), tokio::task::JoinError>) {
+    async fn finished(&mut self, joined: Result<(Id, TaskOutcome), tokio::task::JoinError>) {
         let (id, outcome) = match joined {
             Ok((id, outcome)) => (id, Ok(outcome)),
             Err(e) => (e.id(), Err(e)),
@@ -249,12 +356,25 @@ impl Scheduler {
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
             }
-            (Some(Running::Sitemap), outcome) => {
-                if let Ok(Outcome::Sitemap(urls)) = outcome {
-                    for (url, sitemap) in urls {
-                        let root: Arc<str> = url.host_str().unwrap_or_default().into();
-                        self.push_at(url, 0, Some(Arc::from(sitemap.as_str())), root);
+            (Some(Running::Sitemap(is_file)), outcome) => {
+                if is_file {
+                    self.sitemap_files_running = self.sitemap_files_running.saturating_sub(1);
+                }
+                match outcome {
+                    Ok(TaskOutcome::SitemapFiles { root, files, top }) => {
+                        self.sitemap_files(&root, files, top);
                     }
+                    Ok(TaskOutcome::SitemapUrls {
+                        root,
+                        sitemap,
+                        urls,
+                    }) => {
+                        for url in urls {
+                            self.push_at(url, 0, Some(sitemap.clone()), root.clone());
+                        }
+                    }
+                    // A step that panicked found nothing; the hold it took is released below all the same.
+                    _ => {}
                 }
                 self.frontier.release(0);
             }
@@ -262,9 +382,24 @@ impl Scheduler {
         }
     }
 
+    /// Queues sitemap files of a listed origin, at most [`crate::sitemap::MAX_SITEMAPS`] per origin in the run.
+    fn sitemap_files(&mut self, root: &Arc<Root>, files: Vec<Url>, top: bool) {
+        let origin: Arc<str> = root.origin.ascii_serialization().into();
+        let count = self.sitemap_hosts.entry(origin).or_insert(0);
+        let left = crate::sitemap::MAX_SITEMAPS.saturating_sub(*count);
+        *count += files.len().min(left);
+        for url in files.into_iter().take(left) {
+            self.queue_sitemap(SitemapTask::File {
+                url,
+                root: root.clone(),
+                top,
+            });
+        }
+    }
+
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
     /// only a new one is parsed.
-    fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<str>) {
+    fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<Root>) {
         if !self.frontier.first_sight(key(link)) {
             return;
         }
@@ -279,7 +414,7 @@ impl Scheduler {
         }
     }
 
-    fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<str>) {
+    fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<Root>) {
         let host: Arc<str> = host_key(&url).into();
         self.frontier.push(Job {
             url,
@@ -300,9 +435,13 @@ impl Scheduler {
             if r.depth >= cfg.depth || r.status.is_none() {
                 continue;
             }
-            let root: Arc<str> = page.host_str().unwrap_or_default().into();
+            let root = root_of(&page);
             let parent: Arc<str> = Arc::from(page.as_str());
-            for link in r.links.iter().filter(|l| may_follow(&cfg, &root, l, true)) {
+            for link in r
+                .links
+                .iter()
+                .filter(|l| may_follow(&cfg, &root.host, l, true))
+            {
                 self.queue_link(link, r.depth + 1, &parent, &root);
             }
         }
@@ -317,8 +456,11 @@ impl Scheduler {
 
 /// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
 /// the wrong outcome still gets its one record.
-fn page_outcome(job: &Job, outcome: Result<Outcome, tokio::task::JoinError>) -> (Record, Vec<u32>) {
-    if let Ok(Outcome::Page { record, follow }) = outcome {
+fn page_outcome(
+    job: &Job,
+    outcome: Result<TaskOutcome, tokio::task::JoinError>,
+) -> (Record, Vec<u32>) {
+    if let Ok(TaskOutcome::Page { record, follow }) = outcome {
         return (*record, follow);
     }
     let msg = match outcome {
@@ -328,133 +470,4 @@ fn page_outcome(job: &Job, outcome: Result<Outcome, tokio::task::JoinError>) -> 
     let parent = job.parent.as_deref().map(str::to_owned);
     let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
     (record, Vec::new())
-}
-
-/// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
-fn may_follow(cfg: &Config, root: &str, link: &str, followable: bool) -> bool {
-    (followable || cfg.follow_nofollow)
-        && crate::url::host_of(link).is_some_and(|host| cfg.scope.allows(root, host))
-        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(link)))
-        && !cfg.exclude.iter().any(|r| r.is_match(link))
-}
-
-/// One URL, start to record: robots, politeness, fetch with retries, parse.
-async fn visit(ctx: Ctx, host: Arc<Host>, job: Job, _permit: OwnedSemaphorePermit) -> Outcome {
-    let cfg = &ctx.cfg;
-    let parent = job.parent.as_deref().map(str::to_owned);
-    if cfg.robots {
-        if let Err((kind, msg)) = host.robots(&ctx.fetcher).await.check(&job.url) {
-            let record = Box::new(Record::failed(
-                job.url.as_str(),
-                job.depth,
-                parent,
-                kind,
-                msg,
-            ));
-            return Outcome::Page {
-                record,
-                follow: Vec::new(),
-            };
-        }
-    }
-    let fetched_at = now_rfc3339();
-    let started = Instant::now();
-    let (result, attempts) = ctx.fetcher.get(&host, &job.url).await;
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let resp = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let mut record =
-                Record::failed(job.url.as_str(), job.depth, parent, e.kind(), e.to_string());
-            record.fetched_at = fetched_at;
-            record.elapsed_ms = elapsed_ms;
-            record.attempts = attempts;
-            return Outcome::Page {
-                record: Box::new(record),
-                follow: Vec::new(),
-            };
-        }
-    };
-    let bytes = resp.body.len() as u64;
-    let (page, parse_error) = if parse::is_html(resp.content_type.as_deref(), &resp.body) {
-        parse_body(
-            &ctx.cfg,
-            resp.body,
-            resp.content_type.as_deref(),
-            &resp.final_url,
-        )
-        .await
-    } else {
-        (Page::default(), None)
-    };
-    let follow = if job.depth < cfg.depth && !(page.meta_nofollow && cfg.robots) {
-        let links = page.links.iter().zip(&page.followable).enumerate();
-        links
-            .filter(|(_, (url, followable))| may_follow(cfg, &job.root, url, **followable))
-            .map(|(i, _)| i as u32)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let record = Box::new(Record {
-        url: job.url.into(),
-        final_url: Some(resp.final_url.into()),
-        status: Some(resp.status),
-        depth: job.depth,
-        parent,
-        content_type: resp.content_type,
-        bytes,
-        truncated: resp.truncated,
-        title: page.title,
-        links: page.links,
-        fetched_at,
-        elapsed_ms,
-        attempts,
-        error: parse_error,
-        extract: page
-            .extract
-            .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
-    });
-    Outcome::Page { record, follow }
-}
-
-/// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
-/// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
-/// blocking pool so a hostile multi-megabyte page cannot stall a runtime worker.
-const INLINE_PARSE_MAX: usize = 256 * 1024;
-
-async fn parse_body(
-    cfg: &Arc<Config>,
-    body: Vec<u8>,
-    content_type: Option<&str>,
-    url: &Url,
-) -> (Page, Option<crate::record::RecordError>) {
-    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
-        return (parse_sync(&body, content_type, url, &[]), None);
-    }
-    // The blocking pool needs owned data: copies are made only on this (rare) path.
-    let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
-    let joined = tokio::task::spawn_blocking(move || {
-        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
-    })
-    .await;
-    match joined {
-        Ok(page) => (page, None),
-        Err(e) => (
-            Page::default(),
-            Some(crate::record::RecordError {
-                kind: ErrorKind::Other,
-                message: format!("parser failed: {e}"),
-            }),
-        ),
-    }
-}
-
-fn parse_sync(
-    body: &[u8],
-    content_type: Option<&str>,
-    url: &Url,
-    extractors: &[parse::Extractor],
-) -> Page {
-    parse::parse_page(&parse::decode(body, content_type), url, extractors)
 }

@@ -1,7 +1,9 @@
-//! The HTTP side: the one reqwest client (with our resolver), a single request under one deadline for headers and
-//! body with the body capped at `--max-body`, and [`Fetcher::get`], the attempt loop with backoff and Retry-After.
+//! The HTTP side: the one reqwest client (with our resolver, redirects **off**) and one HTTP exchange under one
+//! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
+//! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
 //!
-//! Must not parse pages; it returns bytes and metadata.
+//! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
+//! passes the same robots, rate-limit and scope checks.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -9,13 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
 use crate::cli::Config;
-use crate::host::Host;
 use crate::record::{DnsError, FetchError};
 
 /// A response, read as far as the cap allowed.
@@ -24,9 +25,19 @@ pub struct Response {
     pub final_url: Url,
     pub status: u16,
     pub content_type: Option<String>,
+    /// The raw `Location` header, when it is valid UTF-8 (redirects are followed by the caller).
+    pub location: Option<String>,
     pub body: Vec<u8>,
     pub truncated: bool,
     pub retry_after: Option<Duration>,
+}
+
+/// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
+/// userinfo. Only ever built for a request to the listed URL's own origin.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub basic: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// The shared client and the limits every request obeys.
@@ -47,9 +58,8 @@ impl Fetcher {
         };
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
-            .default_headers(cfg.headers.clone())
             .connect_timeout(cfg.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(cfg.max_redirects))
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(resolver))
@@ -62,79 +72,49 @@ impl Fetcher {
         &self.cfg
     }
 
-    /// One request: headers and body (up to `max_body` bytes after decompression) within `--timeout`.
+    /// Sends one request and waits for its head, until `deadline`. The URL's own userinfo is never sent:
+    /// credentials go only where `creds` says.
     ///
     /// # Errors
     /// Transport failures, classified by [`FetchError::kind`].
-    pub async fn get_once(&self, url: &Url, max_body: u64) -> Result<Response, FetchError> {
-        let deadline = Instant::now() + self.cfg.timeout;
-        let resp = self.send(url, deadline).await?;
-        read_body(resp, max_body, deadline, self.cfg.timeout).await
-    }
-
-    async fn send(&self, url: &Url, deadline: Instant) -> Result<reqwest::Response, FetchError> {
-        match timeout_at(deadline, self.client.get(url.clone()).send()).await {
+    pub async fn send(
+        &self,
+        url: &Url,
+        creds: Option<Credentials<'_>>,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, FetchError> {
+        let mut target = url.clone();
+        if !target.username().is_empty() || target.password().is_some() {
+            // reqwest would turn userinfo into an Authorization header for whatever host the URL names.
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+        }
+        let mut req = self.client.get(target);
+        if let Some(c) = creds {
+            if !c.headers.is_empty() {
+                req = req.headers(c.headers.clone());
+            }
+            if let Some((user, pass)) = c.basic {
+                req = req.basic_auth(user, pass);
+            }
+        }
+        match timeout_at(deadline, req.send()).await {
             Err(_) => Err(FetchError::Deadline(self.cfg.timeout)),
             Ok(r) => r.map_err(FetchError::Request),
         }
     }
 
-    /// Fetches `url` with up to `--retries` extra attempts, waiting on `host` (rate limit and host-wide backoff)
-    /// before each. Returns the last outcome and how many requests were made.
-    pub async fn get(&self, host: &Host, url: &Url) -> (Result<Response, FetchError>, u32) {
-        let cfg = &self.cfg;
-        let mut attempt = 0;
-        loop {
-            host.ready().await;
-            attempt += 1;
-            let retries_left = attempt <= cfg.retries;
-            let deadline = Instant::now() + cfg.timeout;
-            let resp = match self.send(url, deadline).await {
-                Ok(r) => r,
-                Err(e) if retries_left && e.kind().is_retryable() => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                    continue;
-                }
-                Err(e) => return (Err(e), attempt),
-            };
-            let status = resp.status();
-            if retries_left && is_retryable_status(status) {
-                let retry_after = retry_after(&resp);
-                match status {
-                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                        if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
-                            // Past the cap: give the URL up with this status rather than stall the run.
-                            let r = read_body(resp, cfg.max_body, deadline, cfg.timeout).await;
-                            return (r, attempt);
-                        }
-                        host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
-                    }
-                    _ => tokio::time::sleep(self.backoff(attempt)).await,
-                }
-                continue;
-            }
-            match read_body(resp, cfg.max_body, deadline, cfg.timeout).await {
-                Err(e) if retries_left && e.kind().is_retryable() => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                }
-                Ok(r) => {
-                    if !is_retryable_status(status) {
-                        host.relax();
-                    }
-                    return (Ok(r), attempt);
-                }
-                Err(e) => return (Err(e), attempt),
-            }
-        }
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        backoff_delay(
-            attempt,
-            self.cfg.backoff_base,
-            Duration::from_secs(30),
-            fastrand::f64(),
-        )
+    /// Reads a response's body, at most `max_body` bytes after decompression, until `deadline`.
+    ///
+    /// # Errors
+    /// The body broke off or the deadline passed.
+    pub async fn read(
+        &self,
+        resp: reqwest::Response,
+        max_body: u64,
+        deadline: Instant,
+    ) -> Result<Response, FetchError> {
+        read_body(resp, max_body, deadline, self.cfg.timeout).await
     }
 }
 
@@ -151,7 +131,9 @@ pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration, rand01: f64) -
     exp.min(cap).mul_f64(rand01.clamp(0.0, 1.0))
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+/// The `Retry-After` of a response head, as a delay from now.
+#[must_use]
+pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(v, SystemTime::now())
 }
@@ -181,6 +163,11 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let retry_after = retry_after(&resp);
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let cap = usize::try_from(max_body).unwrap_or(usize::MAX);
     // Sized once from Content-Length (never past the cap, nor past 1 MiB up front) instead of regrown per chunk.
     let hint = resp
@@ -207,6 +194,7 @@ async fn read_body(
         final_url,
         status,
         content_type,
+        location,
         body,
         truncated,
         retry_after,

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::polite::Root;
+
 /// A URL waiting for (or given to) a fetch.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -20,8 +22,8 @@ pub struct Job {
     pub host: Arc<str>,
     pub depth: u32,
     pub parent: Option<Arc<str>>,
-    /// Host of the listed URL this job descends from (the reference for `--scope`).
-    pub root: Arc<str>,
+    /// The listed URL this job descends from: the reference for `--scope`, the origin `-H` goes to.
+    pub root: Arc<Root>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,13 @@ pub struct Frontier {
     parked: Vec<Arc<str>>,
     /// Queued + in flight + held, by depth.
     pending: Vec<usize>,
+    /// Queued only, by depth.
+    queued_at: Vec<usize>,
+    /// Keys of queued jobs deeper than 0, with their depth: a listed (or sitemap) URL that arrives after it was
+    /// discovered as a link is promoted to depth 0 instead of being dropped as seen.
+    deep: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
+    /// Keys of deep jobs superseded by a promotion: dropped when they reach the head of their queue.
+    stale: SeenSet,
     queued: usize,
     /// The input may still yield depth-0 URLs.
     input_open: bool,
@@ -120,6 +129,9 @@ impl Frontier {
             ring: VecDeque::new(),
             parked: Vec::new(),
             pending: Vec::new(),
+            queued_at: Vec::new(),
+            deep: HashMap::default(),
+            stale: SeenSet::default(),
             queued: 0,
             input_open: true,
             level: 0,
@@ -131,10 +143,16 @@ impl Frontier {
         self.seen.insert(k)
     }
 
-    /// Queues a job unless its URL was seen. Returns whether it was queued.
+    /// Queues a job unless its URL was seen. Returns whether it was queued. A depth-0 job whose URL waits in a
+    /// queue at a greater depth (a link found before the input reached it) replaces that job: the URL is
+    /// reported once, at depth 0.
     pub fn push(&mut self, job: Job) -> bool {
-        if !self.first_sight(key(job.url.as_str())) {
-            return false;
+        let k = key(job.url.as_str());
+        if !self.first_sight(k) {
+            if job.depth > 0 || self.deep.remove(&k).is_none() {
+                return false;
+            }
+            self.stale.insert(k);
         }
         self.enqueue(job);
         true
@@ -145,6 +163,14 @@ impl Frontier {
     pub fn enqueue(&mut self, job: Job) {
         self.add_pending(job.depth, 1);
         self.queued += 1;
+        let d = job.depth as usize;
+        if self.queued_at.len() <= d {
+            self.queued_at.resize(d + 1, 0);
+        }
+        self.queued_at[d] += 1;
+        if d > 0 {
+            self.deep.insert(key(job.url.as_str()), job.depth);
+        }
         let host = job.host.clone();
         let depth = job.depth;
         let hq = match self.hosts.entry(host.clone()) {
@@ -169,26 +195,46 @@ impl Frontier {
 
     /// The next job to dispatch: round-robin over hosts with a free slot whose smallest waiting depth is open.
     pub fn pop(&mut self) -> Option<Job> {
-        for _ in 0..self.ring.len() {
+        let mut tries = self.ring.len();
+        while tries > 0 {
+            tries -= 1;
             let host = self.ring.pop_front()?;
             let Some(hq) = self.hosts.get_mut(&host) else {
                 continue;
             };
-            match hq.min_depth() {
-                None => hq.slot = Slot::Idle,
-                Some(_) if hq.in_flight >= self.per_host => hq.slot = Slot::Idle,
+            let depth = match hq.min_depth() {
+                None => {
+                    hq.slot = Slot::Idle;
+                    continue;
+                }
+                Some(_) if hq.in_flight >= self.per_host => {
+                    hq.slot = Slot::Idle;
+                    continue;
+                }
                 Some(d) if d > self.level => {
                     hq.slot = Slot::Parked;
                     self.parked.push(host);
+                    continue;
                 }
-                Some(_) => {
-                    let job = hq.pop();
-                    hq.in_flight += 1;
-                    self.queued -= 1;
-                    self.ring.push_back(host);
-                    return job;
+                Some(d) => d,
+            };
+            let Some(job) = hq.pop() else { continue };
+            self.queued -= 1;
+            self.queued_at[depth as usize] -= 1;
+            if depth > 0 {
+                let k = key(job.url.as_str());
+                self.deep.remove(&k);
+                if !self.stale.is_empty() && self.stale.remove(&k) {
+                    // Promoted to depth 0 and reported there: this copy is dropped; the host keeps its turn.
+                    self.ring.push_front(host);
+                    tries += 1;
+                    self.add_pending(depth, -1);
+                    continue;
                 }
             }
+            hq.in_flight += 1;
+            self.ring.push_back(host);
+            return Some(job);
         }
         None
     }
@@ -229,6 +275,15 @@ impl Frontier {
     #[must_use]
     pub fn queued(&self) -> usize {
         self.queued
+    }
+
+    /// Queued URLs at the open level: the only ones that may be dispatched now (deeper ones wait for it to close).
+    #[must_use]
+    pub fn queued_ready(&self) -> usize {
+        self.queued_at
+            .get(self.level as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Nothing queued, in flight, held, or still to come from the input.
@@ -284,7 +339,7 @@ mod tests {
         let url = Url::parse(url).unwrap();
         let host: Arc<str> = crate::url::host_key(&url).into();
         Job {
-            root: url.host_str().unwrap().into(),
+            root: Arc::new(Root::of(&url)),
             url,
             host,
             depth,

@@ -8,24 +8,22 @@
 //! getting two requests at once, which, with the first one slowed by its TCP handshake, let a one-second window
 //! at the server hold R+2 (measured by `tests/cli/core.rs` and the W3 benchmark).
 //!
-//! Knows nothing of pages or records.
+//! [`Hosts`] is the table of every host's state, shared by all tasks (a redirect hop may land on any host).
+//!
+//! Knows nothing of pages, records or the HTTP client: `polite.rs` fetches robots.txt and hands the result in.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::StatusCode;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::cli::PRODUCT_TOKEN;
-use crate::fetch::Fetcher;
 use crate::record::ErrorKind;
-
-/// robots.txt bodies past this are cut (Google reads 500 KiB).
-const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 /// First host-wide pause after a 429/503 that named no Retry-After.
 const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 
@@ -128,18 +126,22 @@ impl Host {
 
     /// Waits until a request to this host may go: host-wide backoff, then `-r`, then Crawl-delay.
     pub async fn ready(&self) {
+        self.wait_backoff().await;
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        if let Some(l) = self.robots.get().and_then(|s| s.delay.as_ref()) {
+            l.until_ready().await;
+        }
+    }
+
+    async fn wait_backoff(&self) {
         loop {
             let until = self.lock_backoff().until;
             match until {
                 Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
                 _ => break,
             }
-        }
-        if let Some(l) = &self.limiter {
-            l.until_ready().await;
-        }
-        if let Some(l) = self.robots.get().and_then(|s| s.delay.as_ref()) {
-            l.until_ready().await;
         }
     }
 
@@ -178,15 +180,26 @@ impl Host {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// robots.txt for this host, fetched by the first caller; concurrent callers wait for that one fetch.
-    pub async fn robots(&self, fetcher: &Fetcher) -> &Robots {
+    /// The origin (`scheme://host:port/`) this state belongs to.
+    #[must_use]
+    pub fn origin(&self) -> &Url {
+        &self.origin
+    }
+
+    /// Waits for the host-wide backoff and the `-r` limiter only (robots.txt itself is not held to Crawl-delay).
+    pub async fn ready_for_robots(&self) {
+        self.wait_backoff().await;
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+    }
+
+    /// robots.txt for this host: the first caller runs `fetch`; concurrent callers wait for that one fetch.
+    pub async fn robots<F: Future<Output = Robots>>(&self, fetch: impl FnOnce() -> F) -> &Robots {
         let state = self
             .robots
             .get_or_init(|| async {
-                if let Some(l) = &self.limiter {
-                    l.until_ready().await;
-                }
-                let robots = fetch_robots(fetcher, &self.origin).await;
+                let robots = fetch().await;
                 let delay = match &robots {
                     Robots::Rules(r) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
                     _ => None,
@@ -206,36 +219,44 @@ impl Host {
     }
 }
 
-async fn fetch_robots(fetcher: &Fetcher, origin: &Url) -> Robots {
-    let Ok(url) = origin.join("/robots.txt") else {
-        return Robots::AllowAll;
-    };
-    match fetcher.get_once(&url, MAX_ROBOTS_BYTES).await {
-        Ok(r) if (200..300).contains(&r.status) => {
-            match texting_robots::Robot::new(PRODUCT_TOKEN, &r.body) {
-                Ok(robot) => Robots::Rules(Box::new(robot)),
-                Err(_) => Robots::AllowAll,
-            }
+/// Every host's politeness state, created on first use. Shared by the scheduler and all tasks.
+#[derive(Debug)]
+pub struct Hosts {
+    map: Mutex<HashMap<Arc<str>, Arc<Host>>>,
+    rate: Option<f64>,
+    max_backoff: Duration,
+}
+
+impl Hosts {
+    #[must_use]
+    pub fn new(rate: Option<f64>, max_backoff: Duration) -> Hosts {
+        Hosts {
+            map: Mutex::new(HashMap::new()),
+            rate,
+            max_backoff,
         }
-        Ok(r) if r.status >= 500 => Robots::DisallowAll(format!(
-            "robots.txt answered {} {}: host treated as disallowed for this run (RFC 9309 2.3.1.4)",
-            r.status,
-            StatusCode::from_u16(r.status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("")
-        )),
-        Ok(_) => Robots::AllowAll,
-        Err(e) => match e.kind() {
-            ErrorKind::TooManyRedirects => Robots::AllowAll,
-            kind => Robots::Unreachable(kind, e.to_string()),
-        },
+    }
+
+    /// The state of `url`'s host (its origin), created on first use.
+    pub fn get(&self, url: &Url) -> Arc<Host> {
+        let key = crate::url::host_key(url);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = map.get(key.as_str()) {
+            return h.clone();
+        }
+        let host = Arc::new(Host::new(url, self.rate, self.max_backoff));
+        map.insert(key.into(), host.clone());
+        host
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::PRODUCT_TOKEN;
 
     fn rules(txt: &str) -> Robots {
         Robots::Rules(Box::new(

@@ -34,12 +34,17 @@ pub mod host;
 pub mod input;
 pub mod output;
 pub mod parse;
+pub mod polite;
 pub mod progress;
 pub mod record;
 pub mod scan;
 pub mod signal;
 pub mod sitemap;
 pub mod url;
+pub mod visit;
+
+#[cfg(test)]
+mod crawl_model;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -89,9 +94,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     }
 
     let frontier = frontier::Frontier::new(cfg.per_host, out.done);
+    let visit = visit::Live {
+        polite: polite::Polite::new(cfg.clone(), fetcher),
+    };
     let ctx = crawl::Ctx {
         cfg,
-        fetcher,
+        visit: Arc::new(visit),
         progress,
     };
     let crawl = crawl::crawl(

@@ -30,6 +30,15 @@ pub struct Record {
     /// Present only when `--select` was given (an extension appended after the core fields).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extract: Option<Extract>,
+    /// One entry per redirect response, in order (`[]` when none). Appended after `extract` (contract order).
+    pub redirects: Vec<Redirect>,
+}
+
+/// A redirect response met on the way: where it pointed (its `Location`, resolved and normalised) and its 3xx.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Redirect {
+    pub url: String,
+    pub status: u16,
 }
 
 /// `error` in a record: a stable kind to branch on and a human message that may change between versions.
@@ -122,6 +131,12 @@ pub enum FetchError {
     Request(reqwest::Error),
     #[error("body: {}", chain_message(.0))]
     Body(reqwest::Error),
+    /// A redirect past `--max-redirects` (the count is the limit).
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+    /// The politeness path refused the request (robots.txt, or robots.txt unreachable): no request was made.
+    #[error("{1}")]
+    Refused(ErrorKind, String),
 }
 
 impl FetchError {
@@ -134,6 +149,8 @@ impl FetchError {
                 ErrorKind::Timeout => ErrorKind::Timeout,
                 _ => ErrorKind::Body,
             },
+            FetchError::TooManyRedirects(_) => ErrorKind::TooManyRedirects,
+            FetchError::Refused(kind, _) => *kind,
         }
     }
 }
@@ -234,7 +251,7 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 15] = [
+    pub const FIELDS: [&'static str; 16] = [
         "url",
         "final_url",
         "status",
@@ -250,6 +267,7 @@ impl Record {
         "attempts",
         "error",
         "extract",
+        "redirects",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -277,6 +295,7 @@ impl Record {
             attempts: 0,
             error: Some(RecordError { kind, message }),
             extract: None,
+            redirects: Vec::new(),
         }
     }
 

@@ -1,16 +1,22 @@
 //! `--sitemap`: a listed host's sitemaps (robots.txt `Sitemap:` lines, else `/sitemap.xml`), sitemap indexes
 //! one level deep and gzip sitemaps, bounded to 50,000 URLs a sitemap and 100 sitemaps a host.
 //!
-//! Returns URLs; the scheduler decides what to queue. Must not touch the frontier or records.
+//! A sitemap lists URLs of its own origin only (sitemaps.org, "Sitemap file location"): entries on other origins
+//! and relative `<loc>`s are skipped and counted in one log line per file; sitemap files on other origins are
+//! skipped the same way. Every sitemap request goes through the politeness path (`polite.rs`) like a page.
+//!
+//! One step at a time ([`run`]): the scheduler decides when to read the next file and what to queue. Must not
+//! touch the frontier or records.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use url::Url;
+use url::{Origin, Url};
 
-use crate::fetch::Fetcher;
-use crate::host::Host;
+use crate::crawl::{SitemapTask, TaskOutcome};
+use crate::polite::{Follow, Polite, Root};
 
 /// URLs kept from one sitemap (the protocol's own limit).
 pub const MAX_URLS: usize = 50_000;
@@ -85,56 +91,115 @@ fn push_loc(locs: &mut Vec<String>, text: &str) {
     }
 }
 
-/// Every page URL the host's sitemaps list, each with the sitemap it came from.
-pub async fn discover(fetcher: &Fetcher, host: &Host, listed: &Url) -> Vec<(Url, String)> {
-    let robots = host.robots(fetcher).await;
-    // (sitemap URL, listed at top level): only a top-level index is expanded, one level deep.
-    let mut todo: Vec<(String, bool)> = robots
+/// One sitemap step: which files a listed host has, or what one file lists.
+pub async fn run(polite: &Polite, task: SitemapTask) -> TaskOutcome {
+    match task {
+        SitemapTask::Discover { listed, root } => {
+            let files = discover(polite, &listed, &root).await;
+            TaskOutcome::SitemapFiles {
+                root,
+                files,
+                top: true,
+            }
+        }
+        SitemapTask::File { url, root, top } => read(polite, &url, root, top).await,
+    }
+}
+
+/// The listed host's sitemap files: its robots.txt `Sitemap:` lines on its own origin, else `/sitemap.xml`.
+async fn discover(polite: &Polite, listed: &Url, root: &Root) -> Vec<Url> {
+    let host = polite.hosts().get(listed);
+    let robots = polite.robots(&host).await;
+    let mut skipped = 0usize;
+    let mut files: Vec<Url> = robots
         .sitemaps()
         .iter()
-        .map(|s| (s.clone(), true))
+        .filter_map(|s| {
+            let kept = same_origin(s, &root.origin);
+            skipped += usize::from(kept.is_none());
+            kept
+        })
+        .take(MAX_SITEMAPS)
         .collect();
-    if todo.is_empty() {
-        if let Ok(u) = listed.join("/sitemap.xml") {
-            todo.push((u.into(), true));
+    if skipped > 0 {
+        tracing::info!(
+            host = %root.origin.ascii_serialization(),
+            skipped,
+            "robots.txt Sitemap: lines on other origins skipped"
+        );
+    }
+    if files.is_empty() {
+        files.extend(listed.join("/sitemap.xml"));
+    }
+    files
+}
+
+/// Reads one sitemap file: its page URLs, or (for a top-level index) its child sitemaps, own origin only.
+async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool) -> TaskOutcome {
+    let sitemap: Arc<str> = url.as_str().into();
+    let none = |root| TaskOutcome::SitemapUrls {
+        root,
+        sitemap: sitemap.clone(),
+        urls: Vec::new(),
+    };
+    let max = polite.cfg().max_body;
+    let ex = polite.get(url, &root, Follow::SameOrigin, max).await;
+    let body = match ex.result {
+        Ok(r) if (200..300).contains(&r.status) => r.body,
+        Ok(r) => {
+            tracing::info!(sitemap = %url, status = r.status, "sitemap not available");
+            return none(root);
+        }
+        Err(e) => {
+            tracing::info!(sitemap = %url, error = %e, "sitemap not fetched");
+            return none(root);
+        }
+    };
+    let (is_index, locs) = match parse(&body, max) {
+        Ok(Sitemap::Index(_)) if !top => {
+            tracing::info!(sitemap = %url, "nested sitemap index ignored (one level is read)");
+            return none(root);
+        }
+        Ok(Sitemap::Index(children)) => (true, children),
+        Ok(Sitemap::Urls(locs)) => (false, locs),
+        Err(e) => {
+            tracing::warn!(sitemap = %url, error = %e, "sitemap unreadable");
+            return none(root);
+        }
+    };
+    let total = locs.len();
+    let urls: Vec<Url> = locs
+        .iter()
+        .filter_map(|l| same_origin(l, &url.origin()))
+        .collect();
+    if urls.len() < total {
+        tracing::info!(
+            sitemap = %url,
+            skipped = total - urls.len(),
+            "sitemap entries on other origins or relative skipped"
+        );
+    }
+    if is_index {
+        TaskOutcome::SitemapFiles {
+            root,
+            files: urls,
+            top: false,
+        }
+    } else {
+        TaskOutcome::SitemapUrls {
+            root,
+            sitemap,
+            urls,
         }
     }
-    todo.reverse();
-    let mut read = 0;
-    let mut found = Vec::new();
-    while let Some((sm, top)) = todo.pop() {
-        if read >= MAX_SITEMAPS {
-            break;
-        }
-        read += 1;
-        let Ok(url) = Url::parse(&sm) else { continue };
-        host.ready().await;
-        let max = fetcher.config().max_body;
-        let body = match fetcher.get_once(&url, max).await {
-            Ok(r) if (200..300).contains(&r.status) => r.body,
-            Ok(r) => {
-                tracing::info!(sitemap = %url, status = r.status, "sitemap not available");
-                continue;
-            }
-            Err(e) => {
-                tracing::info!(sitemap = %url, error = %e, "sitemap not fetched");
-                continue;
-            }
-        };
-        match parse(&body, max) {
-            Ok(Sitemap::Index(children)) if top => {
-                todo.extend(children.into_iter().rev().map(|c| (c, false)));
-            }
-            Ok(Sitemap::Index(_)) => {}
-            Ok(Sitemap::Urls(urls)) => found.extend(
-                urls.iter()
-                    .filter_map(|u| crate::url::normalize(u).ok())
-                    .map(|u| (u, sm.clone())),
-            ),
-            Err(e) => tracing::warn!(sitemap = %url, error = %e, "sitemap unreadable"),
-        }
-    }
-    found
+}
+
+/// An absolute http(s) `<loc>` on `origin`, normalised; relative or foreign entries are `None`.
+fn same_origin(loc: &str, origin: &Origin) -> Option<Url> {
+    // Url::parse (not normalize): a relative "/m0" must not become "https:///m0" = host "m0".
+    let url = Url::parse(loc.trim()).ok()?;
+    let url = crate::url::normalize(url.as_str()).ok()?;
+    (url.origin() == *origin).then_some(url)
 }
 
 #[cfg(test)]

@@ -1,0 +1,334 @@
+//! The one path every request takes: pages, each redirect hop, robots.txt and sitemap files. For every hop it
+//! checks *that hop's* host's robots.txt (fetching it first when the host is new), waits on that host's backoff,
+//! rate limiter and Crawl-delay, sends one request (`fetch.rs`), retries what is worth retrying, and follows a
+//! redirect itself (the client's own redirect policy is off), checking where it leads against the caller's
+//! [`Follow`] rule. It counts every request in `attempts` and records every redirect response in `redirects`.
+//!
+//! `-H` headers and the listed URL's userinfo are attached only to requests to the listed URL's own origin
+//! ([`Root`]); robots.txt is fetched without them (it is per-host state shared by every listed URL).
+//!
+//! Owns no pages, records or queues; must not parse or write. It joins `fetch.rs` (one exchange) and `host.rs`
+//! (per-host state), which no longer import each other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::LOCATION;
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::{Origin, Url};
+
+use crate::cli::{Config, PRODUCT_TOKEN};
+use crate::fetch::{backoff_delay, is_retryable_status, Credentials, Fetcher, Response};
+use crate::host::{Host, Hosts, Robots};
+use crate::record::{FetchError, Redirect};
+
+/// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
+const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+/// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
+const REDIRECT_BODY_MAX: u64 = 64 * 1024;
+/// robots.txt bodies past this are cut (Google reads 500 KiB).
+const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
+/// Redirects followed for robots.txt (RFC 9309 §2.3.1.2 asks for at least five).
+const ROBOTS_MAX_REDIRECTS: usize = 5;
+/// Longest backoff between retries, whatever the attempt count.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where a request's redirects may lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Listed URLs: anywhere (each new host's robots.txt is still asked).
+    Anywhere,
+    /// Discovered URLs: within `--scope` of the root; a redirect leaving it ends the URL with that 3xx.
+    Scope,
+    /// Sitemap files: their own origin only.
+    SameOrigin,
+}
+
+/// The listed URL a request descends from: the reference for `--scope`, the only origin `-H` headers and
+/// userinfo credentials go to, and those credentials.
+#[derive(Debug)]
+pub struct Root {
+    /// Host name of the listed URL (for `--scope`).
+    pub host: Box<str>,
+    /// Origin of the listed URL: requests to it carry `-H` and the userinfo.
+    pub origin: Origin,
+    /// The listed URL's userinfo, percent-decoded (user, password).
+    pub basic: Option<(String, Option<String>)>,
+}
+
+impl Root {
+    #[must_use]
+    pub fn of(url: &Url) -> Root {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let basic = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decode(url.username()), url.password().map(decode)));
+        Root {
+            host: url.host_str().unwrap_or_default().into(),
+            origin: url.origin(),
+            basic,
+        }
+    }
+}
+
+/// What the path did for one URL: the last outcome, every request made, every redirect met.
+#[derive(Debug)]
+pub struct Exchange {
+    pub result: Result<Response, FetchError>,
+    /// Requests made for this URL: redirect hops and retries included, robots.txt not.
+    pub attempts: u32,
+    pub redirects: Vec<Redirect>,
+}
+
+/// The outcome of one hop.
+enum Hop {
+    Done(Response),
+    Redirect(Response, Url),
+}
+
+/// The client, the host table and the rules every request obeys.
+#[derive(Debug, Clone)]
+pub struct Polite {
+    fetcher: Fetcher,
+    hosts: Arc<Hosts>,
+    cfg: Arc<Config>,
+}
+
+impl Polite {
+    #[must_use]
+    pub fn new(cfg: Arc<Config>, fetcher: Fetcher) -> Polite {
+        Polite {
+            hosts: Arc::new(Hosts::new(cfg.rate, cfg.max_retry_after)),
+            fetcher,
+            cfg,
+        }
+    }
+
+    #[must_use]
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
+    }
+
+    #[must_use]
+    pub fn cfg(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Fetches `url` through every rule: robots, backoff, rate limit, retries, redirects (each hop again through
+    /// all of them), up to `max_body` bytes of the final body.
+    pub async fn get(&self, url: &Url, root: &Root, follow: Follow, max_body: u64) -> Exchange {
+        let mut url = url.clone();
+        let mut ex = Exchange {
+            result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
+            attempts: 0,
+            redirects: Vec::new(),
+        };
+        loop {
+            let host = self.hosts.get(&url);
+            if self.cfg.robots {
+                if let Err((kind, msg)) = self.robots(&host).await.check(&url) {
+                    let msg = if ex.redirects.is_empty() {
+                        msg
+                    } else {
+                        format!("redirected to {url}: {msg}")
+                    };
+                    ex.result = Err(FetchError::Refused(kind, msg));
+                    return ex;
+                }
+            }
+            let creds = (url.origin() == root.origin).then(|| Credentials {
+                headers: &self.cfg.headers,
+                basic: root.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
+            });
+            let (hop, n) = self.hop(&host, &url, creds, max_body).await;
+            ex.attempts += n;
+            match hop {
+                Err(e) => ex.result = Err(e),
+                Ok(Hop::Done(resp)) => ex.result = Ok(resp),
+                Ok(Hop::Redirect(resp, target)) => {
+                    ex.redirects.push(Redirect {
+                        url: target.as_str().to_owned(),
+                        status: resp.status,
+                    });
+                    if !self.may_follow(follow, root, &target) {
+                        ex.result = Ok(resp);
+                    } else if ex.redirects.len() > self.cfg.max_redirects {
+                        ex.result = Err(FetchError::TooManyRedirects(self.cfg.max_redirects));
+                    } else {
+                        url = target;
+                        continue;
+                    }
+                }
+            }
+            return ex;
+        }
+    }
+
+    fn may_follow(&self, follow: Follow, root: &Root, target: &Url) -> bool {
+        match follow {
+            Follow::Anywhere => true,
+            Follow::Scope => target
+                .host_str()
+                .is_some_and(|h| self.cfg.scope.allows(&root.host, h)),
+            Follow::SameOrigin => target.origin() == root.origin,
+        }
+    }
+
+    /// robots.txt of `host`, fetched through this path by the first caller (single-flight).
+    pub async fn robots<'h>(&self, host: &'h Host) -> &'h Robots {
+        host.robots(|| self.fetch_robots(host.origin().clone()))
+            .await
+    }
+
+    /// One URL of one hop, with retries: waits on the host before each attempt, backs the host off on 429/503.
+    /// Returns the outcome and the number of requests made.
+    async fn hop(
+        &self,
+        host: &Host,
+        url: &Url,
+        creds: Option<Credentials<'_>>,
+        max_body: u64,
+    ) -> (Result<Hop, FetchError>, u32) {
+        let cfg = &self.cfg;
+        let mut attempt = 0;
+        loop {
+            host.ready().await;
+            attempt += 1;
+            let retries_left = attempt <= cfg.retries;
+            let deadline = Instant::now() + cfg.timeout;
+            let resp = match self.fetcher.send(url, creds, deadline).await {
+                Ok(r) => r,
+                Err(e) if retries_left && e.kind().is_retryable() => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return (Err(e), attempt),
+            };
+            let status = resp.status();
+            if retries_left && is_retryable_status(status) {
+                let retry_after = crate::fetch::retry_after(&resp);
+                match status {
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                        if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
+                            // Past the cap: give the URL up with this status rather than stall the run.
+                            let r = self.fetcher.read(resp, max_body, deadline).await;
+                            return (r.map(Hop::Done), attempt);
+                        }
+                        host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
+                    }
+                    _ => tokio::time::sleep(self.backoff(attempt)).await,
+                }
+                continue;
+            }
+            if let Some(target) = redirect_target(&resp, url) {
+                host.relax();
+                let r = read_redirect(&self.fetcher, resp, deadline).await;
+                return (Ok(Hop::Redirect(r, target)), attempt);
+            }
+            match self.fetcher.read(resp, max_body, deadline).await {
+                Err(e) if retries_left && e.kind().is_retryable() => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                Ok(r) => {
+                    if !is_retryable_status(status) {
+                        host.relax();
+                    }
+                    return (Ok(Hop::Done(r)), attempt);
+                }
+                Err(e) => return (Err(e), attempt),
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        backoff_delay(
+            attempt,
+            self.cfg.backoff_base,
+            MAX_RETRY_BACKOFF,
+            fastrand::f64(),
+        )
+    }
+
+    /// robots.txt for `origin`: each hop waits on its host's backoff and `-r`; no `-H`, no credentials.
+    async fn fetch_robots(&self, origin: Url) -> Robots {
+        let Ok(mut url) = origin.join("/robots.txt") else {
+            return Robots::AllowAll;
+        };
+        for _ in 0..=ROBOTS_MAX_REDIRECTS {
+            self.hosts.get(&url).ready_for_robots().await;
+            let deadline = Instant::now() + self.cfg.timeout;
+            let resp = match self.fetcher.send(&url, None, deadline).await {
+                Ok(r) => r,
+                Err(e) => return Robots::Unreachable(e.kind(), e.to_string()),
+            };
+            if let Some(target) = redirect_target(&resp, &url) {
+                read_redirect(&self.fetcher, resp, deadline).await;
+                url = target;
+                continue;
+            }
+            let status = resp.status().as_u16();
+            return match self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await {
+                Ok(r) => robots_from(status, &r.body),
+                Err(e) => Robots::Unreachable(e.kind(), e.to_string()),
+            };
+        }
+        // Too many redirects: RFC 9309 §2.3.1.2 lets a crawler treat it as unavailable (4xx): allow all.
+        Robots::AllowAll
+    }
+}
+
+/// Where a followable redirect leads: one of [`REDIRECT_STATUSES`] with a `Location` that resolves (against the
+/// request URL) to an http(s) URL. Anything else is a final answer.
+fn redirect_target(resp: &reqwest::Response, base: &Url) -> Option<Url> {
+    if !REDIRECT_STATUSES.contains(&resp.status().as_u16()) {
+        return None;
+    }
+    let location = resp.headers().get(LOCATION)?.to_str().ok()?;
+    let joined = base.join(location.trim()).ok()?;
+    crate::url::normalize(joined.as_str()).ok()
+}
+
+/// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
+async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
+    let final_url = resp.url().clone();
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match fetcher.read(resp, REDIRECT_BODY_MAX, deadline).await {
+        Ok(r) => r,
+        Err(_) => Response {
+            final_url,
+            status,
+            content_type: None,
+            location,
+            body: Vec::new(),
+            truncated: false,
+            retry_after: None,
+        },
+    }
+}
+
+/// RFC 9309 §2.3.1: 2xx rules, 4xx allow all, 5xx disallow all (with the reason for the records).
+fn robots_from(status: u16, body: &[u8]) -> Robots {
+    match status {
+        200..=299 => match texting_robots::Robot::new(PRODUCT_TOKEN, body) {
+            Ok(robot) => Robots::Rules(Box::new(robot)),
+            Err(_) => Robots::AllowAll,
+        },
+        500.. => Robots::DisallowAll(format!(
+            "robots.txt answered {status} {}: host treated as disallowed for this run (RFC 9309 2.3.1.4)",
+            StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+        )),
+        _ => Robots::AllowAll,
+    }
+}

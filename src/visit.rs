@@ -1,0 +1,168 @@
+//! What a task does with one job, start to finish: a page (the politeness path, then parse, then its record and
+//! the links it may follow) or a sitemap step (which sitemap files a listed host has; what one file lists).
+//! [`Live`] is the real implementation of the scheduler's [`Visit`] seam; tests plug in a model instead.
+//!
+//! Tasks return what they found and mutate nothing shared. Must not queue, dedup or write (the scheduler and the
+//! writer own those).
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::cli::Config;
+use crate::crawl::{SitemapTask, TaskOutcome, Visit};
+use crate::frontier::Job;
+use crate::parse::{self, Page};
+use crate::polite::{Follow, Polite, Root};
+use crate::record::{now_rfc3339, ErrorKind, Record, RecordError};
+
+/// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
+/// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
+/// blocking pool so a hostile multi-megabyte page cannot stall a runtime worker.
+const INLINE_PARSE_MAX: usize = 256 * 1024;
+
+/// The real visitor: every request through [`Polite`].
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub polite: Polite,
+}
+
+impl Visit for Live {
+    fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome> {
+        let polite = self.polite.clone();
+        async move { visit(&polite, job).await }.boxed()
+    }
+
+    fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome> {
+        let polite = self.polite.clone();
+        async move { crate::sitemap::run(&polite, task).await }.boxed()
+    }
+}
+
+/// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
+pub(crate) fn may_follow(cfg: &Config, root: &str, link: &str, followable: bool) -> bool {
+    (followable || cfg.follow_nofollow)
+        && crate::url::host_of(link).is_some_and(|host| cfg.scope.allows(root, host))
+        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(link)))
+        && !cfg.exclude.iter().any(|r| r.is_match(link))
+}
+
+/// One URL, start to record: the politeness path (robots, limits, retries, redirects), then parse.
+async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
+    let cfg = polite.cfg();
+    let parent = job.parent.as_deref().map(str::to_owned);
+    // Listed URLs follow redirects anywhere; discovered and sitemap URLs stay within --scope.
+    let follow = if job.depth == 0 && job.parent.is_none() {
+        Follow::Anywhere
+    } else {
+        Follow::Scope
+    };
+    let fetched_at = now_rfc3339();
+    let started = Instant::now();
+    let ex = polite.get(&job.url, &job.root, follow, cfg.max_body).await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let resp = match ex.result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut record =
+                Record::failed(job.url.as_str(), job.depth, parent, e.kind(), e.to_string());
+            record.fetched_at = fetched_at;
+            record.elapsed_ms = elapsed_ms;
+            record.attempts = ex.attempts;
+            record.redirects = ex.redirects;
+            return TaskOutcome::Page {
+                record: Box::new(record),
+                follow: Vec::new(),
+            };
+        }
+    };
+    let bytes = resp.body.len() as u64;
+    let is_redirect = (300..400).contains(&resp.status);
+    let (page, parse_error) =
+        if !is_redirect && parse::is_html(resp.content_type.as_deref(), &resp.body) {
+            parse_body(
+                cfg,
+                resp.body,
+                resp.content_type.as_deref(),
+                &resp.final_url,
+            )
+            .await
+        } else {
+            (Page::default(), None)
+        };
+    let follow = if job.depth < cfg.depth && !(page.meta_nofollow && cfg.robots) {
+        let links = page.links.iter().zip(&page.followable).enumerate();
+        links
+            .filter(|(_, (url, followable))| may_follow(cfg, &job.root.host, url, **followable))
+            .map(|(i, _)| i as u32)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let record = Box::new(Record {
+        url: job.url.into(),
+        final_url: Some(resp.final_url.into()),
+        status: Some(resp.status),
+        depth: job.depth,
+        parent,
+        content_type: resp.content_type,
+        bytes,
+        truncated: resp.truncated,
+        title: page.title,
+        links: page.links,
+        fetched_at,
+        elapsed_ms,
+        attempts: ex.attempts,
+        error: parse_error,
+        extract: page
+            .extract
+            .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
+        redirects: ex.redirects,
+    });
+    TaskOutcome::Page { record, follow }
+}
+
+async fn parse_body(
+    cfg: &Arc<Config>,
+    body: Vec<u8>,
+    content_type: Option<&str>,
+    url: &Url,
+) -> (Page, Option<RecordError>) {
+    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
+        return (parse_sync(&body, content_type, url, &[]), None);
+    }
+    // The blocking pool needs owned data: copies are made only on this (rare) path.
+    let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
+    let joined = tokio::task::spawn_blocking(move || {
+        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
+    })
+    .await;
+    match joined {
+        Ok(page) => (page, None),
+        Err(e) => (
+            Page::default(),
+            Some(RecordError {
+                kind: ErrorKind::Other,
+                message: format!("parser failed: {e}"),
+            }),
+        ),
+    }
+}
+
+fn parse_sync(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &Url,
+    extractors: &[parse::Extractor],
+) -> Page {
+    parse::parse_page(&parse::decode(body, content_type), url, extractors)
+}
+
+/// The root of a listed URL (shared by every job that descends from it).
+#[must_use]
+pub fn root_of(url: &Url) -> Arc<Root> {
+    Arc::new(Root::of(url))
+}
