@@ -36,6 +36,7 @@ pub mod output;
 pub mod parse;
 pub mod progress;
 pub mod record;
+pub mod robots;
 pub mod scan;
 pub mod signal;
 pub mod sitemap;
