@@ -37,6 +37,7 @@ pub mod parse;
 pub mod polite;
 pub mod progress;
 pub mod record;
+pub mod robots;
 pub mod scan;
 pub mod signal;
 pub mod sitemap;

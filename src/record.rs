@@ -183,7 +183,7 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
             return ErrorKind::Tls;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io_wraps_tls(io) {
+            if io_wraps_tls(io) || (err.is_connect() && is_tls_handshake_failure(io)) {
                 return ErrorKind::Tls;
             }
             match io.kind() {
@@ -226,6 +226,25 @@ fn io_wraps_tls(io: &std::io::Error) -> bool {
             .and_then(std::io::Error::get_ref);
     }
     false
+}
+
+/// A connector error that happened in the TLS handshake, after TCP connected: the peer hung up (EOF) or reset.
+///
+/// The signal is structural, not textual. In the connector, hyper-util reports a failed TCP connect as its own
+/// `ConnectError` with the OS error as its source, while hyper-rustls wraps whatever the handshake returned in
+/// `io::Error::other(handshake_error)`: an `io::Error` holding another `io::Error`. A handshake cut short reads
+/// (reqwest 0.12, hyper-rustls 0.27, tokio-rustls 0.26):
+/// ```text
+/// reqwest::Error(Request) → hyper_util Error(Connect) → io::Error(Other, io::Error(UnexpectedEof, "tls handshake eof"))
+/// reqwest::Error(Request) → hyper_util Error(Connect) → io::Error(Other, io::Error(ConnectionReset, os error 104))
+/// reqwest::Error(Request) → hyper_util Error(Connect) → ConnectError("tcp connect error") → io::Error(ConnectionRefused)
+/// ```
+/// (`io::Error::source()` skips the wrapped error, so it is reached with `get_ref`.) Only called for
+/// `is_connect()` errors: a reset after the handshake, on http or https, comes from hyper unwrapped.
+fn is_tls_handshake_failure(io: &std::io::Error) -> bool {
+    io.get_ref()
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        .is_some()
 }
 
 /// The error and its sources joined with ": ", as curl-like users expect to read it.
@@ -362,5 +381,79 @@ mod tests {
         assert!(r.is_failure());
         r.status = Some(301);
         assert!(!r.is_failure());
+    }
+
+    /// How the test server ends a connection it accepted.
+    #[derive(Clone, Copy, Debug)]
+    enum HangUp {
+        /// Read the `ClientHello` (or request), then close: the client reads EOF.
+        Close,
+        /// Read it, then reset (`SO_LINGER` 0).
+        Reset,
+    }
+
+    /// A loopback server that hangs up on every connection after reading what the client sent first.
+    async fn hanging_up(how: HangUp) -> std::net::SocketAddr {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0; 4096];
+                let _ = stream.read(&mut buf).await;
+                if let HangUp::Reset = how {
+                    // Deprecated because a lingering close can block; with a zero linger it resets at once.
+                    #[allow(deprecated)]
+                    stream.set_linger(Some(Duration::ZERO)).unwrap();
+                }
+                drop(stream);
+            }
+        });
+        addr
+    }
+
+    async fn kind_of(url: &str) -> ErrorKind {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let err = client.get(url).send().await.unwrap_err();
+        let kind = classify(&err);
+        eprintln!("{url}: {kind}: {err:?}");
+        kind
+    }
+
+    #[tokio::test]
+    async fn tls_handshake_eof_and_reset_are_tls() {
+        for how in [HangUp::Close, HangUp::Reset] {
+            let addr = hanging_up(how).await;
+            assert_eq!(
+                kind_of(&format!("https://{addr}/")).await,
+                ErrorKind::Tls,
+                "{how:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_http_hang_ups_and_refused_ports_stay_connect() {
+        for how in [HangUp::Close, HangUp::Reset] {
+            let addr = hanging_up(how).await;
+            assert_eq!(
+                kind_of(&format!("http://{addr}/")).await,
+                ErrorKind::Connect,
+                "{how:?}"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused = listener.local_addr().unwrap();
+        drop(listener);
+        for scheme in ["http", "https"] {
+            assert_eq!(
+                kind_of(&format!("{scheme}://{refused}/")).await,
+                ErrorKind::Connect,
+                "{scheme}"
+            );
+        }
     }
 }

@@ -66,6 +66,56 @@ async fn transport_failures_get_their_kind() {
     assert_eq!(run.code, Some(1));
 }
 
+/// An https server that accepts TCP and then hangs up in the handshake is a TLS failure, not a refused
+/// connection: TCP worked. Reads the ClientHello first, then closes (the client reads EOF) or resets.
+#[tokio::test]
+async fn tls_handshake_hang_ups_are_tls() {
+    async fn read_hello(s: &mut tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt;
+        let mut hello = [0; 4096];
+        let _ = s.read(&mut hello).await;
+    }
+    let eof = raw_server("127.0.0.1", |mut s| async move {
+        read_hello(&mut s).await;
+    })
+    .await;
+    let reset = raw_server("127.0.0.1", |mut s| async move {
+        read_hello(&mut s).await;
+        // Deprecated because a lingering close can block; with a zero linger it resets at once.
+        #[allow(deprecated)]
+        s.set_linger(Some(Duration::ZERO)).unwrap();
+    })
+    .await;
+    let refused = refused_port("127.0.0.1").await;
+    let plain = Site::start("127.0.0.1").await;
+    let urls = [
+        (format!("https://{eof}/"), "tls"),
+        (format!("https://{reset}/"), "tls"),
+        (format!("https://{refused}/"), "connect"),
+        (format!("https://{}/", plain.addr), "tls"),
+        (format!("http://{eof}/"), "connect"),
+        (format!("http://{reset}/"), "connect"),
+    ];
+    let input: String = urls.iter().map(|(u, _)| format!("{u}\n")).collect();
+    let run = crawlfish(
+        &[
+            "-q",
+            "-r",
+            "0",
+            "--ignore-robots",
+            "--timeout",
+            "5",
+            "--retries",
+            "0",
+        ],
+        &input,
+    )
+    .await;
+    for (url, kind) in &urls {
+        assert_eq!(run.kind(url), *kind, "{url}: {}", run.record(url));
+    }
+}
+
 /// Serves `head` then `body` chunks, pausing `gap` between chunks.
 async fn drip_server(ip: &str, head: &'static [u8], chunks: Vec<Vec<u8>>, gap: Duration) -> String {
     let addr = raw_server(ip, move |mut s| {
