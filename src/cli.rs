@@ -195,6 +195,14 @@ impl Cli {
         if !self.rate.is_finite() || self.rate < 0.0 {
             bail!("--rate must be a number >= 0, got {}", self.rate);
         }
+        if self.rate > 0.0 && !crate::host::rate_is_representable(self.rate) {
+            bail!(
+                "--rate {}: the rate limiter cannot enforce it (one request every 1/R seconds must be between 1 ns \
+                 and {} years); use 0 for unlimited",
+                self.rate,
+                Duration::MAX.as_secs() / 31_557_600
+            );
+        }
         let mut headers = HeaderMap::new();
         for h in &self.headers {
             let (name, value) = parse_header(h)?;
@@ -327,6 +335,12 @@ mod tests {
         assert!(bad(&["--select", "noequals"]));
         assert!(bad(&["--timeout", "0"]));
         assert!(bad(&["-r", "-1"]));
+        assert!(
+            bad(&["-r", "1e-300"]),
+            "would overflow the limiter's period"
+        );
+        assert!(bad(&["-r", "1e12"]), "a period under 1 ns is no limit");
+        assert!(!bad(&["-r", "0.001"]));
         assert!(bad(&["--resolve", "host:80"]));
         assert!(bad(&["--resume"]));
         assert!(bad(&["-c", "0"]));

@@ -104,6 +104,13 @@ fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
     Some(RateLimiter::direct(quota))
 }
 
+/// Whether `-r R` can be enforced: the limiter's period `1/R` must be a whole number of nanoseconds between 1 ns
+/// and the largest `Duration` (so neither `1e-300`, which would overflow, nor `1e12` mean "unlimited").
+#[must_use]
+pub fn rate_is_representable(per_second: f64) -> bool {
+    per_second.is_finite() && per_second > 0.0 && limiter(per_second, 2).is_some()
+}
+
 impl Host {
     /// `origin` is any URL of the host (only its origin is used).
     #[must_use]

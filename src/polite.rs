@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use url::{Origin, Url};
 
-use crate::cli::{Config, PRODUCT_TOKEN};
+use crate::cli::Config;
 use crate::fetch::{backoff_delay, is_retryable_status, Credentials, Fetcher, Response};
 use crate::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
@@ -272,7 +272,8 @@ impl Polite {
             }
             let status = resp.status().as_u16();
             return match self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await {
-                Ok(r) => robots_from(status, &r.body),
+                Ok(r) if (200..300).contains(&status) => rules(&origin, r.body).await,
+                Ok(_) => robots_from_status(status),
                 Err(e) => Robots::Unreachable(e.kind(), e.to_string()),
             };
         }
@@ -315,13 +316,37 @@ async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Ins
     }
 }
 
-/// RFC 9309 §2.3.1: 2xx rules, 4xx allow all, 5xx disallow all (with the reason for the records).
-fn robots_from(status: u16, body: &[u8]) -> Robots {
+/// A 2xx robots.txt: its rules, parsed off the runtime threads (a large file of anchored patterns costs regex
+/// compilation). A rule the matcher cannot handle is repaired alone (`robots.rs`), never the whole file.
+async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
+    let Ok(parsed) = tokio::task::spawn_blocking(move || crate::robots::parse(&body)).await else {
+        return Robots::DisallowAll("robots.txt could not be parsed".into());
+    };
+    let host = origin.as_str();
+    if parsed.changed > 0 {
+        tracing::warn!(
+            host,
+            changed = parsed.changed,
+            dropped = ?parsed.dropped,
+            widened = ?parsed.widened,
+            "robots.txt: rules the matcher cannot compile (Allow dropped, Disallow kept without its $ anchor)"
+        );
+    }
+    if parsed.delay_capped {
+        let cap = crate::robots::MAX_CRAWL_DELAY.as_secs();
+        tracing::warn!(host, "robots.txt: Crawl-delay capped at {cap} s");
+    }
+    match parsed.robot {
+        Some(robot) => Robots::Rules(Box::new(robot)),
+        None => {
+            Robots::DisallowAll("robots.txt could not be parsed: host treated as disallowed".into())
+        }
+    }
+}
+
+/// RFC 9309 §2.3.1 for a non-2xx answer: 4xx allow all, 5xx disallow all (with the reason for the records).
+fn robots_from_status(status: u16) -> Robots {
     match status {
-        200..=299 => match texting_robots::Robot::new(PRODUCT_TOKEN, body) {
-            Ok(robot) => Robots::Rules(Box::new(robot)),
-            Err(_) => Robots::AllowAll,
-        },
         500.. => Robots::DisallowAll(format!(
             "robots.txt answered {status} {}: host treated as disallowed for this run (RFC 9309 2.3.1.4)",
             StatusCode::from_u16(status)

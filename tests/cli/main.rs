@@ -9,4 +9,5 @@ mod hostile;
 mod polite;
 mod readme;
 mod resume;
+mod rules;
 mod support;

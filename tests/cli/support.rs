@@ -344,3 +344,17 @@ pub async fn exit_code_within(child: &mut tokio::process::Child, limit: Duration
         .unwrap();
     status.code()
 }
+
+/// The most requests any one `window` holds, from server-side timestamps.
+pub fn worst_window(times: &[Instant], window: Duration) -> usize {
+    times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && **t - *start < window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
