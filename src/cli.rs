@@ -62,7 +62,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub max_retry_after: f64,
 
-    /// Redirects followed per URL
+    /// Redirects followed per URL (each hop obeys robots.txt, -r and, for discovered URLs, --scope)
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_redirects: usize,
 
@@ -74,7 +74,7 @@ pub struct Cli {
     #[arg(long, value_name = "S")]
     pub user_agent: Option<String>,
 
-    /// Extra request header, 'Name: value' (repeatable)
+    /// Extra request header, 'Name: value' (repeatable); sent only to the listed URLs' own origins
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
 

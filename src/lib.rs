@@ -2,9 +2,11 @@
 //!
 //! # Architecture
 //! ```text
-//! input (thread) ──seeds──▶ crawl::crawl (scheduler loop) ──spawn──▶ visit tasks (robots → rate → fetch → parse)
-//!                              │  frontier: seen-set, per-host queues, strict BFS levels, round-robin
-//!                              │  global Semaphore (permit before spawn), per-host Host (governor, robots, backoff)
+//! input (thread) ──seeds──▶ crawl::crawl (scheduler loop) ──spawn──▶ visit tasks (Visit seam: visit.rs)
+//!                              │  frontier: seen-set, per-host queues,          │ polite.rs, per hop:
+//!                              │  strict BFS levels, round-robin                 │ robots → backoff/-r/Crawl-delay
+//!                              │  global Semaphore (permit before spawn)         │ → fetch.rs (one exchange)
+//!                              │  sitemap steps (read as the frontier drains)    │ → redirect? scope? next hop
 //!                              └──records (bounded mpsc)──▶ output writer (thread) ──▶ stdout / -o FILE
 //! ```
 //! * One owner per thing: the scheduler owns the frontier and the `JoinSet`; tasks return what they found and
@@ -17,9 +19,16 @@
 //!   A broken pipe on stdout cancels the run quietly.
 //! * The input and the writer run on plain threads: blocking reads and writes never stall the runtime's workers.
 //!
+//! * Every request (page, redirect hop, retry, robots.txt, sitemap file) takes `polite.rs`'s one path; `fetch.rs`
+//!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
+//!
 //! # Where this differs from DESIGN.md, and why
 //! * `--per-host` is enforced by the frontier's in-flight counters, not a per-host semaphore: the scheduler is the
-//!   only dispatcher, so a counter it owns is exact and needs no permit juggling.
+//!   only dispatcher, so a counter it owns is exact and needs no permit juggling. A redirect hop to another host
+//!   counts against the job's host, not the hop's; the hop's host still gets its robots.txt, `-r` and backoff,
+//!   and the task's global permit bounds it.
+//! * The host table (`host::Hosts`) is shared by the tasks behind one mutex (a hop may land on any host), not
+//!   owned by the scheduler: a lookup is a hash and a lock per request, far below a request's cost.
 //! * Title and links come from `scan.rs`, a linear single-pass scanner, not scraper: parsing bounds the crawl, and
 //!   html5ever's tree builder is quadratic on deep nesting. scraper is kept for `--select`.
 //! * Pages up to 256 KiB are parsed inside the fetch task (~20 µs); only bigger ones and `--select` go to the
