@@ -17,6 +17,12 @@ Workloads
        is checked for any host getting more than R+1 = 21 requests in a one-second window
   W1M  a 1,000,000-line list (the W1 list 50 times over, duplicates included): peak RSS must stay flat
   W1S  the first 5,000 lines of the W1 list: CPU per page must not grow with the size of the run (W1 vs W1S)
+  W5S  --sitemap on a host whose robots.txt names a sitemap index of 99 x 50,000 URLs, with --max-pages 100:
+       sitemap files must be read lazily (peak RSS < 100 MB, files read counted at the server)
+  MODEL the scheduler's model test, long: CRAWLFISH_MODEL_CASES=500 (release), random graphs against BFS
+
+  --baseline BIN runs another crawlfish binary interleaved with this one in W1 and W2 (e.g. the previous
+  release, for the "within 5 %" check).
 """
 import argparse
 import os
@@ -27,6 +33,8 @@ import sys
 import time
 import urllib.request
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -106,6 +114,7 @@ def main():
     ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S")
     ap.add_argument("--out", default="/tmp/crawlfish-bench")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--baseline", help="another crawlfish binary to run interleaved in W1 and W2")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if not a.no_build:
@@ -131,15 +140,18 @@ def bench(a):
     fast = f"{shlex.quote(cf)} -q -c 64 -r 0 --per-host 64 --ignore-robots"
     todo = a.workloads.split(",")
     w1 = None
+    base = f"{shlex.quote(a.baseline)} -q -c 64 -r 0 --per-host 64 --ignore-robots" if a.baseline else None
     if "W1" in todo:
-        w1 = interleaved("W1 list", [
-            ("crawlfish", f"{fast} -o {a.out}/w1.jsonl {urls}"),
-            ("fetch_only", f"{shlex.quote(fetch)} {urls} 64"),
-        ], a.runs, a.warmup, total)
+        cmds = [("crawlfish", f"{fast} -o {a.out}/w1.jsonl {urls}"),
+                ("fetch_only", f"{shlex.quote(fetch)} {urls} 64")]
+        if base:
+            cmds.append(("baseline", f"{base} -o {a.out}/w1b.jsonl {urls}"))
+        w1 = interleaved("W1 list", cmds, a.runs, a.warmup, total)
     if "W2" in todo:
-        interleaved("W2 crawl", [
-            ("crawlfish", f"{fast} --depth 100 --scope host -o {a.out}/w2.jsonl {roots}"),
-        ], a.runs, a.warmup, total)
+        cmds = [("crawlfish", f"{fast} --depth 100 --scope host -o {a.out}/w2.jsonl {roots}")]
+        if base:
+            cmds.append(("baseline", f"{base} --depth 100 --scope host -o {a.out}/w2b.jsonl {roots}"))
+        interleaved("W2 crawl", cmds, a.runs, a.warmup, total)
     if "W3" in todo:
         polite = os.path.join(a.out, "w3.txt")
         with open(urls) as f:
@@ -184,6 +196,64 @@ def bench(a):
             per = lambda rs: statistics.median(r["cpu"] / max(r["pages"], 1) for r in rs)
             print(f"CPU per page, W1 ({total} pages) vs W1S ({len(head)}): "
                   f"{per(w1['crawlfish']) / per(res):.2f}x (must not grow: <= ~1)")
+
+    if "W5S" in todo:
+        sitemap_workload(cf, a.out)
+    if "MODEL" in todo:
+        t = time.perf_counter()
+        env = dict(os.environ, CRAWLFISH_MODEL_CASES="500")
+        subprocess.run(["cargo", "test", "--release", "-q", "--lib", "crawl_model"], cwd=ROOT, env=env, check=True)
+        print(f"\nMODEL: 500 random scheduler cases against BFS passed in {time.perf_counter() - t:.0f} s")
+
+
+SITEMAP_CHILDREN, SITEMAP_URLS = 99, 50_000
+
+
+class SitemapSite(BaseHTTPRequestHandler):
+    """robots.txt -> a sitemap index of 99 children -> 50,000 URLs each, generated on request; pages are tiny."""
+    files_read = 0
+
+    def do_GET(self):
+        host = f"http://{self.headers['Host']}"
+        if self.path == "/robots.txt":
+            body = f"User-agent: *\nAllow: /\nSitemap: {host}/index.xml\n"
+        elif self.path == "/index.xml":
+            body = "<sitemapindex>" + "".join(
+                f"<sitemap><loc>{host}/s{i}.xml</loc></sitemap>" for i in range(SITEMAP_CHILDREN)) + "</sitemapindex>"
+        elif self.path.startswith("/s") and self.path.endswith(".xml"):
+            SitemapSite.files_read += 1
+            n = self.path[2:-4]
+            body = "<urlset>" + "".join(
+                f"<url><loc>{host}/p{n}-{j}</loc></url>" for j in range(SITEMAP_URLS)) + "</urlset>"
+        else:
+            body = "<title>p</title>"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def sitemap_workload(cf, out):
+    server = ThreadingHTTPServer(("127.0.0.41", 8089), SitemapSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen([cf, "-q", "-r", "0", "--sitemap", "--max-pages", "100", "-o",
+                                 os.path.join(out, "w5s.jsonl"), "http://127.0.0.41:8089/"],
+                                stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        with open(os.path.join(out, "w5s.jsonl")) as f:
+            records = sum(1 for _ in f)
+        print(f"\nW5S sitemap index {SITEMAP_CHILDREN} x {SITEMAP_URLS:,} URLs, --max-pages 100: exit "
+              f"{os.waitstatus_to_exitcode(status)}, {records} records, {SitemapSite.files_read} sitemap files read, "
+              f"peak RSS {ru.ru_maxrss / 1024:.1f} MB (target < 100), wall {wall:.2f} s")
+    finally:
+        server.shutdown()
 
 
 if __name__ == "__main__":
