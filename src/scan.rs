@@ -517,6 +517,9 @@ const LEGACY_ENTITIES: [&[u8]; 106] = [
 ];
 
 #[cfg(test)]
+mod differential;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
