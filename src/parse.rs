@@ -135,7 +135,7 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
     let base = scan
         .base
         .as_deref()
-        .and_then(|href| url.join(href.trim()).ok())
+        .and_then(|href| url.join(trim_url(href)).ok())
         .unwrap_or_else(|| url.clone());
     let (links, followable) = resolve_links(&base, scan.hrefs);
     let extract = (!extractors.is_empty()).then(|| {
@@ -163,7 +163,7 @@ fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<String>, 
     let mut index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(hrefs.len(), BuildHasherDefault::default());
     for (href, nofollow) in hrefs {
-        let Some(link) = resolve(base, href.trim()) else {
+        let Some(link) = resolve(base, trim_url(&href)) else {
             continue;
         };
         match index.entry(crate::frontier::key(&link)) {
@@ -176,6 +176,12 @@ fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<String>, 
         }
     }
     (links, followable)
+}
+
+/// What the URL parser strips from both ends of its input: C0 controls and space (not U+00A0 and other
+/// Unicode spaces, which it percent-encodes).
+fn trim_url(href: &str) -> &str {
+    href.trim_matches(|c: char| c <= ' ')
 }
 
 /// An href as an absolute http(s) URL without fragment, or `None`.
@@ -200,10 +206,21 @@ fn extract_one(doc: &Html, x: &Extractor) -> Vec<String> {
         .collect()
 }
 
-/// Trims and collapses runs of whitespace to one space.
+/// Strips and collapses ASCII whitespace (tab, LF, FF, CR, space) to one space, as `document.title` does; other
+/// spaces such as U+00A0 are text and stay.
 #[must_use]
 pub fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -388,6 +405,47 @@ mod tests {
                 .map(|t| collapse(&t.text().collect::<String>()));
             assert_eq!(got.title, title, "{html}");
         }
+    }
+
+    /// `document.title` semantics: strip and collapse ASCII whitespace only; U+00A0 and other spaces are text.
+    #[test]
+    fn title_collapses_ascii_whitespace_only() {
+        let p = page("<title>\u{a0}Hello\u{a0}\u{a0}World\u{2003} \t\r\n\x0c x </title>");
+        assert_eq!(
+            p.title.as_deref(),
+            Some("\u{a0}Hello\u{a0}\u{a0}World\u{2003} x")
+        );
+        assert_eq!(
+            collapse(" a\u{a0} \u{a0}b\u{85}c \r\n"),
+            "a\u{a0} \u{a0}b\u{85}c"
+        );
+        assert_eq!(
+            page("<title>&nbsp;</title>").title.as_deref(),
+            Some("\u{a0}")
+        );
+        assert_eq!(page("<title> \t\n</title>").title.as_deref(), Some(""));
+    }
+
+    /// `--select` text uses the same ASCII-only collapsing.
+    #[test]
+    fn select_text_collapses_ascii_whitespace_only() {
+        let xs = [Extractor::parse("h1=h1").unwrap()];
+        let p = parse_page(
+            "<h1>\n \u{a0}A\u{a0} <b>b</b>\t</h1>",
+            &Url::parse("http://h.test/").unwrap(),
+            &xs,
+        );
+        assert_eq!(p.extract.unwrap().0[0].1, ["\u{a0}A\u{a0} b"]);
+    }
+
+    /// Hrefs are trimmed as the URL parser trims (C0 controls and space), not of U+00A0.
+    #[test]
+    fn hrefs_keep_non_ascii_spaces() {
+        let p = page("<a href=\"\u{a0}x\">n</a><a href=\"\t /y \n\">y</a>");
+        assert_eq!(
+            strs(&p.links),
+            ["http://h.test/dir/%C2%A0x", "http://h.test/y"]
+        );
     }
 
     #[test]
