@@ -24,7 +24,7 @@ use crate::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
-const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 /// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
 const REDIRECT_BODY_MAX: u64 = 64 * 1024;
 /// robots.txt bodies past this are cut (Google reads 500 KiB).

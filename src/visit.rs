@@ -80,7 +80,9 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
         }
     };
     let bytes = resp.body.len() as u64;
-    let is_redirect = (300..400).contains(&resp.status);
+    // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
+    let is_redirect =
+        resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
     let (page, parse_error) =
         if !is_redirect && parse::is_html(resp.content_type.as_deref(), &resp.body) {
             parse_body(
