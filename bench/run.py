@@ -241,10 +241,12 @@ def sitemap_workload(cf, out):
     server = ThreadingHTTPServer(("127.0.0.41", 8089), SitemapSite)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        listed = os.path.join(out, "w5s.txt")
+        with open(listed, "w") as f:
+            f.write("http://127.0.0.41:8089/\n")
         start = time.perf_counter()
         proc = subprocess.Popen([cf, "-q", "-r", "0", "--sitemap", "--max-pages", "100", "-o",
-                                 os.path.join(out, "w5s.jsonl"), "http://127.0.0.41:8089/"],
-                                stderr=subprocess.PIPE)
+                                 os.path.join(out, "w5s.jsonl"), listed], stderr=subprocess.PIPE)
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         with open(os.path.join(out, "w5s.jsonl")) as f:
