@@ -28,6 +28,7 @@
 
 pub mod cli;
 pub mod crawl;
+pub mod depth;
 pub mod fetch;
 pub mod frontier;
 pub mod host;
