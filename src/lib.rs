@@ -38,6 +38,7 @@ pub mod parse;
 pub mod progress;
 pub mod record;
 pub mod scan;
+pub mod select;
 pub mod signal;
 pub mod sitemap;
 pub mod url;
