@@ -305,3 +305,126 @@ fn text(el: ElementRef<'_>, budget: &mut Budget) -> (String, bool) {
     }
     (out, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{collapse, parse_page};
+    use url::Url;
+
+    fn strs(links: &[String]) -> Vec<&str> {
+        links.iter().map(String::as_str).collect()
+    }
+
+    /// `n` nested `<div>`s, each starting with a word, after a title and a link.
+    fn nested_divs(n: usize) -> String {
+        format!(
+            "<title>deep</title><a href='/l'>l</a>{}{}",
+            "<div>word ".repeat(n),
+            "</div>".repeat(n)
+        )
+    }
+
+    fn deep_select(n: usize) {
+        let xs = [
+            Extractor::parse("x=div").unwrap(),
+            Extractor::parse("y=a@href").unwrap(),
+        ];
+        let html = nested_divs(n);
+        let started = std::time::Instant::now();
+        let p = parse_page(&html, &Url::parse("http://h.test/").unwrap(), &xs);
+        // A hang guard only (debug build); release timings are in the commit message.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(p.title.as_deref(), Some("deep"));
+        assert_eq!(strs(&p.links), ["http://h.test/l"]);
+        let extract = p.extract.unwrap();
+        let json = serde_json::to_string(&extract).unwrap();
+        assert!(json.len() <= MAX_EXTRACT_BYTES + 100, "{}", json.len());
+        let e = extract.0;
+        assert_eq!(e.len(), 3);
+        assert!(e[0].1[0].starts_with("word word"));
+        assert_eq!(e[2], (TRUNCATED_KEY.into(), vec!["x".into(), "y".into()]));
+    }
+
+    #[test]
+    fn select_on_100k_nested_divs_is_bounded() {
+        deep_select(100_000);
+    }
+
+    #[test]
+    fn select_on_1m_nested_divs_is_bounded() {
+        deep_select(1_000_000);
+    }
+
+    #[test]
+    fn uncut_extracts_have_no_marker_and_the_marker_name_is_reserved() {
+        let xs = [Extractor::parse("x=div").unwrap()];
+        let html = "<div>a<div>b</div></div>";
+        let e = parse_page(html, &Url::parse("http://h.test/").unwrap(), &xs)
+            .extract
+            .unwrap()
+            .0;
+        assert_eq!(e, [("x".into(), vec!["ab".into(), "b".into()])]);
+        assert!(Extractor::parse("_truncated=p").is_err());
+    }
+
+    /// The bounded path against plain scraper (the code before the bound) on ordinary markup: same values.
+    #[test]
+    fn bounded_select_matches_plain_scraper() {
+        let samples = [
+            "<table><tr><td> a <td>b<tr><td>c</table><p>x<p>y <b>z<i>w</b>v</i><ul><li>1<li>2</ul>",
+            "<div><svg><g/><title>t</title></svg> after <!-- c --><script>s</script>\n\t tail&amp;</div>",
+            "<body><div title=\"q&quot;\">a<span>b</span> c </div><template><div>t</div></template>",
+            "<dl><dt>k<dd>v<dt>k2<dd>v2</dl><select><option>o1<option>o2</select><div>é ☃</div>",
+        ];
+        let specs = [
+            "d=div",
+            "t=td",
+            "all=*",
+            "s=span",
+            "o=option",
+            "dd=dt, dd",
+            "ti=div@title",
+            "p=p",
+        ];
+        let xs: Vec<Extractor> = specs.iter().map(|s| Extractor::parse(s).unwrap()).collect();
+        let url = Url::parse("http://h.test/").unwrap();
+        for html in samples {
+            let doc = Html::parse_document(html);
+            let want: Vec<(String, Vec<String>)> = xs
+                .iter()
+                .map(|x| {
+                    let values = doc
+                        .select(&x.selector)
+                        .filter_map(|el| match &x.attr {
+                            Some(a) => el.value().attr(a).map(str::to_owned),
+                            None => Some(collapse(&el.text().collect::<String>())),
+                        })
+                        .collect();
+                    (x.name.clone(), values)
+                })
+                .collect();
+            assert_eq!(
+                parse_page(html, &url, &xs).extract.unwrap().0,
+                want,
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_cut_at_the_cap_on_a_char_boundary() {
+        let xs = [Extractor::parse("x=p@title").unwrap()];
+        let html = format!("<p title='{}'>", "é".repeat(MAX_EXTRACT_BYTES));
+        let e = parse_page(&html, &Url::parse("http://h.test/").unwrap(), &xs)
+            .extract
+            .unwrap()
+            .0;
+        assert_eq!(e[0].1[0].len(), MAX_EXTRACT_BYTES - 4);
+        assert_eq!(e[1], (TRUNCATED_KEY.into(), vec!["x".into()]));
+    }
+}
