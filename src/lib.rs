@@ -37,6 +37,7 @@
 
 pub mod cli;
 pub mod crawl;
+pub mod depth;
 pub mod fetch;
 pub mod frontier;
 pub mod host;
@@ -48,6 +49,7 @@ pub mod progress;
 pub mod record;
 pub mod robots;
 pub mod scan;
+pub mod select;
 pub mod signal;
 pub mod sitemap;
 pub mod url;

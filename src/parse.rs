@@ -11,7 +11,7 @@ use std::hash::BuildHasherDefault;
 
 use crate::frontier::KeyHasher;
 
-use scraper::{Html, Selector};
+use scraper::Selector;
 use url::Url;
 
 use crate::record::{cut, Extract};
@@ -53,6 +53,9 @@ impl Extractor {
         let name = name.trim();
         if name.is_empty() {
             return Err("empty NAME".into());
+        }
+        if name == crate::select::TRUNCATED_KEY {
+            return Err(format!("NAME {name:?} is reserved: it marks a cut extract"));
         }
         let (css, attr) = match rest.rsplit_once('@') {
             Some((css, attr))
@@ -138,15 +141,7 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
         .and_then(|href| url.join(trim_url(href)).ok())
         .unwrap_or_else(|| url.clone());
     let (links, followable) = resolve_links(&base, scan.hrefs);
-    let extract = (!extractors.is_empty()).then(|| {
-        let doc = Html::parse_document(html);
-        Extract(
-            extractors
-                .iter()
-                .map(|x| (x.name.clone(), extract_one(&doc, x)))
-                .collect(),
-        )
-    });
+    let extract = (!extractors.is_empty()).then(|| crate::select::extract(html, extractors));
     Page {
         title: scan.title.map(|t| cut(&collapse(&t), MAX_TITLE_CHARS)),
         links,
@@ -197,15 +192,6 @@ fn resolve(base: &Url, href: &str) -> Option<String> {
     Some(link.into())
 }
 
-fn extract_one(doc: &Html, x: &Extractor) -> Vec<String> {
-    doc.select(&x.selector)
-        .filter_map(|el| match &x.attr {
-            Some(attr) => el.value().attr(attr).map(str::to_owned),
-            None => Some(collapse(&el.text().collect::<String>())),
-        })
-        .collect()
-}
-
 /// Strips and collapses ASCII whitespace (tab, LF, FF, CR, space) to one space, as `document.title` does; other
 /// spaces such as U+00A0 are text and stay.
 #[must_use]
@@ -226,6 +212,7 @@ pub fn collapse(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scraper::Html;
 
     fn page(html: &str) -> Page {
         parse_page(

@@ -327,6 +327,37 @@ async fn hostile_servers_end_in_bounded_classified_records() {
     assert!(rss < 200.0, "peak RSS {rss} MB");
 }
 
+/// 20,000 nested `<div>`s with `--select x=div`: each div's text is the rest of the page, so unbounded this was a
+/// 200 MB record. The record is capped near 1 MiB, says it was cut, and still has its title and link.
+#[tokio::test]
+async fn select_on_deep_nesting_is_capped() {
+    let site = Site::start("127.0.0.6").await;
+    let n = 20_000;
+    let page = format!(
+        "<title>deep</title><a href='/x'>x</a>{}{}",
+        "<div>some words ".repeat(n),
+        "</div>".repeat(n)
+    );
+    site.html("/deep", &page);
+    let started = Instant::now();
+    let run = crawlfish(&args(&["--select", "x=div"]), &site.url("/deep")).await;
+    eprintln!(
+        "hostile: 20,000 nested divs with --select x=div in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let line = run.stdout.lines().next().unwrap();
+    assert!(line.len() < 1_150_000, "record line {} bytes", line.len());
+    let r = run.record(&site.url("/deep"));
+    assert_eq!(r["title"], "deep");
+    assert_eq!(r["links"][0], site.url("/x"));
+    assert_eq!(r["extract"]["_truncated"], serde_json::json!(["x"]));
+    assert!(r["extract"]["x"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("some words some words"));
+}
+
 /// The summary line's "peak RSS N MB".
 pub fn peak_rss_mb(stderr: &str) -> f64 {
     let at = stderr
