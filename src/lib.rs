@@ -30,7 +30,8 @@
 //! * The host table (`host::Hosts`) is shared by the tasks behind one mutex (a hop may land on any host), not
 //!   owned by the scheduler: a lookup is a hash and a lock per request, far below a request's cost.
 //! * Title and links come from `scan.rs`, a linear single-pass scanner, not scraper: parsing bounds the crawl, and
-//!   html5ever's tree builder is quadratic on deep nesting. scraper is kept for `--select`.
+//!   html5ever's tree builder is quadratic on deep nesting. scraper is kept for `--select`, behind `depth.rs`
+//!   (nesting past 512 flattened before html5ever runs) and `select.rs` (a metered parse, a capped extract).
 //! * Pages up to 256 KiB are parsed inside the fetch task (~20 µs); only bigger ones and `--select` go to the
 //!   blocking pool. The hand-off cost more than the parse (futex wake/park was ~10 % of a profile).
 //! * Breadth-first is strict (level by level), so a URL's `depth` is always its smallest.
