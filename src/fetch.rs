@@ -149,25 +149,33 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// A response's metadata with an empty body (the body is read by [`read_body`], or dropped).
+#[must_use]
+pub fn head(resp: &reqwest::Response) -> Response {
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Response {
+        final_url: resp.url().clone(),
+        status: resp.status().as_u16(),
+        content_type: header(CONTENT_TYPE),
+        location: header(LOCATION),
+        body: Vec::new(),
+        truncated: false,
+        retry_after: retry_after(resp),
+    }
+}
+
 async fn read_body(
     mut resp: reqwest::Response,
     max_body: u64,
     deadline: Instant,
     limit: Duration,
 ) -> Result<Response, FetchError> {
-    let final_url = resp.url().clone();
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let retry_after = retry_after(&resp);
-    let location = resp
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let mut out = head(&resp);
     let cap = usize::try_from(max_body).unwrap_or(usize::MAX);
     // Sized once from Content-Length (never past the cap, nor past 1 MiB up front) instead of regrown per chunk.
     let hint = resp
@@ -190,15 +198,9 @@ async fn read_body(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response {
-        final_url,
-        status,
-        content_type,
-        location,
-        body,
-        truncated,
-        retry_after,
-    })
+    out.body = body;
+    out.truncated = truncated;
+    Ok(out)
 }
 
 /// Name resolution: `--resolve` overrides first; RFC 6761 special names answered locally (`.invalid` never

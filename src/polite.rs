@@ -295,25 +295,11 @@ fn redirect_target(resp: &reqwest::Response, base: &Url) -> Option<Url> {
 
 /// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
 async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
-    let final_url = resp.url().clone();
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    match fetcher.read(resp, REDIRECT_BODY_MAX, deadline).await {
-        Ok(r) => r,
-        Err(_) => Response {
-            final_url,
-            status,
-            content_type: None,
-            location,
-            body: Vec::new(),
-            truncated: false,
-            retry_after: None,
-        },
-    }
+    let stub = crate::fetch::head(&resp);
+    fetcher
+        .read(resp, REDIRECT_BODY_MAX, deadline)
+        .await
+        .unwrap_or(stub)
 }
 
 /// A 2xx robots.txt: its rules, parsed off the runtime threads (a large file of anchored patterns costs regex
