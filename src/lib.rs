@@ -43,6 +43,7 @@ pub mod fetch;
 pub mod frontier;
 pub mod host;
 pub mod input;
+pub mod logs;
 pub mod output;
 pub mod parse;
 pub mod polite;

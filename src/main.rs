@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use crawlfish::cli::{Cli, LogFormat};
+use crawlfish::logs::{JsonSafeStderr, SafeFields};
 use crawlfish::{Outcome, Signal, WriterEnd};
 use tracing_subscriber::EnvFilter;
 
@@ -161,12 +162,17 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     // Colour only for a person at a terminal: cron logs, pipes and files get plain text (and NO_COLOR is obeyed).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // A log write that fails (the terminal is gone after SIGHUP) is dropped: reporting it would panic.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .log_internal_errors(false);
+    // Field values quote servers: control characters are escaped in both formats (`logs.rs`).
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .fmt_fields(SafeFields)
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Json => builder.json().with_writer(JsonSafeStderr).init(),
     }
 }

@@ -11,3 +11,4 @@ mod readme;
 mod resume;
 mod rules;
 mod support;
+mod terminal;

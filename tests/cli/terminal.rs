@@ -1,0 +1,91 @@
+//! What crawlfish leaves on a terminal: server text in logs is escaped (text and JSON).
+
+use crate::support::*;
+
+/// Control characters a hostile server puts in what crawlfish logs: ESC sequences (colour, clear screen), BEL,
+/// CR (overwrites a line), DEL and C1 controls (U+009B is an 8-bit CSI).
+const HOSTILE: &str = "\x1b[31mred\x1b[2J\x07\r\x7f\u{9b}31m\u{85}";
+
+/// Wildcards that make an anchored robots.txt rule too big for the matcher (`robots.rs` tests use the same).
+const STARS: usize = 40;
+
+/// A site whose robots.txt and sitemap quote `HOSTILE` back into crawlfish's logs: an Allow rule too starred to
+/// compile (logged as dropped, with its text) and a sitemap entity name (quick-xml's error quotes it).
+async fn hostile_site() -> Site {
+    let site = Site::start("127.0.0.1").await;
+    let mut rule = String::from("/");
+    for c in ('a'..='z').cycle().take(STARS) {
+        rule.push('*');
+        rule.push(c);
+    }
+    // A robots.txt line ends at CR, so the rule carries everything else.
+    let robots = format!(
+        "User-agent: *\nAllow: {rule}{}$\nSitemap: {}\n",
+        HOSTILE.replace('\r', ""),
+        site.url("/sitemap.xml")
+    );
+    site.route("/robots.txt", vec![Step::new(200, robots)]);
+    let sitemap = format!("<urlset><url><loc>&{HOSTILE};</loc></url></urlset>");
+    site.route("/sitemap.xml", vec![Step::new(200, sitemap)]);
+    site.html("/", "<title>home</title>");
+    site
+}
+
+/// Raw characters that must not reach a terminal: C0 controls, DEL and C1 controls.
+fn raw_controls(line: &str) -> Vec<char> {
+    line.chars()
+        .filter(|c| c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(c))
+        .collect()
+}
+
+#[tokio::test]
+async fn server_text_in_text_logs_has_its_control_characters_escaped() {
+    let site = hostile_site().await;
+    let run = crawlfish(&["-v", "-r", "0", "--sitemap"], &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unrecognized entity"),
+        "the sitemap error is logged: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("cannot compile"), "{}", run.stderr);
+    assert!(run.stderr.ends_with('\n'));
+    for line in run.stderr.lines() {
+        assert_eq!(
+            raw_controls(line),
+            Vec::<char>::new(),
+            "raw control in {line:?}"
+        );
+    }
+    // Escaped, not removed: the reader still sees what the server sent.
+    assert!(run.stderr.contains("\\x1b[31mred"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn server_text_in_json_logs_is_escaped_and_keeps_its_value() {
+    let site = hostile_site().await;
+    let run = crawlfish(
+        &["-v", "--log-format", "json", "-r", "0", "--sitemap"],
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut quoted = false;
+    for line in run.stderr.lines() {
+        assert_eq!(
+            raw_controls(line),
+            Vec::<char>::new(),
+            "raw control in {line:?}"
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        quoted |= value["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(HOSTILE));
+    }
+    assert!(
+        quoted,
+        "the sitemap error, decoded, is the server's text: {}",
+        run.stderr
+    );
+}
