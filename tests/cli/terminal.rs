@@ -1,5 +1,7 @@
-//! What crawlfish leaves on a terminal: server text in logs is escaped (text and JSON).
+//! What crawlfish leaves on a terminal: server text in logs is escaped (text and JSON), colour only on a terminal
+//! without `NO_COLOR`.
 
+use crate::core::tempdir;
 use crate::support::*;
 
 /// Control characters a hostile server puts in what crawlfish logs: ESC sequences (colour, clear screen), BEL,
@@ -88,4 +90,64 @@ async fn server_text_in_json_logs_is_escaped_and_keeps_its_value() {
         "the sitemap error, decoded, is the server's text: {}",
         run.stderr
     );
+}
+
+/// Whether `screen` holds an SGR (colour) sequence: ESC `[`, parameters, then `m`. Cursor moves and line clears
+/// (the progress bar's) end in other letters.
+fn has_colour(screen: &str) -> bool {
+    screen.split("\x1b[").skip(1).any(|rest| {
+        rest.chars()
+            .find(|c| !c.is_ascii_digit() && *c != ';')
+            .is_some_and(|c| c == 'm')
+    })
+}
+
+#[tokio::test]
+async fn logs_in_a_pipe_have_no_colour() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok"); // no sitemap.xml: info-level log lines with -v
+    let run = crawlfish(&["-v", "-r", "0", "--sitemap"], &site.url("/")).await;
+    assert!(run.stderr.contains("INFO"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
+}
+
+/// Runs crawlfish with `-v` on a pseudo-terminal (util-linux `script`) and returns what it drew.
+async fn on_a_terminal(site: &Site, no_color: Option<&str>) -> String {
+    let dir = tempdir(&format!("colour-{}", no_color.is_some()));
+    let list = dir.join("urls.txt");
+    std::fs::write(&list, site.url("/")).unwrap();
+    let cmd = format!(
+        "{} -v -r 0 --sitemap -o {} {}",
+        env!("CARGO_BIN_EXE_crawlfish"),
+        dir.join("out.jsonl").display(),
+        list.display()
+    );
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .env("TERM", "xterm");
+    if let Some(v) = no_color {
+        script.env("NO_COLOR", v);
+    }
+    let out = script
+        .output()
+        .await
+        .expect("util-linux `script` is needed for this test");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn colour_on_a_terminal_unless_no_color_is_set() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok");
+    let coloured = on_a_terminal(&site, None).await;
+    assert!(coloured.contains("INFO"), "{coloured:?}");
+    assert!(
+        has_colour(&coloured),
+        "a terminal gets colour: {coloured:?}"
+    );
+    let plain = on_a_terminal(&site, Some("1")).await;
+    assert!(plain.contains("INFO"), "{plain:?}");
+    assert!(!has_colour(&plain), "NO_COLOR is obeyed: {plain:?}");
 }
