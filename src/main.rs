@@ -40,9 +40,9 @@ fn main() -> ExitCode {
         Ok(o) => {
             if summary && o.writer != WriterEnd::BrokenPipe {
                 if json_logs {
-                    eprintln!("{}", summary_json(&o));
+                    say(summary_json(&o));
                 } else {
-                    eprintln!("{}", summary_line(&o));
+                    say(summary_line(&o));
                 }
             }
             exit_code(&o)
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// The first SIGINT/SIGTERM starts a graceful stop; a second SIGINT ends the process at once.
+/// The first SIGINT/SIGTERM/SIGHUP starts a graceful stop; a second SIGINT ends the process at once.
 async fn shutdown(quiet: bool) -> Signal {
     let sig = crawlfish::signal::shutdown_signal().await;
     let again = crawlfish::signal::next_interrupt();
@@ -60,9 +60,7 @@ async fn shutdown(quiet: bool) -> Signal {
         std::process::exit(130);
     });
     if !quiet {
-        eprintln!(
-            "crawlfish: interrupted, finishing requests in flight (interrupt again to stop now)"
-        );
+        say("crawlfish: interrupted, finishing requests in flight (interrupt again to stop now)");
     }
     sig
 }
@@ -71,9 +69,10 @@ fn exit_code(o: &Outcome) -> ExitCode {
     match (o.signal, &o.writer) {
         (Some(Signal::Interrupt), _) => ExitCode::from(130),
         (Some(Signal::Terminate), _) => ExitCode::from(143),
+        (Some(Signal::Hangup), _) => ExitCode::from(129),
         // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
         (None, WriterEnd::Failed(e)) => {
-            eprintln!("crawlfish: cannot write output: {e}");
+            say(format_args!("crawlfish: cannot write output: {e}"));
             ExitCode::from(2)
         }
         (None, WriterEnd::Drained) if o.input_error.is_some() => ExitCode::from(2),
@@ -83,8 +82,14 @@ fn exit_code(o: &Outcome) -> ExitCode {
 }
 
 fn usage_error(e: &anyhow::Error) -> ExitCode {
-    eprintln!("crawlfish: {e:#}");
+    say(format_args!("crawlfish: {e:#}"));
     ExitCode::from(2)
+}
+
+/// One line on stderr. A failed write is ignored: after SIGHUP the terminal may be gone, and `eprintln!` would
+/// panic there instead of exiting with the run's code.
+fn say(line: impl std::fmt::Display) {
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{line}\n"));
 }
 
 fn summary_line(o: &Outcome) -> String {

@@ -1,4 +1,5 @@
-//! `shutdown_signal()`: resolves on the first SIGINT or SIGTERM and says which, so `main` can exit 130 or 143.
+//! `shutdown_signal()`: resolves on the first SIGINT, SIGTERM or SIGHUP and says which, so `main` can exit 130,
+//! 143 or 129. All three stop the run the same way (complete records flushed).
 //!
 //! Owns nothing else: what a signal does to the crawl is decided in `lib.rs`.
 
@@ -7,22 +8,26 @@
 pub enum Signal {
     Interrupt,
     Terminate,
+    /// The terminal closed or the session ended (cron, ssh): handled like SIGTERM.
+    Hangup,
 }
 
-/// Waits for SIGINT or SIGTERM. If a handler cannot be installed, that signal keeps its default action.
+/// Waits for SIGINT, SIGTERM or SIGHUP. If a handler cannot be installed, that signal keeps its default action.
 pub async fn shutdown_signal() -> Signal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
         ) else {
             return std::future::pending().await;
         };
         tokio::select! {
             _ = int.recv() => Signal::Interrupt,
             _ = term.recv() => Signal::Terminate,
+            _ = hup.recv() => Signal::Hangup,
         }
     }
     #[cfg(not(unix))]

@@ -1,5 +1,9 @@
 //! What crawlfish leaves on a terminal: server text in logs is escaped (text and JSON), colour only on a terminal
-//! without `NO_COLOR`.
+//! without `NO_COLOR`, and a hangup (SIGHUP) flushes like SIGTERM, even when the terminal is gone.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use crate::core::tempdir;
 use crate::support::*;
@@ -150,4 +154,55 @@ async fn colour_on_a_terminal_unless_no_color_is_set() {
     let plain = on_a_terminal(&site, Some("1")).await;
     assert!(plain.contains("INFO"), "{plain:?}");
     assert!(!has_colour(&plain), "NO_COLOR is obeyed: {plain:?}");
+}
+
+#[tokio::test]
+async fn sighup_flushes_complete_lines_and_exits_129_even_with_stderr_gone() {
+    for stderr_gone in [false, true] {
+        let site = Site::start("127.0.0.1").await;
+        site.html("/fast", "<title>fast</title>");
+        site.route(
+            "/hang",
+            vec![Step::html("late").delay(Duration::from_secs(60))],
+        );
+        let input = format!("{}\n{}\n", site.url("/fast"), site.url("/hang"));
+        // Not quiet: the notice and the summary are written after the hangup, to a closed pipe in the second run
+        // (a closed terminal), and must not turn the exit into a panic.
+        let mut child = spawn_with_input(&["-r", "0", "--ignore-robots"], input);
+        let stderr = child.stderr.take().unwrap();
+        let stderr = if stderr_gone {
+            drop(stderr);
+            None
+        } else {
+            Some(stderr)
+        };
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).await.unwrap();
+        let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(first["url"], site.url("/fast"));
+        wait_until("the hanging request", Duration::from_secs(10), || {
+            site.hits("/hang") > 0
+        })
+        .await;
+        kill(&child, "-HUP");
+        let mut rest = String::new();
+        let status = tokio::time::timeout(Duration::from_secs(10), async {
+            stdout.read_to_string(&mut rest).await.unwrap();
+            child.wait().await.unwrap()
+        })
+        .await
+        .expect("no exit within the grace period");
+        assert_eq!(status.code(), Some(129), "stderr gone: {stderr_gone}");
+        assert!(
+            parse_lines(&rest).is_empty(),
+            "no record for the hang: {rest}"
+        );
+        if let Some(mut stderr) = stderr {
+            let mut text = String::new();
+            stderr.read_to_string(&mut text).await.unwrap();
+            assert!(text.contains("interrupted"), "{text}");
+            assert!(text.contains("crawlfish: 1 records"), "{text}");
+        }
+    }
 }
