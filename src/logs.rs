@@ -30,8 +30,15 @@ const C1: std::ops::RangeInclusive<char> = '\u{80}'..='\u{9f}';
 /// line), DEL and C1 controls.
 #[must_use]
 pub fn is_unsafe(c: char) -> bool {
-    c.is_ascii_control() || C1.contains(&c)
+    c.is_ascii_control() || C1.contains(&c) || BIDI_AND_SEPARATORS.contains(&c)
 }
+
+/// Bidirectional overrides and isolates (they reorder what follows on the line: "Trojan Source") and the Unicode
+/// line and paragraph separators (some terminals and log viewers break lines on them).
+const BIDI_AND_SEPARATORS: [char; 11] = [
+    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{2028}', '\u{2029}',
+];
 
 /// Writes `c` escaped: `\n`, `\r`, `\t` by name, other C0 controls and DEL as `\xHH`, C1 controls as `\u{HH}`
 /// (Rust's notation, as tracing-subscriber's own message escaping uses).
@@ -204,6 +211,7 @@ mod tests {
             "a\\x1b[31mred\\x07\\x08\\x0c\\r\\n\\t\\x00\\x7f\\u{9b}2J\\u{85}z é"
         );
         assert_eq!(escape("plain ünïcode"), "plain ünïcode");
+        assert_eq!(escape("a\u{202e}b\u{2028}c"), "a\\u{202e}b\\u{2028}c");
     }
 
     #[derive(Clone, Default)]
