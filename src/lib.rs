@@ -48,6 +48,7 @@ pub mod parse;
 pub mod polite;
 pub mod progress;
 pub mod record;
+pub mod resume;
 pub mod robots;
 pub mod scan;
 pub mod select;

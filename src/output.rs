@@ -1,24 +1,24 @@
 //! The writer: sole owner of stdout or `-o FILE`. One JSON line per record, whole lines only, flushed whenever the
-//! channel is momentarily empty; `--resume` reading (torn last line dropped); broken pipe as a quiet end.
+//! channel is momentarily empty; `--resume` files are checked and read by `resume.rs`; broken pipe as a quiet end.
 //!
 //! Runs on its own thread, so a slow consumer blocks only the writer and, through the bounded channel, the crawl.
 //! Must not log records or decide exit codes; it reports a [`Summary`] and how it ended.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::frontier::{key, SeenSet};
+use crate::frontier::SeenSet;
 use crate::record::{ErrorKind, Record};
+pub use crate::resume::Resumed;
 
 /// Live counters for the progress bar (written by the writer and the scheduler, read by the bar).
 #[derive(Debug, Default)]
@@ -50,18 +50,6 @@ pub enum WriterEnd {
     Failed(String),
 }
 
-/// A record already in the `--resume` file, as far as resuming needs it.
-#[derive(Debug, Deserialize)]
-pub struct Resumed {
-    pub url: String,
-    #[serde(default)]
-    pub depth: u32,
-    #[serde(default)]
-    pub links: Vec<String>,
-    #[serde(default)]
-    pub status: Option<u16>,
-}
-
 /// The output stream and, with `--resume`, the records already in it.
 pub struct Output {
     pub writer: Box<dyn Write + Send>,
@@ -82,59 +70,20 @@ pub fn open(path: Option<&Path>, resume: bool, keep_links: bool) -> Result<Outpu
             resumed: Vec::new(),
         });
     };
-    let mut done = SeenSet::default();
-    let mut resumed = Vec::new();
-    let file = if resume {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .with_context(|| format!("cannot open {} for --resume", path.display()))?;
-        let complete = read_done(&mut file, &mut done, keep_links.then_some(&mut resumed))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        file.set_len(complete)
-            .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
-        file.seek(io::SeekFrom::End(0))?;
-        file
-    } else {
-        File::create(path).with_context(|| format!("cannot write {}", path.display()))?
-    };
+    if resume {
+        let r = crate::resume::open(path, keep_links)?;
+        return Ok(Output {
+            writer: Box::new(BufWriter::with_capacity(64 * 1024, r.file)),
+            done: r.done,
+            resumed: r.resumed,
+        });
+    }
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Output {
         writer: Box::new(BufWriter::with_capacity(64 * 1024, file)),
-        done,
-        resumed,
+        done: SeenSet::default(),
+        resumed: Vec::new(),
     })
-}
-
-/// Reads complete lines; returns the length of the file up to its last complete line.
-fn read_done(
-    file: &mut File,
-    done: &mut SeenSet,
-    mut resumed: Option<&mut Vec<Resumed>>,
-) -> io::Result<u64> {
-    let mut reader = BufReader::new(&mut *file);
-    let mut line = Vec::new();
-    let mut complete = 0u64;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break; // end of file, or a torn line written by a crash: dropped.
-        }
-        complete += n as u64;
-        match serde_json::from_slice::<Resumed>(&line) {
-            Ok(r) => {
-                done.insert(key(&r.url));
-                if let Some(v) = resumed.as_deref_mut() {
-                    v.push(r);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "--resume: skipping a line that is not a record"),
-        }
-    }
-    Ok(complete)
 }
 
 /// How long the writer naps when the channel is empty while records are flowing, and how many naps in a row
@@ -223,30 +172,5 @@ fn tally(s: &mut Summary, r: &Record, progress: &Progress) {
     }
     if let Some(e) = &r.error {
         *s.by_kind.entry(e.kind).or_default() += 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resume_cuts_the_torn_line() {
-        let dir = std::env::temp_dir().join(format!("crawlfish-out-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("out.jsonl");
-        std::fs::write(
-            &path,
-            "{\"url\":\"http://a.test/1\",\"depth\":0}\nnot json\n{\"url\":\"http://a.test/2\",\"de",
-        )
-        .unwrap();
-        let out = open(Some(&path), true, true).unwrap();
-        drop(out.writer);
-        assert!(out.done.contains(&key("http://a.test/1")));
-        assert!(!out.done.contains(&key("http://a.test/2")));
-        assert_eq!(out.resumed.len(), 1);
-        let left = std::fs::read_to_string(&path).unwrap();
-        assert!(left.ends_with("not json\n"), "{left:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,6 +2,7 @@
 //! crawlfish's own output, `-o` cannot be an input, a failed write leaves whole records, and input files with a
 //! byte-order mark are read as the text they hold.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -55,6 +56,116 @@ async fn a_bad_flag_leaves_the_output_untouched() {
     let missing = crawlfish(&args(&["-o", prev_s, "/nonexistent/urls.txt"]), "").await;
     assert_eq!(missing.code, Some(2));
     assert_eq!(snapshot(&prev), before);
+}
+
+#[tokio::test]
+async fn resume_refuses_what_crawlfish_did_not_write() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("resume-foreign");
+    let cases: [(&str, &[u8]); 6] = [
+        ("note.txt", b"remember the milk"),
+        (
+            "lines.txt",
+            b"first line\nsecond line\nno newline at the end",
+        ),
+        ("other.jsonl", b"{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"na"),
+        (
+            "almost.jsonl",
+            b"{\"url\":\"http://a.test/\",\"score\":3}\n{\"url\":\"http://b",
+        ),
+        (
+            "binary.bin",
+            b"\x7fELF\x02\x01\x01\0\0\0\n\0\0\x03\0>\0\x01\0\0\0",
+        ),
+        ("blank.jsonl", b"\n\n{\"url\":\"http"),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let before = snapshot(&path);
+        let run = crawlfish(&args(&["-o", path.to_str().unwrap(), "--resume"]), &list).await;
+        assert_eq!(run.code, Some(2), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
+        assert_eq!(snapshot(&path), before, "{name} was changed");
+    }
+    assert_eq!(
+        site.total_hits(),
+        0,
+        "nothing is fetched before the file is proven ours"
+    );
+}
+
+#[tokio::test]
+async fn resume_refuses_a_huge_line_without_reading_it_all() {
+    // 300 MB of zeros after a record's first bytes, no newline: over the line cap, so not ours.
+    let dir = tempdir("resume-huge");
+    let path = dir.join("big.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"{\"url\":\"http://a.test/").unwrap();
+    f.set_len(300_000_000).unwrap();
+    drop(f);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let run = crawlfish(&args(&["-o", path.to_str().unwrap(), "--resume"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("big.jsonl"), "{}", run.stderr);
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.len(), 300_000_000);
+    assert_eq!(meta.modified().unwrap(), mtime);
+}
+
+#[tokio::test]
+async fn resume_refuses_devices_and_fifos() {
+    let dir = tempdir("resume-special");
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in ["/dev/zero", "/dev/null", fifo.to_str().unwrap()] {
+        let run = crawlfish(&args(&["-o", path, "--resume"]), "").await;
+        assert_eq!(run.code, Some(2), "{path}: {}", run.stderr);
+        assert!(run.stderr.contains(path), "{}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    // Without --resume a device is a fine place for records.
+    let (_site, list) = pages(1).await;
+    assert_eq!(
+        crawlfish(&args(&["-o", "/dev/null"]), &list).await.code,
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn resume_starts_fresh_on_a_missing_or_empty_file_and_cuts_only_its_own_torn_line() {
+    let (_site, list) = pages(2).await;
+    let dir = tempdir("resume-own");
+    let missing = dir.join("new.jsonl");
+    let run = crawlfish(&args(&["-o", missing.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&missing).unwrap()).len(),
+        2
+    );
+
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let run = crawlfish(&args(&["-o", empty.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&empty).unwrap()).len(),
+        2
+    );
+
+    // A record torn in the middle of the very first write is still ours.
+    let torn = dir.join("torn.jsonl");
+    std::fs::write(&torn, &RECORD[..40]).unwrap();
+    let run = crawlfish(&args(&["-o", torn.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&torn).unwrap()).len(),
+        2
+    );
 }
 
 #[tokio::test]
