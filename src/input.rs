@@ -38,6 +38,36 @@ pub enum InputEvent {
 pub struct Source {
     name: String,
     reader: Box<dyn Read + Send>,
+    /// Set when the source is a regular file (stdin too, when redirected from one).
+    id: Option<FileId>,
+}
+
+/// A regular file's identity (device and inode): the same file whatever path, symlink or hard link names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of a regular file; `None` for anything else (a terminal, a pipe, a device).
+    #[must_use]
+    pub fn of(meta: &std::fs::Metadata) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt as _;
+        meta.is_file().then(|| FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+/// The regular files among the inputs, by identity and name, so `-o` can refuse to be one of them.
+#[must_use]
+pub fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
+    sources
+        .iter()
+        .filter_map(|s| Some((s.id?, s.name.as_str())))
+        .collect()
 }
 
 /// Opens every input up front, so an unreadable file is a usage error (exit 2) before any request is made.
@@ -56,21 +86,33 @@ pub fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
             }
             let file =
                 File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
+            let meta = file.metadata().ok();
+            if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
                 bail!("cannot read {}: is a directory", path.display());
             }
             Ok(Source {
                 name: path.display().to_string(),
                 reader: Box::new(file),
+                id: meta.as_ref().and_then(FileId::of),
             })
         })
         .collect()
 }
 
 fn stdin_source() -> Source {
+    use std::os::fd::AsFd as _;
+    // stdin redirected from a file (`< list.txt`) is that file: -o must not be it either.
+    let id = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| File::from(fd).metadata().ok())
+        .as_ref()
+        .and_then(FileId::of);
     Source {
         name: "<stdin>".into(),
         reader: Box::new(io::stdin()),
+        id,
     }
 }
 
@@ -193,5 +235,20 @@ mod tests {
         let mut out = Vec::new();
         read_line_capped(&mut r, &mut out, MAX_LINE).unwrap();
         assert!(matches!(parse_line(&out), Some(Seed::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_hard_link_is_the_same_file() {
+        let dir = std::env::temp_dir().join(format!("crawlfish-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+        std::fs::write(&a, "x").unwrap();
+        std::fs::write(&c, "x").unwrap();
+        std::fs::hard_link(&a, &b).unwrap();
+        let id = |p: &std::path::Path| FileId::of(&std::fs::metadata(p).unwrap());
+        assert_eq!(id(&a), id(&b));
+        assert_ne!(id(&a), id(&c));
+        assert_eq!(id(&dir), None, "only regular files have an identity here");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

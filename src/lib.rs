@@ -95,7 +95,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let sources = input::open(&cfg.files)?;
     let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
     // Last, once everything else has been checked: opening -o truncates it (or, with --resume, cuts its torn line).
-    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0)?;
+    let inputs = input::regular_files(&sources);
+    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0, &inputs)?;
     let cancel = CancellationToken::new();
     let progress = Arc::new(output::Progress::default());
 

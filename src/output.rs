@@ -11,12 +11,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::frontier::SeenSet;
+use crate::input::FileId;
 use crate::record::{ErrorKind, Record};
 pub use crate::resume::Resumed;
 
@@ -61,8 +62,13 @@ pub struct Output {
 /// Opens stdout or `-o FILE`. With `--resume`, reads FILE, cuts a torn last line and collects the URLs done.
 ///
 /// # Errors
-/// FILE cannot be opened, read or truncated.
-pub fn open(path: Option<&Path>, resume: bool, keep_links: bool) -> Result<Output> {
+/// FILE is one of the `inputs` (same device and inode), or cannot be opened, read or truncated.
+pub fn open(
+    path: Option<&Path>,
+    resume: bool,
+    keep_links: bool,
+    inputs: &[(FileId, &str)],
+) -> Result<Output> {
     let Some(path) = path else {
         return Ok(Output {
             writer: Box::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
@@ -70,6 +76,13 @@ pub fn open(path: Option<&Path>, resume: bool, keep_links: bool) -> Result<Outpu
             resumed: Vec::new(),
         });
     };
+    let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
+    if let Some((_, name)) = inputs.iter().find(|(input, _)| Some(*input) == id) {
+        bail!(
+            "-o {}: is also an input ({name}); refusing to write over the list being read",
+            path.display()
+        );
+    }
     if resume {
         let r = crate::resume::open(path, keep_links)?;
         return Ok(Output {

@@ -169,6 +169,44 @@ async fn resume_starts_fresh_on_a_missing_or_empty_file_and_cuts_only_its_own_to
 }
 
 #[tokio::test]
+async fn output_that_is_an_input_is_refused_before_anything_is_written() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("same-file");
+    let input = dir.join("list.txt");
+    std::fs::write(&input, &list).unwrap();
+    let before = snapshot(&input);
+    let link = dir.join("link.txt");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = dir.join("hard.txt");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let input_s = input.to_str().unwrap();
+    for out in [&input, &link, &hard] {
+        for resume in [false, true] {
+            let mut argv = vec!["-o", out.to_str().unwrap(), input_s];
+            if resume {
+                argv.push("--resume");
+            }
+            let run = crawlfish(&args(&argv), "").await;
+            assert_eq!(run.code, Some(2), "{argv:?}: {}", run.stderr);
+            assert!(run.stderr.contains("input"), "{}", run.stderr);
+            assert_eq!(snapshot(&input), before, "{argv:?} changed the list");
+        }
+    }
+    // The list on stdin is the same file too.
+    let status = bin()
+        .args(args(&["-o", input_s]))
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(snapshot(&input), before);
+    assert_eq!(site.total_hits(), 0);
+}
+
+#[tokio::test]
 async fn dash_o_dash_is_stdout() {
     let (_site, list) = pages(2).await;
     let dir = tempdir("dash-o");
