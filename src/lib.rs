@@ -53,6 +53,7 @@ pub mod robots;
 pub mod scan;
 pub mod select;
 pub mod signal;
+pub mod sink;
 pub mod sitemap;
 pub mod url;
 pub mod visit;

@@ -238,3 +238,100 @@ async fn dash_o_dash_is_stdout() {
         resume.stderr
     );
 }
+
+/// Runs crawlfish under `ulimit -f BLOCKS` with SIGXFSZ ignored, so a write past the limit fails with EFBIG,
+/// as on a full disk (a real failed write on a regular file, no root needed).
+async fn run_with_file_size_limit(
+    blocks: u32,
+    argv: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String) {
+    let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_crawlfish"))
+        .args(argv)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_owned();
+    tokio::spawn(async move {
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut pipe, input.as_bytes()).await;
+    });
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// "crawlfish: N records in …" from the summary line.
+fn summary_records(stderr: &str) -> usize {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" records in "))
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"));
+    let n = line
+        .trim_start_matches("crawlfish: ")
+        .split(' ')
+        .next()
+        .unwrap();
+    n.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_whole_records_that_resume_completes() {
+    let n = 300;
+    let (site, list) = pages(n).await;
+    let dir = tempdir("disk-full");
+    let out = dir.join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    // 16 blocks (8 KiB with sh's 512-byte blocks): a few dozen records of ~330 bytes fit.
+    let flags = ["-r", "0", "--ignore-robots", "-c", "4", "-o", out_s];
+    let (code, stderr) = run_with_file_size_limit(16, &flags, &list).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("out.jsonl"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.is_empty() && text.ends_with('\n'),
+        "torn last line: {text:?}"
+    );
+    let on_disk = parse_lines(&text).len();
+    assert!(on_disk < n);
+    assert_eq!(
+        summary_records(&stderr),
+        on_disk,
+        "the summary counts records on disk"
+    );
+
+    let hits = site.total_hits();
+    let run = crawlfish(&args(&["-o", out_s, "--resume", "-c", "4"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let after = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        after.starts_with(&text),
+        "resume keeps every byte already there"
+    );
+    assert_eq!(parse_lines(&after).len(), n);
+    assert!(
+        site.total_hits() - hits <= n - on_disk + 4,
+        "only missing URLs are fetched"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_to_a_device_exits_2_with_the_reason() {
+    let (_site, list) = pages(3).await;
+    let run = crawlfish(&["-r", "0", "--ignore-robots", "-o", "/dev/full"], &list).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("/dev/full"), "{}", run.stderr);
+    assert!(run.stderr.contains("0 records"), "{}", run.stderr);
+}
