@@ -1,7 +1,8 @@
 //! Input files and stdin → a stream of [`Seed`]s, read on a plain thread and handed over through a bounded channel,
 //! so a ten-million-line list is never in memory and a slow crawl stops the reading.
 //!
-//! Knows nothing of HTTP: a line is either a normalised URL or an invalid line to report.
+//! Knows nothing of HTTP: a line is either a normalised URL or an invalid line to report. Each input's
+//! byte-order mark is handled by `bom.rs` (UTF-8 BOM skipped, UTF-16 decoded).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -121,7 +122,15 @@ fn stdin_source() -> Source {
 pub fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
     std::thread::spawn(move || {
         for source in sources {
-            let mut reader = BufReader::with_capacity(64 * 1024, source.reader);
+            let text = match crate::bom::text(source.reader) {
+                Ok(text) => text,
+                Err(e) => {
+                    let msg = format!("reading {}: {e}", source.name);
+                    let _ = tx.blocking_send(InputEvent::Failed(msg));
+                    return;
+                }
+            };
+            let mut reader = BufReader::with_capacity(64 * 1024, text);
             let mut line = Vec::with_capacity(256);
             loop {
                 line.clear();

@@ -36,6 +36,7 @@
 //!   blocking pool. The hand-off cost more than the parse (futex wake/park was ~10 % of a profile).
 //! * Breadth-first is strict (level by level), so a URL's `depth` is always its smallest.
 
+pub mod bom;
 pub mod cli;
 pub mod crawl;
 pub mod depth;

@@ -335,3 +335,35 @@ async fn a_failed_write_to_a_device_exits_2_with_the_reason() {
     assert!(run.stderr.contains("/dev/full"), "{}", run.stderr);
     assert!(run.stderr.contains("0 records"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn input_with_a_byte_order_mark_is_read_as_text() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("bom");
+    let mut utf8 = b"\xEF\xBB\xBF".to_vec();
+    utf8.extend_from_slice(list.as_bytes());
+    let text = format!("# a comment\r\n{}", list.replace('\n', "\r\n"));
+    let mut le = vec![0xFF, 0xFE];
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        le.extend_from_slice(&unit.to_le_bytes());
+        be.extend_from_slice(&unit.to_be_bytes());
+    }
+    for (name, bytes) in [("utf8.txt", utf8), ("utf16le.txt", le), ("utf16be.txt", be)] {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let run = crawlfish(&args(&[path.to_str().unwrap()]), "").await;
+        assert_eq!(run.code, Some(0), "{name}: {:#?}", run.records);
+        assert_eq!(run.records.len(), 2, "{name}");
+        assert_eq!(run.record(&site.url("/p0"))["status"], 200, "{name}");
+        // The same bytes on stdin.
+        let stdin = bin()
+            .args(args(&[]))
+            .stdin(std::fs::File::open(&path).unwrap())
+            .stdout(Stdio::piped())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(stdin.status.code(), Some(0), "{name} on stdin");
+    }
+}
