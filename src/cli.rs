@@ -24,7 +24,7 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Write records to FILE instead of stdout
+    /// Write records to FILE instead of stdout ('-': stdout)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -176,6 +176,9 @@ pub struct Config {
 /// The User-Agent product token robots.txt groups are matched against.
 pub const PRODUCT_TOKEN: &str = "crawlfish";
 
+/// The name that means stdout for `-o` (and stdin for the inputs).
+const STDOUT_NAME: &str = "-";
+
 impl Config {
     /// A configuration with every default, for the library API and tests.
     #[must_use]
@@ -220,9 +223,23 @@ impl Cli {
             .iter()
             .map(|s| parse_resolve(s))
             .collect::<Result<Vec<_>>>()?;
+        let user_agent = match self.user_agent {
+            Some(ua) => {
+                HeaderValue::from_str(&ua).with_context(|| {
+                    format!("--user-agent {ua:?}: not a valid header value (no control characters such as newlines)")
+                })?;
+                ua
+            }
+            None => format!("{PRODUCT_TOKEN}/{}", env!("CARGO_PKG_VERSION")),
+        };
+        // `-o -` is stdout, as for the inputs; --resume needs a file to read back.
+        let output = self.output.filter(|p| p.as_os_str() != STDOUT_NAME);
+        if self.resume && output.is_none() {
+            bail!("--resume needs -o FILE (it reads FILE back), not stdout");
+        }
         Ok(Config {
             files: self.files,
-            output: self.output,
+            output,
             resume: self.resume,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
@@ -233,9 +250,7 @@ impl Cli {
             max_retry_after: secs("--max-retry-after", self.max_retry_after)?,
             max_redirects: self.max_redirects,
             max_body: self.max_body,
-            user_agent: self
-                .user_agent
-                .unwrap_or_else(|| format!("{PRODUCT_TOKEN}/{}", env!("CARGO_PKG_VERSION"))),
+            user_agent,
             headers,
             robots: !self.ignore_robots,
             depth: self.depth,
@@ -343,6 +358,9 @@ mod tests {
         assert!(!bad(&["-r", "0.001"]));
         assert!(bad(&["--resolve", "host:80"]));
         assert!(bad(&["--resume"]));
+        assert!(bad(&["-o", "-", "--resume"]));
+        assert!(bad(&["--user-agent", "a\nb"]));
+        assert!(!bad(&["--user-agent", "bot/1.0 (+https://x.test/)"]));
         assert!(bad(&["-c", "0"]));
         assert!(!bad(&[
             "-r",

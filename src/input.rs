@@ -1,7 +1,8 @@
 //! Input files and stdin → a stream of [`Seed`]s, read on a plain thread and handed over through a bounded channel,
 //! so a ten-million-line list is never in memory and a slow crawl stops the reading.
 //!
-//! Knows nothing of HTTP: a line is either a normalised URL or an invalid line to report.
+//! Knows nothing of HTTP: a line is either a normalised URL or an invalid line to report. Each input's
+//! byte-order mark is handled by `bom.rs` (UTF-8 BOM skipped, UTF-16 decoded).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -38,6 +39,36 @@ pub enum InputEvent {
 pub struct Source {
     name: String,
     reader: Box<dyn Read + Send>,
+    /// Set when the source is a regular file (stdin too, when redirected from one).
+    id: Option<FileId>,
+}
+
+/// A regular file's identity (device and inode): the same file whatever path, symlink or hard link names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of a regular file; `None` for anything else (a terminal, a pipe, a device).
+    #[must_use]
+    pub fn of(meta: &std::fs::Metadata) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt as _;
+        meta.is_file().then(|| FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+/// The regular files among the inputs, by identity and name, so `-o` can refuse to be one of them.
+#[must_use]
+pub fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
+    sources
+        .iter()
+        .filter_map(|s| Some((s.id?, s.name.as_str())))
+        .collect()
 }
 
 /// Opens every input up front, so an unreadable file is a usage error (exit 2) before any request is made.
@@ -56,21 +87,33 @@ pub fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
             }
             let file =
                 File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
+            let meta = file.metadata().ok();
+            if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
                 bail!("cannot read {}: is a directory", path.display());
             }
             Ok(Source {
                 name: path.display().to_string(),
                 reader: Box::new(file),
+                id: meta.as_ref().and_then(FileId::of),
             })
         })
         .collect()
 }
 
 fn stdin_source() -> Source {
+    use std::os::fd::AsFd as _;
+    // stdin redirected from a file (`< list.txt`) is that file: -o must not be it either.
+    let id = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| File::from(fd).metadata().ok())
+        .as_ref()
+        .and_then(FileId::of);
     Source {
         name: "<stdin>".into(),
         reader: Box::new(io::stdin()),
+        id,
     }
 }
 
@@ -79,7 +122,15 @@ fn stdin_source() -> Source {
 pub fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
     std::thread::spawn(move || {
         for source in sources {
-            let mut reader = BufReader::with_capacity(64 * 1024, source.reader);
+            let text = match crate::bom::text(source.reader) {
+                Ok(text) => text,
+                Err(e) => {
+                    let msg = format!("reading {}: {e}", source.name);
+                    let _ = tx.blocking_send(InputEvent::Failed(msg));
+                    return;
+                }
+            };
+            let mut reader = BufReader::with_capacity(64 * 1024, text);
             let mut line = Vec::with_capacity(256);
             loop {
                 line.clear();
@@ -193,5 +244,20 @@ mod tests {
         let mut out = Vec::new();
         read_line_capped(&mut r, &mut out, MAX_LINE).unwrap();
         assert!(matches!(parse_line(&out), Some(Seed::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_hard_link_is_the_same_file() {
+        let dir = std::env::temp_dir().join(format!("crawlfish-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+        std::fs::write(&a, "x").unwrap();
+        std::fs::write(&c, "x").unwrap();
+        std::fs::hard_link(&a, &b).unwrap();
+        let id = |p: &std::path::Path| FileId::of(&std::fs::metadata(p).unwrap());
+        assert_eq!(id(&a), id(&b));
+        assert_ne!(id(&a), id(&c));
+        assert_eq!(id(&dir), None, "only regular files have an identity here");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

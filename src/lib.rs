@@ -36,6 +36,7 @@
 //!   blocking pool. The hand-off cost more than the parse (futex wake/park was ~10 % of a profile).
 //! * Breadth-first is strict (level by level), so a URL's `depth` is always its smallest.
 
+pub mod bom;
 pub mod cli;
 pub mod crawl;
 pub mod depth;
@@ -49,10 +50,12 @@ pub mod parse;
 pub mod polite;
 pub mod progress;
 pub mod record;
+pub mod resume;
 pub mod robots;
 pub mod scan;
 pub mod select;
 pub mod signal;
+pub mod sink;
 pub mod sitemap;
 pub mod url;
 pub mod visit;
@@ -93,8 +96,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let started = Instant::now();
     let cfg = Arc::new(cfg);
     let sources = input::open(&cfg.files)?;
-    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0)?;
     let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
+    // Last, once everything else has been checked: opening -o truncates it (or, with --resume, cuts its torn line).
+    let inputs = input::regular_files(&sources);
+    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0, &inputs)?;
     let cancel = CancellationToken::new();
     let progress = Arc::new(output::Progress::default());
 

@@ -38,6 +38,9 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match outcome {
         Ok(o) => {
+            if let WriterEnd::Failed(e) = &o.writer {
+                say(format_args!("crawlfish: {e}"));
+            }
             if summary && o.writer != WriterEnd::BrokenPipe {
                 if json_logs {
                     say(summary_json(&o));
@@ -65,18 +68,17 @@ async fn shutdown(quiet: bool) -> Signal {
     sig
 }
 
+/// The exit code of a finished run: a pure function of its outcome (README's exit-code table).
 fn exit_code(o: &Outcome) -> ExitCode {
     match (o.signal, &o.writer) {
         (Some(Signal::Interrupt), _) => ExitCode::from(130),
         (Some(Signal::Terminate), _) => ExitCode::from(143),
         (Some(Signal::Hangup), _) => ExitCode::from(129),
-        // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
-        (None, WriterEnd::Failed(e)) => {
-            say(format_args!("crawlfish: cannot write output: {e}"));
-            ExitCode::from(2)
-        }
+        // A failed write (disk full …): the job itself is broken.
+        (None, WriterEnd::Failed(_)) => ExitCode::from(2),
         (None, WriterEnd::Drained) if o.input_error.is_some() => ExitCode::from(2),
         (None, WriterEnd::Drained) if o.summary.failed > 0 => ExitCode::from(1),
+        // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
         (None, WriterEnd::Drained | WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
     }
 }

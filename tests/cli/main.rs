@@ -5,6 +5,7 @@
 
 mod core;
 mod crawl;
+mod files;
 mod hostile;
 mod polite;
 mod readme;

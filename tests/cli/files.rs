@@ -1,0 +1,369 @@
+//! The user's files are never destroyed: `-o` is opened only after every check passed, `--resume` only continues
+//! crawlfish's own output, `-o` cannot be an input, a failed write leaves whole records, and input files with a
+//! byte-order mark are read as the text they hold.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::core::tempdir;
+use crate::support::*;
+
+/// Bytes, size and modification time: what "left as it was" means.
+fn snapshot(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
+    let bytes = std::fs::read(path).unwrap();
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    (bytes, mtime)
+}
+
+/// A site with `n` small pages and the list of their URLs (one per line).
+async fn pages(n: usize) -> (Site, String) {
+    let site = Site::start("127.0.0.1").await;
+    let mut list = String::new();
+    for i in 0..n {
+        let path = format!("/p{i}");
+        site.html(&path, "<title>page</title>");
+        list += &format!("{}\n", site.url(&path));
+    }
+    (site, list)
+}
+
+/// A complete record line, as a previous run would have written it.
+const RECORD: &str = "{\"url\":\"http://127.0.0.1:9/x\",\"final_url\":null,\"status\":null,\"depth\":0,\
+    \"parent\":null,\"content_type\":null,\"bytes\":0,\"truncated\":false,\"title\":null,\"links\":[],\
+    \"fetched_at\":\"2024-01-01T00:00:00Z\",\"elapsed_ms\":1,\"attempts\":1,\"error\":{\"kind\":\"connect\",\
+    \"message\":\"refused\"},\"redirects\":[]}\n";
+
+#[tokio::test]
+async fn a_bad_flag_leaves_the_output_untouched() {
+    let (_site, list) = pages(1).await;
+    let dir = tempdir("bad-flag");
+    let prev = dir.join("prev.jsonl");
+    std::fs::write(&prev, RECORD).unwrap();
+    let before = snapshot(&prev);
+    let prev_s = prev.to_str().unwrap();
+    for extra in [
+        &["--user-agent", "a\nb"][..],
+        &["--resume", "--user-agent", "a\rb"],
+    ] {
+        let mut argv = vec!["-o", prev_s];
+        argv.extend_from_slice(extra);
+        let run = crawlfish(&args(&argv), &list).await;
+        assert_eq!(run.code, Some(2), "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--user-agent"), "{}", run.stderr);
+        assert_eq!(snapshot(&prev), before, "{extra:?} changed the output file");
+    }
+    let missing = crawlfish(&args(&["-o", prev_s, "/nonexistent/urls.txt"]), "").await;
+    assert_eq!(missing.code, Some(2));
+    assert_eq!(snapshot(&prev), before);
+}
+
+#[tokio::test]
+async fn resume_refuses_what_crawlfish_did_not_write() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("resume-foreign");
+    let cases: [(&str, &[u8]); 6] = [
+        ("note.txt", b"remember the milk"),
+        (
+            "lines.txt",
+            b"first line\nsecond line\nno newline at the end",
+        ),
+        ("other.jsonl", b"{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"na"),
+        (
+            "almost.jsonl",
+            b"{\"url\":\"http://a.test/\",\"score\":3}\n{\"url\":\"http://b",
+        ),
+        (
+            "binary.bin",
+            b"\x7fELF\x02\x01\x01\0\0\0\n\0\0\x03\0>\0\x01\0\0\0",
+        ),
+        ("blank.jsonl", b"\n\n{\"url\":\"http"),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let before = snapshot(&path);
+        let run = crawlfish(&args(&["-o", path.to_str().unwrap(), "--resume"]), &list).await;
+        assert_eq!(run.code, Some(2), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
+        assert_eq!(snapshot(&path), before, "{name} was changed");
+    }
+    assert_eq!(
+        site.total_hits(),
+        0,
+        "nothing is fetched before the file is proven ours"
+    );
+}
+
+#[tokio::test]
+async fn resume_refuses_a_huge_line_without_reading_it_all() {
+    // 300 MB of zeros after a record's first bytes, no newline: over the line cap, so not ours.
+    let dir = tempdir("resume-huge");
+    let path = dir.join("big.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"{\"url\":\"http://a.test/").unwrap();
+    f.set_len(300_000_000).unwrap();
+    drop(f);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let run = crawlfish(&args(&["-o", path.to_str().unwrap(), "--resume"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("big.jsonl"), "{}", run.stderr);
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.len(), 300_000_000);
+    assert_eq!(meta.modified().unwrap(), mtime);
+}
+
+#[tokio::test]
+async fn resume_refuses_devices_and_fifos() {
+    let dir = tempdir("resume-special");
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in ["/dev/zero", "/dev/null", fifo.to_str().unwrap()] {
+        let run = crawlfish(&args(&["-o", path, "--resume"]), "").await;
+        assert_eq!(run.code, Some(2), "{path}: {}", run.stderr);
+        assert!(run.stderr.contains(path), "{}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    // Without --resume a device is a fine place for records.
+    let (_site, list) = pages(1).await;
+    assert_eq!(
+        crawlfish(&args(&["-o", "/dev/null"]), &list).await.code,
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn resume_starts_fresh_on_a_missing_or_empty_file_and_cuts_only_its_own_torn_line() {
+    let (_site, list) = pages(2).await;
+    let dir = tempdir("resume-own");
+    let missing = dir.join("new.jsonl");
+    let run = crawlfish(&args(&["-o", missing.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&missing).unwrap()).len(),
+        2
+    );
+
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let run = crawlfish(&args(&["-o", empty.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&empty).unwrap()).len(),
+        2
+    );
+
+    // A record torn in the middle of the very first write is still ours.
+    let torn = dir.join("torn.jsonl");
+    std::fs::write(&torn, &RECORD[..40]).unwrap();
+    let run = crawlfish(&args(&["-o", torn.to_str().unwrap(), "--resume"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&torn).unwrap()).len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn output_that_is_an_input_is_refused_before_anything_is_written() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("same-file");
+    let input = dir.join("list.txt");
+    std::fs::write(&input, &list).unwrap();
+    let before = snapshot(&input);
+    let link = dir.join("link.txt");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = dir.join("hard.txt");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let input_s = input.to_str().unwrap();
+    for out in [&input, &link, &hard] {
+        for resume in [false, true] {
+            let mut argv = vec!["-o", out.to_str().unwrap(), input_s];
+            if resume {
+                argv.push("--resume");
+            }
+            let run = crawlfish(&args(&argv), "").await;
+            assert_eq!(run.code, Some(2), "{argv:?}: {}", run.stderr);
+            assert!(run.stderr.contains("input"), "{}", run.stderr);
+            assert_eq!(snapshot(&input), before, "{argv:?} changed the list");
+        }
+    }
+    // The list on stdin is the same file too.
+    let status = bin()
+        .args(args(&["-o", input_s]))
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(snapshot(&input), before);
+    assert_eq!(site.total_hits(), 0);
+}
+
+#[tokio::test]
+async fn dash_o_dash_is_stdout() {
+    let (_site, list) = pages(2).await;
+    let dir = tempdir("dash-o");
+    let run = bin()
+        .args(args(&["-o", "-"]))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut run = run;
+    let mut stdin = run.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, list.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = run.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        parse_lines(&String::from_utf8(out.stdout).unwrap()).len(),
+        2
+    );
+    assert!(!dir.join("-").exists(), "no file named '-'");
+    let resume = crawlfish(&args(&["-o", "-", "--resume"]), &list).await;
+    assert_eq!(
+        resume.code,
+        Some(2),
+        "--resume needs a file: {}",
+        resume.stderr
+    );
+}
+
+/// Runs crawlfish under `ulimit -f BLOCKS` with SIGXFSZ ignored, so a write past the limit fails with EFBIG,
+/// as on a full disk (a real failed write on a regular file, no root needed).
+async fn run_with_file_size_limit(
+    blocks: u32,
+    argv: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String) {
+    let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_crawlfish"))
+        .args(argv)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_owned();
+    tokio::spawn(async move {
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut pipe, input.as_bytes()).await;
+    });
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// "crawlfish: N records in …" from the summary line.
+fn summary_records(stderr: &str) -> usize {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" records in "))
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"));
+    let n = line
+        .trim_start_matches("crawlfish: ")
+        .split(' ')
+        .next()
+        .unwrap();
+    n.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_whole_records_that_resume_completes() {
+    let n = 300;
+    let (site, list) = pages(n).await;
+    let dir = tempdir("disk-full");
+    let out = dir.join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    // 16 blocks (8 KiB with sh's 512-byte blocks): a few dozen records of ~330 bytes fit.
+    let flags = ["-r", "0", "--ignore-robots", "-c", "4", "-o", out_s];
+    let (code, stderr) = run_with_file_size_limit(16, &flags, &list).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("out.jsonl"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.is_empty() && text.ends_with('\n'),
+        "torn last line: {text:?}"
+    );
+    let on_disk = parse_lines(&text).len();
+    assert!(on_disk < n);
+    assert_eq!(
+        summary_records(&stderr),
+        on_disk,
+        "the summary counts records on disk"
+    );
+
+    let hits = site.total_hits();
+    let run = crawlfish(&args(&["-o", out_s, "--resume", "-c", "4"]), &list).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let after = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        after.starts_with(&text),
+        "resume keeps every byte already there"
+    );
+    assert_eq!(parse_lines(&after).len(), n);
+    assert!(
+        site.total_hits() - hits <= n - on_disk + 4,
+        "only missing URLs are fetched"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_to_a_device_exits_2_with_the_reason() {
+    let (_site, list) = pages(3).await;
+    let run = crawlfish(&["-r", "0", "--ignore-robots", "-o", "/dev/full"], &list).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("/dev/full"), "{}", run.stderr);
+    assert!(run.stderr.contains("0 records"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn input_with_a_byte_order_mark_is_read_as_text() {
+    let (site, list) = pages(2).await;
+    let dir = tempdir("bom");
+    let mut utf8 = b"\xEF\xBB\xBF".to_vec();
+    utf8.extend_from_slice(list.as_bytes());
+    let text = format!("# a comment\r\n{}", list.replace('\n', "\r\n"));
+    let mut le = vec![0xFF, 0xFE];
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        le.extend_from_slice(&unit.to_le_bytes());
+        be.extend_from_slice(&unit.to_be_bytes());
+    }
+    for (name, bytes) in [("utf8.txt", utf8), ("utf16le.txt", le), ("utf16be.txt", be)] {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let run = crawlfish(&args(&[path.to_str().unwrap()]), "").await;
+        assert_eq!(run.code, Some(0), "{name}: {:#?}", run.records);
+        assert_eq!(run.records.len(), 2, "{name}");
+        assert_eq!(run.record(&site.url("/p0"))["status"], 200, "{name}");
+        // The same bytes on stdin.
+        let stdin = bin()
+            .args(args(&[]))
+            .stdin(std::fs::File::open(&path).unwrap())
+            .stdout(Stdio::piped())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(stdin.status.code(), Some(0), "{name} on stdin");
+    }
+}
