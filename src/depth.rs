@@ -11,7 +11,7 @@
 //! The pass models the stack conservatively, as a subset of the tree builder: void and raw-text elements and
 //! self-closing foreign elements open nothing; an end tag pops to its start tag only when html5ever would find it
 //! (not across scope boundaries, not across special elements for ordinary end tags, at most
-//! [`END_TAG_REACH`] elements down); `p`, `li`, `dt`/`dd`, `option`, `tr`, `td`/`th` close a same-kind current
+//! `END_TAG_REACH` elements down); `p`, `li`, `dt`/`dd`, `option`, `tr`, `td`/`th` close a same-kind current
 //! element. Where the model is unsure it over-counts depth, so a page whose real depth stays under the cap, which
 //! is every normal page, passes through untouched (borrowed, not copied). What the model misses (exotic
 //! mis-nesting that html5ever deepens) is caught by the work budget in [`crate::select`].

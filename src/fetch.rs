@@ -142,14 +142,19 @@ pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 #[must_use]
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for u64 is still "longer than any cap": give the URL up rather than retry at once.
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// A response's metadata with an empty body (the body is read by [`read_body`], or dropped).
+/// A response's metadata with an empty body (the body is read by `read_body`, or dropped).
 #[must_use]
 pub fn head(resp: &reqwest::Response) -> Response {
     let header = |name| {
@@ -268,6 +273,10 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999999", now),
+            Some(Duration::MAX)
+        );
     }
 
     #[test]

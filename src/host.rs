@@ -24,6 +24,12 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::record::ErrorKind;
+/// The shortest limiter period governor can hold (1 ns).
+const MIN_PERIOD_SECS: f64 = 1e-9;
+/// Limiter periods are this much longer than 1/R: timers and the network shift request arrivals by a millisecond
+/// or so, and without slack a window measured at the server could catch R+2 at its edges (seen at `-r 1` and
+/// `-r 2` after a backoff pause: 3 requests in 0.9999 s). 0.5 % costs W3 (`-r 20`) about 25 ms in 5 s.
+const PERIOD_SLACK: f64 = 1.005;
 /// First host-wide pause after a 429/503 that named no Retry-After.
 const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 
@@ -47,7 +53,7 @@ impl Robots {
     pub fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
         match self {
             Robots::AllowAll => Ok(()),
-            Robots::Rules(r) if r.allowed(url.as_str()) => Ok(()),
+            Robots::Rules(r) if r.allowed(&robots_path(url)) => Ok(()),
             Robots::Rules(_) => Err((
                 ErrorKind::RobotsDisallowed,
                 "disallowed by robots.txt".into(),
@@ -99,16 +105,26 @@ impl std::fmt::Debug for Host {
 /// A limiter letting `per_second` requests a second through with bursts of `burst`: in any one-second window a
 /// host sees at most `per_second + burst - 1` requests.
 fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
-    let period = Duration::try_from_secs_f64(1.0 / per_second).ok()?;
+    let period = Duration::try_from_secs_f64(PERIOD_SLACK / per_second).ok()?;
     let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
     Some(RateLimiter::direct(quota))
+}
+
+/// The path and query of `url` in RFC 9309's comparison form (see [`crate::robots::canonical_pct`]).
+fn robots_path(url: &Url) -> String {
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    String::from_utf8_lossy(&crate::robots::canonical_pct(path.as_bytes())).into_owned()
 }
 
 /// Whether `-r R` can be enforced: the limiter's period `1/R` must be a whole number of nanoseconds between 1 ns
 /// and the largest `Duration` (so neither `1e-300`, which would overflow, nor `1e12` mean "unlimited").
 #[must_use]
 pub fn rate_is_representable(per_second: f64) -> bool {
-    per_second.is_finite() && per_second > 0.0 && limiter(per_second, 2).is_some()
+    // try_from_secs_f64 rounds: 1/1.5e9 s would become a 1 ns period, 50 % slower than asked. Check the real value.
+    per_second.is_finite()
+        && per_second > 0.0
+        && 1.0 / per_second >= MIN_PERIOD_SECS
+        && limiter(per_second, 2).is_some()
 }
 
 impl Host {
@@ -133,13 +149,26 @@ impl Host {
 
     /// Waits until a request to this host may go: host-wide backoff, then `-r`, then Crawl-delay.
     pub async fn ready(&self) {
-        self.wait_backoff().await;
-        if let Some(l) = &self.limiter {
-            l.until_ready().await;
+        loop {
+            self.wait_backoff().await;
+            if let Some(l) = &self.limiter {
+                l.until_ready().await;
+            }
+            if let Some(l) = self.robots.get().and_then(|s| s.delay.as_ref()) {
+                l.until_ready().await;
+            }
+            // A 429/503 that arrived while this request waited on the limiter pauses it too ("every queued
+            // request to the host waits"); the cell it took only makes it later, never earlier.
+            if !self.backing_off() {
+                return;
+            }
         }
-        if let Some(l) = self.robots.get().and_then(|s| s.delay.as_ref()) {
-            l.until_ready().await;
-        }
+    }
+
+    fn backing_off(&self) -> bool {
+        self.lock_backoff()
+            .until
+            .is_some_and(|t| t > Instant::now())
     }
 
     async fn wait_backoff(&self) {
@@ -195,9 +224,14 @@ impl Host {
 
     /// Waits for the host-wide backoff and the `-r` limiter only (robots.txt itself is not held to Crawl-delay).
     pub async fn ready_for_robots(&self) {
-        self.wait_backoff().await;
-        if let Some(l) = &self.limiter {
-            l.until_ready().await;
+        loop {
+            self.wait_backoff().await;
+            if let Some(l) = &self.limiter {
+                l.until_ready().await;
+            }
+            if !self.backing_off() {
+                return;
+            }
         }
     }
 
@@ -222,7 +256,10 @@ impl Host {
         if !per_second.is_finite() || self.rate.is_some_and(|r| r <= per_second) {
             return None;
         }
-        limiter(per_second, 1)
+        // robots.txt was just requested: the first page waits a full delay after it, as every later one does.
+        limiter(per_second, 1).inspect(|l| {
+            let _ = l.check();
+        })
     }
 }
 

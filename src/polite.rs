@@ -31,6 +31,8 @@ const REDIRECT_BODY_MAX: u64 = 64 * 1024;
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 /// Redirects followed for robots.txt (RFC 9309 §2.3.1.2 asks for at least five).
 const ROBOTS_MAX_REDIRECTS: usize = 5;
+/// Longest `Location` kept in `redirects` when it cannot be followed (as long as an `invalid_url` line).
+const MAX_DEAD_END_CHARS: usize = 2048;
 /// Longest backoff between retries, whatever the attempt count.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -88,6 +90,9 @@ pub struct Exchange {
 enum Hop {
     Done(Response),
     Redirect(Response, Url),
+    /// A redirect whose `Location` does not lead to an http(s) URL (`ftp:`, `javascript:`, garbage): recorded
+    /// in `redirects` as it resolved, not followed, and the URL ends with it.
+    DeadEnd(Response, String),
 }
 
 /// The client, the host table and the rules every request obeys.
@@ -149,6 +154,13 @@ impl Polite {
             match hop {
                 Err(e) => ex.result = Err(e),
                 Ok(Hop::Done(resp)) => ex.result = Ok(resp),
+                Ok(Hop::DeadEnd(resp, to)) => {
+                    ex.redirects.push(Redirect {
+                        url: to,
+                        status: resp.status,
+                    });
+                    ex.result = Ok(resp);
+                }
                 Ok(Hop::Redirect(resp, target)) => {
                     ex.redirects.push(Redirect {
                         url: target.as_str().to_owned(),
@@ -224,10 +236,14 @@ impl Polite {
                 }
                 continue;
             }
-            if let Some(target) = redirect_target(&resp, url) {
+            if let Some(target) = redirect_location(&resp, url) {
                 host.relax();
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
-                return (Ok(Hop::Redirect(r, target)), attempt);
+                let hop = match target {
+                    Ok(url) => Hop::Redirect(r, url),
+                    Err(raw) => Hop::DeadEnd(r, raw),
+                };
+                return (Ok(hop), attempt);
             }
             match self.fetcher.read(resp, max_body, deadline).await {
                 Err(e) if retries_left && e.kind().is_retryable() => {
@@ -285,12 +301,27 @@ impl Polite {
 /// Where a followable redirect leads: one of [`REDIRECT_STATUSES`] with a `Location` that resolves (against the
 /// request URL) to an http(s) URL. Anything else is a final answer.
 fn redirect_target(resp: &reqwest::Response, base: &Url) -> Option<Url> {
+    redirect_location(resp, base)?.ok()
+}
+
+/// For one of [`REDIRECT_STATUSES`] with a `Location`: `Ok` with the URL to follow, or `Err` with where it pointed
+/// (resolved when it resolves, else as sent, at most [`MAX_DEAD_END_CHARS`]) when that is not an http(s) URL.
+fn redirect_location(resp: &reqwest::Response, base: &Url) -> Option<Result<Url, String>> {
     if !REDIRECT_STATUSES.contains(&resp.status().as_u16()) {
         return None;
     }
-    let location = resp.headers().get(LOCATION)?.to_str().ok()?;
-    let joined = base.join(location.trim()).ok()?;
-    crate::url::normalize(joined.as_str()).ok()
+    let raw = resp.headers().get(LOCATION)?;
+    let location = String::from_utf8_lossy(raw.as_bytes());
+    let joined = base.join(location.trim());
+    if let Ok(url) = joined
+        .as_ref()
+        .map_err(|_| ())
+        .and_then(|j| crate::url::normalize(j.as_str()).map_err(|_| ()))
+    {
+        return Some(Ok(url));
+    }
+    let shown = joined.map_or_else(|_| location.into_owned(), |j| j.to_string());
+    Some(Err(crate::record::cut(&shown, MAX_DEAD_END_CHARS)))
 }
 
 /// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.

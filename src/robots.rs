@@ -79,6 +79,8 @@ pub fn parse_for(agent: &str, body: &[u8]) -> Parsed {
         crawl_delay: None,
         delay_capped: false,
     };
+    let body = canonical_pct(body);
+    let body = body.as_ref();
     let robot = if let Ok(robot) = Robot::new(agent, body) {
         Some(robot)
     } else {
@@ -144,10 +146,47 @@ fn report(list: &mut Vec<String>, line: &[u8]) {
     }
 }
 
+/// RFC 9309 §2.2.2 comparison form: a percent-encoded octet that is an unreserved character (RFC 3986: letters,
+/// digits, `-._~`) is decoded, every other escape gets uppercase hex; nothing else changes. Applied to rules and
+/// to the URL being checked alike, so `/%7Ejoe` matches `Disallow: /~joe` and `%e2` matches `%E2`.
+#[must_use]
+pub fn canonical_pct(s: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !s.contains(&b'%') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let hex = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                let byte = h * 16 + l;
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                    out.push(byte);
+                } else {
+                    out.push(b'%');
+                    out.push(s[i + 1].to_ascii_uppercase());
+                    out.push(s[i + 2].to_ascii_uppercase());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `texting_robots`' Crawl-delay (seconds, already non-negative and not NaN) as a duration of at most
-/// [`MAX_CRAWL_DELAY`], and whether it was lowered. Zero and infinity give `None`.
+/// [`MAX_CRAWL_DELAY`], and whether it was lowered. Zero gives `None`; infinity (`inf`, `1e400`) is "more than the
+/// cap", so it is the cap.
 fn cap_delay(secs: Option<f32>) -> (Option<Duration>, bool) {
-    let Some(secs) = secs.filter(|s| s.is_finite() && *s > 0.0) else {
+    let Some(secs) = secs.filter(|s| !s.is_nan() && *s > 0.0) else {
         return (None, false);
     };
     match Duration::try_from_secs_f32(secs) {
@@ -159,6 +198,22 @@ fn cap_delay(secs: Option<f32>) -> (Option<Duration>, bool) {
 #[cfg(test)]
 mod tests {
     use std::fmt::Write as _;
+
+    #[test]
+    fn percent_escapes_compare_in_rfc_9309_form() {
+        let c =
+            |s: &str| String::from_utf8(super::canonical_pct(s.as_bytes()).into_owned()).unwrap();
+        assert_eq!(c("/%7Ejoe/%7ejoe/%70rivate"), "/~joe/~joe/private");
+        assert_eq!(c("/%e2%82%ac/%2f/%2F/%41"), "/%E2%82%AC/%2F/%2F/A");
+        assert_eq!(c("/100%/%zz/%4"), "/100%/%zz/%4");
+        let r =
+            super::parse(b"User-agent: *\nDisallow: /~joe/\nDisallow: /UP%41\nDisallow: /q?a=1\n")
+                .robot
+                .unwrap();
+        for url in ["/%7Ejoe/secret", "/%7ejoe/x", "/UPA", "/q?a=%31"] {
+            assert!(!r.allowed(&c(url)), "{url}");
+        }
+    }
     use std::time::Instant;
 
     use super::*;
@@ -290,7 +345,12 @@ mod tests {
         let p = parse(b"User-agent: *\nCrawl-delay: 2.5\n");
         assert_eq!(p.crawl_delay, Some(Duration::from_millis(2500)));
         assert!(!p.delay_capped);
-        for bad in ["-5", "NaN", "inf", "infinity", "0", "soon"] {
+        for huge in ["inf", "infinity", "1e400"] {
+            let p = parse(format!("User-agent: *\nCrawl-delay: {huge}\n").as_bytes());
+            assert_eq!(p.crawl_delay, Some(MAX_CRAWL_DELAY), "{huge}");
+            assert!(p.delay_capped, "{huge}");
+        }
+        for bad in ["-5", "NaN", "0", "soon"] {
             let p = parse(format!("User-agent: *\nCrawl-delay: {bad}\n").as_bytes());
             assert_eq!(p.crawl_delay, None, "{bad}");
             assert!(!p.delay_capped, "{bad}");

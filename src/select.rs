@@ -4,7 +4,7 @@
 //! Three limits, each a backstop for what the one before cannot see:
 //! 1. [`crate::depth::cap_depth`] flattens nesting past 512 elements before html5ever runs (the common attack:
 //!    deep nesting makes html5ever's tree builder quadratic).
-//! 2. html5ever is fed in [`CHUNK`]-sized pieces through a sink that counts its work (element names read while
+//! 2. html5ever is fed in `CHUNK`-sized pieces through a sink that counts its work (element names read while
 //!    walking the stack of open elements, nodes created and appended, and each appended node's depth); once
 //!    [`WORK_BUDGET`] is spent the rest of the page is not parsed. This catches mis-nesting that html5ever itself
 //!    amplifies (re-opened formatting elements), and also bounds selector matching, which is O(depth) per element.
