@@ -411,6 +411,10 @@ impl Table {
 }
 
 #[cfg(test)]
+#[path = "host_release.rs"]
+mod release_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::PRODUCT_TOKEN;
