@@ -42,7 +42,7 @@ pub const ROBOTS_CACHE_BYTES: usize = 16 << 20;
 /// Estimated bytes of a cached robots.txt result beyond its rules: the state, the key, the cache's bookkeeping.
 const ROBOTS_ENTRY_BYTES: usize = 512;
 /// Estimated bytes of parsed rules per byte of robots.txt: issue 9 measured ~2.3 MB a host for a 510 KB file
-/// (per rule, texting_robots keeps the pattern, a starred copy and maybe a regex, in a 56-byte entry).
+/// (per rule, texting_robots keeps the pattern, maybe a starred copy and a regex, in an entry of its own).
 const ROBOTS_BYTES_PER_BODY_BYTE: usize = 4;
 /// First host-wide pause after a 429/503 that named no Retry-After.
 const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
