@@ -19,6 +19,13 @@ Workloads
   W1S  the first 5,000 lines of the W1 list: CPU per page must not grow with the size of the run (W1 vs W1S)
   W5S  --sitemap on a host whose robots.txt names a sitemap index of 99 x 50,000 URLs, with --max-pages 100:
        sitemap files must be read lazily (peak RSS < 100 MB, files read counted at the server)
+  W4   many hosts (default on): 20,000 names h{i}.localhost served by `examples/many_hosts` on 127.0.0.1:8090
+       (`*.localhost` is loopback, RFC 6761: no --resolve flags, no hosts file), 2 pages each, a robots.txt on
+       every host, default politeness but `-r 0`, under `ulimit -n 1024`; beside it fetch_only on the same
+       60,000 requests (robots.txt included, no idle pool: 20,000 idle sockets would not fit). Targets: 40,000
+       records, peak RSS <= 80 MB, wall <= 2x fetch_only, robots.txt asked once a host (the server counts)
+  W2H  link-heavy crawl (default on): the W2 site with ~200 links a page and 1 % of pages of 1-2 MB
+       (`bench_site --links 200 --big-permille 10` on 127.0.0.51-54:8091): peak RSS <= 100 MB
   MODEL the scheduler's model test, long: CRAWLFISH_MODEL_CASES=500 (release), random graphs against BFS
 
   --baseline BIN runs another crawlfish binary interleaved with this one in W1 and W2 (e.g. the previous
@@ -26,6 +33,7 @@ Workloads
 """
 import argparse
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -111,7 +119,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--pages", type=int, default=5000, help="pages per host (4 hosts)")
-    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S")
+    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S,W4,W2H")
     ap.add_argument("--out", default="/tmp/crawlfish-bench")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--baseline", help="another crawlfish binary to run interleaved in W1 and W2")
@@ -199,11 +207,115 @@ def bench(a):
 
     if "W5S" in todo:
         sitemap_workload(cf, a.out)
+    if "W4" in todo:
+        many_hosts_workload(cf, fetch, a)
+    if "W2H" in todo:
+        link_heavy_workload(cf, a)
     if "MODEL" in todo:
         t = time.perf_counter()
         env = dict(os.environ, CRAWLFISH_MODEL_CASES="500")
         subprocess.run(["cargo", "test", "--release", "-q", "--lib", "crawl_model"], cwd=ROOT, env=env, check=True)
         print(f"\nMODEL: 500 random scheduler cases against BFS passed in {time.perf_counter() - t:.0f} s")
+
+
+def timed(cmd):
+    """Wall, CPU and peak RSS of one shell command, and its stderr. The peak is crawlfish's own (VmHWM, from its
+    summary line) when it prints one: wait4's ru_maxrss also counts the pages a forked child shares with this
+    Python process before it executes, which hides a small crawlfish behind the benchmark's own size."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    err = proc.stderr.read().decode(errors="replace")
+    peak = re.search(r"peak RSS ([0-9.]+) MB", err)
+    return {"wall": time.perf_counter() - start, "cpu": ru.ru_utime + ru.ru_stime,
+            "rss_mb": float(peak.group(1)) if peak else ru.ru_maxrss / 1024,
+            "code": os.waitstatus_to_exitcode(status), "stderr": err}
+
+
+def start_server(cmd):
+    server = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    for line in server.stderr:
+        if "ready" in line:
+            return server
+    sys.exit(f"{cmd[0]} did not start")
+
+
+W4_HOSTS, W4_PORT = 20_000, 8090
+
+
+def many_hosts_workload(cf, fetch, a):
+    out = os.path.join(a.out, "w4")
+    server = start_server([os.path.join(RELEASE, "examples", "many_hosts"), "--hosts", str(W4_HOSTS),
+                           "--port", str(W4_PORT), "--out", out])
+    stats = f"http://127.0.0.1:{W4_PORT}/__stats"
+    try:
+        listed = os.path.join(out, "hosts.txt")
+        with open(listed) as f:
+            urls = f.read().split()
+        # fetch_only pops from the end: each host's robots.txt just before its first page, like crawlfish.
+        seen, reqs = set(), []
+        for u in urls:
+            host = u.split("/")[2]
+            if host not in seen:
+                seen.add(host)
+                reqs.append(f"http://{host}/robots.txt")
+            reqs.append(u)
+        fetch_list = os.path.join(out, "fetch.txt")
+        with open(fetch_list, "w") as f:
+            f.write("\n".join(reversed(reqs)) + "\n")
+        del urls, reqs, seen
+        limit = "ulimit -n 1024; "
+        cmds = [("crawlfish", f"{limit}{shlex.quote(cf)} -r 0 -o {out}/w4.jsonl {listed}"),
+                ("fetch_only", f"{limit}{shlex.quote(fetch)} {fetch_list} 64 0")]
+        results = {n: [] for n, _ in cmds}
+        for r in range(a.warmup + a.runs):
+            for name, cmd in cmds:
+                urllib.request.urlopen(stats, timeout=10).read()
+                res = timed(cmd)
+                res.update(json.load(urllib.request.urlopen(stats, timeout=10)))
+                if name == "crawlfish":
+                    with open(f"{out}/w4.jsonl") as f:
+                        res["records"] = sum(1 for _ in f)
+                    res["emfile"] = "Too many open files" in res["stderr"] or "os error 24" in open(
+                        f"{out}/w4.jsonl").read()
+                if r >= a.warmup:
+                    results[name].append(res)
+        cf_runs, fo = results["crawlfish"], results["fetch_only"]
+        wall = statistics.median(r["wall"] for r in cf_runs)
+        fo_wall = statistics.median(r["wall"] for r in fo)
+        print(f"\nW4 many hosts ({W4_HOSTS:,} hosts x 2 pages, -r 0, ulimit -n 1024), median of {a.runs}: "
+              f"crawlfish {wall:.2f} s, fetch_only {fo_wall:.2f} s = {wall / fo_wall:.2f}x (target <= 2); "
+              f"records {min(r['records'] for r in cf_runs)} (target {2 * W4_HOSTS}); "
+              f"peak RSS {max(r['rss_mb'] for r in cf_runs):.1f} MB (target <= 80); "
+              f"robots.txt requests {max(r['robots'] for r in cf_runs)} (hosts {W4_HOSTS}); "
+              f"'Too many open files': {any(r['emfile'] for r in cf_runs)}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def link_heavy_workload(cf, a):
+    out = os.path.join(a.out, "w2h")
+    server = start_server([os.path.join(RELEASE, "examples", "bench_site"), "--pages", str(a.pages),
+                           "--first-ip", "51", "--port", "8091", "--links", "200", "--big-permille", "10",
+                           "--out", out])
+    try:
+        cmd = (f"{shlex.quote(cf)} -c 64 -r 0 --per-host 64 --ignore-robots --depth 100 --scope host "
+               f"-o {out}/w2h.jsonl {out}/roots.txt")
+        runs = []
+        for r in range(a.warmup + a.runs):
+            res = timed(cmd)
+            if r >= a.warmup:
+                with open(f"{out}/w2h.jsonl") as f:
+                    res["records"] = sum(1 for _ in f)
+                runs.append(res)
+        print(f"\nW2H link-heavy crawl (~200 links a page, 1 % of pages 1-2 MB), median of {a.runs}: "
+              f"wall {statistics.median(r['wall'] for r in runs):.2f} s, "
+              f"records {min(r['records'] for r in runs)} (target {4 * a.pages}), "
+              f"peak RSS {max(r['rss_mb'] for r in runs):.1f} MB (target <= 100)")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 SITEMAP_CHILDREN, SITEMAP_URLS = 99, 50_000

@@ -5,7 +5,12 @@
 //! root-relative, absolute, a few cross-host, a fragment, a duplicate, a mailto). Page i links to pages 4i+1..4i+4,
 //! so every page is reachable from `/index.html` of its host by same-host links.
 //!
-//! `cargo run --release --example bench_site -- [--pages N] [--hosts H] [--first-ip 31] [--port 8088] [--out DIR]`
+//! `--links L` sets the random links a page carries (default 34; W2H uses ~200: past the first 34 they come with a
+//! short phrase, not a paragraph), and `--big-permille P` makes P pages in 1,000 weigh 1–2 MB (filler paragraphs
+//! without links), the link-heavy crawl of the W2H benchmark.
+//!
+//! `cargo run --release --example bench_site -- [--pages N] [--hosts H] [--first-ip 31] [--port 8088] [--out DIR]
+//! [--links L] [--big-permille P]`
 //! writes DIR/urls.txt (every page, shuffled) and DIR/roots.txt, then serves until killed.
 //! `GET /__stats` on any host returns and resets the request log: `{"hits": [[ms since start, …] per host]}`.
 
@@ -56,7 +61,19 @@ fn path_of(i: usize) -> String {
     }
 }
 
-fn page(hosts: &[String], h: usize, i: usize, n: usize) -> String {
+/// The site's shape beyond pages and hosts.
+#[derive(Clone, Copy)]
+struct Shape {
+    links: usize,
+    big_permille: u64,
+}
+
+/// Random links past this many carry a short phrase, so a 200-link page stays a realistic size.
+const LONG_LINKS: usize = 34;
+/// A big page weighs this plus up to as much again.
+const BIG_PAGE_BYTES: usize = 1 << 20;
+
+fn page(hosts: &[String], h: usize, i: usize, n: usize, shape: Shape) -> String {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((h as u64) << 32) ^ i as u64);
     let words = |rng: &mut Rng, k: usize| -> String {
         (0..k)
@@ -90,7 +107,7 @@ fn page(hosts: &[String], h: usize, i: usize, n: usize) -> String {
             );
         }
     }
-    for k in 0..34 {
+    for k in 0..shape.links {
         let target = rng.below(n);
         let href = if k % 10 == 0 {
             let other = (h + 1 + rng.below(hosts.len() - 1).min(hosts.len() - 2)) % hosts.len();
@@ -102,9 +119,16 @@ fn page(hosts: &[String], h: usize, i: usize, n: usize) -> String {
         };
         s += &format!(
             "<p>{} <a href=\"{href}\">{}</a></p>",
-            words(&mut rng, 55),
+            words(&mut rng, if k < LONG_LINKS { 55 } else { 3 }),
             words(&mut rng, 2)
         );
+    }
+    if (rng.next() % 1000) < shape.big_permille {
+        let target = BIG_PAGE_BYTES + rng.below(BIG_PAGE_BYTES);
+        let para = format!("<p>{}</p>", words(&mut rng, 200));
+        while s.len() < target {
+            s += &para;
+        }
     }
     s += &format!("<a href=\"{}\">again</a>", path_of((4 * i + 1).min(n - 1)));
     s += "</body></html>";
@@ -168,6 +192,10 @@ fn main() {
     let nh: usize = arg(&args, "--hosts", "4").parse().unwrap();
     let first: u8 = arg(&args, "--first-ip", "31").parse().unwrap();
     let port: u16 = arg(&args, "--port", "8088").parse().unwrap();
+    let shape = Shape {
+        links: arg(&args, "--links", "34").parse().unwrap(),
+        big_permille: arg(&args, "--big-permille", "0").parse().unwrap(),
+    };
     let out = std::path::PathBuf::from(arg(&args, "--out", "/tmp/crawlfish-bench"));
     assert!(nh >= 2, "--hosts must be at least 2");
     let ips: Vec<Ipv4Addr> = (0..nh)
@@ -175,7 +203,11 @@ fn main() {
         .collect();
     let hosts: Vec<String> = ips.iter().map(|ip| format!("{ip}:{port}")).collect();
     let pages: Vec<Vec<axum::body::Bytes>> = (0..nh)
-        .map(|h| (0..n).map(|i| page(&hosts, h, i, n).into()).collect())
+        .map(|h| {
+            (0..n)
+                .map(|i| page(&hosts, h, i, n, shape).into())
+                .collect()
+        })
         .collect();
     std::fs::create_dir_all(&out).unwrap();
     let mut urls: Vec<String> = (0..nh)

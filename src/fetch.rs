@@ -2,6 +2,11 @@
 //! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
 //! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
 //!
+//! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in `host.rs`: reqwest has no
+//! global cap on idle keep-alive connections (only one per host, and a timeout), so the idle sockets of a host
+//! are closed by dropping its client when the host's state is released. Open sockets then follow the hosts in use
+//! (about `-c`), not every host the run has met.
+//!
 //! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
 //! passes the same robots, rate-limit and scope checks.
 
@@ -40,31 +45,35 @@ pub struct Credentials<'a> {
     pub basic: Option<(&'a str, Option<&'a str>)>,
 }
 
-/// The shared client and the limits every request obeys.
+/// What every client is built from, and a client already built (the fallback should building another fail).
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    resolver: Arc<Resolver>,
     cfg: Arc<Config>,
 }
 
 impl Fetcher {
-    /// Builds the client.
+    /// Builds a first client, so a setting the client rejects fails here, at start.
     ///
     /// # Errors
-    /// When the TLS backend cannot be initialised.
+    /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
     pub fn new(cfg: Arc<Config>) -> Result<Fetcher, reqwest::Error> {
-        let resolver = Resolver {
+        let resolver = Arc::new(Resolver {
             overrides: cfg.resolve.iter().cloned().collect(),
-        };
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
-            .tcp_nodelay(true)
-            .dns_resolver(Arc::new(resolver))
-            .build()?;
-        Ok(Fetcher { client, cfg })
+        });
+        let client = build_client(&cfg, &resolver)?;
+        Ok(Fetcher {
+            client,
+            resolver,
+            cfg,
+        })
+    }
+
+    /// A new client with its own connection pool, for one host: dropping it closes that host's idle connections.
+    #[must_use]
+    pub fn pool(&self) -> reqwest::Client {
+        build_client(&self.cfg, &self.resolver).unwrap_or_else(|_| self.client.clone())
     }
 
     #[must_use]
@@ -79,6 +88,7 @@ impl Fetcher {
     /// Transport failures, classified by [`FetchError::kind`].
     pub async fn send(
         &self,
+        client: &reqwest::Client,
         url: &Url,
         creds: Option<Credentials<'_>>,
         deadline: Instant,
@@ -89,7 +99,7 @@ impl Fetcher {
             let _ = target.set_username("");
             let _ = target.set_password(None);
         }
-        let mut req = self.client.get(target);
+        let mut req = client.get(target);
         if let Some(c) = creds {
             if !c.headers.is_empty() {
                 req = req.headers(c.headers.clone());
@@ -116,6 +126,17 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         read_body(resp, max_body, deadline, self.cfg.timeout).await
     }
+}
+
+fn build_client(cfg: &Config, resolver: &Arc<Resolver>) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(cfg.user_agent.clone())
+        .connect_timeout(cfg.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
+        .tcp_nodelay(true)
+        .dns_resolver(resolver.clone())
+        .build()
 }
 
 /// Statuses worth another attempt; everything else (404 …) is final after one request.
@@ -210,6 +231,7 @@ async fn read_body(
 
 /// Name resolution: `--resolve` overrides first; RFC 6761 special names answered locally (`.invalid` never
 /// resolves, `localhost` is loopback) so they never reach a DNS server; the system resolver for the rest.
+#[derive(Debug)]
 struct Resolver {
     overrides: HashMap<String, SocketAddr>,
 }

@@ -8,9 +8,17 @@
 //! getting two requests at once, which, with the first one slowed by its TCP handshake, let a one-second window
 //! at the server hold R+2 (measured by `tests/cli/core.rs` and the W3 benchmark).
 //!
-//! [`Hosts`] is the table of every host's state, shared by all tasks (a redirect hop may land on any host).
+//! [`Hosts`] is the table of the hosts' state, shared by all tasks (a redirect hop may land on any host). It is
+//! bounded: when it has grown by [`SWEEP_GROWTH`] hosts (or a quarter) since the last sweep, it sweeps. A host no task holds (only the
+//! table has its `Arc`) loses its connection pool there, so its idle sockets close; it is *released* when, in
+//! addition, no backoff is pending and its limiters have refilled: `2/R` (the burst of 2) and Crawl-delay since
+//! its last request. A fresh state then allows no more than the old one would have (one request at once, the next
+//! `1/R` later, where the refilled old limiter allowed two), so R+1 in any one-second window still holds. Its
+//! robots.txt result goes to a cache bounded in bytes (`robots_cache.rs`), so a host that comes back is not
+//! asked again while the cache still holds it.
 //!
-//! Knows nothing of pages, records or the HTTP client: `polite.rs` fetches robots.txt and hands the result in.
+//! Knows nothing of pages or records; of HTTP it only holds the host's client (its connection pool), built by
+//! the caller: `polite.rs` fetches robots.txt and hands the result in.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +32,18 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::record::ErrorKind;
+use crate::robots_cache::ByteCache;
+
+/// The table sweeps once this many hosts, or a quarter of its size after the last sweep if more, were added:
+/// amortised O(1) a new host, and at most that many hosts keep idle sockets beyond those in use.
+pub const SWEEP_GROWTH: usize = 64;
+/// Budget of the cache of released hosts' robots.txt results (estimated bytes).
+pub const ROBOTS_CACHE_BYTES: usize = 16 << 20;
+/// Estimated bytes of a cached robots.txt result beyond its rules: the state, the key, the cache's bookkeeping.
+const ROBOTS_ENTRY_BYTES: usize = 512;
+/// Estimated bytes of parsed rules per byte of robots.txt: issue 9 measured ~2.3 MB a host for a 510 KB file
+/// (per rule, `texting_robots` keeps the pattern, maybe a starred copy and a regex, in an entry of its own).
+const ROBOTS_BYTES_PER_BODY_BYTE: usize = 4;
 /// The shortest limiter period governor can hold (1 ns).
 const MIN_PERIOD_SECS: f64 = 1e-9;
 /// Limiter periods are this much longer than 1/R: timers and the network shift request arrivals by a millisecond
@@ -38,7 +58,8 @@ const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 pub enum Robots {
     /// 4xx, an unparsable file, or a redirect chain too long: everything is allowed.
     AllowAll,
-    Rules(Box<texting_robots::Robot>),
+    /// The rules, and the size of the robots.txt they came from (for the cache's byte estimate).
+    Rules(Box<texting_robots::Robot>, usize),
     /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
     DisallowAll(String),
     /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind.
@@ -53,8 +74,8 @@ impl Robots {
     pub fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
         match self {
             Robots::AllowAll => Ok(()),
-            Robots::Rules(r) if r.allowed(&robots_path(url)) => Ok(()),
-            Robots::Rules(_) => Err((
+            Robots::Rules(r, _) if r.allowed(&robots_path(url)) => Ok(()),
+            Robots::Rules(..) => Err((
                 ErrorKind::RobotsDisallowed,
                 "disallowed by robots.txt".into(),
             )),
@@ -66,13 +87,25 @@ impl Robots {
     #[must_use]
     pub fn sitemaps(&self) -> &[String] {
         match self {
-            Robots::Rules(r) => &r.sitemaps,
+            Robots::Rules(r, _) => &r.sitemaps,
             _ => &[],
         }
     }
+
+    /// Estimated heap bytes of this result.
+    fn cost(&self) -> usize {
+        ROBOTS_ENTRY_BYTES
+            + match self {
+                Robots::Rules(_, body) => body.saturating_mul(ROBOTS_BYTES_PER_BODY_BYTE),
+                Robots::DisallowAll(s) | Robots::Unreachable(_, s) => s.len(),
+                Robots::AllowAll => 0,
+            }
+    }
 }
 
-struct RobotsState {
+/// A host's robots.txt result for the run, shared with the cache when the host is released (the Crawl-delay
+/// limiter goes along, so it keeps its state).
+pub struct RobotsState {
     robots: Robots,
     /// Set when Crawl-delay is slower than `-r`.
     delay: Option<DefaultDirectRateLimiter>,
@@ -82,6 +115,8 @@ struct RobotsState {
 struct Backoff {
     until: Option<Instant>,
     delay: Duration,
+    /// When the last request (or robots.txt fetch) was let through.
+    last: Option<Instant>,
 }
 
 /// One host's politeness state, shared by the tasks fetching from it.
@@ -89,9 +124,11 @@ pub struct Host {
     origin: Url,
     rate: Option<f64>,
     limiter: Option<DefaultDirectRateLimiter>,
-    robots: OnceCell<RobotsState>,
+    robots: OnceCell<Arc<RobotsState>>,
     backoff: Mutex<Backoff>,
     max_backoff: Duration,
+    /// This host's own connection pool: dropped (closing its idle sockets) when no task holds the host.
+    pool: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl std::fmt::Debug for Host {
@@ -131,6 +168,15 @@ impl Host {
     /// `origin` is any URL of the host (only its origin is used).
     #[must_use]
     pub fn new(origin: &Url, rate: Option<f64>, max_backoff: Duration) -> Host {
+        Host::with_robots(origin, rate, max_backoff, None)
+    }
+
+    fn with_robots(
+        origin: &Url,
+        rate: Option<f64>,
+        max_backoff: Duration,
+        robots: Option<Arc<RobotsState>>,
+    ) -> Host {
         let mut origin = origin.clone();
         origin.set_path("/");
         origin.set_query(None);
@@ -141,10 +187,42 @@ impl Host {
                 // Spend the burst's spare cell now: see the module docs.
                 let _ = l.check();
             }),
-            robots: OnceCell::new(),
+            robots: OnceCell::new_with(robots),
             backoff: Mutex::new(Backoff::default()),
             max_backoff,
+            pool: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This host's client, built by `make` on first use.
+    pub fn client(&self, make: impl FnOnce() -> reqwest::Client) -> &reqwest::Client {
+        self.pool.get_or_init(make)
+    }
+
+    /// Whether a fresh state could replace this one now without letting more through: no backoff pending or
+    /// remembered, and every limiter refilled since the last request.
+    fn releasable(&self, now: Instant) -> bool {
+        let quiet = self.rate.map_or(Duration::ZERO, |r| {
+            Duration::try_from_secs_f64(2.0 * PERIOD_SLACK / r).unwrap_or(Duration::MAX)
+        });
+        let delay = self
+            .robots
+            .get()
+            .and_then(|s| match &s.robots {
+                Robots::Rules(r, _) => r.delay,
+                _ => None,
+            })
+            .and_then(|d| Duration::try_from_secs_f32(d).ok())
+            .unwrap_or_default();
+        let b = self.lock_backoff();
+        b.until.is_none_or(|u| u <= now)
+            && b.delay.is_zero()
+            && b.last
+                .is_none_or(|t| now.saturating_duration_since(t) >= quiet.max(delay))
+    }
+
+    fn mark_used(&self) {
+        self.lock_backoff().last = Some(Instant::now());
     }
 
     /// Waits until a request to this host may go: host-wide backoff, then `-r`, then Crawl-delay.
@@ -160,6 +238,7 @@ impl Host {
             // A 429/503 that arrived while this request waited on the limiter pauses it too ("every queued
             // request to the host waits"); the cell it took only makes it later, never earlier.
             if !self.backing_off() {
+                self.mark_used();
                 return;
             }
         }
@@ -230,6 +309,7 @@ impl Host {
                 l.until_ready().await;
             }
             if !self.backing_off() {
+                self.mark_used();
                 return;
             }
         }
@@ -242,10 +322,10 @@ impl Host {
             .get_or_init(|| async {
                 let robots = fetch().await;
                 let delay = match &robots {
-                    Robots::Rules(r) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
+                    Robots::Rules(r, _) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
                     _ => None,
                 };
-                RobotsState { robots, delay }
+                Arc::new(RobotsState { robots, delay })
             })
             .await;
         &state.robots
@@ -263,39 +343,114 @@ impl Host {
     }
 }
 
-/// Every host's politeness state, created on first use. Shared by the scheduler and all tasks.
+/// The hosts' politeness state, created on first use and released when idle (see the module docs).
 #[derive(Debug)]
 pub struct Hosts {
-    map: Mutex<HashMap<Arc<str>, Arc<Host>>>,
+    table: Mutex<Table>,
     rate: Option<f64>,
     max_backoff: Duration,
+}
+
+#[derive(Debug)]
+struct Table {
+    map: HashMap<Arc<str>, Arc<Host>>,
+    robots: ByteCache<Arc<RobotsState>>,
+    sweep_at: usize,
+}
+
+impl std::fmt::Debug for RobotsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobotsState")
+            .field("robots", &self.robots)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Hosts {
     #[must_use]
     pub fn new(rate: Option<f64>, max_backoff: Duration) -> Hosts {
+        Hosts::with_robots_budget(rate, max_backoff, ROBOTS_CACHE_BYTES)
+    }
+
+    /// [`Hosts::new`] with another robots cache budget (tests).
+    #[must_use]
+    pub fn with_robots_budget(rate: Option<f64>, max_backoff: Duration, budget: usize) -> Hosts {
         Hosts {
-            map: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                map: HashMap::new(),
+                robots: ByteCache::new(budget),
+                sweep_at: SWEEP_GROWTH,
+            }),
             rate,
             max_backoff,
         }
     }
 
-    /// The state of `url`'s host (its origin), created on first use.
+    /// The state of `url`'s host (its origin), created on first use (with its robots.txt result when the cache
+    /// still holds it).
     pub fn get(&self, url: &Url) -> Arc<Host> {
         let key = crate::url::host_key(url);
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(h) = map.get(key.as_str()) {
+        let mut t = self.lock();
+        if let Some(h) = t.map.get(key.as_str()) {
             return h.clone();
         }
-        let host = Arc::new(Host::new(url, self.rate, self.max_backoff));
-        map.insert(key.into(), host.clone());
+        if t.map.len() >= t.sweep_at {
+            t.sweep(Instant::now());
+        }
+        let robots = t.robots.take(&key);
+        let host = Arc::new(Host::with_robots(url, self.rate, self.max_backoff, robots));
+        t.map.insert(key.into(), host.clone());
         host
     }
+
+    /// Hosts in the table, and robots.txt results in the cache (for tests and logs).
+    #[must_use]
+    pub fn counts(&self) -> (usize, usize) {
+        let t = self.lock();
+        (t.map.len(), t.robots.len())
+    }
+
+    /// Sweeps now, whatever the table's size (tests).
+    pub fn sweep(&self) {
+        self.lock().sweep(Instant::now());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        // A poisoned lock only means another task panicked mid-update; the table stays consistent.
+        self.table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
+
+impl Table {
+    /// Drops the connection pools of hosts no task holds, and releases those of them that may be (module docs).
+    /// Amortised O(1) per new host: the next sweep waits for [`SWEEP_GROWTH`] new hosts, or a quarter more.
+    fn sweep(&mut self, now: Instant) {
+        let robots = &mut self.robots;
+        self.map.retain(|key, host| {
+            // Only the table holds it, and it is locked: no task can take it while this runs.
+            let Some(h) = Arc::get_mut(host) else {
+                return true;
+            };
+            h.pool.take();
+            if !h.releasable(now) {
+                return true;
+            }
+            if let Some(state) = h.robots.take() {
+                let cost = state.robots.cost() + key.len();
+                robots.put(key.clone(), state, cost);
+            }
+            false
+        });
+        let len = self.map.len();
+        self.sweep_at = len + (len / 4).max(SWEEP_GROWTH);
+    }
+}
+
+#[cfg(test)]
+#[path = "host_release.rs"]
+mod release_tests;
 
 #[cfg(test)]
 mod tests {
@@ -303,9 +458,10 @@ mod tests {
     use crate::cli::PRODUCT_TOKEN;
 
     fn rules(txt: &str) -> Robots {
-        Robots::Rules(Box::new(
-            texting_robots::Robot::new(PRODUCT_TOKEN, txt.as_bytes()).unwrap(),
-        ))
+        Robots::Rules(
+            Box::new(texting_robots::Robot::new(PRODUCT_TOKEN, txt.as_bytes()).unwrap()),
+            txt.len(),
+        )
     }
 
     fn allowed(r: &Robots, path: &str) -> bool {

@@ -212,7 +212,8 @@ impl Polite {
             attempt += 1;
             let retries_left = attempt <= cfg.retries;
             let deadline = Instant::now() + cfg.timeout;
-            let resp = match self.fetcher.send(url, creds, deadline).await {
+            let client = host.client(|| self.fetcher.pool());
+            let resp = match self.fetcher.send(client, url, creds, deadline).await {
                 Ok(r) => r,
                 Err(e) if retries_left && e.kind().is_retryable() => {
                     tokio::time::sleep(self.backoff(attempt)).await;
@@ -275,9 +276,11 @@ impl Polite {
             return Robots::AllowAll;
         };
         for _ in 0..=ROBOTS_MAX_REDIRECTS {
-            self.hosts.get(&url).ready_for_robots().await;
+            let host = self.hosts.get(&url);
+            host.ready_for_robots().await;
             let deadline = Instant::now() + self.cfg.timeout;
-            let resp = match self.fetcher.send(&url, None, deadline).await {
+            let client = host.client(|| self.fetcher.pool());
+            let resp = match self.fetcher.send(client, &url, None, deadline).await {
                 Ok(r) => r,
                 Err(e) => return Robots::Unreachable(e.kind(), e.to_string()),
             };
@@ -336,6 +339,7 @@ async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Ins
 /// A 2xx robots.txt: its rules, parsed off the runtime threads (a large file of anchored patterns costs regex
 /// compilation). A rule the matcher cannot handle is repaired alone (`robots.rs`), never the whole file.
 async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
+    let size = body.len();
     let Ok(parsed) = tokio::task::spawn_blocking(move || crate::robots::parse(&body)).await else {
         return Robots::DisallowAll("robots.txt could not be parsed".into());
     };
@@ -354,7 +358,7 @@ async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
         tracing::warn!(host, "robots.txt: Crawl-delay capped at {cap} s");
     }
     match parsed.robot {
-        Some(robot) => Robots::Rules(Box::new(robot)),
+        Some(robot) => Robots::Rules(Box::new(robot), size),
         None => {
             Robots::DisallowAll("robots.txt could not be parsed: host treated as disallowed".into())
         }
