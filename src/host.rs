@@ -41,9 +41,6 @@ pub const SWEEP_GROWTH: usize = 64;
 pub const ROBOTS_CACHE_BYTES: usize = 16 << 20;
 /// Estimated bytes of a cached robots.txt result beyond its rules: the state, the key, the cache's bookkeeping.
 const ROBOTS_ENTRY_BYTES: usize = 512;
-/// Estimated bytes of parsed rules per byte of robots.txt: issue 9 measured ~2.3 MB a host for a 510 KB file
-/// (per rule, `texting_robots` keeps the pattern, maybe a starred copy and a regex, in an entry of its own).
-const ROBOTS_BYTES_PER_BODY_BYTE: usize = 4;
 /// The shortest limiter period governor can hold (1 ns).
 const MIN_PERIOD_SECS: f64 = 1e-9;
 /// Limiter periods are this much longer than 1/R: timers and the network shift request arrivals by a millisecond
@@ -58,8 +55,8 @@ const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 pub enum Robots {
     /// 4xx, an unparsable file, or a redirect chain too long: everything is allowed.
     AllowAll,
-    /// The rules, and the size of the robots.txt they came from (for the cache's byte estimate).
-    Rules(Box<texting_robots::Robot>, usize),
+    /// The rules for us (`robots.rs`: they cost about the file's size).
+    Rules(Box<crate::robots::Rules>),
     /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
     DisallowAll(String),
     /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind.
@@ -74,7 +71,7 @@ impl Robots {
     pub fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
         match self {
             Robots::AllowAll => Ok(()),
-            Robots::Rules(r, _) if r.allowed(&robots_path(url)) => Ok(()),
+            Robots::Rules(r) if r.allowed(&robots_path(url)) => Ok(()),
             Robots::Rules(..) => Err((
                 ErrorKind::RobotsDisallowed,
                 "disallowed by robots.txt".into(),
@@ -87,7 +84,7 @@ impl Robots {
     #[must_use]
     pub fn sitemaps(&self) -> &[String] {
         match self {
-            Robots::Rules(r, _) => &r.sitemaps,
+            Robots::Rules(r) => &r.sitemaps,
             _ => &[],
         }
     }
@@ -96,7 +93,7 @@ impl Robots {
     fn cost(&self) -> usize {
         ROBOTS_ENTRY_BYTES
             + match self {
-                Robots::Rules(_, body) => body.saturating_mul(ROBOTS_BYTES_PER_BODY_BYTE),
+                Robots::Rules(r) => r.heap_bytes(),
                 Robots::DisallowAll(s) | Robots::Unreachable(_, s) => s.len(),
                 Robots::AllowAll => 0,
             }
@@ -209,7 +206,7 @@ impl Host {
             .robots
             .get()
             .and_then(|s| match &s.robots {
-                Robots::Rules(r, _) => r.delay,
+                Robots::Rules(r) => r.delay,
                 _ => None,
             })
             .and_then(|d| Duration::try_from_secs_f32(d).ok())
@@ -322,7 +319,7 @@ impl Host {
             .get_or_init(|| async {
                 let robots = fetch().await;
                 let delay = match &robots {
-                    Robots::Rules(r, _) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
+                    Robots::Rules(r) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
                     _ => None,
                 };
                 Arc::new(RobotsState { robots, delay })
@@ -455,13 +452,9 @@ mod release_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::PRODUCT_TOKEN;
 
     fn rules(txt: &str) -> Robots {
-        Robots::Rules(
-            Box::new(texting_robots::Robot::new(PRODUCT_TOKEN, txt.as_bytes()).unwrap()),
-            txt.len(),
-        )
+        Robots::Rules(Box::new(crate::robots::parse(txt.as_bytes()).rules))
     }
 
     fn allowed(r: &Robots, path: &str) -> bool {

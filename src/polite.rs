@@ -336,33 +336,21 @@ async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Ins
         .unwrap_or(stub)
 }
 
-/// A 2xx robots.txt: its rules, parsed off the runtime threads (a large file of anchored patterns costs regex
-/// compilation). A rule the matcher cannot handle is repaired alone (`robots.rs`), never the whole file.
+/// A 2xx robots.txt: its rules, parsed off the runtime threads (up to 512 KiB of text; linear, but not free).
 async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
-    let size = body.len();
     let Ok(parsed) = tokio::task::spawn_blocking(move || crate::robots::parse(&body)).await else {
-        return Robots::DisallowAll("robots.txt could not be parsed".into());
-    };
-    let host = origin.as_str();
-    if parsed.changed > 0 {
-        tracing::warn!(
-            host,
-            changed = parsed.changed,
-            dropped = ?parsed.dropped,
-            widened = ?parsed.widened,
-            "robots.txt: rules the matcher cannot compile (Allow dropped, Disallow kept without its $ anchor)"
+        return Robots::DisallowAll(
+            "robots.txt could not be parsed: host treated as disallowed".into(),
         );
-    }
+    };
     if parsed.delay_capped {
         let cap = crate::robots::MAX_CRAWL_DELAY.as_secs();
-        tracing::warn!(host, "robots.txt: Crawl-delay capped at {cap} s");
+        tracing::warn!(
+            host = origin.as_str(),
+            "robots.txt: Crawl-delay capped at {cap} s"
+        );
     }
-    match parsed.robot {
-        Some(robot) => Robots::Rules(Box::new(robot), size),
-        None => {
-            Robots::DisallowAll("robots.txt could not be parsed: host treated as disallowed".into())
-        }
-    }
+    Robots::Rules(Box::new(parsed.rules))
 }
 
 /// RFC 9309 §2.3.1 for a non-2xx answer: 4xx allow all, 5xx disallow all (with the reason for the records).

@@ -12,11 +12,11 @@ use crate::support::*;
 /// CR (overwrites a line), DEL and C1 controls (U+009B is an 8-bit CSI).
 const HOSTILE: &str = "\x1b[31mred\x1b[2J\x07\r\x7f\u{9b}31m\u{85}";
 
-/// Wildcards that make an anchored robots.txt rule too big for the matcher (`robots.rs` tests use the same).
+/// Wildcards in the hostile robots.txt rule (`texting_robots` could not compile 40 with a `$`; `robots.rs` can).
 const STARS: usize = 40;
 
-/// A site whose robots.txt and sitemap quote `HOSTILE` back into crawlfish's logs: an Allow rule too starred to
-/// compile (logged as dropped, with its text) and a sitemap entity name (quick-xml's error quotes it).
+/// A site whose robots.txt and sitemap carry `HOSTILE`: a heavily starred Allow rule (matched, never logged) and a
+/// sitemap entity name (quick-xml's error quotes it into the log).
 async fn hostile_site() -> Site {
     let site = Site::start("127.0.0.1").await;
     let mut rule = String::from("/");
@@ -54,7 +54,6 @@ async fn server_text_in_text_logs_has_its_control_characters_escaped() {
         "the sitemap error is logged: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("cannot compile"), "{}", run.stderr);
     assert!(run.stderr.ends_with('\n'));
     for line in run.stderr.lines() {
         assert_eq!(
