@@ -311,9 +311,15 @@ impl Scheduler {
 
     async fn seed(&mut self, seed: Seed) {
         match seed {
-            Seed::Invalid { line, reason } => {
+            Seed::Invalid {
+                line,
+                reason,
+                key: k,
+            } => {
                 let line = cut(&line, MAX_INVALID_LINE_CHARS);
-                if self.frontier.first_sight(key(&line)) {
+                // Distinct lines are told apart by their bytes; a line reported by the run being resumed is
+                // known by its record's `url` (the lossy, cut line).
+                if !self.frontier.was_seen(key(&line)) && self.frontier.first_sight(k) {
                     let msg = format!("not an http(s) URL: {reason}");
                     self.emit(Record::failed(&line, 0, None, ErrorKind::InvalidUrl, msg))
                         .await;

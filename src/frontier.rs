@@ -111,7 +111,17 @@ impl Hasher for KeyHasher {
 /// A set of URL keys (see [`key`]).
 pub type SeenSet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
 
-/// The seen-set key of a URL (or of an invalid line).
+/// The seen-set key of an invalid input line, over its bytes as read: two lines that differ only in bytes that
+/// are not UTF-8 (both shown as U+FFFD) are two lines. Kept apart from URL keys by a prefix.
+#[must_use]
+pub fn line_key(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(b"\0invalid line\0");
+    h.write(bytes);
+    h.finish()
+}
+
+/// The seen-set key of a URL (or of an invalid line's record, as `--resume` reads it back).
 #[must_use]
 pub fn key(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
@@ -141,6 +151,12 @@ impl Frontier {
     /// Marks a key seen; false if it already was (the caller then drops the URL or line).
     pub fn first_sight(&mut self, k: u64) -> bool {
         self.seen.insert(k)
+    }
+
+    /// Whether a key was seen (this run, or in the file being resumed).
+    #[must_use]
+    pub fn was_seen(&self, k: u64) -> bool {
+        self.seen.contains(&k)
     }
 
     /// Queues a job unless its URL was seen. Returns whether it was queued. A depth-0 job whose URL waits in a

@@ -21,10 +21,11 @@ const MAX_LINE: usize = MAX_URL_LEN + 1;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seed {
     Url(Url),
-    /// Not an http(s) URL: reported as one `invalid_url` record. `line` is lossy UTF-8.
+    /// Not an http(s) URL: reported as one `invalid_url` record. `line` is lossy UTF-8; `key` is over the bytes.
     Invalid {
         line: String,
         reason: String,
+        key: u64,
     },
 }
 
@@ -192,6 +193,7 @@ pub fn parse_line(raw: &[u8]) -> Option<Seed> {
         return Some(Seed::Invalid {
             line: String::from_utf8_lossy(trimmed).into_owned(),
             reason: "not valid UTF-8".into(),
+            key: crate::frontier::line_key(trimmed),
         });
     };
     Some(match normalize(text) {
@@ -199,6 +201,7 @@ pub fn parse_line(raw: &[u8]) -> Option<Seed> {
         Err(reason) => Seed::Invalid {
             line: text.to_owned(),
             reason,
+            key: crate::frontier::line_key(trimmed),
         },
     })
 }

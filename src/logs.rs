@@ -144,8 +144,8 @@ impl Visit for SafeVisitor<'_> {
     }
 }
 
-/// A writer for JSON logs: JSON already escapes C0 controls, but leaves DEL and C1 controls raw (they are valid
-/// in a JSON string). This writes them as `\u00HH`, which keeps the line valid JSON with the same value.
+/// A writer for JSON logs: JSON already escapes C0 controls, but leaves DEL, C1 controls, bidi overrides and the
+/// Unicode line separators raw (they are valid in a JSON string). This writes them as `\u00HH`, which keeps the line valid JSON with the same value.
 ///
 /// The fmt layer writes each event with one `write_all` of a whole string, so an event is seen whole; a chunk
 /// that is not valid UTF-8 on its own is passed through unchanged.
@@ -157,12 +157,14 @@ impl<W: io::Write> io::Write for JsonSafe<W> {
         let Ok(text) = std::str::from_utf8(buf) else {
             return self.0.write(buf);
         };
-        if !text.chars().any(|c| c == '\u{7f}' || C1.contains(&c)) {
+        // JSON itself escaped the C0 controls: the rest of `is_unsafe` (DEL, C1, bidi overrides, separators).
+        let raw = |c: char| c >= '\u{7f}' && is_unsafe(c);
+        if !text.chars().any(raw) {
             return self.0.write(buf);
         }
         let mut escaped = String::with_capacity(buf.len() + buf.len() / 2);
         for c in text.chars() {
-            if c == '\u{7f}' || C1.contains(&c) {
+            if raw(c) {
                 let _ = write!(escaped, "\\u{:04x}", u32::from(c));
             } else {
                 escaped.push(c);
@@ -284,7 +286,7 @@ mod tests {
 
     #[test]
     fn json_safe_escapes_del_and_c1_and_stays_the_same_json() {
-        let value = serde_json::json!({ "f": HOSTILE });
+        let value = serde_json::json!({ "f": format!("{HOSTILE}\u{202e}evil\u{2028}x") });
         let line = format!("{value}\n");
         let mut out = JsonSafe(Vec::new());
         out.write_all(line.as_bytes()).unwrap();

@@ -227,7 +227,9 @@ impl Polite {
                 match status {
                     StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                         if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
-                            // Past the cap: give the URL up with this status rather than stall the run.
+                            // Past the cap: give the URL up with this status rather than stall the run; the
+                            // host still pauses, for the cap.
+                            host.slow_down(cfg.max_retry_after);
                             let r = self.fetcher.read(resp, max_body, deadline).await;
                             return (r.map(Hop::Done), attempt);
                         }
@@ -236,6 +238,15 @@ impl Polite {
                     _ => tokio::time::sleep(self.backoff(attempt)).await,
                 }
                 continue;
+            }
+            if matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                // No retry left for this URL, but the host asked every request to slow down.
+                let asked =
+                    crate::fetch::retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
+                host.slow_down(asked.min(cfg.max_retry_after));
             }
             if let Some(target) = redirect_location(&resp, url) {
                 host.relax();

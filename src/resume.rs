@@ -157,7 +157,8 @@ fn scan<R: io::Read>(
         let end = read_line(&mut reader, &mut line, number == 1)?;
         match end {
             // The end, or a torn last line: the rest of a record cut short by a crash (or the start of the first).
-            LineEnd::Eof | LineEnd::Torn => return Ok(Scan::Ours(complete)),
+            LineEnd::Eof => return Ok(Scan::Ours(complete)),
+            LineEnd::Torn => return Ok(torn_tail(&line, number, complete)),
             LineEnd::TooLong => {
                 return Ok(Scan::Foreign(format!(
                     "line {number} is longer than {} MiB",
@@ -186,6 +187,23 @@ fn scan<R: io::Read>(
         }
     }
     unreachable!("a file has fewer than 2^64 lines")
+}
+
+/// A last line without a newline is cut only when it can be a record a crash cut short: it starts like one, and
+/// it is not a complete JSON value that is something else (another tool's one-line JSON, a note appended by hand).
+fn torn_tail(line: &[u8], number: u64, complete: u64) -> Scan {
+    if !(line.starts_with(RECORD_START) || RECORD_START.starts_with(line)) {
+        return Scan::Foreign(format!(
+            "its last line {number} has no newline and does not start like a record"
+        ));
+    }
+    let complete_json = serde_json::from_slice::<serde_json::Value>(line).is_ok();
+    if complete_json && serde_json::from_slice::<Resumed>(line).is_err() {
+        return Scan::Foreign(format!(
+            "its last line {number} is complete JSON but not a record"
+        ));
+    }
+    Scan::Ours(complete)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -269,6 +287,20 @@ mod tests {
             Scan::Ours(0),
             "the very first write, torn"
         );
+    }
+
+    /// Found by the attack run: a one-line JSON file of another tool (no newline) starting like a record, and a
+    /// note appended to a real output file without a newline, were cut by `--resume`.
+    #[test]
+    fn a_last_line_that_is_not_a_torn_record_is_foreign() {
+        let other = b"{\"url\":\"https://api.example/v1\",\"token\":\"KEEP-ME\",\"items\":[1,2,3]}";
+        assert!(matches!(scan_bytes(other), Scan::Foreign(why) if why.contains("complete JSON")));
+        let mut noted = RECORD.as_bytes().to_vec();
+        noted.extend_from_slice(b"my notes: do not delete");
+        assert!(matches!(scan_bytes(&noted), Scan::Foreign(why) if why.contains("last line 2")));
+        // A whole record that only lost its newline is ours (cut and fetched again).
+        let whole = RECORD.trim_end().as_bytes();
+        assert_eq!(scan_bytes(whole), Scan::Ours(0));
     }
 
     #[test]

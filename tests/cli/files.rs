@@ -5,6 +5,7 @@
 use std::io::Write as _;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use crate::core::tempdir;
 use crate::support::*;
@@ -62,8 +63,18 @@ async fn a_bad_flag_leaves_the_output_untouched() {
 async fn resume_refuses_what_crawlfish_did_not_write() {
     let (site, list) = pages(2).await;
     let dir = tempdir("resume-foreign");
-    let cases: [(&str, &[u8]); 6] = [
+    let cases: [(&str, &[u8]); 8] = [
         ("note.txt", b"remember the milk"),
+        // Found by the attack run: one line of another tool's JSON, no newline, starting like a record.
+        (
+            "api.json",
+            b"{\"url\":\"https://api.example/v1\",\"token\":\"KEEP-ME\",\"items\":[1,2,3]}",
+        ),
+        // A note appended by hand to real output, without a newline.
+        (
+            "noted.jsonl",
+            b"{\"url\":\"http://a.test/1\",\"final_url\":null,\"status\":null,\"depth\":0,\"links\":[],\"attempts\":0,\"error\":null}\nmy notes: do not delete",
+        ),
         (
             "lines.txt",
             b"first line\nsecond line\nno newline at the end",
@@ -366,4 +377,32 @@ async fn input_with_a_byte_order_mark_is_read_as_text() {
             .unwrap();
         assert_eq!(stdin.status.code(), Some(0), "{name} on stdin");
     }
+}
+
+/// Found by the attack run: two lines that differ only in bytes that are not UTF-8 (both shown as U+FFFD) were one
+/// record. Each distinct input line gets its own.
+#[tokio::test]
+async fn distinct_invalid_lines_get_a_record_each() {
+    let run = crawlfish(&args(&[]), "http://127.0.0.1:9/\u{fffd}x\n").await;
+    assert_eq!(run.records.len(), 1);
+    let mut child = spawn_with_input(
+        &args(&[]),
+        b"http://127.0.0.1:9/\xff\nhttp://127.0.0.1:9/\xfe\nhttp://127.0.0.1:9/\xff\n".to_vec(),
+    );
+    let out = child.stdout.take().unwrap();
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::BufReader::new(out), &mut text)
+        .await
+        .unwrap();
+    assert_eq!(
+        exit_code_within(&mut child, Duration::from_secs(30)).await,
+        Some(1)
+    );
+    let records = parse_lines(&text);
+    assert_eq!(
+        records.len(),
+        2,
+        "two distinct lines (one repeated): {records:?}"
+    );
+    assert!(records.iter().all(|r| r["error"]["kind"] == "invalid_url"));
 }

@@ -554,3 +554,35 @@ async fn a_redirect_that_cannot_be_followed_is_still_listed() {
         "javascript:alert(1)"
     );
 }
+
+/// Found by the attack run: a 429/503 on a URL with no retry left did not pause the rest of the host.
+#[tokio::test]
+async fn a_503_pauses_the_host_even_without_a_retry() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/busy",
+        vec![Step::new(503, "busy").header("retry-after", "2")],
+    );
+    site.html("/a1", "ok").html("/a2", "ok");
+    let input = [site.url("/busy"), site.url("/a1"), site.url("/a2")].join("\n");
+    let run = crawlfish(
+        &[
+            "-q",
+            "--ignore-robots",
+            "-r",
+            "0",
+            "-c",
+            "1",
+            "--retries",
+            "0",
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(run.records.len(), 3);
+    let hits = site.hit_times();
+    let busy = hits.iter().find(|(p, _)| p == "/busy").unwrap().1;
+    let next = hits.iter().find(|(p, _)| p == "/a1").unwrap().1;
+    // Tolerance: 5 % under the 2 s pause for timer slop.
+    assert!(next - busy >= Duration::from_millis(1900), "{hits:?}");
+}
