@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
@@ -32,6 +32,9 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The raw `Location` header, when it is valid UTF-8 (redirects are followed by the caller).
     pub location: Option<String>,
+    /// The validators, as sent (when valid UTF-8): `ETag` and `Last-Modified`.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
     pub body: Vec<u8>,
     pub truncated: bool,
     pub retry_after: Option<Duration>,
@@ -189,6 +192,8 @@ pub fn head(resp: &reqwest::Response) -> Response {
         status: resp.status().as_u16(),
         content_type: header(CONTENT_TYPE),
         location: header(LOCATION),
+        etag: header(ETAG),
+        last_modified: header(LAST_MODIFIED),
         body: Vec::new(),
         truncated: false,
         retry_after: retry_after(resp),

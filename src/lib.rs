@@ -40,6 +40,7 @@ pub mod bom;
 pub mod cli;
 pub mod crawl;
 pub mod depth;
+pub mod digest;
 pub mod fetch;
 pub mod frontier;
 pub mod host;

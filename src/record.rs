@@ -32,6 +32,12 @@ pub struct Record {
     pub extract: Option<Extract>,
     /// One entry per redirect response, in order (`[]` when none). Appended after `extract` (contract order).
     pub redirects: Vec<Redirect>,
+    /// The final response's `ETag`, as sent (appended after `redirects`, contract order).
+    pub etag: Option<String>,
+    /// The final response's `Last-Modified`, as sent.
+    pub last_modified: Option<String>,
+    /// `"xxh3:HEX"` of the body as read (`digest.rs`); null when no body byte was read.
+    pub digest: Option<String>,
 }
 
 /// A redirect response met on the way: where it pointed (its `Location`, resolved and normalised) and its 3xx.
@@ -270,7 +276,7 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 16] = [
+    pub const FIELDS: [&'static str; 19] = [
         "url",
         "final_url",
         "status",
@@ -287,6 +293,9 @@ impl Record {
         "error",
         "extract",
         "redirects",
+        "etag",
+        "last_modified",
+        "digest",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -315,6 +324,9 @@ impl Record {
             error: Some(RecordError { kind, message }),
             extract: None,
             redirects: Vec::new(),
+            etag: None,
+            last_modified: None,
+            digest: None,
         }
     }
 
@@ -350,7 +362,7 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
-        let order = &Record::FIELDS[..14];
+        let order = Record::FIELDS.iter().filter(|f| **f != "extract");
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();

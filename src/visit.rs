@@ -80,6 +80,9 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
         }
     };
     let bytes = resp.body.len() as u64;
+    // Hashed once here, over the body as kept, rather than chunk by chunk in `fetch.rs`: the same cost (the
+    // body is in cache either way) and robots.txt, sitemap and redirect bodies are not hashed at all.
+    let digest = crate::digest::of(&resp.body);
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
@@ -123,6 +126,9 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
             .extract
             .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
         redirects: ex.redirects,
+        etag: resp.etag,
+        last_modified: resp.last_modified,
+        digest,
     });
     TaskOutcome::Page { record, follow }
 }
