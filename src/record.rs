@@ -347,10 +347,14 @@ impl Record {
         }
     }
 
-    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more.
+    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more. A URL robots.txt
+    /// kept us from is not a failure: the crawler obeyed the site and nothing broke.
     #[must_use]
     pub fn is_failure(&self) -> bool {
-        self.error.is_some() || self.status.is_some_and(|s| s >= 400)
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.kind != ErrorKind::RobotsDisallowed)
+            || self.status.is_some_and(|s| s >= 400)
     }
 }
 
@@ -414,6 +418,8 @@ mod tests {
         assert!(!r.is_failure());
         r.status = Some(304);
         assert!(!r.is_failure(), "a 304 answers a conditional request");
+        let robots = Record::failed("x", 0, None, ErrorKind::RobotsDisallowed, String::new());
+        assert!(!robots.is_failure(), "obeying robots.txt is not a failure");
     }
 
     /// How the test server ends a connection it accepted.
