@@ -79,6 +79,10 @@ fn benches(c: &mut Criterion) {
         error: None,
         extract: None,
         redirects: Vec::new(),
+        etag: Some("\"33a64df5\"".into()),
+        last_modified: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
+        digest: crawlfish::digest::of(html.as_bytes()),
+        change: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

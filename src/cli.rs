@@ -32,6 +32,20 @@ pub struct Cli {
     #[arg(long, requires = "output")]
     pub resume: bool,
 
+    /// Compare with FILE, an earlier run's output: conditional requests, and "change" on every record
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    pub since: Option<PathBuf>,
+
+    /// Keep runs in DIR instead of -o: write DIR/current.jsonl (resumed after a crash), then rename it to
+    /// DIR/UTC-TIME.jsonl and point DIR/latest.jsonl at it; the next run compares with that (as --since)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "resume"])]
+    pub state: Option<PathBuf>,
+
+    /// With --state: finished runs kept in DIR, older ones deleted
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "state",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: u32,
+
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -144,6 +158,10 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     pub output: Option<PathBuf>,
     pub resume: bool,
+    /// `--since FILE`.
+    pub since: Option<PathBuf>,
+    /// `--state DIR` and `--keep N`.
+    pub state: Option<(PathBuf, usize)>,
     pub concurrency: usize,
     pub per_host: usize,
     /// Requests per second per host; `None` = unlimited.
@@ -241,6 +259,8 @@ impl Cli {
             files: self.files,
             output,
             resume: self.resume,
+            since: self.since,
+            state: self.state.map(|dir| (dir, self.keep as usize)),
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
             rate: (self.rate > 0.0).then_some(self.rate),
@@ -360,6 +380,12 @@ mod tests {
         assert!(bad(&["--resume"]));
         assert!(bad(&["-o", "-", "--resume"]));
         assert!(bad(&["--user-agent", "a\nb"]));
+        assert!(bad(&["--state", "d", "-o", "f"]));
+        assert!(bad(&["--state", "d", "--since", "f"]));
+        assert!(bad(&["--keep", "3"]), "--keep needs --state");
+        assert!(bad(&["--state", "d", "--keep", "0"]));
+        assert!(!bad(&["--state", "d", "--keep", "2"]));
+        assert!(!bad(&["--since", "f", "-o", "g", "--resume"]));
         assert!(!bad(&["--user-agent", "bot/1.0 (+https://x.test/)"]));
         assert!(bad(&["-c", "0"]));
         assert!(!bad(&[

@@ -30,6 +30,7 @@ use crate::input::{InputEvent, Seed};
 use crate::output::{Progress, Resumed};
 use crate::polite::Root;
 use crate::record::{cut, ErrorKind, Record};
+use crate::since::Since;
 use crate::url::host_key;
 use crate::visit::{may_follow, root_of};
 
@@ -94,6 +95,8 @@ pub struct Ctx {
     pub cfg: Arc<Config>,
     pub visit: Arc<dyn Visit>,
     pub progress: Arc<Progress>,
+    /// The earlier run (`--since`, `--state`): every record gets its `change` from it as it is sent.
+    pub since: Option<Arc<Since>>,
 }
 
 /// Why the scheduler stopped, beyond "everything was done".
@@ -453,7 +456,10 @@ impl Scheduler {
         }
     }
 
-    async fn emit(&mut self, record: Record) {
+    async fn emit(&mut self, mut record: Record) {
+        if let Some(since) = &self.ctx.since {
+            record.change = Some(since.change(&record));
+        }
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }

@@ -197,6 +197,7 @@ fn run_case(c: &Case) -> Result<(), String> {
         cfg: Arc::new(cfg),
         visit: Arc::new(model),
         progress: Arc::new(Progress::default()),
+        since: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()

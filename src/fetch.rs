@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
+    RETRY_AFTER,
+};
 use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
@@ -32,6 +35,9 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The raw `Location` header, when it is valid UTF-8 (redirects are followed by the caller).
     pub location: Option<String>,
+    /// The validators, as sent (when valid UTF-8): `ETag` and `Last-Modified`.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
     pub body: Vec<u8>,
     pub truncated: bool,
     pub retry_after: Option<Duration>,
@@ -43,6 +49,13 @@ pub struct Response {
 pub struct Credentials<'a> {
     pub headers: &'a reqwest::header::HeaderMap,
     pub basic: Option<(&'a str, Option<&'a str>)>,
+}
+
+/// The validators of an earlier response for this very URL: sent as `If-None-Match` and `If-Modified-Since`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Validators<'a> {
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
 }
 
 /// What every client is built from, and a client already built (the fallback should building another fail).
@@ -82,7 +95,7 @@ impl Fetcher {
     }
 
     /// Sends one request and waits for its head, until `deadline`. The URL's own userinfo is never sent:
-    /// credentials go only where `creds` says.
+    /// credentials go only where `creds` says, validators only where the caller found them for this URL.
     ///
     /// # Errors
     /// Transport failures, classified by [`FetchError::kind`].
@@ -91,6 +104,7 @@ impl Fetcher {
         client: &reqwest::Client,
         url: &Url,
         creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
         deadline: Instant,
     ) -> Result<reqwest::Response, FetchError> {
         let mut target = url.clone();
@@ -106,6 +120,15 @@ impl Fetcher {
             }
             if let Some((user, pass)) = c.basic {
                 req = req.basic_auth(user, pass);
+            }
+        }
+        if let Some(v) = validators {
+            // A value that is not a valid header (it was read back from a file) is not sent.
+            if let Some(etag) = v.etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+                req = req.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = v.last_modified.and_then(|d| HeaderValue::from_str(d).ok()) {
+                req = req.header(IF_MODIFIED_SINCE, date);
             }
         }
         match timeout_at(deadline, req.send()).await {
@@ -189,6 +212,8 @@ pub fn head(resp: &reqwest::Response) -> Response {
         status: resp.status().as_u16(),
         content_type: header(CONTENT_TYPE),
         location: header(LOCATION),
+        etag: header(ETAG),
+        last_modified: header(LAST_MODIFIED),
         body: Vec::new(),
         truncated: false,
         retry_after: retry_after(resp),

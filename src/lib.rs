@@ -40,6 +40,7 @@ pub mod bom;
 pub mod cli;
 pub mod crawl;
 pub mod depth;
+pub mod digest;
 pub mod fetch;
 pub mod frontier;
 pub mod host;
@@ -57,8 +58,10 @@ pub mod robots_cache;
 pub mod scan;
 pub mod select;
 pub mod signal;
+pub mod since;
 pub mod sink;
 pub mod sitemap;
+pub mod state;
 pub mod url;
 pub mod visit;
 
@@ -77,6 +80,51 @@ pub use cli::{Cli, Config};
 pub use output::{Summary, WriterEnd};
 pub use record::{ErrorKind, Record};
 pub use signal::Signal;
+
+/// The output (stdout, `-o FILE` or `--state`'s `current.jsonl`), the earlier run to compare with, and the
+/// locked state directory.
+fn open_output(
+    cfg: &Config,
+    inputs: &[(input::FileId, &str)],
+) -> Result<(
+    output::Output,
+    Option<Arc<since::Since>>,
+    Option<state::State>,
+)> {
+    let keep_links = cfg.depth > 0;
+    if let Some((dir, keep)) = &cfg.state {
+        let state = state::State::lock(dir, *keep)?;
+        let since = match state.latest()? {
+            Some(latest) => since::Since::open(&latest, "--state")?,
+            None => since::Since::empty(),
+        };
+        let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
+        return Ok((out, Some(Arc::new(since)), Some(state)));
+    }
+    let since = match &cfg.since {
+        Some(path) => {
+            let same = |a: &std::path::Path, b: &std::path::Path| {
+                let id = |p| {
+                    std::fs::metadata(p)
+                        .ok()
+                        .as_ref()
+                        .and_then(input::FileId::of)
+                };
+                id(a).is_some() && id(a) == id(b)
+            };
+            if cfg.output.as_deref().is_some_and(|o| same(o, path)) {
+                anyhow::bail!(
+                    "--since {}: is also the output (-o); write this run to another file",
+                    path.display()
+                );
+            }
+            Some(Arc::new(since::Since::open(path, "--since")?))
+        }
+        None => None,
+    };
+    let out = output::open(cfg.output.as_deref(), cfg.resume, keep_links, inputs)?;
+    Ok((out, since, None))
+}
 
 /// How a run ended.
 #[derive(Debug)]
@@ -99,9 +147,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let cfg = Arc::new(cfg);
     let sources = input::open(&cfg.files)?;
     let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
-    // Last, once everything else has been checked: opening -o truncates it (or, with --resume, cuts its torn line).
+    // Last, once everything else has been checked: opening -o truncates it (or, with --resume, cuts its torn line);
+    // --state takes DIR's lock before it reads or writes anything there.
     let inputs = input::regular_files(&sources);
-    let out = output::open(cfg.output.as_deref(), cfg.resume, cfg.depth > 0, &inputs)?;
+    let (out, since, state) = open_output(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
     let progress = Arc::new(output::Progress::default());
 
@@ -117,11 +166,13 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let frontier = frontier::Frontier::new(cfg.per_host, out.done);
     let visit = visit::Live {
         polite: polite::Polite::new(cfg.clone(), fetcher),
+        since: since.clone(),
     };
     let ctx = crawl::Ctx {
         cfg,
         visit: Arc::new(visit),
         progress,
+        since,
     };
     let crawl = crawl::crawl(
         ctx,
@@ -142,12 +193,20 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     bar_stop.cancel();
-    let (summary, writer) = written.await.unwrap_or_else(|_| {
+    let (summary, mut writer) = written.await.unwrap_or_else(|_| {
         (
             Summary::default(),
             WriterEnd::Failed("writer thread died".into()),
         )
     });
+    // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
+    if let Some(state) = state {
+        if signal.is_none() && writer == WriterEnd::Drained && end.input_error.is_none() {
+            if let Err(e) = state.finish() {
+                writer = WriterEnd::Failed(format!("{e:#}"));
+            }
+        }
+    }
     Ok(Outcome {
         summary,
         elapsed: started.elapsed(),

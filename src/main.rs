@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use crawlfish::cli::{Cli, LogFormat};
 use crawlfish::logs::{JsonSafeStderr, SafeFields};
+use crawlfish::state::Busy;
 use crawlfish::{Outcome, Signal, WriterEnd};
+
+/// sysexits.h's "temporary failure, try again later": another run holds `--state`'s lock.
+const EX_TEMPFAIL: u8 = 75;
 use tracing_subscriber::EnvFilter;
 
 // A crawl allocates a few short strings per link (~720,000 links in the 20,000-page benchmark); glibc malloc
@@ -40,22 +44,22 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(crawlfish::run(config, shutdown(!summary)));
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();
-    match outcome {
+    match &outcome {
         Ok(o) => {
             if let WriterEnd::Failed(e) = &o.writer {
                 say(format_args!("crawlfish: {e}"));
             }
             if summary && o.writer != WriterEnd::BrokenPipe {
                 if json_logs {
-                    say(summary_json(&o));
+                    say(summary_json(o));
                 } else {
-                    say(summary_line(&o));
+                    say(summary_line(o));
                 }
             }
-            exit_code(&o)
         }
-        Err(e) => usage_error(&e),
+        Err(e) => say(format_args!("crawlfish: {e:#}")),
     }
+    exit_code(outcome.as_ref())
 }
 
 /// The first SIGINT/SIGTERM/SIGHUP starts a graceful stop; a second SIGINT ends the process at once.
@@ -72,8 +76,14 @@ async fn shutdown(quiet: bool) -> Signal {
     sig
 }
 
-/// The exit code of a finished run: a pure function of its outcome (README's exit-code table).
-fn exit_code(o: &Outcome) -> ExitCode {
+/// The exit code of a run: a pure function of its outcome (README's exit-code table). A run that could not
+/// start is 2, or 75 (`EX_TEMPFAIL`) when another run holds `--state`'s lock.
+fn exit_code(outcome: Result<&Outcome, &anyhow::Error>) -> ExitCode {
+    let o = match outcome {
+        Ok(o) => o,
+        Err(e) if e.is::<Busy>() => return ExitCode::from(EX_TEMPFAIL),
+        Err(_) => return ExitCode::from(2),
+    };
     match (o.signal, &o.writer) {
         (Some(Signal::Interrupt), _) => ExitCode::from(130),
         (Some(Signal::Terminate), _) => ExitCode::from(143),

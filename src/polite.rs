@@ -5,7 +5,10 @@
 //! [`Follow`] rule. It counts every request in `attempts` and records every redirect response in `redirects`.
 //!
 //! `-H` headers and the listed URL's userinfo are attached only to requests to the listed URL's own origin
-//! ([`Root`]); robots.txt is fetched without them (it is per-host state shared by every listed URL).
+//! ([`Root`]); robots.txt is fetched without them (it is per-host state shared by every listed URL). With
+//! `--since`, an earlier response's validators (`If-None-Match`, `If-Modified-Since`) go only on the hop to the
+//! URL they came from (the earlier record's final URL), retries of that hop included; never on robots.txt or
+//! sitemap files.
 //!
 //! Owns no pages, records or queues; must not parse or write. It joins `fetch.rs` (one exchange) and `host.rs`
 //! (per-host state), which no longer import each other.
@@ -19,9 +22,13 @@ use tokio::time::Instant;
 use url::{Origin, Url};
 
 use crate::cli::Config;
-use crate::fetch::{backoff_delay, is_retryable_status, Credentials, Fetcher, Response};
+use crate::fetch::{
+    backoff_delay, is_retryable_status, Credentials, Fetcher, Response, Validators,
+};
+use crate::frontier::key;
 use crate::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
+use crate::since::Conditional;
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
 pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
@@ -124,8 +131,15 @@ impl Polite {
     }
 
     /// Fetches `url` through every rule: robots, backoff, rate limit, retries, redirects (each hop again through
-    /// all of them), up to `max_body` bytes of the final body.
-    pub async fn get(&self, url: &Url, root: &Root, follow: Follow, max_body: u64) -> Exchange {
+    /// all of them), up to `max_body` bytes of the final body. `cond`'s validators go on the hop to its target.
+    pub async fn get(
+        &self,
+        url: &Url,
+        root: &Root,
+        follow: Follow,
+        max_body: u64,
+        cond: Option<Conditional<'_>>,
+    ) -> Exchange {
         let mut url = url.clone();
         let mut ex = Exchange {
             result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
@@ -149,7 +163,10 @@ impl Polite {
                 headers: &self.cfg.headers,
                 basic: root.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
             });
-            let (hop, n) = self.hop(&host, &url, creds, max_body).await;
+            let validators = cond
+                .filter(|c| c.target == key(url.as_str()))
+                .map(|c| c.validators);
+            let (hop, n) = self.hop(&host, &url, creds, validators, max_body).await;
             ex.attempts += n;
             match hop {
                 Err(e) => ex.result = Err(e),
@@ -203,6 +220,7 @@ impl Polite {
         host: &Host,
         url: &Url,
         creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
         max_body: u64,
     ) -> (Result<Hop, FetchError>, u32) {
         let cfg = &self.cfg;
@@ -213,7 +231,11 @@ impl Polite {
             let retries_left = attempt <= cfg.retries;
             let deadline = Instant::now() + cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
-            let resp = match self.fetcher.send(client, url, creds, deadline).await {
+            let resp = match self
+                .fetcher
+                .send(client, url, creds, validators, deadline)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) if retries_left && e.kind().is_retryable() => {
                     tokio::time::sleep(self.backoff(attempt)).await;
@@ -291,7 +313,7 @@ impl Polite {
             host.ready_for_robots().await;
             let deadline = Instant::now() + self.cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
-            let resp = match self.fetcher.send(client, &url, None, deadline).await {
+            let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
                 Ok(r) => r,
                 Err(e) => return Robots::Unreachable(e.kind(), e.to_string()),
             };

@@ -32,6 +32,27 @@ pub struct Record {
     pub extract: Option<Extract>,
     /// One entry per redirect response, in order (`[]` when none). Appended after `extract` (contract order).
     pub redirects: Vec<Redirect>,
+    /// The final response's `ETag`, as sent (appended after `redirects`, contract order).
+    pub etag: Option<String>,
+    /// The final response's `Last-Modified`, as sent.
+    pub last_modified: Option<String>,
+    /// `"xxh3:HEX"` of the body as read (`digest.rs`); null when no body byte was read.
+    pub digest: Option<String>,
+    /// Present only with `--since` or `--state`: how this URL's result compares with the earlier run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+/// `change` in a record (`since.rs` decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The URL has no record in the earlier run.
+    New,
+    /// A 304, or the same status and the same digest as before.
+    Unchanged,
+    /// Anything else: another status or digest, an error now or then.
+    Changed,
 }
 
 /// A redirect response met on the way: where it pointed (its `Location`, resolved and normalised) and its 3xx.
@@ -269,8 +290,8 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
-    /// The record's fields in contract order (`extract` only with `--select`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 16] = [
+    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 20] = [
         "url",
         "final_url",
         "status",
@@ -287,6 +308,10 @@ impl Record {
         "error",
         "extract",
         "redirects",
+        "etag",
+        "last_modified",
+        "digest",
+        "change",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -315,13 +340,21 @@ impl Record {
             error: Some(RecordError { kind, message }),
             extract: None,
             redirects: Vec::new(),
+            etag: None,
+            last_modified: None,
+            digest: None,
+            change: None,
         }
     }
 
-    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more.
+    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more. A URL robots.txt
+    /// kept us from is not a failure: the crawler obeyed the site and nothing broke.
     #[must_use]
     pub fn is_failure(&self) -> bool {
-        self.error.is_some() || self.status.is_some_and(|s| s >= 400)
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.kind != ErrorKind::RobotsDisallowed)
+            || self.status.is_some_and(|s| s >= 400)
     }
 }
 
@@ -350,14 +383,16 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
-        let order = &Record::FIELDS[..14];
+        let order = Record::FIELDS[..Record::FIELDS.len() - 1]
+            .iter()
+            .filter(|f| **f != "extract");
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();
             assert!(at >= last, "{key} out of order in {json}");
             last = at;
         }
-        assert!(!json.contains("extract"));
+        assert!(!json.contains("extract") && !json.contains("change"));
     }
 
     #[test]
@@ -381,6 +416,10 @@ mod tests {
         assert!(r.is_failure());
         r.status = Some(301);
         assert!(!r.is_failure());
+        r.status = Some(304);
+        assert!(!r.is_failure(), "a 304 answers a conditional request");
+        let robots = Record::failed("x", 0, None, ErrorKind::RobotsDisallowed, String::new());
+        assert!(!robots.is_failure(), "obeying robots.txt is not a failure");
     }
 
     /// How the test server ends a connection it accepted.

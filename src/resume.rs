@@ -7,6 +7,7 @@
 //! fresh start.
 //!
 //! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
+//! `--since FILE` (`since.rs`) reads its file through the same checks (`scan_lines`), read-only.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek};
@@ -51,7 +52,9 @@ pub struct Resumed {
 }
 
 /// A required field that may be `null` (serde treats a missing `Option` as `None` unless told otherwise).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)
 }
 
@@ -134,9 +137,27 @@ fn not_regular(path: &Path) -> String {
     )
 }
 
+/// Opens `path` read-only for `flag` (`--since`) once it is known to be a regular file (a FIFO could block the
+/// open, a device is never a record file): the same rule as `--resume`, without creating or cutting anything.
+///
+/// # Errors
+/// `path` is missing, not a regular file, or unreadable.
+pub(crate) fn open_regular(path: &Path, flag: &str) -> Result<File> {
+    let name = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("{flag}: cannot open {name}"))?;
+    if !meta.is_file() {
+        bail!("{flag}: {name} is not a regular file (a directory, FIFO or device); it must be crawlfish's output");
+    }
+    let file = File::open(path).with_context(|| format!("{flag}: cannot open {name}"))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        bail!("{flag}: {name} is not a regular file"); // replaced between the check and the open
+    }
+    Ok(file)
+}
+
 /// What reading the file found.
 #[derive(Debug, PartialEq, Eq)]
-enum Scan {
+pub(crate) enum Scan {
     /// Every complete line is a record; the number is the length up to the last of them.
     Ours(u64),
     /// Why the file is not crawlfish's output.
@@ -148,6 +169,23 @@ fn scan<R: io::Read>(
     file: R,
     done: &mut SeenSet,
     mut kept: Option<&mut Vec<Resumed>>,
+) -> io::Result<Scan> {
+    scan_lines(file, |line, _| {
+        let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
+        done.insert(key(&r.url));
+        if let Some(v) = kept.as_deref_mut() {
+            v.push(r);
+        }
+        Ok(())
+    })
+}
+
+/// Reads records line by line (each line capped at [`MAX_RECORD_LINE`]): `each` gets every complete line (its
+/// `\n` included) and where it starts, and says why it is not a record. A torn last line is left out. Shared
+/// with `--since` (`since.rs`), so both accept exactly the same files.
+pub(crate) fn scan_lines<R: io::Read>(
+    file: R,
+    mut each: impl FnMut(&[u8], u64) -> Result<(), String>,
 ) -> io::Result<Scan> {
     let mut reader = BufReader::with_capacity(READ_BUFFER, file);
     let mut line = Vec::new();
@@ -172,14 +210,8 @@ fn scan<R: io::Read>(
             }
             LineEnd::Newline => {}
         }
-        match serde_json::from_slice::<Resumed>(&line) {
-            Ok(r) => {
-                done.insert(key(&r.url));
-                if let Some(v) = kept.as_deref_mut() {
-                    v.push(r);
-                }
-            }
-            Err(e) => return Ok(Scan::Foreign(format!("line {number} is not a record: {e}"))),
+        if let Err(e) = each(&line, complete) {
+            return Ok(Scan::Foreign(format!("line {number} is not a record: {e}")));
         }
         complete += line.len() as u64;
         if line.capacity() > READ_BUFFER * 16 {

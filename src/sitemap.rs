@@ -143,7 +143,7 @@ async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool) -> TaskOut
         urls: Vec::new(),
     };
     let max = polite.cfg().max_body;
-    let ex = polite.get(url, &root, Follow::SameOrigin, max).await;
+    let ex = polite.get(url, &root, Follow::SameOrigin, max, None).await;
     let body = match ex.result {
         Ok(r) if (200..300).contains(&r.status) => r.body,
         Ok(r) => {

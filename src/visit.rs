@@ -2,7 +2,9 @@
 //! the links it may follow) or a sitemap step (which sitemap files a listed host has; what one file lists).
 //! [`Live`] is the real implementation of the scheduler's [`Visit`] seam; tests plug in a model instead.
 //!
-//! Tasks return what they found and mutate nothing shared. Must not queue, dedup or write (the scheduler and the
+//! With `--since`, a page's request carries the earlier run's validators, and a 304 is answered from the earlier
+//! record (title, links, extract, digest, validators read back by `since.rs`): its links are followed as if the
+//! page had been fetched. Tasks return what they found and mutate nothing shared. Must not queue, dedup or write (the scheduler and the
 //! writer own those).
 
 use std::sync::Arc;
@@ -14,10 +16,12 @@ use url::Url;
 
 use crate::cli::Config;
 use crate::crawl::{SitemapTask, TaskOutcome, Visit};
+use crate::fetch::Response;
 use crate::frontier::Job;
 use crate::parse::{self, Page};
 use crate::polite::{Follow, Polite, Root};
-use crate::record::{now_rfc3339, ErrorKind, Record, RecordError};
+use crate::record::{now_rfc3339, ErrorKind, Record, RecordError, Redirect};
+use crate::since::{Carried, Since, NOT_MODIFIED};
 
 /// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
 /// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
@@ -28,12 +32,15 @@ const INLINE_PARSE_MAX: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Live {
     pub polite: Polite,
+    /// The earlier run, with `--since` or `--state`.
+    pub since: Option<Arc<Since>>,
 }
 
 impl Visit for Live {
     fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome> {
         let polite = self.polite.clone();
-        async move { visit(&polite, job).await }.boxed()
+        let since = self.since.clone();
+        async move { visit(&polite, since.as_ref(), job).await }.boxed()
     }
 
     fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome> {
@@ -51,7 +58,7 @@ pub(crate) fn may_follow(cfg: &Config, root: &str, link: &str, followable: bool)
 }
 
 /// One URL, start to record: the politeness path (robots, limits, retries, redirects), then parse.
-async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
+async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOutcome {
     let cfg = polite.cfg();
     let parent = job.parent.as_deref().map(str::to_owned);
     // Listed URLs follow redirects anywhere; discovered and sitemap URLs stay within --scope.
@@ -62,7 +69,10 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
     };
     let fetched_at = now_rfc3339();
     let started = Instant::now();
-    let ex = polite.get(&job.url, &job.root, follow, cfg.max_body).await;
+    let cond = since.and_then(|s| s.conditional(job.url.as_str()));
+    let ex = polite
+        .get(&job.url, &job.root, follow, cfg.max_body, cond)
+        .await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let resp = match ex.result {
         Ok(r) => r,
@@ -79,7 +89,19 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
             };
         }
     };
+    if resp.status == NOT_MODIFIED {
+        if let Some(carried) = match since {
+            Some(s) => s.carry(job.url.as_str()).await,
+            None => None,
+        } {
+            let meta = (fetched_at, elapsed_ms, ex.attempts, ex.redirects);
+            return not_modified(cfg, job, parent, resp, carried, meta);
+        }
+    }
     let bytes = resp.body.len() as u64;
+    // Hashed once here, over the body as kept, rather than chunk by chunk in `fetch.rs`: the same cost (the
+    // body is in cache either way) and robots.txt, sitemap and redirect bodies are not hashed at all.
+    let digest = crate::digest::of(&resp.body);
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
@@ -123,6 +145,54 @@ async fn visit(polite: &Polite, job: Job) -> TaskOutcome {
             .extract
             .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
         redirects: ex.redirects,
+        etag: resp.etag,
+        last_modified: resp.last_modified,
+        digest,
+        change: None,
+    });
+    TaskOutcome::Page { record, follow }
+}
+
+/// A 304 answered from the earlier record: its links are followed (all of them: whether one was `rel=nofollow`
+/// is not in the record, as for `--resume`); the 304's own validators win over the carried ones.
+fn not_modified(
+    cfg: &Config,
+    job: Job,
+    parent: Option<String>,
+    resp: Response,
+    carried: Carried,
+    (fetched_at, elapsed_ms, attempts, redirects): (String, u64, u32, Vec<Redirect>),
+) -> TaskOutcome {
+    let follow = if job.depth < cfg.depth {
+        let links = carried.links.iter().enumerate();
+        links
+            .filter(|(_, url)| may_follow(cfg, &job.root.host, url, true))
+            .map(|(i, _)| i as u32)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let record = Box::new(Record {
+        url: job.url.into(),
+        final_url: Some(resp.final_url.into()),
+        status: Some(resp.status),
+        depth: job.depth,
+        parent,
+        content_type: resp.content_type,
+        bytes: resp.body.len() as u64,
+        truncated: resp.truncated,
+        title: carried.title,
+        links: carried.links,
+        fetched_at,
+        elapsed_ms,
+        attempts,
+        error: None,
+        extract: (!cfg.extractors.is_empty()).then(|| carried.extract.unwrap_or_default()),
+        redirects,
+        etag: resp.etag.or(carried.etag),
+        last_modified: resp.last_modified.or(carried.last_modified),
+        digest: carried.digest,
+        change: None,
     });
     TaskOutcome::Page { record, follow }
 }

@@ -11,5 +11,6 @@ mod polite;
 mod readme;
 mod resume;
 mod rules;
+mod state;
 mod support;
 mod terminal;

@@ -168,7 +168,12 @@ async fn robots_txt_is_fetched_once_and_obeyed() {
     assert_eq!(run.kind(&site.url("/private/x")), "robots_disallowed");
     assert_eq!(site.hits("/private/x"), 0);
     assert_eq!(run.record(&site.url("/private/ok/y"))["status"], 200);
-    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.code,
+        Some(0),
+        "obeying robots.txt is not a failure: {}",
+        run.stderr
+    );
 
     let ignored = crawlfish(&args(&[]), &site.url("/private/x")).await;
     assert_eq!(ignored.record(&site.url("/private/x"))["status"], 200);

@@ -1,0 +1,267 @@
+//! `--state DIR`: one directory for recurring runs. It owns DIR's layout and its lock:
+//!
+//! ```text
+//! DIR/lock                        held (flock) for the whole run: a second run exits 75 at once
+//! DIR/current.jsonl               the run being written; resumed as --resume would when a run died
+//! DIR/20261126T182517.123Z.jsonl  finished runs, named by their UTC end time (kept: --keep N)
+//! DIR/latest.jsonl                symlink to the newest finished run; the next run compares with it
+//! ```
+//!
+//! A finished run's `current.jsonl` is synced, then renamed to its timestamp name (atomic in one directory);
+//! `latest.jsonl` is replaced by renaming a fresh symlink over it (atomic too), and only then are old runs
+//! deleted. A symlink and not a copy: no second copy of every run on disk, `ls -l` shows which run it is, and
+//! the swap is one rename either way. A run that is interrupted or fails to write leaves `current.jsonl` for the
+//! next run to resume and moves nothing.
+//!
+//! Must not read or write records (`resume.rs`, `since.rs` and the writer do), nor decide exit codes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+
+/// The lock file in DIR.
+pub const LOCK: &str = "lock";
+/// The run being written.
+pub const CURRENT: &str = "current.jsonl";
+/// The symlink to the newest finished run.
+pub const LATEST: &str = "latest.jsonl";
+/// The temporary name of the next `latest.jsonl`, renamed over it.
+const LATEST_TMP: &str = "latest.jsonl.tmp";
+/// A finished run's name: `YYYYMMDDTHHMMSS.mmmZ` and this.
+const FINISHED_SUFFIX: &str = ".jsonl";
+/// Length of the timestamp in a finished run's name.
+const STAMP_LEN: usize = "20261126T182517.123Z".len();
+/// Longest PID text read back from a held lock, for the message.
+const MAX_PID_TEXT: u64 = 32;
+
+/// Another run holds DIR's lock: exit 75 (`EX_TEMPFAIL`, try again later).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Busy(String);
+
+/// DIR, locked for this run.
+#[derive(Debug)]
+pub struct State {
+    dir: PathBuf,
+    keep: usize,
+    /// Held for the run; the lock goes with the file (also when the process dies).
+    _lock: File,
+}
+
+impl State {
+    /// Creates DIR if needed and takes its lock. A held lock is [`Busy`], and nothing in DIR is changed.
+    ///
+    /// # Errors
+    /// [`Busy`], or DIR or its lock file cannot be created or locked.
+    pub fn lock(dir: &Path, keep: usize) -> Result<State> {
+        let name = dir.display();
+        std::fs::create_dir_all(dir).with_context(|| format!("--state: cannot create {name}"))?;
+        let path = dir.join(LOCK);
+        let mut lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("--state: cannot open {}", path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = (&lock).take(MAX_PID_TEXT).read_to_string(&mut pid);
+                let by = match pid.trim() {
+                    "" => String::new(),
+                    pid => format!(" (pid {pid})"),
+                };
+                return Err(Busy(format!(
+                    "--state {name}: another crawlfish run is using it{by}; nothing was changed, try again later"
+                ))
+                .into());
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("--state: cannot lock {}", path.display()))
+            }
+        }
+        // Who holds it, for the message of a run that finds it held (only ever written under the lock).
+        let _ = lock
+            .set_len(0)
+            .and_then(|()| write!(lock, "{}", std::process::id()));
+        Ok(State {
+            dir: dir.to_owned(),
+            keep,
+            _lock: lock,
+        })
+    }
+
+    /// Where this run writes.
+    #[must_use]
+    pub fn current(&self) -> PathBuf {
+        self.dir.join(CURRENT)
+    }
+
+    /// The newest finished run: what `latest.jsonl` points to (or a newer one, had a crash come between a
+    /// run's rename and its `latest.jsonl`). `None` before the first finished run.
+    ///
+    /// # Errors
+    /// DIR cannot be listed.
+    pub fn latest(&self) -> Result<Option<PathBuf>> {
+        Ok(self.finished()?.pop())
+    }
+
+    /// Finished runs, oldest first (their names sort by time).
+    fn finished(&self) -> Result<Vec<PathBuf>> {
+        let list = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("--state: cannot list {}", self.dir.display()))?;
+        let mut runs: Vec<PathBuf> = list
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(is_finished_name)
+            })
+            .collect();
+        runs.sort();
+        Ok(runs)
+    }
+
+    /// Ends a complete run: `current.jsonl` synced and renamed to its UTC end time, `latest.jsonl` pointed at
+    /// it, runs past `--keep` deleted. Returns the finished run's path.
+    ///
+    /// # Errors
+    /// A sync, rename or link failed; what was done before stays done (at worst `current.jsonl` is resumed, or
+    /// `latest.jsonl` lags one run behind until the next run finishes).
+    pub fn finish(&self) -> Result<PathBuf> {
+        let current = self.current();
+        File::open(&current)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("--state: cannot sync {}", current.display()))?;
+        let mut target = self.dir.join(stamp(SystemTime::now()) + FINISHED_SUFFIX);
+        while target.exists() {
+            // Two runs cannot end in the same millisecond under the lock, unless the clock went back.
+            std::thread::sleep(Duration::from_millis(1));
+            target = self.dir.join(stamp(SystemTime::now()) + FINISHED_SUFFIX);
+        }
+        std::fs::rename(&current, &target).with_context(|| {
+            format!(
+                "--state: cannot rename {} to {}",
+                current.display(),
+                target.display()
+            )
+        })?;
+        self.point_latest(&target)?;
+        sync_dir(&self.dir);
+        self.prune();
+        Ok(target)
+    }
+
+    fn point_latest(&self, target: &Path) -> Result<()> {
+        let tmp = self.dir.join(LATEST_TMP);
+        let name = target.file_name().unwrap_or_default();
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("--state: cannot remove {}", tmp.display()))
+            }
+        }
+        std::os::unix::fs::symlink(name, &tmp)
+            .with_context(|| format!("--state: cannot create {}", tmp.display()))?;
+        let latest = self.dir.join(LATEST);
+        std::fs::rename(&tmp, &latest)
+            .with_context(|| format!("--state: cannot replace {}", latest.display()))
+    }
+
+    /// Deletes finished runs past `--keep`, oldest first; a failure is logged, not fatal.
+    fn prune(&self) {
+        let Ok(runs) = self.finished() else {
+            return;
+        };
+        let extra = runs.len().saturating_sub(self.keep);
+        for old in &runs[..extra] {
+            if let Err(e) = std::fs::remove_file(old) {
+                tracing::warn!(file = %old.display(), error = %e, "--state: cannot delete an old run");
+            }
+        }
+    }
+}
+
+/// `YYYYMMDDTHHMMSS.mmmZ` (UTC): sorts by time, and has no `:` (awkward in file names).
+fn stamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t)
+        .to_string()
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect()
+}
+
+fn is_finished_name(name: &str) -> bool {
+    let Some(stamp) = name.strip_suffix(FINISHED_SUFFIX) else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    b.len() == STAMP_LEN
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 => *c == b'T',
+            15 => *c == b'.',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Makes the renames durable (a failure only weakens durability across a power loss: logged).
+fn sync_dir(dir: &Path) {
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(dir = %dir.display(), error = %e, "--state: cannot sync the directory");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_sort_and_are_recognised() {
+        let t = humantime::parse_rfc3339("2026-11-26T18:25:17.123Z").unwrap();
+        assert_eq!(stamp(t), "20261126T182517.123Z");
+        assert!(is_finished_name("20261126T182517.123Z.jsonl"));
+        for other in [
+            CURRENT,
+            LATEST,
+            LATEST_TMP,
+            LOCK,
+            "notes.jsonl",
+            "20261126T182517.123Z.jsonl.tmp",
+        ] {
+            assert!(!is_finished_name(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn lock_finish_keep() {
+        let dir = std::env::temp_dir().join(format!("crawlfish-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = State::lock(&dir, 2).unwrap();
+        let again = State::lock(&dir, 2).unwrap_err();
+        assert!(again.is::<Busy>(), "{again:#}");
+        assert_eq!(state.latest().unwrap(), None);
+        let mut done = Vec::new();
+        for run in 0..3 {
+            std::fs::write(state.current(), format!("run {run}\n")).unwrap();
+            done.push(state.finish().unwrap());
+            assert!(!state.current().exists());
+            assert_eq!(
+                std::fs::read_to_string(dir.join(LATEST)).unwrap(),
+                format!("run {run}\n")
+            );
+            assert_eq!(state.latest().unwrap().as_ref(), done.last());
+        }
+        assert!(!done[0].exists(), "--keep 2 deleted the oldest");
+        assert!(done[1].exists() && done[2].exists());
+        drop(state);
+        assert!(State::lock(&dir, 2).is_ok(), "the lock goes with the run");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
