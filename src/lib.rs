@@ -22,6 +22,10 @@
 //! * Every request (page, redirect hop, retry, robots.txt, sitemap file) takes `polite.rs`'s one path; `fetch.rs`
 //!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
 //!
+//! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
+//!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
+//!   Both read files only after `resume.rs` has proven them crawlfish's own output.
+//!
 //! # Where this differs from DESIGN.md, and why
 //! * `--per-host` is enforced by the frontier's in-flight counters, not a per-host semaphore: the scheduler is the
 //!   only dispatcher, so a counter it owns is exact and needs no permit juggling. A redirect hop to another host
