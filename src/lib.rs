@@ -99,7 +99,7 @@ fn open_output(
     if let Some((dir, keep)) = &cfg.state {
         let state = state::State::lock(dir, *keep)?;
         let since = match state.latest()? {
-            Some(latest) => since::Since::open(&latest, "--state")?,
+            Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
             None => since::Since::empty(),
         };
         let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
@@ -122,7 +122,11 @@ fn open_output(
                     path.display()
                 );
             }
-            Some(Arc::new(since::Since::open(path, "--since")?))
+            Some(Arc::new(since::Since::open_for(
+                path,
+                "--since",
+                &select_names(cfg),
+            )?))
         }
         None => None,
     };
@@ -218,4 +222,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         writer,
         input_error: end.input_error,
     })
+}
+
+/// The `--select` names, in flag order (an earlier record's extract is reused only under the same names).
+fn select_names(cfg: &Config) -> Vec<&str> {
+    cfg.extractors.iter().map(|x| x.name.as_str()).collect()
 }

@@ -221,6 +221,23 @@ pub(crate) fn scan_lines<R: io::Read>(
     unreachable!("a file has fewer than 2^64 lines")
 }
 
+/// Whether `path` is a regular file that is empty or starts like a record (a cheap check before deleting a file
+/// named like a finished run).
+#[must_use]
+pub fn looks_like_records(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.file_type().is_file() {
+        return false;
+    }
+    let mut start = [0u8; RECORD_START.len()];
+    let n = File::open(path)
+        .and_then(|mut f| io::Read::read(&mut f, &mut start))
+        .unwrap_or(0);
+    n == 0 || (n == start.len() && start == *RECORD_START)
+}
+
 /// A last line without a newline is cut only when it can be a record a crash cut short: it starts like one, and
 /// it is not a complete JSON value that is something else (another tool's one-line JSON, a note appended by hand).
 fn torn_tail(line: &[u8], number: u64, complete: u64) -> Scan {

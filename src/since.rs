@@ -50,6 +50,11 @@ struct Line {
     last_modified: Option<String>,
     #[serde(default)]
     digest: Option<String>,
+    #[serde(default)]
+    truncated: bool,
+    /// Only its names (in order) are kept: a 304 may carry it only when they are this run's `--select` names.
+    #[serde(default, deserialize_with = "ordered_extract")]
+    extract: Option<Extract>,
 }
 
 /// The digest of an earlier record.
@@ -134,12 +139,23 @@ impl Since {
     /// # Errors
     /// FILE is missing, not a regular file, not crawlfish's output, or unreadable: a usage error naming it.
     pub fn open(path: &Path, flag: &str) -> Result<Since> {
+        Since::open_for(path, flag, &[])
+    }
+
+    /// [`Since::open`] for a run whose `--select` names are `select`: an earlier record is asked about (and a 304
+    /// answered from it) only when it was extracted with the same names, in the same order, and its body was
+    /// not cut at `--max-body` (a 304 must not make a partial page look whole).
+    ///
+    /// # Errors
+    /// As [`Since::open`].
+    pub fn open_for(path: &Path, flag: &str, select: &[&str]) -> Result<Since> {
+        let want = names_key(select.iter().copied());
         let name = path.display();
         let file = crate::resume::open_regular(path, flag)?;
         let mut entries = HashMap::default();
         let scan = scan_lines(&file, |line, offset| {
             let l: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-            entries.insert(key(&l.url), entry(l, offset, line.len()));
+            entries.insert(key(&l.url), entry(l, offset, line.len(), want));
             Ok(())
         })
         .with_context(|| format!("{flag}: cannot read {name}"))?;
@@ -204,7 +220,8 @@ impl Since {
         if r.error.is_some() || e.failed {
             return Change::Changed;
         }
-        if r.status == Some(NOT_MODIFIED) {
+        if r.status == Some(NOT_MODIFIED) && e.validators.is_some() {
+            // The answer to our conditional request (an unsolicited 304 is compared like any status).
             return Change::Unchanged;
         }
         let same_status = r.status == e.status
@@ -221,12 +238,29 @@ impl Since {
 /// The status of an answer to a conditional request that says "what you have is current".
 pub const NOT_MODIFIED: u16 = 304;
 
-fn entry(l: Line, offset: u64, len: usize) -> Entry {
+/// A key for a list of `--select` names, in order (no `--select`: the empty list).
+fn names_key<'a>(names: impl Iterator<Item = &'a str>) -> u64 {
+    let mut joined = String::new();
+    for n in names {
+        joined.push_str(n);
+        joined.push('\0');
+    }
+    key(&joined)
+}
+
+fn entry(l: Line, offset: u64, len: usize, want_select: u64) -> Entry {
     let keep = |v: Option<String>| {
         v.filter(|v| v.len() <= MAX_VALIDATOR_BYTES)
             .map(String::into_boxed_str)
     };
+    let had = names_key(
+        l.extract
+            .iter()
+            .flat_map(|x| x.0.iter().map(|(n, _)| n.as_str())),
+    );
     let ok = l.error.is_none()
+        && !l.truncated
+        && had == want_select
         && l.status
             .is_some_and(|s| (200..300).contains(&s) || s == NOT_MODIFIED);
     let (etag, last_modified) = (keep(l.etag), keep(l.last_modified));
@@ -292,7 +326,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{}.jsonl", key(text)));
         std::fs::write(&path, text).unwrap();
-        (Arc::new(Since::open(&path, "--since").unwrap()), path)
+        (
+            Arc::new(Since::open_for(&path, "--since", &["b", "a"]).unwrap()),
+            path,
+        )
     }
 
     #[tokio::test]

@@ -159,8 +159,8 @@ impl Sink {
         };
         WriterEnd::Failed(match file.set_len(self.at) {
             Ok(()) => format!(
-                "cannot write {name}: {e}; it was cut back to its last complete record (run again with --resume \
-                 to complete it)"
+                "cannot write {name}: {e}; it was cut back to its last complete record (run again, with --resume \
+                 for -o, to complete it)"
             ),
             Err(cut) => format!(
                 "cannot write {name}: {e}; cutting it back to its last complete record failed too ({cut}), so its \

@@ -59,6 +59,7 @@ impl State {
     pub fn lock(dir: &Path, keep: usize) -> Result<State> {
         let name = dir.display();
         std::fs::create_dir_all(dir).with_context(|| format!("--state: cannot create {name}"))?;
+        refuse_links(dir)?;
         let path = dir.join(LOCK);
         let mut lock = OpenOptions::new()
             .read(true)
@@ -138,12 +139,10 @@ impl State {
         File::open(&current)
             .and_then(|f| f.sync_all())
             .with_context(|| format!("--state: cannot sync {}", current.display()))?;
-        let mut target = self.dir.join(stamp(SystemTime::now()) + FINISHED_SUFFIX);
-        while target.exists() {
-            // Two runs cannot end in the same millisecond under the lock, unless the clock went back.
-            std::thread::sleep(Duration::from_millis(1));
-            target = self.dir.join(stamp(SystemTime::now()) + FINISHED_SUFFIX);
-        }
+        let target = self.dir.join(self.next_name()?);
+        // latest.jsonl's replacement is made first: if that fails (no space, no inodes), nothing has moved and
+        // current.jsonl is resumed next time.
+        let tmp = self.latest_tmp(&target)?;
         std::fs::rename(&current, &target).with_context(|| {
             format!(
                 "--state: cannot rename {} to {}",
@@ -151,13 +150,29 @@ impl State {
                 target.display()
             )
         })?;
-        self.point_latest(&target)?;
+        let latest = self.dir.join(LATEST);
+        std::fs::rename(&tmp, &latest)
+            .with_context(|| format!("--state: cannot replace {}", latest.display()))?;
         sync_dir(&self.dir);
-        self.prune();
+        self.prune(&target);
         Ok(target)
     }
 
-    fn point_latest(&self, target: &Path) -> Result<()> {
+    /// The finished run's name: its UTC end time, or 1 ms after the newest run already there if the clock is
+    /// behind that (a clock set back, a file from the future): names always sort in the order runs finished, so
+    /// `--keep` never deletes the run that just ended and the next run compares with it.
+    fn next_name(&self) -> Result<String> {
+        let mut at = SystemTime::now();
+        if let Some(newest) = self.finished()?.last().and_then(|p| unstamp(p)) {
+            if at <= newest {
+                at = newest + Duration::from_millis(1);
+            }
+        }
+        Ok(stamp(at) + FINISHED_SUFFIX)
+    }
+
+    /// A symlink to `target` under a temporary name, ready to be renamed over `latest.jsonl`.
+    fn latest_tmp(&self, target: &Path) -> Result<PathBuf> {
         let tmp = self.dir.join(LATEST_TMP);
         let name = target.file_name().unwrap_or_default();
         match std::fs::remove_file(&tmp) {
@@ -169,23 +184,73 @@ impl State {
         }
         std::os::unix::fs::symlink(name, &tmp)
             .with_context(|| format!("--state: cannot create {}", tmp.display()))?;
-        let latest = self.dir.join(LATEST);
-        std::fs::rename(&tmp, &latest)
-            .with_context(|| format!("--state: cannot replace {}", latest.display()))
+        Ok(tmp)
     }
 
-    /// Deletes finished runs past `--keep`, oldest first; a failure is logged, not fatal.
-    fn prune(&self) {
+    /// Deletes finished runs past `--keep`, oldest first, never `just_finished`; only regular files that hold
+    /// crawlfish records (a file named like a run that is not one is left, and logged). A failure is logged.
+    fn prune(&self, just_finished: &Path) {
         let Ok(runs) = self.finished() else {
             return;
         };
         let extra = runs.len().saturating_sub(self.keep);
-        for old in &runs[..extra] {
+        for old in runs[..extra]
+            .iter()
+            .filter(|p| p.as_path() != just_finished)
+        {
+            if !crate::resume::looks_like_records(old) {
+                tracing::warn!(file = %old.display(), "--state: not deleting a file that is not a crawlfish run");
+                continue;
+            }
             if let Err(e) = std::fs::remove_file(old) {
                 tracing::warn!(file = %old.display(), error = %e, "--state: cannot delete an old run");
             }
         }
     }
+}
+
+/// DIR's own files must be what they seem: `lock` and `current.jsonl` regular files (a symlink there would make
+/// crawlfish write through it, outside DIR), `latest.jsonl` a symlink.
+fn refuse_links(dir: &Path) -> Result<()> {
+    for (name, want_link) in [(LOCK, false), (CURRENT, false), (LATEST, true)] {
+        let path = dir.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let ok = if want_link {
+            meta.file_type().is_symlink()
+        } else {
+            meta.file_type().is_file()
+        };
+        if !ok {
+            anyhow::bail!(
+                "--state: {} is not a {} crawlfish made; refusing to use it (nothing was changed)",
+                path.display(),
+                if want_link {
+                    "symbolic link"
+                } else {
+                    "regular file"
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The time a finished run's name says (the inverse of [`stamp`]).
+fn unstamp(path: &Path) -> Option<SystemTime> {
+    let s = path.file_name()?.to_str()?.strip_suffix(FINISHED_SUFFIX)?;
+    let b = s.get(..STAMP_LEN)?;
+    let rfc = format!(
+        "{}-{}-{}T{}:{}:{}",
+        &b[0..4],
+        &b[4..6],
+        &b[6..8],
+        &b[9..11],
+        &b[11..13],
+        &b[13..]
+    );
+    humantime::parse_rfc3339(&rfc).ok()
 }
 
 /// `YYYYMMDDTHHMMSS.mmmZ` (UTC): sorts by time, and has no `:` (awkward in file names).
@@ -249,12 +314,12 @@ mod tests {
         assert_eq!(state.latest().unwrap(), None);
         let mut done = Vec::new();
         for run in 0..3 {
-            std::fs::write(state.current(), format!("run {run}\n")).unwrap();
+            std::fs::write(state.current(), format!("{{\"url\":\"run {run}\"}}\n")).unwrap();
             done.push(state.finish().unwrap());
             assert!(!state.current().exists());
             assert_eq!(
                 std::fs::read_to_string(dir.join(LATEST)).unwrap(),
-                format!("run {run}\n")
+                format!("{{\"url\":\"run {run}\"}}\n")
             );
             assert_eq!(state.latest().unwrap().as_ref(), done.last());
         }

@@ -70,6 +70,8 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
     let fetched_at = now_rfc3339();
     let started = Instant::now();
     let cond = since.and_then(|s| s.conditional(job.url.as_str()));
+    // Only a 304 to a conditional request is "not modified"; an unsolicited one is just a 304.
+    let asked = cond.is_some();
     let ex = polite
         .get(&job.url, &job.root, follow, cfg.max_body, cond)
         .await;
@@ -89,7 +91,7 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
             };
         }
     };
-    if resp.status == NOT_MODIFIED {
+    if resp.status == NOT_MODIFIED && asked {
         if let Some(carried) = match since {
             Some(s) => s.carry(job.url.as_str()).await,
             None => None,

@@ -425,3 +425,106 @@ async fn keep_2_keeps_the_two_newest_runs() {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0]["change"], "unchanged");
 }
+
+/// Found by the attack run: a run file "from the future" (a clock set back, or a copied file) made `--keep` delete
+/// the run that had just finished; a file named like a run that is not one was deleted; a symlinked lock file was
+/// written through.
+#[tokio::test]
+async fn state_dir_surprises_do_not_cost_runs_or_files() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "<title>home</title>");
+    let state = tempdir("state-surprises").join("state");
+    let state_s = state.to_str().unwrap();
+    let run = crawlfish(&args(&["--state", state_s, "--keep", "1"]), &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let first = latest(&state);
+    let future = state.join("20991231T000000.000Z.jsonl");
+    std::fs::copy(&first, &future).unwrap();
+    let notes = state.join("20000101T000000.000Z.jsonl");
+    std::fs::write(&notes, "my important notes\n").unwrap();
+    let run = crawlfish(&args(&["--state", state_s, "--keep", "1"]), &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let newest = latest(&state);
+    assert!(
+        newest.exists(),
+        "latest points at the run that just finished"
+    );
+    assert!(
+        newest > future,
+        "{newest:?} sorts after the file from the future"
+    );
+    assert_eq!(std::fs::read(&notes).unwrap(), b"my important notes\n");
+    // A lock that is a symlink is refused, and what it points to is untouched.
+    let outside = tempdir("state-surprises-outside").join("precious.txt");
+    std::fs::write(&outside, "precious").unwrap();
+    let linked = tempdir("state-surprises-linked");
+    std::os::unix::fs::symlink(&outside, linked.join("lock")).unwrap();
+    let run = crawlfish(
+        &args(&["--state", linked.to_str().unwrap()]),
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+}
+
+/// Found by the attack run: a 304 must not stand in for a page cut at --max-body, for an extract made with other
+/// --select names, or when no conditional request was sent.
+#[tokio::test]
+async fn a_304_stands_in_only_for_a_whole_page_asked_about() {
+    let site = Site::start("127.0.0.1").await;
+    let page = Step::html("<title>t</title><h1>H</h1><a href='/x'>x</a>").header("etag", "\"v1\"");
+    site.route("/", vec![page.clone()]);
+    let state = tempdir("state-304").join("state");
+    let state_s = state.to_str().unwrap();
+    // Run 1 cuts the page: run 2 must not send If-None-Match.
+    crawlfish(
+        &args(&["--state", state_s, "--max-body", "10"]),
+        &site.url("/"),
+    )
+    .await;
+    crawlfish(&args(&["--state", state_s]), &site.url("/")).await;
+    assert_eq!(
+        site.header("/", "if-none-match"),
+        None,
+        "the earlier body was cut"
+    );
+    // Run 3 (after a whole run 2) with other --select names: no conditional request either.
+    crawlfish(
+        &args(&["--state", state_s, "--select", "h=h1"]),
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(
+        site.header("/", "if-none-match"),
+        None,
+        "run 2 had no --select"
+    );
+    // Same names as run 3: now it asks.
+    crawlfish(
+        &args(&["--state", state_s, "--select", "h=h1"]),
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(site.header("/", "if-none-match").as_deref(), Some("\"v1\""));
+    // An unsolicited 304 (the earlier record was a 404) is reported as a 304, not as the earlier page.
+    let other = Site::start("127.0.0.2").await;
+    other.route(
+        "/gone",
+        vec![
+            Step::new(404, "no").header("etag", "\"g\""),
+            Step::new(304, ""),
+        ],
+    );
+    let since = tempdir("state-304-since").join("first.jsonl");
+    crawlfish(&args(&["-o", since.to_str().unwrap()]), &other.url("/gone")).await;
+    let run = crawlfish(
+        &args(&["--since", since.to_str().unwrap()]),
+        &other.url("/gone"),
+    )
+    .await;
+    let r = run.record(&other.url("/gone"));
+    assert_eq!(r["status"], 304);
+    assert_eq!(r["change"], "changed", "{r}");
+    assert_eq!(other.header("/gone", "if-none-match"), None);
+}
