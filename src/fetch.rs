@@ -350,6 +350,43 @@ mod tests {
         );
     }
 
+    /// What `head()` reports for HTTP/1.1 and HTTP/2 (h2c with prior knowledge: the binary speaks h2 only where
+    /// TLS negotiates it, which a loopback test cannot do without a certificate the client trusts).
+    #[tokio::test]
+    async fn head_reports_protocol_peer_and_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.3:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().fallback(|| async {
+            let repeated = [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-one", "1")];
+            (axum::response::AppendHeaders(repeated), "hi")
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{addr}/");
+        for (client, version) in [
+            (reqwest::Client::new(), "HTTP/1.1"),
+            (
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .unwrap(),
+                "HTTP/2",
+            ),
+        ] {
+            let resp = client.get(&url).send().await.unwrap();
+            let h = head(&resp, true);
+            assert_eq!(h.http_version, Some(version));
+            assert_eq!(h.ip, Some(addr.ip()));
+            let json = serde_json::to_value(h.headers.unwrap()).unwrap();
+            assert_eq!(
+                json["set-cookie"],
+                serde_json::json!(["a=1", "b=2"]),
+                "{version}"
+            );
+            assert_eq!(json["x-one"], "1");
+            assert!(head(&resp, false).headers.is_none());
+        }
+    }
+
     #[test]
     fn retryable_statuses() {
         for s in [429, 500, 502, 503, 504] {
