@@ -83,6 +83,9 @@ fn benches(c: &mut Criterion) {
         last_modified: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
         digest: crawlfish::digest::of(html.as_bytes()),
         change: None,
+        ip: Some("127.0.0.1".into()),
+        http_version: Some("HTTP/1.1"),
+        headers: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

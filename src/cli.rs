@@ -12,6 +12,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::fields::Fields;
 use crate::parse::Extractor;
 use crate::url::Scope;
 
@@ -124,6 +125,19 @@ pub struct Cli {
     #[arg(long = "select", value_name = "NAME=CSS[@ATTR]")]
     pub select: Vec<String>,
 
+    /// Add "headers": the final response's headers, lowercase names, a repeated header as an array
+    #[arg(long = "headers")]
+    pub response_headers: bool,
+
+    /// Print only these record fields, in record order (e.g. url,status,title); --resume, --since and --state
+    /// add back the fields they read
+    #[arg(long, value_name = "LIST")]
+    pub fields: Option<String>,
+
+    /// Leave "links" out of records
+    #[arg(long)]
+    pub no_links: bool,
+
     /// Also queue the URLs of each listed host's sitemaps (robots.txt Sitemap: lines, else /sitemap.xml)
     #[arg(long)]
     pub sitemap: bool,
@@ -143,6 +157,10 @@ pub struct Cli {
     /// Log format on stderr
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Print the JSON Schema of a record and exit
+    #[arg(long)]
+    pub schema: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -182,6 +200,10 @@ pub struct Config {
     pub max_pages: Option<u64>,
     pub follow_nofollow: bool,
     pub extractors: Vec<Extractor>,
+    /// `--headers`: records carry the final response's headers.
+    pub headers_out: bool,
+    /// `--fields`/`--no-links`, with what reading the output back needs; `None`: every field.
+    pub fields: Option<Fields>,
     pub sitemap: bool,
     /// `--resolve`: host → address (the port comes from the URL; see README).
     pub resolve: Vec<(String, SocketAddr)>,
@@ -255,6 +277,9 @@ impl Cli {
         if self.resume && output.is_none() {
             bail!("--resume needs -o FILE (it reads FILE back), not stdout");
         }
+        let read_back = self.since.is_some() || self.state.is_some();
+        let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
+            .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
         Ok(Config {
             files: self.files,
             output,
@@ -280,6 +305,8 @@ impl Cli {
             max_pages: self.max_pages,
             follow_nofollow: self.follow_nofollow,
             extractors,
+            headers_out: self.response_headers,
+            fields,
             sitemap: self.sitemap,
             resolve,
             summary: !self.quiet,
@@ -388,6 +415,9 @@ mod tests {
         assert!(!bad(&["--since", "f", "-o", "g", "--resume"]));
         assert!(!bad(&["--user-agent", "bot/1.0 (+https://x.test/)"]));
         assert!(bad(&["-c", "0"]));
+        assert!(bad(&["--fields", "url,bogus"]));
+        assert!(bad(&["--fields", ","]));
+        assert!(!bad(&["--fields", "url,status", "--no-links", "--headers"]));
         assert!(!bad(&[
             "-r",
             "0",

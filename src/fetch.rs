@@ -25,6 +25,7 @@ use tokio::time::{timeout_at, Instant};
 use url::Url;
 
 use crate::cli::Config;
+use crate::fields::Headers;
 use crate::record::{DnsError, FetchError};
 
 /// A response, read as far as the cap allowed.
@@ -41,6 +42,12 @@ pub struct Response {
     pub body: Vec<u8>,
     pub truncated: bool,
     pub retry_after: Option<Duration>,
+    /// The address that answered (when the connection reports one).
+    pub ip: Option<IpAddr>,
+    /// The protocol of the response, as the record spells it.
+    pub http_version: Option<&'static str>,
+    /// Every header, only when `--headers` asked for them.
+    pub headers: Option<Headers>,
 }
 
 /// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
@@ -147,7 +154,7 @@ impl Fetcher {
         max_body: u64,
         deadline: Instant,
     ) -> Result<Response, FetchError> {
-        read_body(resp, max_body, deadline, self.cfg.timeout).await
+        read_body(resp, max_body, deadline, &self.cfg).await
     }
 }
 
@@ -198,9 +205,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// A response's metadata with an empty body (the body is read by `read_body`, or dropped).
+/// A response's metadata with an empty body (the body is read by `read_body`, or dropped); its headers too when
+/// `keep_headers` (`--headers`).
 #[must_use]
-pub fn head(resp: &reqwest::Response) -> Response {
+pub fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
     let header = |name| {
         resp.headers()
             .get(name)
@@ -217,16 +225,32 @@ pub fn head(resp: &reqwest::Response) -> Response {
         body: Vec::new(),
         truncated: false,
         retry_after: retry_after(resp),
+        ip: resp.remote_addr().map(|a| a.ip()),
+        http_version: version_name(resp.version()),
+        headers: keep_headers.then(|| Headers::of(resp.headers())),
     }
+}
+
+/// How a record spells a protocol version (`http::Version`'s `Debug` says "HTTP/2.0").
+fn version_name(v: reqwest::Version) -> Option<&'static str> {
+    Some(match v {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_11 => "HTTP/1.1",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => return None,
+    })
 }
 
 async fn read_body(
     mut resp: reqwest::Response,
     max_body: u64,
     deadline: Instant,
-    limit: Duration,
+    cfg: &Config,
 ) -> Result<Response, FetchError> {
-    let mut out = head(&resp);
+    let limit = cfg.timeout;
+    let mut out = head(&resp, cfg.headers_out);
     let cap = usize::try_from(max_body).unwrap_or(usize::MAX);
     // Sized once from Content-Length (never past the cap, nor past 1 MiB up front) instead of regrown per chunk.
     let hint = resp
@@ -324,6 +348,43 @@ mod tests {
             parse_retry_after("99999999999999999999", now),
             Some(Duration::MAX)
         );
+    }
+
+    /// What `head()` reports for HTTP/1.1 and HTTP/2 (h2c with prior knowledge: the binary speaks h2 only where
+    /// TLS negotiates it, which a loopback test cannot do without a certificate the client trusts).
+    #[tokio::test]
+    async fn head_reports_protocol_peer_and_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.3:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().fallback(|| async {
+            let repeated = [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-one", "1")];
+            (axum::response::AppendHeaders(repeated), "hi")
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{addr}/");
+        for (client, version) in [
+            (reqwest::Client::new(), "HTTP/1.1"),
+            (
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .unwrap(),
+                "HTTP/2",
+            ),
+        ] {
+            let resp = client.get(&url).send().await.unwrap();
+            let h = head(&resp, true);
+            assert_eq!(h.http_version, Some(version));
+            assert_eq!(h.ip, Some(addr.ip()));
+            let json = serde_json::to_value(h.headers.unwrap()).unwrap();
+            assert_eq!(
+                json["set-cookie"],
+                serde_json::json!(["a=1", "b=2"]),
+                "{version}"
+            );
+            assert_eq!(json["x-one"], "1");
+            assert!(head(&resp, false).headers.is_none());
+        }
     }
 
     #[test]

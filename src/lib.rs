@@ -46,6 +46,7 @@ pub mod crawl;
 pub mod depth;
 pub mod digest;
 pub mod fetch;
+pub mod fields;
 pub mod frontier;
 pub mod host;
 pub mod input;
@@ -165,7 +166,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let (seed_tx, seed_rx) = mpsc::channel(1024);
     input::spawn_reader(sources, seed_tx);
     let (record_tx, record_rx) = mpsc::channel(1024);
-    let written = output::spawn_writer(out.writer, record_rx, progress.clone(), cancel.clone());
+    let written = output::spawn_writer(
+        out.writer.with_fields(cfg.fields),
+        record_rx,
+        progress.clone(),
+        cancel.clone(),
+    );
     let bar_stop = CancellationToken::new();
     if cfg.summary {
         progress::spawn(progress.clone(), bar_stop.clone());

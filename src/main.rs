@@ -24,6 +24,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.schema {
+        let mut out = std::io::stdout();
+        return match std::io::Write::write_all(
+            &mut out,
+            crawlfish::fields::RECORD_SCHEMA.as_bytes(),
+        ) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(&anyhow::Error::new(e).context("cannot write the schema")),
+        };
+    }
     let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
     let config = match cli.into_config() {

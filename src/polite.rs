@@ -362,7 +362,7 @@ fn redirect_location(resp: &reqwest::Response, base: &Url) -> Option<Result<Url,
 
 /// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
 async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
-    let stub = crate::fetch::head(&resp);
+    let stub = crate::fetch::head(&resp, fetcher.config().headers_out);
     fetcher
         .read(resp, REDIRECT_BODY_MAX, deadline)
         .await

@@ -7,8 +7,10 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
+
+pub use crate::fields::Extract;
+use crate::fields::Headers;
 
 /// One line of output. Field order is the contract users script against: never reorder, only append.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +43,13 @@ pub struct Record {
     /// Present only with `--since` or `--state`: how this URL's result compares with the earlier run's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// The address that answered the final response (IP only: the port is the URL's); null without one.
+    pub ip: Option<String>,
+    /// `"HTTP/1.1"`, `"HTTP/2"` …: the final response's protocol; null without a response.
+    pub http_version: Option<&'static str>,
+    /// Present only with `--headers`: the final response's headers (`fields.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
 }
 
 /// `change` in a record (`since.rs` decides it).
@@ -67,20 +76,6 @@ pub struct Redirect {
 pub struct RecordError {
     pub kind: ErrorKind,
     pub message: String,
-}
-
-/// `--select` results in flag order: serialised as a JSON object `{"NAME": ["…", …]}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Extract(pub Vec<(String, Vec<String>)>);
-
-impl Serialize for Extract {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, values) in &self.0 {
-            map.serialize_entry(name, values)?;
-        }
-        map.end()
-    }
 }
 
 /// Why a URL has no HTTP response. HTTP statuses (404, 500 …) are results, never kinds.
@@ -290,8 +285,9 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
-    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 20] = [
+    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
+    /// `headers` only with `--headers`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 23] = [
         "url",
         "final_url",
         "status",
@@ -312,6 +308,9 @@ impl Record {
         "last_modified",
         "digest",
         "change",
+        "ip",
+        "http_version",
+        "headers",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -344,6 +343,9 @@ impl Record {
             last_modified: None,
             digest: None,
             change: None,
+            ip: None,
+            http_version: None,
+            headers: None,
         }
     }
 
@@ -383,16 +385,16 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
-        let order = Record::FIELDS[..Record::FIELDS.len() - 1]
+        let order = Record::FIELDS
             .iter()
-            .filter(|f| **f != "extract");
+            .filter(|f| !["extract", "change", "headers"].contains(*f));
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();
             assert!(at >= last, "{key} out of order in {json}");
             last = at;
         }
-        assert!(!json.contains("extract") && !json.contains("change"));
+        assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 
+use crate::fields::Fields;
 use crate::output::{Progress, Summary, WriterEnd};
 use crate::record::{ErrorKind, Record};
 
@@ -71,6 +72,8 @@ pub struct Sink {
     pending: Vec<(usize, Tally)>,
     /// Length of FILE up to its last complete record written (where `buf` goes).
     at: u64,
+    /// `--fields`: only these are written (`None`: the whole record, serialised directly).
+    fields: Option<Fields>,
 }
 
 impl Sink {
@@ -93,7 +96,15 @@ impl Sink {
             buf: Vec::with_capacity(FLUSH_AT),
             pending: Vec::new(),
             at,
+            fields: None,
         }
+    }
+
+    /// Writes only `fields` of each record from now on (`--fields`, `--no-links`).
+    #[must_use]
+    pub fn with_fields(mut self, fields: Option<Fields>) -> Sink {
+        self.fields = fields;
+        self
     }
 
     /// Buffers `record` as one line.
@@ -102,7 +113,11 @@ impl Sink {
     /// The record cannot be serialised (nothing is buffered then).
     pub fn push(&mut self, record: &Record) -> serde_json::Result<()> {
         let start = self.buf.len();
-        if let Err(e) = serde_json::to_writer(&mut self.buf, record) {
+        let written = match self.fields {
+            None => serde_json::to_writer(&mut self.buf, record),
+            Some(fields) => fields.write(&mut self.buf, record),
+        };
+        if let Err(e) = written {
             self.buf.truncate(start);
             return Err(e);
         }

@@ -151,6 +151,9 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
         last_modified: resp.last_modified,
         digest,
         change: None,
+        ip: resp.ip.map(|ip| ip.to_string()),
+        http_version: resp.http_version,
+        headers: resp.headers,
     });
     TaskOutcome::Page { record, follow }
 }
@@ -195,6 +198,9 @@ fn not_modified(
         last_modified: resp.last_modified.or(carried.last_modified),
         digest: carried.digest,
         change: None,
+        ip: resp.ip.map(|ip| ip.to_string()),
+        http_version: resp.http_version,
+        headers: resp.headers,
     });
     TaskOutcome::Page { record, follow }
 }

@@ -7,6 +7,7 @@ mod core;
 mod crawl;
 mod files;
 mod hostile;
+mod meta;
 mod polite;
 mod readme;
 mod resume;

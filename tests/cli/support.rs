@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -272,7 +272,13 @@ pub async fn crawlfish(args: &[&str], stdin: &str) -> Run {
         stderr: err_bytes,
     };
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let records = parse_lines(&stdout);
+    // With --fields or --no-links records are partial on purpose: their types are still checked.
+    let partial = args.iter().any(|a| *a == "--fields" || *a == "--no-links");
+    let records = if partial {
+        parse_partial_lines(&stdout)
+    } else {
+        parse_lines(&stdout)
+    };
     Run {
         records,
         stdout,
@@ -282,11 +288,44 @@ pub async fn crawlfish(args: &[&str], stdin: &str) -> Run {
     }
 }
 
-/// Every line must be one complete JSON object.
+/// Every line must be one complete JSON object, and a valid record (`schema/record.schema.json`).
 pub fn parse_lines(text: &str) -> Vec<Value> {
+    parse_checked(text, schema(false))
+}
+
+/// As [`parse_lines`], for `--fields` output: every field present must be valid, none is required.
+pub fn parse_partial_lines(text: &str) -> Vec<Value> {
+    parse_checked(text, schema(true))
+}
+
+fn parse_checked(text: &str, validator: &jsonschema::Validator) -> Vec<Value> {
     text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
+        .map(|l| {
+            let v: Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}"));
+            if let Some(first) = validator.iter_errors(&v).next() {
+                panic!(
+                    "record does not match schema/record.schema.json: {first} at {}: {l}",
+                    first.instance_path()
+                );
+            }
+            v
+        })
         .collect()
+}
+
+/// The published record schema, compiled once per test binary; `partial` drops its `required` list.
+pub fn schema(partial: bool) -> &'static jsonschema::Validator {
+    static FULL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static PARTIAL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let cell = if partial { &PARTIAL } else { &FULL };
+    cell.get_or_init(|| {
+        let mut schema: Value = serde_json::from_str(crawlfish::fields::RECORD_SCHEMA).unwrap();
+        if partial {
+            schema.as_object_mut().unwrap().remove("required");
+        }
+        jsonschema::draft202012::new(&schema).unwrap()
+    })
 }
 
 /// Default flags for fast, deterministic tests: no robots, no rate limit, short timeouts, quiet.
