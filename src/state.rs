@@ -162,13 +162,21 @@ impl State {
     /// behind that (a clock set back, a file from the future): names always sort in the order runs finished, so
     /// `--keep` never deletes the run that just ended and the next run compares with it.
     fn next_name(&self) -> Result<String> {
-        let mut at = SystemTime::now();
-        if let Some(newest) = self.finished()?.last().and_then(|p| unstamp(p)) {
-            if at <= newest {
-                at = newest + Duration::from_millis(1);
-            }
+        let name = stamp(SystemTime::now()) + FINISHED_SUFFIX;
+        let Some(newest) = self.finished()?.pop() else {
+            return Ok(name);
+        };
+        let newest_name = newest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        // Compared as names, i.e. to the millisecond: a run ending in the same millisecond as the last one would
+        // otherwise take (and replace) its name.
+        if name.as_str() > newest_name {
+            return Ok(name);
         }
-        Ok(stamp(at) + FINISHED_SUFFIX)
+        let after = unstamp(&newest).map_or_else(SystemTime::now, |t| t + Duration::from_millis(1));
+        Ok(stamp(after) + FINISHED_SUFFIX)
     }
 
     /// A symlink to `target` under a temporary name, ready to be renamed over `latest.jsonl`.
@@ -327,6 +335,24 @@ mod tests {
         assert!(done[1].exists() && done[2].exists());
         drop(state);
         assert!(State::lock(&dir, 2).is_ok(), "the lock goes with the run");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two runs ending in the same millisecond (or a run "from the future" in DIR) must not share a name: the
+    /// second rename would replace the first run.
+    #[test]
+    fn names_never_collide_or_go_back() {
+        let dir =
+            std::env::temp_dir().join(format!("crawlfish-state-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = State::lock(&dir, 5).unwrap();
+        let now = stamp(SystemTime::now()) + FINISHED_SUFFIX;
+        std::fs::write(dir.join(&now), "{\"url\":\"x\"}\n").unwrap();
+        assert!(state.next_name().unwrap() > now, "same millisecond");
+        let future = "20991231T235959.999Z.jsonl";
+        std::fs::write(dir.join(future), "{\"url\":\"x\"}\n").unwrap();
+        assert_eq!(state.next_name().unwrap(), "21000101T000000.000Z.jsonl");
+        drop(state);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
