@@ -83,6 +83,7 @@ fn benches(c: &mut Criterion) {
         last_modified: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
         digest: crawlfish::digest::of(html.as_bytes()),
         change: None,
+        warc_offset: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

@@ -41,6 +41,8 @@ pub struct Response {
     pub body: Vec<u8>,
     pub truncated: bool,
     pub retry_after: Option<Duration>,
+    /// With `--warc`: the byte offset of this response's record in the WARC file (set by `polite.rs`).
+    pub warc_offset: Option<u64>,
 }
 
 /// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
@@ -217,6 +219,7 @@ pub fn head(resp: &reqwest::Response) -> Response {
         body: Vec::new(),
         truncated: false,
         retry_after: retry_after(resp),
+        warc_offset: None,
     }
 }
 

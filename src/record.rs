@@ -41,6 +41,10 @@ pub struct Record {
     /// Present only with `--since` or `--state`: how this URL's result compares with the earlier run's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// Present only with `--warc`: the byte offset, in the WARC file, of the gzip member that holds this URL's
+    /// final response record (null when no response was archived).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warc_offset: Option<u64>,
 }
 
 /// `change` in a record (`since.rs` decides it).
@@ -291,7 +295,7 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 20] = [
+    pub const FIELDS: [&'static str; 21] = [
         "url",
         "final_url",
         "status",
@@ -312,6 +316,7 @@ impl Record {
         "last_modified",
         "digest",
         "change",
+        "warc_offset",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -344,6 +349,7 @@ impl Record {
             last_modified: None,
             digest: None,
             change: None,
+            warc_offset: None,
         }
     }
 
@@ -383,16 +389,25 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
-        let order = Record::FIELDS[..Record::FIELDS.len() - 1]
+        // The optional fields (`extract`, `change`, `warc_offset`) are absent here.
+        let order = Record::FIELDS
             .iter()
-            .filter(|f| **f != "extract");
+            .filter(|f| !["extract", "change", "warc_offset"].contains(f));
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();
             assert!(at >= last, "{key} out of order in {json}");
             last = at;
         }
-        assert!(!json.contains("extract") && !json.contains("change"));
+        assert!(!json.contains("extract") && !json.contains("change") && !json.contains("warc"));
+        let mut r = r;
+        r.change = Some(Change::New);
+        r.warc_offset = Some(7);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.ends_with(r#""change":"new","warc_offset":7}"#),
+            "{json}"
+        );
     }
 
     #[test]

@@ -149,6 +149,7 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
         last_modified: resp.last_modified,
         digest,
         change: None,
+        warc_offset: resp.warc_offset,
     });
     TaskOutcome::Page { record, follow }
 }
@@ -193,6 +194,7 @@ fn not_modified(
         last_modified: resp.last_modified.or(carried.last_modified),
         digest: carried.digest,
         change: None,
+        warc_offset: resp.warc_offset,
     });
     TaskOutcome::Page { record, follow }
 }

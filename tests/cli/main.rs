@@ -14,3 +14,4 @@ mod rules;
 mod state;
 mod support;
 mod terminal;
+mod warc;
