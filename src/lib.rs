@@ -22,6 +22,10 @@
 //! * Every request (page, redirect hop, retry, robots.txt, sitemap file) takes `polite.rs`'s one path; `fetch.rs`
 //!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
 //!
+//! * `--warc FILE`: `polite.rs` captures every exchange it makes (`warc.rs` builds the records, the task
+//!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
+//!   the response member's offset back for the record's `warc_offset`.
+//!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
 //!   Both read files only after `resume.rs` has proven them crawlfish's own output.
