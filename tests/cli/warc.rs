@@ -292,3 +292,71 @@ async fn warc_must_not_be_an_input_or_the_output() {
         "http://127.0.0.1:9/\n"
     );
 }
+
+#[tokio::test]
+async fn sitemap_files_are_archived_and_a_tampered_body_fails_warcio_check() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/sitemap.xml",
+        vec![Step::new(
+            200,
+            format!(
+                "<urlset><url><loc>{}</loc></url></urlset>",
+                site.url("/only")
+            ),
+        )],
+    );
+    site.html("/", "root").html("/only", "only page");
+    let dir = tempdir("warc-sitemap");
+    let warc = dir.join("crawl.warc.gz");
+    let warc_s = warc.to_str().unwrap();
+    let run = crawlfish(
+        &["-q", "-r", "0", "--sitemap", "--warc", warc_s],
+        &site.url("/"),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    check(warc_s);
+    let idx = index(warc_s);
+    for path in ["/robots.txt", "/sitemap.xml", "/", "/only"] {
+        assert!(
+            idx.iter()
+                .any(|r| r["warc-type"] == "response"
+                    && r["warc-target-uri"] == site.url(path).as_str()),
+            "{path}: {idx:#?}"
+        );
+    }
+    // The control: one body byte changed (member recompressed in place) and warcio check must fail.
+    let offset = run.record(&site.url("/only"))["warc_offset"]
+        .as_u64()
+        .unwrap() as usize;
+    let bytes = std::fs::read(&warc).unwrap();
+    let mut decoder = flate2::bufread::GzDecoder::new(&bytes[offset..]);
+    let mut record = Vec::new();
+    decoder.read_to_end(&mut record).unwrap();
+    let rest = decoder.into_inner();
+    let at = record.windows(9).position(|w| w == b"only page").unwrap();
+    record[at] = b'O';
+    let mut tampered = bytes[..offset].to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&record).unwrap();
+    tampered.extend(gz.finish().unwrap());
+    tampered.extend_from_slice(rest);
+    let bad = dir.join("tampered.warc.gz");
+    std::fs::write(&bad, tampered).unwrap();
+    let (ok, out) = warcio(&["check", bad.to_str().unwrap()]);
+    assert!(!ok && out.contains("payload digest failed"), "{out}");
+}
+
+#[tokio::test]
+async fn a_failed_warc_write_exits_2_with_the_reason() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "root");
+    let run = crawlfish(&args(&["--warc", "/dev/full"]), &site.url("/")).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot write --warc /dev/full"),
+        "{}",
+        run.stderr
+    );
+}
