@@ -86,11 +86,16 @@ impl Head {
         validators: Option<Validators<'_>>,
     ) -> Head {
         let version = version_str(resp.version());
+        // hyper sends every HTTP/1 request as HTTP/1.1, whatever version the server answers with.
+        let sent = match resp.version() {
+            Version::HTTP_2 | Version::HTTP_3 => version,
+            _ => "HTTP/1.1",
+        };
         let mut target = url.clone();
         let _ = target.set_username("");
         let _ = target.set_password(None);
         let mut req = format!(
-            "GET {} {version}\r\n",
+            "GET {} {sent}\r\n",
             &target[Position::BeforePath..Position::AfterQuery]
         );
         let host = match (target.host_str(), target.port()) {

@@ -185,6 +185,21 @@ async fn warc_holds_every_exchange_and_reads_back_with_warcio() {
         "{block}"
     );
     assert!(block.ends_with(&format!("{page}\r\n\r\n")), "{block}");
+    // The request record: reconstructed head, credentials never archived.
+    let req = idx
+        .iter()
+        .find(|r| r["warc-type"] == "request" && r["warc-target-uri"] == urls[2].as_str())
+        .unwrap();
+    let (_, block) = record_at(warc_s, req["offset"].as_str().unwrap().parse().unwrap());
+    let block = String::from_utf8(block).unwrap();
+    assert!(
+        block.starts_with("GET /gz HTTP/1.1\r\nhost: 127.0.0.1:"),
+        "{block}"
+    );
+    assert!(
+        block.contains("accept-encoding: gzip,deflate,br\r\n"),
+        "{block}"
+    );
     let (head, _) = record_at(
         warc_s,
         run.record(&urls[0])["warc_offset"].as_u64().unwrap(),
