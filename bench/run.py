@@ -10,8 +10,9 @@ warm-up runs. For every run it records wall time, CPU (user+sys, from wait4), pe
 the pages the server actually served (so a run that silently fetched less is flagged).
 
 Workloads
-  W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the fetch-only limit (same client,
-       bodies dropped): `crawlfish -c 64 -r 0 --per-host 64 --ignore-robots`
+  W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the same with `--warc` (target:
+       <= 1.6x; `examples/warc_cost` then times the compression and digests of that archive's records alone) and
+       the fetch-only limit (same client, bodies dropped): `crawlfish -c 64 -r 0 --per-host 64 --ignore-robots`
   W2   crawl from the 4 roots (`--depth 100 --scope host`) until all 20,000 pages are fetched
   W3   polite mode: 400 URLs over 4 hosts at `-r 20`, robots.txt on; ideal wall 5 s; the server's request log
        is checked for any host getting more than R+1 = 21 requests in a one-second window
@@ -151,10 +152,16 @@ def bench(a):
     base = f"{shlex.quote(a.baseline)} -q -c 64 -r 0 --per-host 64 --ignore-robots" if a.baseline else None
     if "W1" in todo:
         cmds = [("crawlfish", f"{fast} -o {a.out}/w1.jsonl {urls}"),
+                ("--warc", f"{fast} --warc {a.out}/w1.warc.gz -o {a.out}/w1w.jsonl {urls}"),
                 ("fetch_only", f"{shlex.quote(fetch)} {urls} 64")]
         if base:
             cmds.append(("baseline", f"{base} -o {a.out}/w1b.jsonl {urls}"))
         w1 = interleaved("W1 list", cmds, a.runs, a.warmup, total)
+        warc = os.path.join(a.out, "w1.warc.gz")
+        print(f"W1 --warc: {os.path.getsize(warc) / 1e6:.1f} MB of WARC (target: wall <= 1.6x crawlfish)")
+        cost = subprocess.run([os.path.join(RELEASE, "examples", "warc_cost"), warc],
+                              capture_output=True, text=True)
+        print(cost.stderr.strip())
     if "W2" in todo:
         cmds = [("crawlfish", f"{fast} --depth 100 --scope host -o {a.out}/w2.jsonl {roots}")]
         if base:

@@ -86,6 +86,7 @@ fn benches(c: &mut Criterion) {
         ip: Some("127.0.0.1".into()),
         http_version: Some("HTTP/1.1"),
         headers: None,
+        warc_offset: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

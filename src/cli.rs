@@ -47,6 +47,11 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub keep: u32,
 
+    /// Also archive every HTTP exchange (redirect hops, retries, robots.txt, sitemaps) in FILE: WARC/1.1, one
+    /// gzip member per record (.warc.gz); with --resume or --state, append to it
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -180,6 +185,8 @@ pub struct Config {
     pub since: Option<PathBuf>,
     /// `--state DIR` and `--keep N`.
     pub state: Option<(PathBuf, usize)>,
+    /// `--warc FILE`.
+    pub warc: Option<PathBuf>,
     pub concurrency: usize,
     pub per_host: usize,
     /// Requests per second per host; `None` = unlimited.
@@ -280,12 +287,20 @@ impl Cli {
         let read_back = self.since.is_some() || self.state.is_some();
         let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
             .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
+        if self
+            .warc
+            .as_ref()
+            .is_some_and(|w| w.as_os_str() == STDOUT_NAME)
+        {
+            bail!("--warc needs a FILE (stdout carries the records)");
+        }
         Ok(Config {
             files: self.files,
             output,
             resume: self.resume,
             since: self.since,
             state: self.state.map(|dir| (dir, self.keep as usize)),
+            warc: self.warc,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
             rate: (self.rate > 0.0).then_some(self.rate),

@@ -48,6 +48,8 @@ pub struct Response {
     pub http_version: Option<&'static str>,
     /// Every header, only when `--headers` asked for them.
     pub headers: Option<Headers>,
+    /// With `--warc`: the byte offset of this response's record in the WARC file (set by `polite.rs`).
+    pub warc_offset: Option<u64>,
 }
 
 /// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
@@ -228,6 +230,7 @@ pub fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
         ip: resp.remote_addr().map(|a| a.ip()),
         http_version: version_name(resp.version()),
         headers: keep_headers.then(|| Headers::of(resp.headers())),
+        warc_offset: None,
     }
 }
 

@@ -22,6 +22,10 @@
 //! * Every request (page, redirect hop, retry, robots.txt, sitemap file) takes `polite.rs`'s one path; `fetch.rs`
 //!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
 //!
+//! * `--warc FILE`: `polite.rs` captures every exchange it makes (`warc.rs` builds the records, the task
+//!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
+//!   the response member's offset back for the record's `warc_offset`.
+//!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
 //!   Both read files only after `resume.rs` has proven them crawlfish's own output.
@@ -69,6 +73,8 @@ pub mod sitemap;
 pub mod state;
 pub mod url;
 pub mod visit;
+pub mod warc;
+pub mod warc_writer;
 
 #[cfg(test)]
 mod crawl_model;
@@ -135,6 +141,49 @@ fn open_output(
     Ok((out, since, None))
 }
 
+/// Opens `--warc FILE` (never one of the inputs nor the JSON output; appended with `--resume`/`--state`) and
+/// starts its writer, `warcinfo` first.
+fn open_warc(
+    cfg: &Config,
+    path: &std::path::Path,
+    inputs: &[(input::FileId, &str)],
+    cancel: CancellationToken,
+) -> Result<(
+    warc_writer::Archive,
+    tokio::sync::oneshot::Receiver<WriterEnd>,
+)> {
+    let id = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .as_ref()
+            .and_then(input::FileId::of)
+    };
+    let mut others: Vec<(input::FileId, String)> = inputs
+        .iter()
+        .map(|(f, name)| (*f, format!("an input ({name})")))
+        .collect();
+    let output = cfg
+        .output
+        .clone()
+        .or_else(|| cfg.state.as_ref().map(|(dir, _)| dir.join(state::CURRENT)));
+    for (p, what) in [(output, "the output"), (cfg.since.clone(), "--since")] {
+        if let Some(f) = p.as_deref().and_then(id) {
+            others.push((f, format!("{what} ({})", p.unwrap_or_default().display())));
+        }
+    }
+    let others: Vec<(input::FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
+    let append = cfg.resume || cfg.state.is_some();
+    let file = warc_writer::open(path, append, &others)?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let info = warc::warcinfo(&name, &args, &cfg.user_agent, cfg.robots);
+    Ok(warc_writer::spawn(file, info, cancel))
+}
+
 /// How a run ended.
 #[derive(Debug)]
 pub struct Outcome {
@@ -161,6 +210,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let inputs = input::regular_files(&sources);
     let (out, since, state) = open_output(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
+    let warc = match &cfg.warc {
+        Some(path) => Some(open_warc(&cfg, path, &inputs, cancel.clone())?),
+        None => None,
+    };
+    let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
 
     let (seed_tx, seed_rx) = mpsc::channel(1024);
@@ -178,8 +232,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     }
 
     let frontier = frontier::Frontier::new(cfg.per_host, out.done);
+    let mut polite = polite::Polite::new(cfg.clone(), fetcher);
+    if let Some(archive) = archive {
+        polite = polite.with_archive(archive);
+    }
     let visit = visit::Live {
-        polite: polite::Polite::new(cfg.clone(), fetcher),
+        polite,
         since: since.clone(),
     };
     let ctx = crawl::Ctx {
@@ -213,6 +271,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
             WriterEnd::Failed("writer thread died".into()),
         )
     });
+    // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
+    if let Some(done) = warc_done {
+        let end = done
+            .await
+            .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
+        if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
+            writer = end;
+        }
+    }
     // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
     if let Some(state) = state {
         if signal.is_none() && writer == WriterEnd::Drained && end.input_error.is_none() {

@@ -29,6 +29,8 @@ use crate::frontier::key;
 use crate::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
 use crate::since::Conditional;
+use crate::warc::{Cut, Head};
+use crate::warc_writer::Archive;
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
 pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
@@ -108,6 +110,8 @@ pub struct Polite {
     fetcher: Fetcher,
     hosts: Arc<Hosts>,
     cfg: Arc<Config>,
+    /// With `--warc`: every exchange (retries, hops, robots.txt, sitemap files) is archived through it.
+    archive: Option<Archive>,
 }
 
 impl Polite {
@@ -117,6 +121,42 @@ impl Polite {
             hosts: Arc::new(Hosts::new(cfg.rate, cfg.max_retry_after)),
             fetcher,
             cfg,
+            archive: None,
+        }
+    }
+
+    /// Archives every exchange from now on (`--warc`).
+    #[must_use]
+    pub fn with_archive(mut self, archive: Archive) -> Polite {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// The head of an exchange to archive, when archiving.
+    fn capture(
+        &self,
+        resp: &reqwest::Response,
+        url: &Url,
+        creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
+    ) -> Option<Head> {
+        self.archive.as_ref()?;
+        Some(Head::of(resp, url, &self.cfg.user_agent, creds, validators))
+    }
+
+    /// Archives an exchange whose body was read; the response gets its record's offset.
+    async fn archived(&self, head: Option<Head>, mut resp: Response) -> Response {
+        if let (Some(head), Some(archive)) = (head, &self.archive) {
+            let cut = resp.truncated.then_some(Cut::Length);
+            resp.warc_offset = archive.exchange(head.with(resp.body.clone(), cut)).await;
+        }
+        resp
+    }
+
+    /// Archives an exchange whose body was not read (retried) or broke off.
+    async fn archived_without_body(&self, head: Option<Head>, cut: Cut) {
+        if let (Some(head), Some(archive)) = (head, &self.archive) {
+            archive.exchange(head.with(Vec::new(), Some(cut))).await;
         }
     }
 
@@ -243,6 +283,7 @@ impl Polite {
                 }
                 Err(e) => return (Err(e), attempt),
             };
+            let head = self.capture(&resp, url, creds, validators);
             let status = resp.status();
             if retries_left && is_retryable_status(status) {
                 let retry_after = crate::fetch::retry_after(&resp);
@@ -253,12 +294,24 @@ impl Polite {
                             // host still pauses, for the cap.
                             host.slow_down(cfg.max_retry_after);
                             let r = self.fetcher.read(resp, max_body, deadline).await;
-                            return (r.map(Hop::Done), attempt);
+                            let r = match r {
+                                Ok(r) => Ok(Hop::Done(self.archived(head, r).await)),
+                                Err(e) => {
+                                    self.archived_without_body(head, Cut::Disconnect).await;
+                                    Err(e)
+                                }
+                            };
+                            return (r, attempt);
                         }
                         host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
                     }
-                    _ => tokio::time::sleep(self.backoff(attempt)).await,
+                    _ => {
+                        self.archived_without_body(head, Cut::Unspecified).await;
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
                 }
+                self.archived_without_body(head, Cut::Unspecified).await;
                 continue;
             }
             if matches!(
@@ -273,6 +326,7 @@ impl Polite {
             if let Some(target) = redirect_location(&resp, url) {
                 host.relax();
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
+                let r = self.archived(head, r).await;
                 let hop = match target {
                     Ok(url) => Hop::Redirect(r, url),
                     Err(raw) => Hop::DeadEnd(r, raw),
@@ -281,15 +335,19 @@ impl Polite {
             }
             match self.fetcher.read(resp, max_body, deadline).await {
                 Err(e) if retries_left && e.kind().is_retryable() => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
                     tokio::time::sleep(self.backoff(attempt)).await;
                 }
                 Ok(r) => {
                     if !is_retryable_status(status) {
                         host.relax();
                     }
-                    return (Ok(Hop::Done(r)), attempt);
+                    return (Ok(Hop::Done(self.archived(head, r).await)), attempt);
                 }
-                Err(e) => return (Err(e), attempt),
+                Err(e) => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
+                    return (Err(e), attempt);
+                }
             }
         }
     }
@@ -317,13 +375,23 @@ impl Polite {
                 Ok(r) => r,
                 Err(e) => return Robots::Unreachable(e.kind(), e.to_string()),
             };
+            let head = self.capture(&resp, &url, None, None);
             if let Some(target) = redirect_target(&resp, &url) {
-                read_redirect(&self.fetcher, resp, deadline).await;
+                let r = read_redirect(&self.fetcher, resp, deadline).await;
+                self.archived(head, r).await;
                 url = target;
                 continue;
             }
             let status = resp.status().as_u16();
-            return match self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await {
+            let read = self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await;
+            let read = match read {
+                Ok(r) => Ok(self.archived(head, r).await),
+                Err(e) => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
+                    Err(e)
+                }
+            };
+            return match read {
                 Ok(r) if (200..300).contains(&status) => rules(&origin, r.body).await,
                 Ok(_) => robots_from_status(status),
                 Err(e) => Robots::Unreachable(e.kind(), e.to_string()),

@@ -50,6 +50,10 @@ pub struct Record {
     /// Present only with `--headers`: the final response's headers (`fields.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
+    /// Present only with `--warc`: the byte offset, in the WARC file, of the gzip member that holds this URL's
+    /// final response record (null when no response was archived).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warc_offset: Option<u64>,
 }
 
 /// `change` in a record (`since.rs` decides it).
@@ -286,8 +290,8 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 23] = [
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 24] = [
         "url",
         "final_url",
         "status",
@@ -311,6 +315,7 @@ impl Record {
         "ip",
         "http_version",
         "headers",
+        "warc_offset",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -346,6 +351,7 @@ impl Record {
             ip: None,
             http_version: None,
             headers: None,
+            warc_offset: None,
         }
     }
 
@@ -385,9 +391,10 @@ mod tests {
     fn record_fields_in_contract_order() {
         let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
         let json = serde_json::to_string(&r).unwrap();
+        // The optional fields (`extract`, `change`, `headers`, `warc_offset`) are absent here.
         let order = Record::FIELDS
             .iter()
-            .filter(|f| !["extract", "change", "headers"].contains(*f));
+            .filter(|f| !["extract", "change", "headers", "warc_offset"].contains(f));
         let mut last = 0;
         for key in order {
             let at = json.find(&format!("\"{key}\":")).unwrap();
@@ -395,6 +402,15 @@ mod tests {
             last = at;
         }
         assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
+        assert!(!json.contains("warc"));
+        let mut r = r;
+        r.change = Some(Change::New);
+        r.warc_offset = Some(7);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.ends_with(r#""change":"new","ip":null,"http_version":null,"warc_offset":7}"#),
+            "{json}"
+        );
     }
 
     #[test]

@@ -154,6 +154,7 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
         ip: resp.ip.map(|ip| ip.to_string()),
         http_version: resp.http_version,
         headers: resp.headers,
+        warc_offset: resp.warc_offset,
     });
     TaskOutcome::Page { record, follow }
 }
@@ -201,6 +202,7 @@ fn not_modified(
         ip: resp.ip.map(|ip| ip.to_string()),
         http_version: resp.http_version,
         headers: resp.headers,
+        warc_offset: resp.warc_offset,
     });
     TaskOutcome::Page { record, follow }
 }

@@ -15,3 +15,4 @@ mod rules;
 mod state;
 mod support;
 mod terminal;
+mod warc;

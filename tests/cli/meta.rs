@@ -165,6 +165,7 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
     let dir = tempdir("schema-full");
     let earlier = dir.join("earlier.jsonl");
     std::fs::write(&earlier, "").unwrap();
+    let warc = dir.join("all.warc.gz");
     let run = crawlfish(
         &args(&[
             "--select",
@@ -172,6 +173,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             "--headers",
             "--since",
             earlier.to_str().unwrap(),
+            "--warc",
+            warc.to_str().unwrap(),
         ]),
         &format!("{}\n", site.url("/")),
     )
