@@ -17,15 +17,7 @@ fn lines_in(path: &std::path::Path) -> usize {
 async fn kill_9_then_resume_gives_one_record_per_url() {
     let site = Site::start("127.0.0.1").await;
     let n = 60;
-    let mut input = String::new();
-    for i in 0..n {
-        let path = format!("/p{i}");
-        site.route(
-            &path,
-            vec![Step::html("<title>t</title>").delay(Duration::from_millis(40))],
-        );
-        input += &format!("{}\n", site.url(&path));
-    }
+    let mut input = slow_pages(&site, n, Duration::from_millis(40));
     input += "not a url\n";
     let dir = tempdir("resume");
     let list = dir.join("urls.txt");

@@ -397,3 +397,15 @@ pub fn worst_window(times: &[Instant], window: Duration) -> usize {
         .max()
         .unwrap_or(0)
 }
+
+/// Routes `/p0` … `/p{n-1}` on `site`, each a small page answered after `delay` (so a run can be killed midway),
+/// and returns them as an input list, one URL a line.
+pub fn slow_pages(site: &Site, n: usize, delay: Duration) -> String {
+    let mut input = String::new();
+    for i in 0..n {
+        let path = format!("/p{i}");
+        site.route(&path, vec![Step::html("<title>t</title>").delay(delay)]);
+        input += &format!("{}\n", site.url(&path));
+    }
+    input
+}

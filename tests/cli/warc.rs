@@ -217,15 +217,7 @@ async fn warc_holds_every_exchange_and_reads_back_with_warcio() {
 async fn warc_after_kill_9_and_resume_reads_back_whole() {
     let site = Site::start("127.0.0.1").await;
     let n = 40;
-    let mut input = String::new();
-    for i in 0..n {
-        let path = format!("/p{i}");
-        site.route(
-            &path,
-            vec![Step::html("<title>t</title>").delay(Duration::from_millis(40))],
-        );
-        input += &format!("{}\n", site.url(&path));
-    }
+    let input = slow_pages(&site, n, Duration::from_millis(40));
     let dir = tempdir("warc-resume");
     let list = dir.join("urls.txt");
     std::fs::write(&list, &input).unwrap();
