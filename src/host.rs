@@ -386,6 +386,12 @@ impl Hosts {
     /// The state of `url`'s host (its origin), created on first use (with its robots.txt result when the cache
     /// still holds it).
     pub fn get(&self, url: &Url) -> Arc<Host> {
+        // Looked up by a slice of the URL (no allocation per request); the key is built only for a new host.
+        if let Some(k) = crate::url::host_key_str(url) {
+            if let Some(h) = self.lock().map.get(k) {
+                return h.clone();
+            }
+        }
         let key = crate::url::host_key(url);
         let mut t = self.lock();
         if let Some(h) = t.map.get(key.as_str()) {

@@ -64,11 +64,23 @@ pub struct Root {
     pub host: Box<str>,
     /// Origin of the listed URL: requests to it carry `-H` and the userinfo.
     pub origin: Origin,
+    /// `origin` serialised once (`scheme://host[:port]`), for the per-request comparison.
+    origin_key: Box<str>,
     /// The listed URL's userinfo, percent-decoded (user, password).
     pub basic: Option<(String, Option<String>)>,
 }
 
 impl Root {
+    /// Whether `url` is on this root's origin (compared without building an `Origin` when the URL's own prefix
+    /// is its origin: once per request).
+    #[must_use]
+    pub fn is_origin_of(&self, url: &Url) -> bool {
+        match crate::url::host_key_str(url) {
+            Some(k) => *self.origin_key == *k,
+            None => url.origin() == self.origin,
+        }
+    }
+
     #[must_use]
     pub fn of(url: &Url) -> Root {
         let decode = |s: &str| {
@@ -81,6 +93,7 @@ impl Root {
         Root {
             host: url.host_str().unwrap_or_default().into(),
             origin: url.origin(),
+            origin_key: url.origin().ascii_serialization().into(),
             basic,
         }
     }
@@ -199,7 +212,7 @@ impl Polite {
                     return ex;
                 }
             }
-            let creds = (url.origin() == root.origin).then(|| Credentials {
+            let creds = root.is_origin_of(&url).then(|| Credentials {
                 headers: &self.cfg.headers,
                 basic: root.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
             });
@@ -243,7 +256,7 @@ impl Polite {
             Follow::Scope => target
                 .host_str()
                 .is_some_and(|h| self.cfg.scope.allows(&root.host, h)),
-            Follow::SameOrigin => target.origin() == root.origin,
+            Follow::SameOrigin => root.is_origin_of(target),
         }
     }
 

@@ -48,7 +48,19 @@ fn has_scheme(raw: &str) -> bool {
 /// The politeness key of a URL: its origin (`scheme://host:port`), the unit robots.txt and rate limits apply to.
 #[must_use]
 pub fn host_key(url: &Url) -> String {
-    url.origin().ascii_serialization()
+    host_key_str(url).map_or_else(|| url.origin().ascii_serialization(), str::to_owned)
+}
+
+/// [`host_key`] as a slice of the URL itself, without allocating, when it can be one: an http(s) URL without
+/// userinfo serialises its origin as its own prefix (the default port is already dropped, hosts are already
+/// lowercase punycode, IPv6 in brackets). `None` otherwise.
+#[must_use]
+pub fn host_key_str(url: &Url) -> Option<&str> {
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.host().is_some();
+    plain.then(|| &url[..url::Position::BeforePath])
 }
 
 /// `--scope`: which discovered links are followed, relative to the listed URL a page descends from.
@@ -181,6 +193,17 @@ mod tests {
 
     #[test]
     fn host_key_is_the_origin() {
+        for u in [
+            "http://a.test/x",
+            "https://A.test:443/x?y",
+            "http://a.test:8080",
+            "http://[::1]:9/",
+            "https://xn--bcher-kva.example/",
+            "http://u:p@a.test/",
+        ] {
+            let url = Url::parse(u).unwrap();
+            assert_eq!(host_key(&url), url.origin().ascii_serialization(), "{u}");
+        }
         let u = normalize("http://A.example.com:8080/x").unwrap();
         assert_eq!(host_key(&u), "http://a.example.com:8080");
     }
