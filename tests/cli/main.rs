@@ -12,6 +12,7 @@ mod polite;
 mod readme;
 mod resume;
 mod rules;
+mod rules_attack;
 mod state;
 mod support;
 mod terminal;
