@@ -87,6 +87,7 @@ fn benches(c: &mut Criterion) {
         http_version: Some("HTTP/1.1"),
         headers: None,
         warc_offset: None,
+        meta_nofollow: false,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

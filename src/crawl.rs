@@ -441,7 +441,7 @@ impl Scheduler {
             let Ok(page) = Url::parse(&r.url) else {
                 continue;
             };
-            if r.depth >= cfg.depth || r.status.is_none() {
+            if r.depth >= cfg.depth || r.status.is_none() || (r.meta_nofollow && cfg.robots) {
                 continue;
             }
             let root = root_of(&page);

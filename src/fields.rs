@@ -71,7 +71,8 @@ impl Serialize for Headers {
 /// The fields `--resume` reads back from its file (`resume.rs`), and `--since`/`--state` from theirs.
 const RESUME_NEEDS: [&str; 6] = ["url", "final_url", "status", "depth", "attempts", "error"];
 /// What `--since` and `--state` read on top: the validators, the digest, and what a 304 carries over.
-const SINCE_NEEDS: [&str; 7] = [
+const SINCE_NEEDS: [&str; 8] = [
+    "meta_nofollow",
     "etag",
     "last_modified",
     "digest",
@@ -140,7 +141,7 @@ impl Fields {
                 self.0 |= Fields::bit(f);
             }
             if depth > 0 {
-                self.0 |= Fields::bit("links");
+                self.0 |= Fields::bit("links") | Fields::bit("meta_nofollow");
             }
         }
         if since {

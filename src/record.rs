@@ -54,6 +54,9 @@ pub struct Record {
     /// final response record (null when no response was archived).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warc_offset: Option<u64>,
+    /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
+    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
+    pub meta_nofollow: bool,
 }
 
 /// `change` in a record (`since.rs` decides it).
@@ -291,7 +294,7 @@ pub fn now_rfc3339() -> String {
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
     /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 24] = [
+    pub const FIELDS: [&'static str; 25] = [
         "url",
         "final_url",
         "status",
@@ -316,6 +319,7 @@ impl Record {
         "http_version",
         "headers",
         "warc_offset",
+        "meta_nofollow",
     ];
 
     /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
@@ -352,6 +356,7 @@ impl Record {
             http_version: None,
             headers: None,
             warc_offset: None,
+            meta_nofollow: false,
         }
     }
 
@@ -408,7 +413,7 @@ mod tests {
         r.warc_offset = Some(7);
         let json = serde_json::to_string(&r).unwrap();
         assert!(
-            json.ends_with(r#""change":"new","ip":null,"http_version":null,"warc_offset":7}"#),
+            json.ends_with(r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false}"#),
             "{json}"
         );
     }

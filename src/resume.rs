@@ -49,6 +49,9 @@ pub struct Resumed {
     _attempts: u32,
     #[serde(rename = "error", deserialize_with = "present")]
     _error: Option<IgnoredAny>,
+    /// The page said `<meta name=robots content=nofollow>`: its links are not queued again (older records: false).
+    #[serde(default)]
+    pub meta_nofollow: bool,
 }
 
 /// A required field that may be `null` (serde treats a missing `Option` as `None` unless told otherwise).

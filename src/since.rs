@@ -118,6 +118,9 @@ pub struct Carried {
     pub last_modified: Option<String>,
     #[serde(default)]
     pub digest: Option<String>,
+    /// Missing in records of older versions: then unknown, and taken as "may follow".
+    #[serde(default)]
+    pub meta_nofollow: bool,
 }
 
 /// The earlier run: FILE (kept open to read a 304's line back) and its index.

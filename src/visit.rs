@@ -155,12 +155,14 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
         http_version: resp.http_version,
         headers: resp.headers,
         warc_offset: resp.warc_offset,
+        meta_nofollow: page.meta_nofollow,
     });
     TaskOutcome::Page { record, follow }
 }
 
-/// A 304 answered from the earlier record: its links are followed (all of them: whether one was `rel=nofollow`
-/// is not in the record, as for `--resume`); the 304's own validators win over the carried ones.
+/// A 304 answered from the earlier record: its links are followed unless its `meta_nofollow` says not (all of
+/// them otherwise: whether one was `rel=nofollow` is not in the record, as for `--resume`); the 304's own
+/// validators win over the carried ones.
 fn not_modified(
     cfg: &Config,
     job: Job,
@@ -169,7 +171,7 @@ fn not_modified(
     carried: Carried,
     (fetched_at, elapsed_ms, attempts, redirects): (String, u64, u32, Vec<Redirect>),
 ) -> TaskOutcome {
-    let follow = if job.depth < cfg.depth {
+    let follow = if job.depth < cfg.depth && !(carried.meta_nofollow && cfg.robots) {
         let links = carried.links.iter().enumerate();
         links
             .filter(|(_, url)| may_follow(cfg, &job.root.host, url, true))
@@ -203,6 +205,7 @@ fn not_modified(
         http_version: resp.http_version,
         headers: resp.headers,
         warc_offset: resp.warc_offset,
+        meta_nofollow: carried.meta_nofollow,
     });
     TaskOutcome::Page { record, follow }
 }

@@ -57,7 +57,7 @@ async fn ip_and_http_version_come_from_the_final_response() {
     assert!(r["ip"].is_null() && r["http_version"].is_null(), "{r}");
     // New fields are appended after the earlier ones (contract order).
     let k = keys(&run.stdout, 0);
-    assert_eq!(&k[k.len() - 2..], ["ip", "http_version"]);
+    assert_eq!(&k[k.len() - 3..], ["ip", "http_version", "meta_nofollow"]);
 }
 
 #[tokio::test]
@@ -75,7 +75,8 @@ async fn headers_keep_repeats_as_arrays() {
     assert_eq!(h["set-cookie"], serde_json::json!(["a=1; Path=/", "b=2"]));
     assert_eq!(h["x-single"], "one");
     assert_eq!(h["content-type"], "text/html; charset=utf-8");
-    assert_eq!(keys(&run.stdout, 0).last().unwrap(), "headers");
+    let k = keys(&run.stdout, 0);
+    assert_eq!(&k[k.len() - 2..], ["headers", "meta_nofollow"]);
 }
 
 #[tokio::test]

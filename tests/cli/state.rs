@@ -528,3 +528,44 @@ async fn a_304_stands_in_only_for_a_whole_page_asked_about() {
     assert_eq!(r["change"], "changed", "{r}");
     assert_eq!(other.header("/gone", "if-none-match"), None);
 }
+
+/// Found by the attack run: a page with `<meta name=robots content=nofollow>` answering 304 had its carried links
+/// followed. The record now says `meta_nofollow`, and a 304 (or `--resume`) honours it.
+#[tokio::test]
+async fn meta_nofollow_holds_through_a_304() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "<a href='/nf'>nf</a>");
+    site.route(
+        "/nf",
+        vec![
+            Step::html("<meta name=robots content=nofollow><a href='/secret'>s</a>")
+                .header("etag", "\"nf\""),
+            Step::new(304, "").header("etag", "\"nf\""),
+        ],
+    );
+    site.html("/secret", "secret");
+    let state = tempdir("state-nofollow").join("state");
+    let state_s = state.to_str().unwrap();
+    for _ in 0..2 {
+        let run = crawlfish(
+            &["-q", "-r", "0", "--depth", "3", "--state", state_s],
+            &site.url("/"),
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    assert_eq!(
+        site.header("/nf", "if-none-match").as_deref(),
+        Some("\"nf\""),
+        "run 2 asked"
+    );
+    assert_eq!(site.hits("/secret"), 0, "nofollow held through the 304");
+    let nf = records_in(&latest(&state))
+        .into_iter()
+        .find(|r| r["url"] == site.url("/nf"))
+        .unwrap();
+    assert_eq!(
+        (nf["status"].as_u64(), nf["meta_nofollow"].as_bool()),
+        (Some(304), Some(true))
+    );
+}
