@@ -76,7 +76,7 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
         .get(&job.url, &job.root, follow, cfg.max_body, cond)
         .await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let resp = match ex.result {
+    let mut resp = match ex.result {
         Ok(r) => r,
         Err(e) => {
             let mut record =
@@ -91,13 +91,18 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
             };
         }
     };
+    let exchange = Exchanged {
+        fetched_at,
+        elapsed_ms,
+        attempts: ex.attempts,
+        redirects: ex.redirects,
+    };
     if resp.status == NOT_MODIFIED && asked {
         if let Some(carried) = match since {
             Some(s) => s.carry(job.url.as_str()).await,
             None => None,
         } {
-            let meta = (fetched_at, elapsed_ms, ex.attempts, ex.redirects);
-            return not_modified(cfg, job, parent, resp, carried, meta);
+            return not_modified(cfg, job, parent, resp, carried, exchange);
         }
     }
     let bytes = resp.body.len() as u64;
@@ -107,57 +112,108 @@ async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOut
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
-    let (page, parse_error) =
-        if !is_redirect && parse::is_html(resp.content_type.as_deref(), &resp.body) {
-            parse_body(
-                cfg,
-                resp.body,
-                resp.content_type.as_deref(),
-                &resp.final_url,
-            )
-            .await
-        } else {
-            (Page::default(), None)
-        };
-    let follow = if job.depth < cfg.depth && !(page.meta_nofollow && cfg.robots) {
-        let links = page.links.iter().zip(&page.followable).enumerate();
-        links
-            .filter(|(_, (url, followable))| may_follow(cfg, &job.root.host, url, **followable))
-            .map(|(i, _)| i as u32)
-            .collect()
+    let body = std::mem::take(&mut resp.body);
+    let (page, parse_error) = if !is_redirect && parse::is_html(resp.content_type.as_deref(), &body)
+    {
+        parse_body(cfg, body, resp.content_type.as_deref(), &resp.final_url).await
     } else {
-        Vec::new()
+        (Page::default(), None)
     };
-    let record = Box::new(Record {
+    let followable = &page.followable;
+    let follow = follow_list(cfg, &job, &page.links, page.meta_nofollow, |i| {
+        followable.get(i).copied().unwrap_or(false)
+    });
+    let content = Content {
+        bytes,
+        title: page.title,
+        links: page.links,
+        extract: page
+            .extract
+            .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
+        digest,
+        meta_nofollow: page.meta_nofollow,
+        error: parse_error,
+    };
+    TaskOutcome::Page {
+        record: response_record(job, parent, resp, exchange, content),
+        follow,
+    }
+}
+
+/// What the politeness path did for a URL, for its record.
+struct Exchanged {
+    fetched_at: String,
+    elapsed_ms: u64,
+    attempts: u32,
+    redirects: Vec<Redirect>,
+}
+
+/// What a record says about the page: parsed from this response, or carried over from the earlier run by a 304.
+struct Content {
+    bytes: u64,
+    title: Option<String>,
+    links: Vec<String>,
+    extract: Option<crate::record::Extract>,
+    digest: Option<String>,
+    meta_nofollow: bool,
+    error: Option<RecordError>,
+}
+
+/// The indices of `links` a crawl may follow from this page: none past `--depth` or when the page's robots meta
+/// said nofollow (unless robots are ignored); otherwise scope, `--include`/`--exclude` and `rel=nofollow`.
+fn follow_list(
+    cfg: &Config,
+    job: &Job,
+    links: &[String],
+    meta_nofollow: bool,
+    followable: impl Fn(usize) -> bool,
+) -> Vec<u32> {
+    if job.depth >= cfg.depth || (meta_nofollow && cfg.robots) {
+        return Vec::new();
+    }
+    links
+        .iter()
+        .enumerate()
+        .filter(|(i, url)| may_follow(cfg, &job.root.host, url, followable(*i)))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
+/// The one place a response becomes a record.
+fn response_record(
+    job: Job,
+    parent: Option<String>,
+    resp: Response,
+    exchange: Exchanged,
+    content: Content,
+) -> Box<Record> {
+    Box::new(Record {
         url: job.url.into(),
         final_url: Some(resp.final_url.into()),
         status: Some(resp.status),
         depth: job.depth,
         parent,
         content_type: resp.content_type,
-        bytes,
+        bytes: content.bytes,
         truncated: resp.truncated,
-        title: page.title,
-        links: page.links,
-        fetched_at,
-        elapsed_ms,
-        attempts: ex.attempts,
-        error: parse_error,
-        extract: page
-            .extract
-            .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
-        redirects: ex.redirects,
+        title: content.title,
+        links: content.links,
+        fetched_at: exchange.fetched_at,
+        elapsed_ms: exchange.elapsed_ms,
+        attempts: exchange.attempts,
+        error: content.error,
+        extract: content.extract,
+        redirects: exchange.redirects,
         etag: resp.etag,
         last_modified: resp.last_modified,
-        digest,
+        digest: content.digest,
         change: None,
         ip: resp.ip.map(|ip| ip.to_string()),
         http_version: resp.http_version,
         headers: resp.headers,
         warc_offset: resp.warc_offset,
-        meta_nofollow: page.meta_nofollow,
-    });
-    TaskOutcome::Page { record, follow }
+        meta_nofollow: content.meta_nofollow,
+    })
 }
 
 /// A 304 answered from the earlier record: its links are followed unless its `meta_nofollow` says not (all of
@@ -167,47 +223,26 @@ fn not_modified(
     cfg: &Config,
     job: Job,
     parent: Option<String>,
-    resp: Response,
+    mut resp: Response,
     carried: Carried,
-    (fetched_at, elapsed_ms, attempts, redirects): (String, u64, u32, Vec<Redirect>),
+    exchange: Exchanged,
 ) -> TaskOutcome {
-    let follow = if job.depth < cfg.depth && !(carried.meta_nofollow && cfg.robots) {
-        let links = carried.links.iter().enumerate();
-        links
-            .filter(|(_, url)| may_follow(cfg, &job.root.host, url, true))
-            .map(|(i, _)| i as u32)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let record = Box::new(Record {
-        url: job.url.into(),
-        final_url: Some(resp.final_url.into()),
-        status: Some(resp.status),
-        depth: job.depth,
-        parent,
-        content_type: resp.content_type,
+    let follow = follow_list(cfg, &job, &carried.links, carried.meta_nofollow, |_| true);
+    resp.etag = resp.etag.or(carried.etag);
+    resp.last_modified = resp.last_modified.or(carried.last_modified);
+    let content = Content {
         bytes: resp.body.len() as u64,
-        truncated: resp.truncated,
         title: carried.title,
         links: carried.links,
-        fetched_at,
-        elapsed_ms,
-        attempts,
-        error: None,
         extract: (!cfg.extractors.is_empty()).then(|| carried.extract.unwrap_or_default()),
-        redirects,
-        etag: resp.etag.or(carried.etag),
-        last_modified: resp.last_modified.or(carried.last_modified),
         digest: carried.digest,
-        change: None,
-        ip: resp.ip.map(|ip| ip.to_string()),
-        http_version: resp.http_version,
-        headers: resp.headers,
-        warc_offset: resp.warc_offset,
         meta_nofollow: carried.meta_nofollow,
-    });
-    TaskOutcome::Page { record, follow }
+        error: None,
+    };
+    TaskOutcome::Page {
+        record: response_record(job, parent, resp, exchange, content),
+        follow,
+    }
 }
 
 async fn parse_body(
