@@ -409,17 +409,19 @@ impl Scheduler {
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
     /// only a new one is parsed.
     fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<Root>) {
-        if !self.frontier.first_sight(key(link)) {
+        let k = key(link);
+        if !self.frontier.first_sight(k) {
             return;
         }
         if let Ok(url) = Url::parse(link) {
-            self.frontier.enqueue(Job {
+            let job = Job {
                 host: host_key(&url).into(),
                 url,
                 depth,
                 parent: Some(parent.clone()),
                 root: root.clone(),
-            });
+            };
+            self.frontier.enqueue(job, k);
         }
     }
 

@@ -170,13 +170,13 @@ impl Frontier {
             }
             self.stale.insert(k);
         }
-        self.enqueue(job);
+        self.enqueue(job, k);
         true
     }
 
-    /// Queues a job whose URL the caller has just marked seen with [`Frontier::first_sight`] (so a page's links
-    /// are hashed once and only new ones are parsed and given a host key).
-    pub fn enqueue(&mut self, job: Job) {
+    /// Queues a job whose URL the caller has just marked seen with [`Frontier::first_sight`] under key `k` (so a
+    /// page's links are hashed once and only new ones are parsed and given a host key).
+    pub fn enqueue(&mut self, job: Job, k: u64) {
         self.add_pending(job.depth, 1);
         self.queued += 1;
         let d = job.depth as usize;
@@ -184,8 +184,9 @@ impl Frontier {
             self.queued_at.resize(d + 1, 0);
         }
         self.queued_at[d] += 1;
-        if d > 0 {
-            self.deep.insert(key(job.url.as_str()), job.depth);
+        // Only while depth 0 is open can a listed or sitemap URL still arrive and promote a deeper job.
+        if d > 0 && self.level == 0 {
+            self.deep.insert(k, job.depth);
         }
         let host = job.host.clone();
         let depth = job.depth;
@@ -237,7 +238,7 @@ impl Frontier {
             let Some(job) = hq.pop() else { continue };
             self.queued -= 1;
             self.queued_at[depth as usize] -= 1;
-            if depth > 0 {
+            if depth > 0 && !(self.deep.is_empty() && self.stale.is_empty()) {
                 let k = key(job.url.as_str());
                 self.deep.remove(&k);
                 if !self.stale.is_empty() && self.stale.remove(&k) {
@@ -328,6 +329,10 @@ impl Frontier {
         };
         if level != self.level {
             self.level = level;
+            if level > 0 {
+                // Depth 0 is closed: no promotion can come any more (stale copies are still dropped on pop).
+                self.deep = HashMap::default();
+            }
             for host in std::mem::take(&mut self.parked) {
                 if let Some(hq) = self.hosts.get_mut(&host) {
                     if hq.slot == Slot::Parked {
