@@ -145,9 +145,15 @@ fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
 }
 
 /// The path and query of `url` in RFC 9309's comparison form (see [`crate::robots::canonical_pct`]).
-fn robots_path(url: &Url) -> String {
+/// Borrowed from the URL unless it has a percent-escape to rewrite (no allocation per request otherwise).
+fn robots_path(url: &Url) -> std::borrow::Cow<'_, str> {
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    String::from_utf8_lossy(&crate::robots::canonical_pct(path.as_bytes())).into_owned()
+    match crate::robots::canonical_pct(path.as_bytes()) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(path),
+        std::borrow::Cow::Owned(v) => {
+            std::borrow::Cow::Owned(String::from_utf8_lossy(&v).into_owned())
+        }
+    }
 }
 
 /// Whether `-r R` can be enforced: the limiter's period `1/R` must be a whole number of nanoseconds between 1 ns
