@@ -14,6 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::fields::Fields;
 use crate::parse::Extractor;
+use crate::shard::Shard;
 use crate::url::Scope;
 
 /// A URL list in, one JSON line per URL out: a concurrent, polite crawler for the terminal.
@@ -110,6 +111,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SCOPE", default_value_t = Scope::Host)]
     pub scope: Scope,
 
+    /// Handle only URLs whose registrable domain hashes to shard I of N (give every shard the same list): other
+    /// shards' listed URLs get no record here, links and redirects to them are not followed (README: shards)
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
+    pub shard: Option<Shard>,
+
     /// Follow only discovered URLs matching REGEX (repeatable: any may match)
     #[arg(long, value_name = "REGEX")]
     pub include: Vec<String>,
@@ -202,6 +208,8 @@ pub struct Config {
     pub robots: bool,
     pub depth: u32,
     pub scope: Scope,
+    /// `--shard I/N`: only URLs of this shard are fetched (`shard.rs`).
+    pub shard: Option<Shard>,
     pub include: Vec<Regex>,
     pub exclude: Vec<Regex>,
     pub max_pages: Option<u64>,
@@ -315,6 +323,7 @@ impl Cli {
             robots: !self.ignore_robots,
             depth: self.depth,
             scope: self.scope,
+            shard: self.shard,
             include,
             exclude,
             max_pages: self.max_pages,
@@ -430,6 +439,10 @@ mod tests {
         assert!(!bad(&["--since", "f", "-o", "g", "--resume"]));
         assert!(!bad(&["--user-agent", "bot/1.0 (+https://x.test/)"]));
         assert!(bad(&["-c", "0"]));
+        for shard in ["3/3", "1/0", "x/2", "-1/2", "1/2/3", "0/65537"] {
+            assert!(bad(&["--shard", shard]), "--shard {shard}");
+        }
+        assert!(!bad(&["--shard", "2/3"]));
         assert!(bad(&["--fields", "url,bogus"]));
         assert!(bad(&["--fields", ","]));
         assert!(!bad(&["--fields", "url,status", "--no-links", "--headers"]));

@@ -30,6 +30,7 @@ use crate::input::{InputEvent, Seed};
 use crate::output::{Progress, Resumed};
 use crate::polite::Root;
 use crate::record::{cut, ErrorKind, Record};
+use crate::shard::OtherShards;
 use crate::since::Since;
 use crate::url::host_key;
 use crate::visit::{may_follow, root_of};
@@ -103,6 +104,8 @@ pub struct Ctx {
 #[derive(Debug, Default)]
 pub struct CrawlEnd {
     pub input_error: Option<String>,
+    /// `--shard`: what was left to the other shards.
+    pub other_shards: OtherShards,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -144,6 +147,8 @@ struct Scheduler {
     grace: Option<Instant>,
     /// Below this many ready URLs the input is read on.
     low_water: usize,
+    /// `--shard`: what was left to the other shards.
+    other_shards: OtherShards,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -171,6 +176,7 @@ pub async fn crawl(
         output_closed: false,
         input_open: true,
         grace: None,
+        other_shards: OtherShards::default(),
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
@@ -218,6 +224,7 @@ pub async fn crawl(
             else => break,
         }
     }
+    end.other_shards = s.other_shards;
     end
 }
 
@@ -312,7 +319,19 @@ impl Scheduler {
         self.sitemaps.push_back(step);
     }
 
+    /// A listed line. With `--shard`, a URL of another shard is left to it (no record here), and invalid lines are
+    /// reported by shard 0 alone, so the shards' outputs together hold one record per line.
     async fn seed(&mut self, seed: Seed) {
+        if let Some(shard) = self.ctx.cfg.shard {
+            let mine = match &seed {
+                Seed::Invalid { .. } => shard.index == 0,
+                Seed::Url(url) => shard.owns_host(url.host_str().unwrap_or_default()),
+            };
+            if !mine {
+                self.other_shards.listed += 1;
+                return;
+            }
+        }
         match seed {
             Seed::Invalid {
                 line,
@@ -407,11 +426,18 @@ impl Scheduler {
     }
 
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
-    /// only a new one is parsed.
+    /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
+    /// enters, so the frontier only ever holds this shard's URLs.
     fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<Root>) {
         let k = key(link);
         if !self.frontier.first_sight(k) {
             return;
+        }
+        if let Some(shard) = self.ctx.cfg.shard {
+            if !crate::url::host_of(link).is_some_and(|h| shard.owns_host(h)) {
+                self.other_shards.linked += 1;
+                return;
+            }
         }
         if let Ok(url) = Url::parse(link) {
             let job = Job {

@@ -2,6 +2,8 @@
 //! loop with a model [`Visit`] (no network, a paused clock, deterministic per-page delays), checked against
 //! breadth-first search: every run ends, every reachable URL gets exactly one record at its smallest depth, no
 //! page is fetched twice, `-c` and `--per-host` are never exceeded, and `--max-pages` yields exactly that many.
+//! With `--shard`, the search runs over this shard's pages only (listed pages and links of other shards are
+//! dropped where they enter), and the skipped counts are checked too.
 //!
 //! `cargo test` runs a fixed-seed slice; `CRAWLFISH_MODEL_CASES=N` runs N cases (the benchmark runs 500).
 
@@ -24,6 +26,7 @@ use crate::frontier::{Frontier, Job, SeenSet};
 use crate::input::{InputEvent, Seed};
 use crate::output::Progress;
 use crate::record::{ErrorKind, Record};
+use crate::shard::{OtherShards, Shard};
 use crate::url::Scope;
 
 /// Cases in `cargo test` (fixed seed).
@@ -41,6 +44,7 @@ struct Case {
     per_host: usize,
     concurrency: usize,
     max_pages: Option<u64>,
+    shard: Option<Shard>,
     seed: u64,
 }
 
@@ -70,15 +74,26 @@ impl Graph {
     }
 
     fn url(&self, p: usize) -> String {
-        format!("http://h{}.test/p{p}", p % self.hosts)
+        format!("http://{}/p{p}", self.host(p))
     }
 
-    /// Multi-source breadth-first search: page → smallest depth, up to `max_depth`.
-    fn bfs(&self, max_depth: u32) -> HashMap<usize, u32> {
+    fn host(&self, p: usize) -> String {
+        format!("h{}.test", p % self.hosts)
+    }
+
+    /// Multi-source breadth-first search over the pages `shard` owns: page → smallest depth, up to `max_depth`;
+    /// and what the scheduler should have left to other shards (listed lines; distinct links it met while
+    /// expanding pages above `max_depth`).
+    fn bfs(&self, max_depth: u32, shard: Option<Shard>) -> (HashMap<usize, u32>, OtherShards) {
+        let owned = |p: usize| shard.is_none_or(|s| s.owns_host(&self.host(p)));
         let mut depth = HashMap::new();
         let mut queue = VecDeque::new();
+        let mut other = OtherShards::default();
+        let mut linked = std::collections::HashSet::new();
         for &p in &self.listed {
-            if depth.insert(p, 0).is_none() {
+            if !owned(p) {
+                other.listed += 1;
+            } else if depth.insert(p, 0).is_none() {
                 queue.push_back(p);
             }
         }
@@ -88,13 +103,16 @@ impl Graph {
                 continue;
             }
             for &q in &self.links[p] {
-                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(q) {
+                if !owned(q) {
+                    linked.insert(q);
+                } else if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(q) {
                     e.insert(d + 1);
                     queue.push_back(q);
                 }
             }
         }
-        depth
+        other.linked = linked.len() as u64;
+        (depth, other)
     }
 }
 
@@ -186,6 +204,7 @@ fn run_case(c: &Case) -> Result<(), String> {
     cfg.max_pages = c.max_pages;
     cfg.robots = false;
     cfg.scope = Scope::Any;
+    cfg.shard = c.shard;
     let seen = Arc::new(Seen::default());
     let model = Model {
         graph: graph.clone(),
@@ -237,16 +256,30 @@ fn run_case(c: &Case) -> Result<(), String> {
             CancellationToken::new(),
         );
         // The clock is paused: a scheduler that waits on nothing trips this timeout at once.
-        tokio::time::timeout(Duration::from_secs(365 * 86_400), run)
+        let end = tokio::time::timeout(Duration::from_secs(365 * 86_400), run)
             .await
             .map_err(|_| "the run never ended".to_owned())?;
-        Ok::<_, String>(collect.await.unwrap())
+        Ok::<_, String>((collect.await.unwrap(), end.other_shards))
     })?;
     check(c, &graph, &seen, &records)
 }
 
-fn check(c: &Case, graph: &Graph, seen: &Seen, records: &[Record]) -> Result<(), String> {
-    let expected = graph.bfs(c.depth);
+fn check(
+    c: &Case,
+    graph: &Graph,
+    seen: &Seen,
+    (records, other): &(Vec<Record>, OtherShards),
+) -> Result<(), String> {
+    let (expected, want_other) = graph.bfs(c.depth, c.shard);
+    // Without --max-pages every owned page above the depth is expanded, so the counts are exact.
+    if c.max_pages.is_none() && *other != want_other {
+        return Err(format!(
+            "left to other shards {other:?}, expected {want_other:?}"
+        ));
+    }
+    if c.shard.is_none() && *other != OtherShards::default() {
+        return Err(format!("no --shard, yet {other:?}"));
+    }
     let mut got: HashMap<usize, u32> = HashMap::new();
     for r in records {
         let p = page_of(&Url::parse(&r.url).unwrap());
@@ -290,10 +323,22 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         1usize..=64,
         1usize..=128,
         proptest::option::of(1u64..=6_000),
+        proptest::option::of((1u32..=4).prop_flat_map(|n| (0..n, Just(n)))),
         any::<u64>(),
     )
         .prop_map(
-            |(listed, extra, hosts, max_links, depth, per_host, concurrency, max_pages, seed)| {
+            |(
+                listed,
+                extra,
+                hosts,
+                max_links,
+                depth,
+                per_host,
+                concurrency,
+                max_pages,
+                shard,
+                seed,
+            )| {
                 Case {
                     listed,
                     extra: extra.min(listed * 2),
@@ -303,6 +348,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     per_host,
                     concurrency,
                     max_pages,
+                    shard: shard.map(|(index, count)| Shard { index, count }),
                     seed,
                 }
             },
@@ -342,6 +388,7 @@ fn many_listed_urls_with_parked_links_finish() {
         per_host: 64,
         concurrency: 64,
         max_pages: None,
+        shard: None,
         seed: 1,
     };
     run_case(&c).unwrap();

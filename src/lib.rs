@@ -66,6 +66,7 @@ pub mod robots;
 pub mod robots_cache;
 pub mod scan;
 pub mod select;
+pub mod shard;
 pub mod signal;
 pub mod since;
 pub mod sink;
@@ -194,6 +195,10 @@ pub struct Outcome {
     pub writer: WriterEnd,
     /// The input could not be read to its end.
     pub input_error: Option<String>,
+    /// `--shard`: listed and linked URLs left to the other shards.
+    pub other_shards: shard::OtherShards,
+    /// `--shard`, as given.
+    pub shard: Option<shard::Shard>,
 }
 
 /// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
@@ -202,6 +207,7 @@ pub struct Outcome {
 /// Run-level failures before any record: unreadable input, unwritable output, no TLS backend.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<Outcome> {
     let started = Instant::now();
+    let shard = cfg.shard;
     let cfg = Arc::new(cfg);
     let sources = input::open(&cfg.files)?;
     let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
@@ -294,6 +300,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         signal,
         writer,
         input_error: end.input_error,
+        other_shards: end.other_shards,
+        shard,
     })
 }
 

@@ -137,6 +137,13 @@ fn summary_line(o: &Outcome) -> String {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = write!(line, " · errors {errors} ({})", kinds.join(", "));
     }
+    if let Some(shard) = o.shard {
+        let _ = write!(
+            line,
+            " · shard {shard}: skipped {} listed and {} linked URLs of other shards",
+            o.other_shards.listed, o.other_shards.linked
+        );
+    }
     if o.signal.is_some() {
         line.push_str(" · interrupted");
     }
@@ -162,7 +169,7 @@ fn summary_json(o: &Outcome) -> serde_json::Value {
         .iter()
         .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
         .collect();
-    serde_json::json!({"summary": {
+    let mut summary = serde_json::json!({
         "records": s.records,
         "failed": s.failed,
         "elapsed_s": o.elapsed.as_secs_f64(),
@@ -170,7 +177,19 @@ fn summary_json(o: &Outcome) -> serde_json::Value {
         "by_error_kind": kinds,
         "interrupted": o.signal.is_some(),
         "peak_rss_mb": peak_rss_mb(),
-    }})
+    });
+    if let (Some(shard), Some(map)) = (o.shard, summary.as_object_mut()) {
+        map.insert(
+            "shard".into(),
+            serde_json::json!({
+                "index": shard.index,
+                "count": shard.count,
+                "other_shards_listed": o.other_shards.listed,
+                "other_shards_linked": o.other_shards.linked,
+            }),
+        );
+    }
+    serde_json::json!({ "summary": summary })
 }
 
 /// Peak resident set size (Linux `VmHWM`), for the summary: memory targets are checked from it.

@@ -250,7 +250,12 @@ impl Polite {
         }
     }
 
+    /// Whether a redirect to `target` is followed. With `--shard`, never to a host of another shard (whatever
+    /// `follow` says): that host has another owner, and its politeness must not be split.
     fn may_follow(&self, follow: Follow, root: &Root, target: &Url) -> bool {
+        if !self.owns(target) {
+            return false;
+        }
         match follow {
             Follow::Anywhere => true,
             Follow::Scope => target
@@ -258,6 +263,13 @@ impl Polite {
                 .is_some_and(|h| self.cfg.scope.allows(&root.host, h)),
             Follow::SameOrigin => root.is_origin_of(target),
         }
+    }
+
+    /// Whether `url`'s host belongs to this run's `--shard` (always, without one).
+    fn owns(&self, url: &Url) -> bool {
+        self.cfg
+            .shard
+            .is_none_or(|s| s.owns_host(url.host_str().unwrap_or_default()))
     }
 
     /// robots.txt of `host`, fetched through this path by the first caller (single-flight).
@@ -392,6 +404,13 @@ impl Polite {
             if let Some(target) = redirect_target(&resp, &url) {
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
                 self.archived(head, r).await;
+                if !self.owns(&target) {
+                    // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
+                    // so the host is refused (as for a 5xx), not allowed.
+                    return Robots::DisallowAll(format!(
+                        "robots.txt redirects to {target}, a host of another shard (--shard): not followed"
+                    ));
+                }
                 url = target;
                 continue;
             }
