@@ -111,8 +111,9 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SCOPE", default_value_t = Scope::Host)]
     pub scope: Scope,
 
-    /// Handle only URLs whose registrable domain hashes to shard I of N (give every shard the same list): other
-    /// shards' listed URLs get no record here, links and redirects to them are not followed (README: shards)
+    /// Handle only URLs whose registrable domain hashes to shard I of N; give every shard the same list. Other
+    /// shards' listed URLs get no record here and links to them (--scope any) are not followed (both counted in
+    /// the summary), nor are redirects to them
     #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
     pub shard: Option<Shard>,
 
