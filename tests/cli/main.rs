@@ -13,6 +13,7 @@ mod readme;
 mod resume;
 mod rules;
 mod rules_attack;
+mod shard;
 mod state;
 mod support;
 mod terminal;
