@@ -593,6 +593,10 @@ fn k8s_manifest_names_the_right_fields() {
     assert!(codes.contains(&75) && codes.contains(&2), "{codes:?}");
 
     let c = &pod["containers"][0];
+    for rule in spec["podFailurePolicy"]["rules"].as_vec().unwrap() {
+        let named = &rule["onExitCodes"]["containerName"];
+        assert!(named.is_badvalue() || *named == c["name"], "{rule:?}");
+    }
     let args: Vec<&str> = c["args"]
         .as_vec()
         .unwrap()
