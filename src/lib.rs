@@ -26,6 +26,10 @@
 //!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
 //!   the response member's offset back for the record's `warc_offset`.
 //!
+//! * `--shard I/N`: `shard.rs` owns the partition (XXH3-64 of the registrable domain, mod N). The scheduler drops
+//!   other shards' URLs where they enter (listed seeds, new links), so the frontier never holds them, and
+//!   `polite.rs` follows no redirect (nor robots.txt redirect) to their hosts; the counts reach the summary.
+//!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
 //!   Both read files only after `resume.rs` has proven them crawlfish's own output.

@@ -407,6 +407,7 @@ impl Polite {
                 if !self.owns(&target) {
                     // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
                     // so the host is refused (as for a 5xx), not allowed.
+                    let target = crate::record::cut(target.as_str(), MAX_DEAD_END_CHARS);
                     return Robots::DisallowAll(format!(
                         "robots.txt redirects to {target}, a host of another shard (--shard): not followed"
                     ));
