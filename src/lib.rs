@@ -46,6 +46,7 @@
 
 pub mod bom;
 pub mod cli;
+pub mod cli_command;
 pub mod crawl;
 pub mod depth;
 pub mod digest;
@@ -61,6 +62,7 @@ pub mod polite;
 pub mod process;
 pub mod progress;
 pub mod record;
+mod request_log;
 pub mod resume;
 pub mod robots;
 pub mod robots_cache;
@@ -71,6 +73,7 @@ pub mod since;
 pub mod sink;
 pub mod sitemap;
 pub mod state;
+mod units;
 pub mod url;
 pub mod visit;
 pub mod warc;

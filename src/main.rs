@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
-use crawlfish::cli::{Cli, LogFormat};
+use crawlfish::cli::LogFormat;
 use crawlfish::logs::{JsonSafeStderr, SafeFields};
 use crawlfish::state::Busy;
 use crawlfish::{Outcome, Signal, WriterEnd};
@@ -23,7 +22,13 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = crawlfish::cli_command::parse();
+    if let Some(kind) = cli.generate {
+        return match crawlfish::cli_command::generate(kind, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(&anyhow::Error::new(e).context("cannot write the output")),
+        };
+    }
     if cli.schema {
         let mut out = std::io::stdout();
         return match std::io::Write::write_all(
@@ -40,6 +45,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    // Bare `crawlfish` at a prompt would wait on the keyboard in silence. An explicit `-` still reads the
+    // terminal: the user asked for it (typing URLs, then Ctrl-D).
+    if config.files.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        say("crawlfish: no input: give FILE arguments or pipe URLs on stdin (crawlfish --help)");
+        return ExitCode::from(2);
+    }
     if let Err(e) = crawlfish::process::raise_open_files(config.concurrency) {
         return usage_error(&anyhow::anyhow!(e));
     }

@@ -1,0 +1,118 @@
+//! The clap `Command` the binary runs: [`Cli`]'s definition plus a `CRAWLFISH_<NAME>` environment variable for
+//! every option, added here generically so a flag added to `Cli` later gets one without anyone writing `env = …`.
+//! `--generate` (man page, shell completions) renders this same `Command`, env annotations included.
+//!
+//! Owns the environment mapping and the generated files; validation stays in `cli.rs` (an environment value goes
+//! through the same value parser and `Cli::into_config` as the flag). Must not open files or sockets.
+
+use std::io;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, ValueEnum};
+
+use crate::cli::Cli;
+
+/// The binary's name, in completions and the man page.
+const BIN: &str = "crawlfish";
+/// Prefix of every option's environment variable.
+pub(crate) const ENV_PREFIX: &str = "CRAWLFISH_";
+
+/// Long flags that never come from the environment: clap's own, and the actions that replace a crawl with other
+/// output (a stray `CRAWLFISH_SCHEMA` or `CRAWLFISH_GENERATE` would turn every later run into a no-op).
+const NOT_FROM_ENV: [&str; 4] = ["help", "version", "schema", "generate"];
+/// Long flags whose environment value `--help` does not print (request headers often carry credentials).
+const HIDDEN_ENV_VALUES: [&str; 1] = ["header"];
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    // A roff man page (section 1).
+    Man,
+    // Completion scripts, for each shell.
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
+}
+
+/// `CRAWLFISH_` and the long flag uppercased with `-` as `_`: `--max-body` → `CRAWLFISH_MAX_BODY`.
+#[must_use]
+pub fn env_name(long: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        long.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// [`Cli`]'s command with an environment variable on every option that has a long name (the FILE arguments
+/// have none). On/off flags read their variable as a boolean (`1/true/yes/on` or `0/false/no/off`, anything else
+/// is a usage error); `-v` reads a count (`CRAWLFISH_VERBOSE=2` is `-vv`).
+#[must_use]
+pub fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| {
+        let Some(long) = arg.get_long().map(str::to_owned) else {
+            return arg;
+        };
+        if NOT_FROM_ENV.contains(&long.as_str()) {
+            return arg;
+        }
+        let arg = match arg.get_action() {
+            ArgAction::SetTrue => arg.value_parser(BoolishValueParser::new()),
+            _ => arg,
+        };
+        arg.hide_env_values(HIDDEN_ENV_VALUES.contains(&long.as_str()))
+            .env(env_name(&long))
+    })
+}
+
+/// The command line and environment of this process as a [`Cli`]: command line over environment over default.
+/// A usage error (from either) prints clap's message and exits 2; `--help`/`--version` print and exit 0.
+#[must_use]
+pub fn parse() -> Cli {
+    let mut cmd = command();
+    let matches: ArgMatches = cmd.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+}
+
+/// Writes what `kind` asks for, rendered from [`command`] (so it lists the environment variables too).
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn generate(kind: Generate, out: &mut dyn io::Write) -> io::Result<()> {
+    use clap_complete::Shell;
+    let mut cmd = command();
+    let shell = match kind {
+        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::CompletePowershell => Shell::PowerShell,
+    };
+    clap_complete::generate(shell, &mut cmd, BIN, out);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_with_env_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_but_the_excluded_has_its_variable() {
+        let cmd = command();
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else {
+                assert!(arg.get_env().is_none(), "{:?}", arg.get_id());
+                continue;
+            };
+            let want = (!NOT_FROM_ENV.contains(&long)).then(|| env_name(long));
+            let got = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(got, want, "--{long}");
+        }
+        assert_eq!(env_name("max-body"), "CRAWLFISH_MAX_BODY");
+    }
+}
