@@ -160,7 +160,7 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
-    /// More logs on stderr (-v info, -vv debug); `RUST_LOG` overrides
+    /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
 
