@@ -5,8 +5,6 @@
 //! Owns the environment mapping and the generated files; validation stays in `cli.rs` (an environment value goes
 //! through the same value parser and `Cli::into_config` as the flag). Must not open files or sockets.
 
-use std::io;
-
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, ValueEnum};
 
@@ -74,22 +72,26 @@ pub fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
-/// Writes what `kind` asks for, rendered from [`command`] (so it lists the environment variables too).
-///
-/// # Errors
-/// Writing to `out` failed.
-pub fn generate(kind: Generate, out: &mut dyn io::Write) -> io::Result<()> {
+/// What `kind` asks for, rendered from [`command`] (so it lists the environment variables too). Built in memory:
+/// `clap_complete` panics on a failed write, and the caller decides what a closed stdout means.
+#[must_use]
+pub fn generate(kind: Generate) -> Vec<u8> {
     use clap_complete::Shell;
     let mut cmd = command();
+    let mut out = Vec::new();
     let shell = match kind {
-        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::Man => {
+            // Writing to a Vec cannot fail.
+            let _ = clap_mangen::Man::new(cmd).render(&mut out);
+            return out;
+        }
         Generate::CompleteBash => Shell::Bash,
         Generate::CompleteZsh => Shell::Zsh,
         Generate::CompleteFish => Shell::Fish,
         Generate::CompletePowershell => Shell::PowerShell,
     };
-    clap_complete::generate(shell, &mut cmd, BIN, out);
-    Ok(())
+    clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    out
 }
 
 #[cfg(test)]

@@ -24,20 +24,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = crawlfish::cli_command::parse();
     if let Some(kind) = cli.generate {
-        return match crawlfish::cli_command::generate(kind, &mut std::io::stdout().lock()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => usage_error(&anyhow::Error::new(e).context("cannot write the output")),
-        };
+        return print(&crawlfish::cli_command::generate(kind), "the output");
     }
     if cli.schema {
-        let mut out = std::io::stdout();
-        return match std::io::Write::write_all(
-            &mut out,
-            crawlfish::fields::RECORD_SCHEMA.as_bytes(),
-        ) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => usage_error(&anyhow::Error::new(e).context("cannot write the schema")),
-        };
+        return print(crawlfish::fields::RECORD_SCHEMA.as_bytes(), "the schema");
     }
     let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
@@ -115,6 +105,18 @@ fn exit_code(outcome: Result<&Outcome, &anyhow::Error>) -> ExitCode {
         (None, WriterEnd::Drained) if o.summary.failed > 0 => ExitCode::from(1),
         // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
         (None, WriterEnd::Drained | WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes `bytes` to stdout for `--schema`/`--generate`. A closed reader (`| head`) is a normal end, as for
+/// records; any other failed write exits 2.
+fn print(bytes: &[u8], what: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut out, bytes).and_then(|()| std::io::Write::flush(&mut out))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => usage_error(&anyhow::Error::new(e).context(format!("cannot write {what}"))),
     }
 }
 

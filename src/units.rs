@@ -55,6 +55,11 @@ pub(crate) fn parse_duration(raw: &str) -> Result<Duration, String> {
     } else {
         let mut nanos: u128 = 0;
         for (number, unit) in parts(raw)? {
+            if unit.is_empty() {
+                return Err(format!(
+                    "{raw:?}: every number needs a unit (ms, s, m or h), e.g. 1m30s"
+                ));
+            }
             let per = DURATION_UNITS
                 .iter()
                 .find(|(name, _)| *name == unit)

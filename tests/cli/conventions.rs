@@ -561,6 +561,39 @@ async fn generate_prints_each_kind_from_the_same_command() {
             _ => {}
         }
     }
+    // A full disk is an error (exit 2); a reader that went away (`| head`) is a normal end, as for records.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = bin()
+        .args(["--generate", "man"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the output"));
+    let mut child = bin()
+        .args(["--generate", "complete-zsh"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = run_env(&["--generate", "nroff"], &[], "").await;
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("'nroff'"), "{}", run.stderr);
