@@ -64,12 +64,25 @@ pub fn command() -> clap::Command {
 }
 
 /// The command line and environment of this process as a [`Cli`]: command line over environment over default.
-/// A usage error (from either) prints clap's message and exits 2; `--help`/`--version` print and exit 0.
-#[must_use]
-pub fn parse() -> Cli {
+///
+/// # Errors
+/// clap's error (a usage error, or `--help`/`--version`, which clap reports as errors to print and exit 0 on).
+pub fn try_parse() -> Result<Cli, clap::Error> {
     let mut cmd = command();
-    let matches: ArgMatches = cmd.get_matches_mut();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+    let matches: ArgMatches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// The option variables set in this process, for a usage error's note: a value nobody typed (a stray
+/// `CRAWLFISH_TIMEOUT` in a profile) is otherwise reported as if it came from the command line.
+#[must_use]
+pub fn variables_in_use() -> Vec<String> {
+    command()
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .filter(|name| std::env::var_os(name).is_some())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// What `kind` asks for, rendered from [`command`] (so it lists the environment variables too). Built in memory:

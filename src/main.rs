@@ -22,7 +22,10 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = crawlfish::cli_command::parse();
+    let cli = match crawlfish::cli_command::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     if let Some(kind) = cli.generate {
         return print(&crawlfish::cli_command::generate(kind), "the output");
     }
@@ -68,7 +71,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Err(e) => say(format_args!("crawlfish: {e:#}")),
+        Err(e) => {
+            say(format_args!("crawlfish: {e:#}"));
+            environment_note();
+        }
     }
     exit_code(outcome.as_ref())
 }
@@ -122,7 +128,28 @@ fn print(bytes: &[u8], what: &str) -> ExitCode {
 
 fn usage_error(e: &anyhow::Error) -> ExitCode {
     say(format_args!("crawlfish: {e:#}"));
+    environment_note();
     ExitCode::from(2)
+}
+
+/// clap's own end: `--help`/`--version` on stdout with 0, a usage error on stderr with 2.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        environment_note();
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// After a usage error: which `CRAWLFISH_*` option variables were set, since their values count as if typed.
+fn environment_note() {
+    let vars = crawlfish::cli_command::variables_in_use();
+    if !vars.is_empty() {
+        say(format_args!(
+            "crawlfish: note: options set from the environment: {}",
+            vars.join(", ")
+        ));
+    }
 }
 
 /// One line on stderr. A failed write is ignored: after SIGHUP the terminal may be gone, and `eprintln!` would

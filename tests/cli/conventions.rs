@@ -235,9 +235,14 @@ async fn a_stray_variable_is_shown_in_help_and_validated_like_its_flag() {
     let by_env = run_env(&["--resume"], &[("CRAWLFISH_OUTPUT", missing)], "").await;
     let by_flag = run_env(&["--resume", "-o", missing], &[], "").await;
     assert_eq!(by_env.code, Some(2), "{}", by_env.stderr);
+    assert_eq!(by_env.code, by_flag.code);
+    // ... plus a note naming the variable, so a value nobody typed can be traced.
     assert_eq!(
-        (by_env.code, &by_env.stderr),
-        (by_flag.code, &by_flag.stderr)
+        by_env.stderr,
+        format!(
+            "{}crawlfish: note: options set from the environment: CRAWLFISH_OUTPUT\n",
+            by_flag.stderr
+        )
     );
     // Conflicts count environment values too: --state from the environment with -o on the command line.
     let run = run_env(&["-o", "x"], &[("CRAWLFISH_STATE", "d")], "").await;
