@@ -220,14 +220,9 @@ impl Polite {
             let validators = cond
                 .filter(|c| c.target == key(url.as_str()))
                 .map(|c| c.validators);
-            let tag = Tag {
-                purpose: if follow == Follow::SameOrigin {
-                    Purpose::Sitemap
-                } else {
-                    Purpose::Page
-                },
-                hop: ex.redirects.len(),
-            };
+            // Only sitemap files are fetched under `SameOrigin`.
+            let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
+            let tag = Tag::new(purpose, ex.redirects.len());
             let (hop, n) = self
                 .hop(&host, &url, (creds, validators), max_body, tag)
                 .await;
@@ -405,10 +400,7 @@ impl Polite {
             host.ready_for_robots().await;
             let deadline = Instant::now() + self.cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
-            let tag = Tag {
-                purpose: Purpose::Robots,
-                hop,
-            };
+            let tag = Tag::new(Purpose::Robots, hop);
             let sent = Sent::start();
             let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
                 Ok(r) => r,

@@ -29,6 +29,14 @@ pub(crate) enum Purpose {
 }
 
 impl Purpose {
+    pub(crate) fn page_or_sitemap(sitemap: bool) -> Purpose {
+        if sitemap {
+            Purpose::Sitemap
+        } else {
+            Purpose::Page
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Purpose::Page => "page",
@@ -43,6 +51,12 @@ impl Purpose {
 pub(crate) struct Tag {
     pub purpose: Purpose,
     pub hop: usize,
+}
+
+impl Tag {
+    pub(crate) fn new(purpose: Purpose, hop: usize) -> Tag {
+        Tag { purpose, hop }
+    }
 }
 
 /// One request being timed; `None` inside when the log is off.
