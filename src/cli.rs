@@ -12,14 +12,23 @@ use clap::{ArgAction, Parser, ValueEnum};
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::cli_command::Generate;
 use crate::fields::Fields;
 use crate::parse::Extractor;
 use crate::shard::Shard;
+use crate::units;
 use crate::url::Scope;
+
+/// The units and the environment, after the option list of `--help`.
+const AFTER_HELP: &str = "\
+DURATION: seconds (30, 0.5), or with units ms, s, m, h: 500ms, 5s, 2m, 1m30s.
+SIZE: bytes, or with 1024-based units k, M, G (also KiB, MiB, GiB): 512k, 10M, 1.5MiB.
+Every option can be set from CRAWLFISH_<OPTION> (e.g. CRAWLFISH_MAX_BODY=10M, CRAWLFISH_QUIET=1); the \
+command line wins over the environment, the environment over the default.";
 
 /// A URL list in, one JSON line per URL out: a concurrent, polite crawler for the terminal.
 #[derive(Debug, Parser)]
-#[command(name = "crawlfish", version, about, term_width = 100)]
+#[command(name = "crawlfish", version, about, term_width = 100, after_help = AFTER_HELP)]
 #[allow(clippy::struct_excessive_bools)] // each bool is an independent flag of the CLI contract
 pub struct Cli {
     /// Files with one URL per line ('-' or none: stdin). Blank lines and '#' comments are skipped
@@ -67,28 +76,28 @@ pub struct Cli {
     #[arg(short = 'r', long, value_name = "R", default_value_t = 5.0)]
     pub rate: f64,
 
-    /// Deadline for a whole request, headers and body, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Deadline for a whole request, headers and body
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    pub timeout: Duration,
 
-    /// Deadline for a TCP (and TLS) connect, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub connect_timeout: f64,
+    /// Deadline for a TCP (and TLS) connect
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = units::parse_duration)]
+    pub connect_timeout: Duration,
 
     /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
 
     /// Longest Retry-After honoured; a longer one gives the URL up with its last status
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub max_retry_after: f64,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    pub max_retry_after: Duration,
 
     /// Redirects followed per URL (each hop obeys robots.txt, -r and, for discovered URLs, --scope)
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_redirects: usize,
 
     /// Body bytes kept per page, after decompression; the rest is cut (truncated: true)
-    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = units::parse_size)]
     pub max_body: u64,
 
     /// User-Agent header [default: crawlfish/VERSION]
@@ -104,7 +113,7 @@ pub struct Cli {
     pub ignore_robots: bool,
 
     /// Follow links this many levels below the listed URLs
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(short = 'd', long, value_name = "N", default_value_t = 0)]
     pub depth: u32,
 
     /// Which discovered links are followed: same host, same registrable domain, or any
@@ -158,7 +167,7 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
-    /// More logs on stderr (-v info, -vv debug); `RUST_LOG` overrides
+    /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
 
@@ -173,6 +182,10 @@ pub struct Cli {
     /// Print the JSON Schema of a record and exit
     #[arg(long)]
     pub schema: bool,
+
+    /// Print a man page or a shell completion script and exit
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub generate: Option<Generate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -313,10 +326,10 @@ impl Cli {
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
             rate: (self.rate > 0.0).then_some(self.rate),
-            timeout: secs("--timeout", self.timeout)?,
-            connect_timeout: secs("--connect-timeout", self.connect_timeout)?,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
             retries: self.retries,
-            max_retry_after: secs("--max-retry-after", self.max_retry_after)?,
+            max_retry_after: self.max_retry_after,
             max_redirects: self.max_redirects,
             max_body: self.max_body,
             user_agent,
@@ -338,13 +351,6 @@ impl Cli {
             backoff_base: Duration::from_millis(500),
         })
     }
-}
-
-fn secs(flag: &str, value: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .with_context(|| format!("{flag} must be a positive number of seconds, got {value}"))
 }
 
 fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue)> {

@@ -34,6 +34,10 @@
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
 //!   Both read files only after `resume.rs` has proven them crawlfish's own output.
 //!
+//! * The command line: `cli.rs` defines the flags and validates them into a `Config`; `cli_command.rs` adds a
+//!   `CRAWLFISH_<NAME>` variable to every option generically and renders `--generate`; `units.rs` parses
+//!   durations and sizes. `request_log.rs` is the `-vv` line that `polite.rs` logs per request.
+//!
 //! # Where this differs from DESIGN.md, and why
 //! * `--per-host` is enforced by the frontier's in-flight counters, not a per-host semaphore: the scheduler is the
 //!   only dispatcher, so a counter it owns is exact and needs no permit juggling. A redirect hop to another host
@@ -50,6 +54,7 @@
 
 pub mod bom;
 pub mod cli;
+pub mod cli_command;
 pub mod crawl;
 pub mod depth;
 pub mod digest;
@@ -65,6 +70,7 @@ pub mod polite;
 pub mod process;
 pub mod progress;
 pub mod record;
+mod request_log;
 pub mod resume;
 pub mod robots;
 pub mod robots_cache;
@@ -76,6 +82,7 @@ pub mod since;
 pub mod sink;
 pub mod sitemap;
 pub mod state;
+mod units;
 pub mod url;
 pub mod visit;
 pub mod warc;

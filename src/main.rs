@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
-use crawlfish::cli::{Cli, LogFormat};
+use crawlfish::cli::LogFormat;
 use crawlfish::logs::{JsonSafeStderr, SafeFields};
 use crawlfish::state::Busy;
 use crawlfish::{Outcome, Signal, WriterEnd};
@@ -23,16 +22,15 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match crawlfish::cli_command::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
+    if let Some(kind) = cli.generate {
+        return print(&crawlfish::cli_command::generate(kind), "the output");
+    }
     if cli.schema {
-        let mut out = std::io::stdout();
-        return match std::io::Write::write_all(
-            &mut out,
-            crawlfish::fields::RECORD_SCHEMA.as_bytes(),
-        ) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => usage_error(&anyhow::Error::new(e).context("cannot write the schema")),
-        };
+        return print(crawlfish::fields::RECORD_SCHEMA.as_bytes(), "the schema");
     }
     let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
@@ -40,6 +38,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    // Bare `crawlfish` at a prompt would wait on the keyboard in silence. An explicit `-` still reads the
+    // terminal: the user asked for it (typing URLs, then Ctrl-D).
+    if config.files.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        say("crawlfish: no input: give FILE arguments or pipe URLs on stdin (crawlfish --help)");
+        return ExitCode::from(2);
+    }
     if let Err(e) = crawlfish::process::raise_open_files(config.concurrency) {
         return usage_error(&anyhow::anyhow!(e));
     }
@@ -67,7 +71,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Err(e) => say(format_args!("crawlfish: {e:#}")),
+        Err(e) => {
+            say(format_args!("crawlfish: {e:#}"));
+            environment_note();
+        }
     }
     exit_code(outcome.as_ref())
 }
@@ -107,9 +114,42 @@ fn exit_code(outcome: Result<&Outcome, &anyhow::Error>) -> ExitCode {
     }
 }
 
+/// Writes `bytes` to stdout for `--schema`/`--generate`. A closed reader (`| head`) is a normal end, as for
+/// records; any other failed write exits 2.
+fn print(bytes: &[u8], what: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut out, bytes).and_then(|()| std::io::Write::flush(&mut out))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => usage_error(&anyhow::Error::new(e).context(format!("cannot write {what}"))),
+    }
+}
+
 fn usage_error(e: &anyhow::Error) -> ExitCode {
     say(format_args!("crawlfish: {e:#}"));
+    environment_note();
     ExitCode::from(2)
+}
+
+/// clap's own end: `--help`/`--version` on stdout with 0, a usage error on stderr with 2.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        environment_note();
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// After a usage error: which `CRAWLFISH_*` option variables were set, since their values count as if typed.
+fn environment_note() {
+    let vars = crawlfish::cli_command::variables_in_use();
+    if !vars.is_empty() {
+        say(format_args!(
+            "crawlfish: note: options set from the environment: {}",
+            vars.join(", ")
+        ));
+    }
 }
 
 /// One line on stderr. A failed write is ignored: after SIGHUP the terminal may be gone, and `eprintln!` would

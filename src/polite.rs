@@ -28,6 +28,7 @@ use crate::fetch::{
 use crate::frontier::key;
 use crate::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
+use crate::request_log::{Purpose, Sent, Tag};
 use crate::since::Conditional;
 use crate::warc::{Cut, Head};
 use crate::warc_writer::Archive;
@@ -219,7 +220,12 @@ impl Polite {
             let validators = cond
                 .filter(|c| c.target == key(url.as_str()))
                 .map(|c| c.validators);
-            let (hop, n) = self.hop(&host, &url, creds, validators, max_body).await;
+            // Only sitemap files are fetched under `SameOrigin`.
+            let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
+            let tag = Tag::new(purpose, ex.redirects.len());
+            let (hop, n) = self
+                .hop(&host, &url, (creds, validators), max_body, tag)
+                .await;
             ex.attempts += n;
             match hop {
                 Err(e) => ex.result = Err(e),
@@ -284,9 +290,9 @@ impl Polite {
         &self,
         host: &Host,
         url: &Url,
-        creds: Option<Credentials<'_>>,
-        validators: Option<Validators<'_>>,
+        (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
         max_body: u64,
+        tag: Tag,
     ) -> (Result<Hop, FetchError>, u32) {
         let cfg = &self.cfg;
         let mut attempt = 0;
@@ -296,17 +302,21 @@ impl Polite {
             let retries_left = attempt <= cfg.retries;
             let deadline = Instant::now() + cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
+            let sent = Sent::start();
             let resp = match self
                 .fetcher
                 .send(client, url, creds, validators, deadline)
                 .await
             {
                 Ok(r) => r,
-                Err(e) if retries_left && e.kind().is_retryable() => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                    continue;
+                Err(e) => {
+                    sent.end(tag, url, attempt, None, Some(&e));
+                    if retries_left && e.kind().is_retryable() {
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return (Err(e), attempt);
                 }
-                Err(e) => return (Err(e), attempt),
             };
             let head = self.capture(&resp, url, creds, validators);
             let status = resp.status();
@@ -319,6 +329,7 @@ impl Polite {
                             // host still pauses, for the cap.
                             host.slow_down(cfg.max_retry_after);
                             let r = self.fetcher.read(resp, max_body, deadline).await;
+                            sent.end(tag, url, attempt, Some(status), r.as_ref().err());
                             let r = match r {
                                 Ok(r) => Ok(Hop::Done(self.archived(head, r).await)),
                                 Err(e) => {
@@ -331,11 +342,13 @@ impl Polite {
                         host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
                     }
                     _ => {
+                        sent.end(tag, url, attempt, Some(status), None);
                         self.archived_without_body(head, Cut::Unspecified).await;
                         tokio::time::sleep(self.backoff(attempt)).await;
                         continue;
                     }
                 }
+                sent.end(tag, url, attempt, Some(status), None);
                 self.archived_without_body(head, Cut::Unspecified).await;
                 continue;
             }
@@ -351,6 +364,7 @@ impl Polite {
             if let Some(target) = redirect_location(&resp, url) {
                 host.relax();
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
+                sent.end(tag, url, attempt, Some(status), None);
                 let r = self.archived(head, r).await;
                 let hop = match target {
                     Ok(url) => Hop::Redirect(r, url),
@@ -358,7 +372,9 @@ impl Polite {
                 };
                 return (Ok(hop), attempt);
             }
-            match self.fetcher.read(resp, max_body, deadline).await {
+            let read = self.fetcher.read(resp, max_body, deadline).await;
+            sent.end(tag, url, attempt, Some(status), read.as_ref().err());
+            match read {
                 Err(e) if retries_left && e.kind().is_retryable() => {
                     self.archived_without_body(head, Cut::Disconnect).await;
                     tokio::time::sleep(self.backoff(attempt)).await;
@@ -391,18 +407,25 @@ impl Polite {
         let Ok(mut url) = origin.join("/robots.txt") else {
             return Robots::AllowAll;
         };
-        for _ in 0..=ROBOTS_MAX_REDIRECTS {
+        for hop in 0..=ROBOTS_MAX_REDIRECTS {
             let host = self.hosts.get(&url);
             host.ready_for_robots().await;
             let deadline = Instant::now() + self.cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
+            let tag = Tag::new(Purpose::Robots, hop);
+            let sent = Sent::start();
             let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
                 Ok(r) => r,
-                Err(e) => return Robots::Unreachable(e.kind(), e.to_string()),
+                Err(e) => {
+                    sent.end(tag, &url, 1, None, Some(&e));
+                    return Robots::Unreachable(e.kind(), e.to_string());
+                }
             };
             let head = self.capture(&resp, &url, None, None);
+            let code = resp.status();
             if let Some(target) = redirect_target(&resp, &url) {
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
+                sent.end(tag, &url, 1, Some(code), None);
                 self.archived(head, r).await;
                 if !self.owns(&target) {
                     // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
@@ -415,8 +438,9 @@ impl Polite {
                 url = target;
                 continue;
             }
-            let status = resp.status().as_u16();
+            let status = code.as_u16();
             let read = self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await;
+            sent.end(tag, &url, 1, Some(code), read.as_ref().err());
             let read = match read {
                 Ok(r) => Ok(self.archived(head, r).await),
                 Err(e) => {

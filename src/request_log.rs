@@ -1,0 +1,99 @@
+//! The `-vv` request log: one `debug` event per HTTP request sent (pages, redirect hops, retries, robots.txt,
+//! sitemap files) with its method, URL, status or error kind, milliseconds, attempt, purpose and redirect hop.
+//!
+//! `polite.rs` (the one path every request takes) calls it; nothing here decides anything. When the
+//! `crawlfish::request` target is off at `debug` (the default, `-v`, `-q`) a request costs one check of
+//! tracing's cached callsite interest and no clock read. The URL goes through the log formatter, which escapes it
+//! (`logs.rs`).
+
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::record::FetchError;
+
+/// The tracing target of the request log (`RUST_LOG=crawlfish::request=debug` shows only these lines).
+pub(crate) const TARGET: &str = "crawlfish::request";
+/// Every request crawlfish sends is a GET.
+const METHOD: &str = "GET";
+
+/// Why a request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A listed or discovered URL (or a redirect hop on its way).
+    Page,
+    /// A sitemap file (`--sitemap`).
+    Sitemap,
+    /// A host's robots.txt.
+    Robots,
+}
+
+impl Purpose {
+    pub(crate) fn page_or_sitemap(sitemap: bool) -> Purpose {
+        if sitemap {
+            Purpose::Sitemap
+        } else {
+            Purpose::Page
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Page => "page",
+            Purpose::Sitemap => "sitemap",
+            Purpose::Robots => "robots",
+        }
+    }
+}
+
+/// Which request of a URL's chain: its purpose and how many redirects led to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tag {
+    pub purpose: Purpose,
+    pub hop: usize,
+}
+
+impl Tag {
+    pub(crate) fn new(purpose: Purpose, hop: usize) -> Tag {
+        Tag { purpose, hop }
+    }
+}
+
+/// One request being timed; `None` inside when the log is off.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sent(Option<Instant>);
+
+impl Sent {
+    /// Starts timing a request, if the request log is on.
+    pub(crate) fn start() -> Sent {
+        Sent(tracing::enabled!(target: TARGET, tracing::Level::DEBUG).then(Instant::now))
+    }
+
+    /// Logs the request's end: its status (when a response head arrived), the error that ended it (when one
+    /// did: no response, or a body that broke off), and its attempt number for this hop (1 = first try).
+    pub(crate) fn end(
+        self,
+        tag: Tag,
+        url: &Url,
+        attempt: u32,
+        status: Option<StatusCode>,
+        error: Option<&FetchError>,
+    ) {
+        let Some(started) = self.0 else {
+            return;
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(
+            target: TARGET,
+            method = %METHOD,
+            url = %url,
+            status = status.map(|s| s.as_u16()),
+            error = error.map(|e| tracing::field::display(e.kind().as_str())),
+            ms,
+            attempt,
+            purpose = %tag.purpose.as_str(),
+            hop = tag.hop,
+            "request"
+        );
+    }
+}
