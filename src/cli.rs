@@ -151,6 +151,11 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
+    /// Ask only these DNS servers, not the system's (repeatable; PORT 53 unless given; IPv6 with a port in
+    /// brackets)
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
+    pub dns_servers: Vec<String>,
+
     /// More logs on stderr (-v info, -vv debug); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
@@ -214,6 +219,8 @@ pub struct Config {
     pub sitemap: bool,
     /// `--resolve`: host → address (the port comes from the URL; see README).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
     /// Summary line and progress bar on stderr.
     pub summary: bool,
     /// Base delay of the retry backoff (full jitter, doubling per attempt).
@@ -270,6 +277,13 @@ impl Cli {
             .iter()
             .map(|s| parse_resolve(s))
             .collect::<Result<Vec<_>>>()?;
+        let mut dns_servers: Vec<SocketAddr> = Vec::with_capacity(self.dns_servers.len());
+        for raw in &self.dns_servers {
+            let server = parse_dns_server(raw)?;
+            if !dns_servers.contains(&server) {
+                dns_servers.push(server);
+            }
+        }
         let user_agent = match self.user_agent {
             Some(ua) => {
                 HeaderValue::from_str(&ua).with_context(|| {
@@ -324,6 +338,7 @@ impl Cli {
             fields,
             sitemap: self.sitemap,
             resolve,
+            dns_servers,
             summary: !self.quiet,
             backoff_base: Duration::from_millis(500),
         })
@@ -371,6 +386,31 @@ fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
         bail!(bad());
     }
     Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
+}
+
+/// `ADDR[:PORT]` for `--dns-server`: an IP address (IPv6 in brackets when a port follows), port 53 unless given.
+fn parse_dns_server(raw: &str) -> Result<SocketAddr> {
+    let bad = || {
+        format!(
+            "--dns-server {raw:?}: expected an IP address with an optional port (1.1.1.1, 1.1.1.1:53, [::1]:53)"
+        )
+    };
+    let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
+        addr
+    } else {
+        let ip = raw
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(raw);
+        SocketAddr::new(
+            ip.parse::<IpAddr>().ok().with_context(bad)?,
+            crate::dns::DNS_PORT,
+        )
+    };
+    if addr.port() == 0 {
+        bail!("{}: port 0", bad());
+    }
+    Ok(addr)
 }
 
 #[cfg(test)]
@@ -441,6 +481,52 @@ mod tests {
             "-H",
             "X-A: b"
         ]));
+    }
+
+    #[test]
+    fn dns_server_forms() {
+        let ok = |raw: &str, want: &str| {
+            assert_eq!(
+                parse_dns_server(raw).unwrap(),
+                want.parse().unwrap(),
+                "{raw}"
+            );
+        };
+        ok("127.0.0.9", "127.0.0.9:53");
+        ok("127.0.0.9:5353", "127.0.0.9:5353");
+        ok("[::1]:5353", "[::1]:5353");
+        ok("[::1]", "[::1]:53");
+        ok("::1", "[::1]:53");
+        for bad in [
+            "",
+            "dns.example",
+            "1.2.3.4:",
+            "1.2.3.4:0",
+            "1.2.3.4:65536",
+            "1.2.3.4:53:53",
+            "::1:53x",
+            "[::1]:",
+            "[::1",
+            "256.1.1.1",
+            " 1.2.3.4",
+        ] {
+            let err = parse_dns_server(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+        }
+        let cli = Cli::parse_from([
+            "crawlfish",
+            "--dns-server",
+            "127.0.0.9",
+            "--dns-server",
+            "127.0.0.9:53",
+            "--dns-server",
+            "[::1]:53",
+        ]);
+        let servers = cli.into_config().unwrap().dns_servers;
+        assert_eq!(
+            servers,
+            vec!["127.0.0.9:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+        );
     }
 
     #[test]

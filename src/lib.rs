@@ -49,6 +49,7 @@ pub mod cli;
 pub mod crawl;
 pub mod depth;
 pub mod digest;
+pub(crate) mod dns;
 pub mod fetch;
 pub mod fields;
 pub mod frontier;

@@ -5,6 +5,7 @@
 
 mod core;
 mod crawl;
+mod dns;
 mod files;
 mod hostile;
 mod meta;
