@@ -3,178 +3,14 @@
 //! connections, NXDOMAIN / SERVFAIL / timeout messages, and what never reaches the server (`--resolve`, `.invalid`,
 //! `localhost`, `/etc/hosts`). Every run passes `--dns-server`: the machine's resolver is never asked.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod server;
 
-use tokio::net::UdpSocket;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use crate::support::*;
-
-const TYPE_A: u16 = 1;
-const TYPE_AAAA: u16 = 28;
-const TYPE_SOA: u16 = 6;
-const CLASS_IN: u16 = 1;
-
-/// What the server answers for a name; names it does not know get NXDOMAIN.
-#[derive(Clone, Debug)]
-enum Zone {
-    /// A and AAAA records among these (an empty answer plus an SOA for the family without any).
-    Addrs(Vec<IpAddr>),
-    ServFail,
-    /// Never answers.
-    Silent,
-}
-
-#[derive(Default)]
-struct DnsState {
-    zone: Mutex<HashMap<String, Zone>>,
-    ttl: AtomicU32,
-    /// (name, type, when received)
-    queries: Mutex<Vec<(String, u16, Instant)>>,
-}
-
-/// A DNS server on a loopback UDP port: answers A/AAAA from its zone with one TTL, counts every query.
-struct Dns {
-    addr: SocketAddr,
-    state: Arc<DnsState>,
-}
-
-impl Dns {
-    async fn start(ip: &str, ttl: u32) -> Dns {
-        let socket = UdpSocket::bind((ip, 0)).await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        let state = Arc::new(DnsState::default());
-        state.ttl.store(ttl, Ordering::SeqCst);
-        let st = state.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1500];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                if let Some(reply) = respond(&buf[..n], &st) {
-                    let _ = socket.send_to(&reply, peer).await;
-                }
-            }
-        });
-        Dns { addr, state }
-    }
-
-    fn set(&self, name: &str, zone: Zone) -> &Dns {
-        self.state.zone.lock().unwrap().insert(name.into(), zone);
-        self
-    }
-
-    fn arg(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// Queries received for `name` of type `rtype`.
-    fn count(&self, name: &str, rtype: u16) -> usize {
-        self.times(name, rtype).len()
-    }
-
-    fn times(&self, name: &str, rtype: u16) -> Vec<Instant> {
-        let q = self.state.queries.lock().unwrap();
-        q.iter()
-            .filter(|(n, t, _)| n == name && *t == rtype)
-            .map(|(_, _, at)| *at)
-            .collect()
-    }
-
-    fn total(&self) -> usize {
-        self.state.queries.lock().unwrap().len()
-    }
-
-    /// Every (name, type) → count, for failure messages and the report.
-    fn summary(&self) -> HashMap<(String, u16), usize> {
-        let mut out = HashMap::new();
-        for (n, t, _) in self.state.queries.lock().unwrap().iter() {
-            *out.entry((n.clone(), *t)).or_default() += 1;
-        }
-        out
-    }
-}
-
-/// One reply to one query (RFC 1035 wire format), or none (a silent name, or not a query we can read).
-fn respond(query: &[u8], state: &DnsState) -> Option<Vec<u8>> {
-    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
-        return None;
-    }
-    let mut i = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = *query.get(i)? as usize;
-        i += 1;
-        if len == 0 {
-            break;
-        }
-        if len > 63 {
-            return None;
-        }
-        labels.push(String::from_utf8_lossy(query.get(i..i + len)?).to_ascii_lowercase());
-        i += len;
-    }
-    let qtype = u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]);
-    let question_end = i + 4;
-    if query.len() < question_end {
-        return None;
-    }
-    let name = labels.join(".");
-    state
-        .queries
-        .lock()
-        .unwrap()
-        .push((name.clone(), qtype, Instant::now()));
-    let zone = state.zone.lock().unwrap().get(&name).cloned();
-    let ttl = state.ttl.load(Ordering::SeqCst);
-    let (rcode, answers): (u8, Vec<Vec<u8>>) = match zone {
-        Some(Zone::Silent) => return None,
-        Some(Zone::ServFail) => (2, vec![]),
-        None => (3, vec![]),
-        Some(Zone::Addrs(ips)) => (
-            0,
-            ips.iter()
-                .filter_map(|ip| match (ip, qtype) {
-                    (IpAddr::V4(v4), TYPE_A) => Some(v4.octets().to_vec()),
-                    (IpAddr::V6(v6), TYPE_AAAA) => Some(v6.octets().to_vec()),
-                    _ => None,
-                })
-                .collect(),
-        ),
-    };
-    let negative = answers.is_empty() && rcode != 2;
-    let mut out = Vec::with_capacity(512);
-    out.extend_from_slice(&query[..2]); // ID
-    out.push(0x80 | 0x04 | (query[2] & 0x01)); // QR, AA, RD as asked
-    out.push(0x80 | rcode); // RA
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&(answers.len() as u16).to_be_bytes());
-    out.extend_from_slice(&u16::from(negative).to_be_bytes());
-    out.extend_from_slice(&0u16.to_be_bytes());
-    out.extend_from_slice(&query[12..question_end]);
-    for rdata in &answers {
-        out.extend_from_slice(&[0xC0, 0x0C]); // the question's name
-        out.extend_from_slice(&qtype.to_be_bytes());
-        out.extend_from_slice(&CLASS_IN.to_be_bytes());
-        out.extend_from_slice(&ttl.to_be_bytes());
-        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        out.extend_from_slice(rdata);
-    }
-    if negative {
-        // An SOA in the authority section carries the negative TTL (RFC 2308), as real servers send it.
-        out.push(0); // owner: the root
-        out.extend_from_slice(&TYPE_SOA.to_be_bytes());
-        out.extend_from_slice(&CLASS_IN.to_be_bytes());
-        out.extend_from_slice(&ttl.to_be_bytes());
-        out.extend_from_slice(&22u16.to_be_bytes());
-        out.extend_from_slice(&[0, 0]); // MNAME, RNAME: the root
-        for field in [1u32, 3600, 600, 86400, ttl] {
-            out.extend_from_slice(&field.to_be_bytes()); // serial, refresh, retry, expire, minimum
-        }
-    }
-    Some(out)
-}
+use server::{Dns, Zone, TYPE_A, TYPE_AAAA};
 
 fn v4(ip: &str) -> Vec<IpAddr> {
     vec![IpAddr::V4(ip.parse::<Ipv4Addr>().unwrap())]
@@ -329,8 +165,10 @@ async fn nxdomain_servfail_and_silence_are_told_apart() {
         "http://gone.crawlfish.test/2",
         "http://gone.crawlfish.test/3",
     ];
+    // A label over 63 bytes is a valid URL host but no DNS name: refused before any query.
+    let long = format!("http://{}.crawlfish.test/", "a".repeat(64));
     let input = format!(
-        "{}\nhttp://broken.crawlfish.test/\nhttp://quiet.crawlfish.test/\nhttp://empty.crawlfish.test/\n",
+        "{}\nhttp://broken.crawlfish.test/\nhttp://quiet.crawlfish.test/\nhttp://empty.crawlfish.test/\n{long}\n",
         gone.join("\n")
     );
     let server = dns.arg();
@@ -346,7 +184,7 @@ async fn nxdomain_servfail_and_silence_are_told_apart() {
         &server,
     ];
     let run = crawlfish(&argv, &input).await;
-    assert_eq!(run.records.len(), 6);
+    assert_eq!(run.records.len(), 7);
     let message = |url: &str| {
         run.record(url)["error"]["message"]
             .as_str()
@@ -364,6 +202,9 @@ async fn nxdomain_servfail_and_silence_are_told_apart() {
         "{:?}",
         dns.summary()
     );
+    let url = &long;
+    assert_eq!(run.kind(url), "dns");
+    assert!(message(url).contains("DNS error"), "{}", message(url));
     let url = "http://broken.crawlfish.test/";
     assert_eq!(run.kind(url), "dns");
     assert!(message(url).contains("SERVFAIL"), "{}", message(url));
@@ -380,6 +221,8 @@ async fn nxdomain_servfail_and_silence_are_told_apart() {
     assert!(!message(url).contains("no such host"));
     assert_eq!(run.record(url)["attempts"], 1);
     assert_eq!(run.code, Some(1), "failed URLs: exit 1");
+    let asked: Vec<String> = dns.summary().into_keys().map(|(n, _, _)| n).collect();
+    assert!(!asked.iter().any(|n| n.starts_with("aaaa")), "{asked:?}");
     assert!(
         run.elapsed < Duration::from_secs(5),
         "the silent server held the run {:?}",
@@ -492,4 +335,78 @@ async fn bad_dns_server_values_exit_2() {
             run.stderr
         );
     }
+}
+
+/// A truncated UDP answer is asked again over TCP, on the same server and port.
+#[tokio::test]
+async fn a_truncated_answer_is_asked_again_over_tcp() {
+    const NAME: &str = "big.crawlfish.test";
+    let site = Site::start("127.0.0.65").await;
+    site.html("/", "ok");
+    let dns = Dns::start("127.0.0.53", 300).await;
+    dns.set(NAME, Zone::Truncated(v4("127.0.0.65")));
+    let url = format!("http://{NAME}:{}/", site.addr.port());
+    let server = dns.arg();
+    let run = crawlfish(&with_dns(&server, &[]), &url).await;
+    assert_eq!(run.record(&url)["status"], 200, "{}", run.record(&url));
+    assert_eq!(run.record(&url)["ip"], "127.0.0.65");
+    assert_eq!(dns.count(NAME, TYPE_A), 2, "{:?}", dns.summary());
+    assert_eq!(dns.count_tcp(NAME, TYPE_A), 1, "{:?}", dns.summary());
+}
+
+/// Both families are asked; IPv4 addresses are tried first, and an IPv6-only name connects over IPv6.
+#[tokio::test]
+async fn both_families_ipv4_first() {
+    let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    };
+    drop(probe);
+    let v4_site = Site::start("127.0.0.66").await;
+    let v6_site = Site::start("::1").await;
+    v4_site.html("/", "v4");
+    v6_site.html("/", "v6");
+    let dns = Dns::start("127.0.0.53", 300).await;
+    let port = v4_site.addr.port();
+    // The dual name's IPv6 address is the v6 site's, on another port: only IPv4 first reaches v4_site.
+    dns.set(
+        "dual.crawlfish.test",
+        Zone::Addrs(vec!["::1".parse().unwrap(), "127.0.0.66".parse().unwrap()]),
+    );
+    dns.set(
+        "six.crawlfish.test",
+        Zone::Addrs(vec!["::1".parse().unwrap()]),
+    );
+    let dual = format!("http://dual.crawlfish.test:{port}/");
+    let six = format!("http://six.crawlfish.test:{}/", v6_site.addr.port());
+    let server = dns.arg();
+    let run = crawlfish(&with_dns(&server, &[]), &format!("{dual}\n{six}\n")).await;
+    assert_eq!(
+        run.record(&dual)["ip"],
+        "127.0.0.66",
+        "{}",
+        run.record(&dual)
+    );
+    assert_eq!(run.record(&six)["status"], 200, "{}", run.record(&six));
+    assert_eq!(run.record(&six)["ip"], "::1");
+    for name in ["dual.crawlfish.test", "six.crawlfish.test"] {
+        assert_eq!(dns.count(name, TYPE_A), 1, "{:?}", dns.summary());
+        assert_eq!(dns.count(name, TYPE_AAAA), 1, "{:?}", dns.summary());
+    }
+}
+
+/// A host written with its final dot (`name.`) is the same name, asked once per type.
+#[tokio::test]
+async fn a_final_dot_is_the_same_name() {
+    const NAME: &str = "dotted.crawlfish.test";
+    let site = Site::start("127.0.0.67").await;
+    site.html("/", "ok");
+    let dns = Dns::start("127.0.0.53", 300).await;
+    dns.set(NAME, Zone::Addrs(v4("127.0.0.67")));
+    let url = format!("http://{NAME}.:{}/", site.addr.port());
+    let server = dns.arg();
+    let run = crawlfish(&with_dns(&server, &[]), &url).await;
+    assert_eq!(run.record(&url)["status"], 200, "{}", run.record(&url));
+    assert_eq!(dns.count(NAME, TYPE_A), 1, "{:?}", dns.summary());
+    assert_eq!(dns.total(), 2, "{:?}", dns.summary());
 }
