@@ -415,3 +415,27 @@ async fn a_final_dot_is_the_same_name() {
     assert_eq!(dns.count(NAME, TYPE_A), 1, "{:?}", dns.summary());
     assert_eq!(dns.total(), 2, "{:?}", dns.summary());
 }
+
+/// With robots.txt on, a host whose name fails is given up at its robots.txt: a SERVFAIL (which no cache keeps)
+/// is asked once for all of the host's URLs.
+#[tokio::test]
+async fn a_failing_name_is_asked_once_with_robots_on() {
+    const NAME: &str = "down.crawlfish.test";
+    let dns = Dns::start("127.0.0.53", 300).await;
+    dns.set(NAME, Zone::ServFail);
+    let input: String = (0..5).map(|i| format!("http://{NAME}/{i}\n")).collect();
+    let server = dns.arg();
+    let argv = ["-q", "-r", "0", "--timeout", "5", "--dns-server", &server];
+    let run = crawlfish(&argv, &input).await;
+    assert_eq!(run.records.len(), 5);
+    for r in &run.records {
+        assert_eq!(r["error"]["kind"], "dns", "{r}");
+        let msg = r["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("robots.txt") && msg.contains("SERVFAIL"),
+            "{msg}"
+        );
+    }
+    assert_eq!(dns.count(NAME, TYPE_A), 1, "{:?}", dns.summary());
+    assert_eq!(dns.count(NAME, TYPE_AAAA), 1, "{:?}", dns.summary());
+}
