@@ -25,6 +25,8 @@ pub enum Zone {
     ServFail,
     /// Never answers.
     Silent,
+    /// Answers A from these, never answers AAAA (as some broken middleboxes do).
+    NoAaaa(Vec<IpAddr>),
 }
 
 /// One query the server received.
@@ -196,6 +198,8 @@ fn respond(query: &[u8], state: &DnsState, tcp: bool) -> Option<Vec<u8>> {
     };
     let (rcode, truncated, answers): (u8, bool, Vec<Vec<u8>>) = match zone {
         Some(Zone::Silent) => return None,
+        Some(Zone::NoAaaa(_)) if rtype == TYPE_AAAA => return None,
+        Some(Zone::NoAaaa(ips)) => (0, false, records(&ips)),
         Some(Zone::ServFail) => (2, false, vec![]),
         None => (3, false, vec![]),
         Some(Zone::Addrs(ips)) => (0, false, records(&ips)),
