@@ -474,3 +474,29 @@ async fn an_unanswered_aaaa_still_resolves_to_ipv4() {
     );
     assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
 }
+
+/// Stray datagrams (a forged ID, a malformed reply) before the real answer are ignored, and say nothing on stderr
+/// (hickory warns about each one; crawlfish keeps its warnings out of the log by default).
+#[tokio::test]
+async fn stray_datagrams_are_ignored_quietly() {
+    const NAME: &str = "noisy.crawlfish.test";
+    let site = Site::start("127.0.0.69").await;
+    site.html("/", "ok");
+    let dns = Dns::start("127.0.0.53", 300).await;
+    dns.set(NAME, Zone::Addrs(v4("127.0.0.69"))).noisy();
+    let url = format!("http://{NAME}:{}/", site.addr.port());
+    let server = dns.arg();
+    let argv = [
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--timeout",
+        "5",
+        "--dns-server",
+        &server,
+    ];
+    let run = crawlfish(&argv, &url).await;
+    assert_eq!(run.record(&url)["status"], 200, "{}", run.record(&url));
+    assert_eq!(dns.count(NAME, TYPE_A), 1, "{:?}", dns.summary());
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+}

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +42,8 @@ struct DnsState {
     zone: Mutex<HashMap<String, Zone>>,
     ttl: AtomicU32,
     queries: Mutex<Vec<Seen>>,
+    /// Every UDP answer is preceded by a forged and a malformed datagram.
+    noisy: AtomicBool,
 }
 
 /// A DNS server on one loopback address and port, UDP and TCP: answers A/AAAA from its zone with one TTL, and
@@ -64,7 +66,15 @@ impl Dns {
         tokio::spawn(async move {
             let mut buf = [0u8; 1500];
             while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let noisy = st.noisy.load(Ordering::SeqCst);
                 if let Some(reply) = respond(&buf[..n], &st, false) {
+                    if noisy {
+                        // A reply with another ID and a malformed one first, as a spoofer would send.
+                        let mut forged = reply.clone();
+                        forged[0] ^= 0xFF;
+                        let _ = socket.send_to(&forged, peer).await;
+                        let _ = socket.send_to(&reply[..3], peer).await;
+                    }
                     let _ = socket.send_to(&reply, peer).await;
                 }
             }
@@ -91,6 +101,11 @@ impl Dns {
 
     pub fn set(&self, name: &str, zone: Zone) -> &Dns {
         self.state.zone.lock().unwrap().insert(name.into(), zone);
+        self
+    }
+
+    pub fn noisy(&self) -> &Dns {
+        self.state.noisy.store(true, Ordering::SeqCst);
         self
     }
 
