@@ -279,7 +279,7 @@ impl Cli {
             .collect::<Result<Vec<_>>>()?;
         let mut dns_servers: Vec<SocketAddr> = Vec::with_capacity(self.dns_servers.len());
         for raw in &self.dns_servers {
-            let server = parse_dns_server(raw)?;
+            let server = crate::dns::parse_dns_server(raw)?;
             if !dns_servers.contains(&server) {
                 dns_servers.push(server);
             }
@@ -388,31 +388,6 @@ fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
     Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
 }
 
-/// `ADDR[:PORT]` for `--dns-server`: an IP address (IPv6 in brackets when a port follows), port 53 unless given.
-fn parse_dns_server(raw: &str) -> Result<SocketAddr> {
-    let bad = || {
-        format!(
-            "--dns-server {raw:?}: expected an IP address with an optional port (1.1.1.1, 1.1.1.1:53, [::1]:53)"
-        )
-    };
-    let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
-        addr
-    } else {
-        let ip = raw
-            .strip_prefix('[')
-            .and_then(|r| r.strip_suffix(']'))
-            .unwrap_or(raw);
-        SocketAddr::new(
-            ip.parse::<IpAddr>().ok().with_context(bad)?,
-            crate::dns::DNS_PORT,
-        )
-    };
-    if addr.port() == 0 {
-        bail!("{}: port 0", bad());
-    }
-    Ok(addr)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,52 +456,6 @@ mod tests {
             "-H",
             "X-A: b"
         ]));
-    }
-
-    #[test]
-    fn dns_server_forms() {
-        let ok = |raw: &str, want: &str| {
-            assert_eq!(
-                parse_dns_server(raw).unwrap(),
-                want.parse().unwrap(),
-                "{raw}"
-            );
-        };
-        ok("127.0.0.9", "127.0.0.9:53");
-        ok("127.0.0.9:5353", "127.0.0.9:5353");
-        ok("[::1]:5353", "[::1]:5353");
-        ok("[::1]", "[::1]:53");
-        ok("::1", "[::1]:53");
-        for bad in [
-            "",
-            "dns.example",
-            "1.2.3.4:",
-            "1.2.3.4:0",
-            "1.2.3.4:65536",
-            "1.2.3.4:53:53",
-            "::1:53x",
-            "[::1]:",
-            "[::1",
-            "256.1.1.1",
-            " 1.2.3.4",
-        ] {
-            let err = parse_dns_server(bad).unwrap_err().to_string();
-            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
-        }
-        let cli = Cli::parse_from([
-            "crawlfish",
-            "--dns-server",
-            "127.0.0.9",
-            "--dns-server",
-            "127.0.0.9:53",
-            "--dns-server",
-            "[::1]:53",
-        ]);
-        let servers = cli.into_config().unwrap().dns_servers;
-        assert_eq!(
-            servers,
-            vec!["127.0.0.9:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
-        );
     }
 
     #[test]

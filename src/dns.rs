@@ -4,6 +4,8 @@
 //! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), whose
 //! cache keeps each answer for its TTL. Lookups of one name that overlap share one query.
 //!
+//! Also the form of a `--dns-server` value ([`parse_dns_server`], called by `cli.rs`'s validation).
+//!
 //! Must not connect, retry requests or know URLs: it turns a host name into addresses or a [`DnsError`] (kind
 //! `dns`) whose message tells NXDOMAIN, a timeout and other failures apart.
 
@@ -13,6 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use anyhow::{bail, Context};
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use hickory_resolver::config::{
@@ -296,6 +300,28 @@ fn dns_backend(servers: &[SocketAddr], budget: Duration) -> Result<TokioResolver
     )
 }
 
+/// `ADDR[:PORT]` for `--dns-server`: an IP address (IPv6 in brackets when a port follows), port 53 unless given.
+pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
+    let bad = || {
+        format!(
+            "--dns-server {raw:?}: expected an IP address with an optional port (1.1.1.1, 1.1.1.1:53, [::1]:53)"
+        )
+    };
+    let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
+        addr
+    } else {
+        let ip = raw
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(raw);
+        SocketAddr::new(ip.parse::<IpAddr>().ok().with_context(bad)?, DNS_PORT)
+    };
+    if addr.port() == 0 {
+        bail!("{}: port 0", bad());
+    }
+    Ok(addr)
+}
+
 /// How long hickory's tries may take together.
 fn tries_total(budget: Duration) -> Duration {
     let (num, den) = TRIES_SHARE_OF_BUDGET;
@@ -340,88 +366,5 @@ fn printable(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-    use hickory_resolver::proto::ProtoError;
-
-    fn config(flags: &[&str]) -> Config {
-        let mut argv = vec!["crawlfish"];
-        argv.extend_from_slice(flags);
-        crate::cli::Cli::parse_from(argv).into_config().unwrap()
-    }
-
-    fn no_records(code: ResponseCode) -> ResolveError {
-        let query = Query::query(Name::from_ascii("a.test").unwrap(), RecordType::A);
-        ProtoError::nx_error(Box::new(query), None, None, None, code, false, None).into()
-    }
-
-    #[test]
-    fn failures_are_told_apart() {
-        let budget = Duration::from_millis(1600);
-        let says = |e: &ResolveError| describe("a.test", e, budget);
-        assert_eq!(
-            says(&no_records(ResponseCode::NXDomain)),
-            "a.test: no such host (NXDOMAIN)"
-        );
-        assert!(says(&no_records(ResponseCode::NoError)).contains("no address records"));
-        assert!(says(&no_records(ResponseCode::ServFail)).contains("(SERVFAIL)"));
-        assert!(says(&no_records(ResponseCode::Refused)).contains("(REFUSED)"));
-        assert!(says(&no_records(ResponseCode::Unknown(4000))).contains("rcode 4000"));
-        let timeout: ResolveError = ProtoError::from(ProtoErrorKind::Timeout).into();
-        assert_eq!(
-            says(&timeout),
-            "a.test: DNS timeout (no answer within 1.6s)"
-        );
-        let hostile: ResolveError = ProtoError::from("label \u{1b}[31mred\n".to_owned()).into();
-        let text = says(&hostile);
-        assert!(!text.chars().any(char::is_control), "{text:?}");
-        assert!(text.contains("\\u{1b}[31mred\\u{a}"), "{text:?}");
-    }
-
-    #[tokio::test]
-    async fn lookups_get_four_fifths_of_the_connect_deadline() {
-        assert_eq!(Resolver::new(&config(&[])).budget, Duration::from_secs(8));
-        let short = config(&["--timeout", "2", "--dns-server", "127.0.0.53"]);
-        assert_eq!(Resolver::new(&short).budget, Duration::from_millis(1600));
-        let connect = config(&["--connect-timeout", "0.5"]);
-        assert_eq!(Resolver::new(&connect).budget, Duration::from_millis(400));
-    }
-
-    /// `--resolve` first (even for a `localhost` or `.invalid` name), then RFC 6761 names; nothing else is local
-    /// (`/etc/hosts` aside).
-    #[tokio::test]
-    async fn local_answers_in_order() {
-        let cfg = config(&[
-            "--dns-server",
-            "127.0.0.53",
-            "--resolve",
-            "pinned.localhost:80:127.0.0.9",
-            "--resolve",
-            "x.invalid:80:127.0.0.8",
-        ]);
-        let r = Resolver::new(&cfg);
-        let addr = |host: &str| r.local_answer(host).unwrap().unwrap();
-        assert_eq!(
-            addr("pinned.localhost"),
-            vec!["127.0.0.9:80".parse().unwrap()]
-        );
-        assert_eq!(addr("x.invalid"), vec!["127.0.0.8:80".parse().unwrap()]);
-        let loopback: Vec<SocketAddr> =
-            vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
-        assert_eq!(addr("localhost"), loopback);
-        assert_eq!(addr("a.b.localhost"), loopback);
-        let err = r
-            .local_answer("y.invalid")
-            .unwrap()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("no such host") && err.contains("RFC 6761"),
-            "{err}"
-        );
-        assert!(r.local_answer("invalid").unwrap().is_err());
-        assert!(r.local_answer("notinvalid.test").is_none());
-        assert!(r.local_answer("localhost.test").is_none());
-    }
-}
+#[path = "dns_tests.rs"]
+mod tests;
