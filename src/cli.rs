@@ -167,6 +167,11 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
+    /// Ask only these DNS servers, not the system's (repeatable; PORT 53 unless given; IPv6 with a port in
+    /// brackets)
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
+    pub dns_servers: Vec<String>,
+
     /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
@@ -236,6 +241,8 @@ pub struct Config {
     pub sitemap: bool,
     /// `--resolve`: host → address (the port comes from the URL; see README).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
     /// Summary line and progress bar on stderr.
     pub summary: bool,
     /// Base delay of the retry backoff (full jitter, doubling per attempt).
@@ -292,6 +299,13 @@ impl Cli {
             .iter()
             .map(|s| parse_resolve(s))
             .collect::<Result<Vec<_>>>()?;
+        let mut dns_servers: Vec<SocketAddr> = Vec::with_capacity(self.dns_servers.len());
+        for raw in &self.dns_servers {
+            let server = crate::dns::parse_dns_server(raw)?;
+            if !dns_servers.contains(&server) {
+                dns_servers.push(server);
+            }
+        }
         let user_agent = match self.user_agent {
             Some(ua) => {
                 HeaderValue::from_str(&ua).with_context(|| {
@@ -347,6 +361,7 @@ impl Cli {
             fields,
             sitemap: self.sitemap,
             resolve,
+            dns_servers,
             summary: !self.quiet,
             backoff_base: Duration::from_millis(500),
         })

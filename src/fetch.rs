@@ -2,6 +2,8 @@
 //! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
 //! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
 //!
+//! Names are resolved by `dns.rs`'s one `Resolver` (and its cache), shared by every client of the run.
+//!
 //! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in `host.rs`: reqwest has no
 //! global cap on idle keep-alive connections (only one per host, and a timeout), so the idle sockets of a host
 //! are closed by dropping its client when the host's state is released. Open sockets then follow the hosts in use
@@ -10,12 +12,10 @@
 //! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
 //! passes the same robots, rate-limit and scope checks.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{
     HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
     RETRY_AFTER,
@@ -25,8 +25,9 @@ use tokio::time::{timeout_at, Instant};
 use url::Url;
 
 use crate::cli::Config;
+use crate::dns::Resolver;
 use crate::fields::Headers;
-use crate::record::{DnsError, FetchError};
+use crate::record::FetchError;
 
 /// A response, read as far as the cap allowed.
 #[derive(Debug)]
@@ -81,9 +82,7 @@ impl Fetcher {
     /// # Errors
     /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
     pub fn new(cfg: Arc<Config>) -> Result<Fetcher, reqwest::Error> {
-        let resolver = Arc::new(Resolver {
-            overrides: cfg.resolve.iter().cloned().collect(),
-        });
+        let resolver = Arc::new(Resolver::new(&cfg));
         let client = build_client(&cfg, &resolver)?;
         Ok(Fetcher {
             client,
@@ -279,44 +278,6 @@ async fn read_body(
     out.body = body;
     out.truncated = truncated;
     Ok(out)
-}
-
-/// Name resolution: `--resolve` overrides first; RFC 6761 special names answered locally (`.invalid` never
-/// resolves, `localhost` is loopback) so they never reach a DNS server; the system resolver for the rest.
-#[derive(Debug)]
-struct Resolver {
-    overrides: HashMap<String, SocketAddr>,
-}
-
-impl Resolve for Resolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        let fixed: Option<Vec<SocketAddr>> = if let Some(addr) = self.overrides.get(&host) {
-            Some(vec![*addr])
-        } else if host == "localhost" || host.ends_with(".localhost") {
-            Some(vec![
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
-            ])
-        } else {
-            None
-        };
-        if let Some(addrs) = fixed {
-            return Box::pin(async move { Ok(Box::new(addrs.into_iter()) as Addrs) });
-        }
-        if host == "invalid" || host.ends_with(".invalid") {
-            let err = DnsError(format!(
-                "{host}: no such host (.invalid never resolves, RFC 6761)"
-            ));
-            return Box::pin(async move { Err(Box::new(err) as Box<_>) });
-        }
-        Box::pin(async move {
-            match tokio::net::lookup_host((host.as_str(), 0)).await {
-                Ok(addrs) => Ok(Box::new(addrs.collect::<Vec<_>>().into_iter()) as Addrs),
-                Err(e) => Err(Box::new(DnsError(format!("{host}: {e}"))) as Box<_>),
-            }
-        })
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@
 //! * Every request (page, redirect hop, retry, robots.txt, sitemap file) takes `polite.rs`'s one path; `fetch.rs`
 //!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
 //!
+//! * Names: `dns.rs`'s one resolver, shared by every HTTP client of the run (one per host): `--resolve`, RFC 6761
+//!   names, `/etc/hosts`, then DNS (hickory, TTL cache bounded by entries, overlapping lookups of a name shared).
+//!
 //! * `--warc FILE`: `polite.rs` captures every exchange it makes (`warc.rs` builds the records, the task
 //!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
 //!   the response member's offset back for the record's `warc_offset`.
@@ -58,6 +61,7 @@ pub mod cli_command;
 pub mod crawl;
 pub mod depth;
 pub mod digest;
+pub(crate) mod dns;
 pub mod fetch;
 pub mod fields;
 pub mod frontier;

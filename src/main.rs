@@ -247,8 +247,13 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("crawlfish={default},warn")));
+    // hickory warns per stray UDP datagram (forged, malformed, wrong ID): anyone who can send packets to our port
+    // could fill stderr. What a lookup ended as is in the records; its errors still show.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "crawlfish={default},warn,hickory_proto=error,hickory_resolver=error"
+        ))
+    });
     // Colour only for a person at a terminal: cron logs, pipes and files get plain text (and NO_COLOR is obeyed).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

@@ -7,6 +7,7 @@ mod conventions;
 mod conventions_output;
 mod core;
 mod crawl;
+mod dns;
 mod files;
 mod hostile;
 mod meta;

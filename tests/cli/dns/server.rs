@@ -1,0 +1,256 @@
+//! The DNS server of `dns.rs`'s tests: one loopback address and port, UDP and TCP, a hand-written RFC 1035
+//! responder for A/AAAA with one TTL, NXDOMAIN for names it does not know, SERVFAIL, truncation and silence on
+//! demand, and every query recorded (name, type, transport, server-side time).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+pub const TYPE_A: u16 = 1;
+pub const TYPE_AAAA: u16 = 28;
+const TYPE_SOA: u16 = 6;
+const CLASS_IN: u16 = 1;
+
+/// What the server answers for a name; names it does not know get NXDOMAIN.
+#[derive(Clone, Debug)]
+pub enum Zone {
+    /// A and AAAA records among these (an empty answer plus an SOA for the family without any).
+    Addrs(Vec<IpAddr>),
+    /// Over UDP an empty answer with the TC bit (truncated); over TCP the records.
+    Truncated(Vec<IpAddr>),
+    ServFail,
+    /// Never answers.
+    Silent,
+    /// Answers A from these, never answers AAAA (as some broken middleboxes do).
+    NoAaaa(Vec<IpAddr>),
+}
+
+/// One query the server received.
+struct Seen {
+    name: String,
+    rtype: u16,
+    at: Instant,
+    tcp: bool,
+}
+
+#[derive(Default)]
+struct DnsState {
+    zone: Mutex<HashMap<String, Zone>>,
+    ttl: AtomicU32,
+    queries: Mutex<Vec<Seen>>,
+    /// Every UDP answer is preceded by a forged and a malformed datagram.
+    noisy: AtomicBool,
+}
+
+/// A DNS server on one loopback address and port, UDP and TCP: answers A/AAAA from its zone with one TTL, and
+/// records every query with its time.
+pub struct Dns {
+    pub addr: SocketAddr,
+    state: Arc<DnsState>,
+}
+
+/// Bound tries to find a port free for both UDP and TCP.
+const PORT_TRIES: usize = 20;
+
+impl Dns {
+    pub async fn start(ip: &str, ttl: u32) -> Dns {
+        let (socket, listener) = Self::bind(ip).await;
+        let addr = socket.local_addr().unwrap();
+        let state = Arc::new(DnsState::default());
+        state.ttl.store(ttl, Ordering::SeqCst);
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let noisy = st.noisy.load(Ordering::SeqCst);
+                if let Some(reply) = respond(&buf[..n], &st, false) {
+                    if noisy {
+                        // A reply with another ID and a malformed one first, as a spoofer would send.
+                        let mut forged = reply.clone();
+                        forged[0] ^= 0xFF;
+                        let _ = socket.send_to(&forged, peer).await;
+                        let _ = socket.send_to(&reply[..3], peer).await;
+                    }
+                    let _ = socket.send_to(&reply, peer).await;
+                }
+            }
+        });
+        let st = state.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_tcp(stream, st.clone()));
+            }
+        });
+        Dns { addr, state }
+    }
+
+    async fn bind(ip: &str) -> (UdpSocket, TcpListener) {
+        for _ in 0..PORT_TRIES {
+            let socket = UdpSocket::bind((ip, 0)).await.unwrap();
+            let port = socket.local_addr().unwrap().port();
+            if let Ok(listener) = TcpListener::bind((ip, port)).await {
+                return (socket, listener);
+            }
+        }
+        panic!("no port free for both UDP and TCP on {ip}");
+    }
+
+    pub fn set(&self, name: &str, zone: Zone) -> &Dns {
+        self.state.zone.lock().unwrap().insert(name.into(), zone);
+        self
+    }
+
+    pub fn noisy(&self) -> &Dns {
+        self.state.noisy.store(true, Ordering::SeqCst);
+        self
+    }
+
+    pub fn arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Queries received for `name` of type `rtype`, either transport.
+    pub fn count(&self, name: &str, rtype: u16) -> usize {
+        self.times(name, rtype).len()
+    }
+
+    pub fn count_tcp(&self, name: &str, rtype: u16) -> usize {
+        let q = self.state.queries.lock().unwrap();
+        q.iter()
+            .filter(|s| s.name == name && s.rtype == rtype && s.tcp)
+            .count()
+    }
+
+    pub fn times(&self, name: &str, rtype: u16) -> Vec<Instant> {
+        let q = self.state.queries.lock().unwrap();
+        q.iter()
+            .filter(|s| s.name == name && s.rtype == rtype)
+            .map(|s| s.at)
+            .collect()
+    }
+
+    pub fn total(&self) -> usize {
+        self.state.queries.lock().unwrap().len()
+    }
+
+    /// Every (name, type, tcp) → count, for failure messages and the report.
+    pub fn summary(&self) -> HashMap<(String, u16, bool), usize> {
+        let mut out = HashMap::new();
+        for s in self.state.queries.lock().unwrap().iter() {
+            *out.entry((s.name.clone(), s.rtype, s.tcp)).or_default() += 1;
+        }
+        out
+    }
+}
+
+/// DNS over TCP: each message with a two-byte length before it (RFC 1035 4.2.2), several per connection.
+async fn serve_tcp(mut stream: TcpStream, state: Arc<DnsState>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut query).await.is_err() {
+            return;
+        }
+        if let Some(reply) = respond(&query, &state, true) {
+            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&reply);
+            if stream.write_all(&framed).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One reply to one query (RFC 1035 wire format), or none (a silent name, or not a query we can read).
+fn respond(query: &[u8], state: &DnsState, tcp: bool) -> Option<Vec<u8>> {
+    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
+        return None;
+    }
+    let mut i = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = *query.get(i)? as usize;
+        i += 1;
+        if len == 0 {
+            break;
+        }
+        if len > 63 {
+            return None;
+        }
+        labels.push(String::from_utf8_lossy(query.get(i..i + len)?).to_ascii_lowercase());
+        i += len;
+    }
+    let rtype = u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]);
+    let question_end = i + 4;
+    if query.len() < question_end {
+        return None;
+    }
+    let name = labels.join(".");
+    state.queries.lock().unwrap().push(Seen {
+        name: name.clone(),
+        rtype,
+        at: Instant::now(),
+        tcp,
+    });
+    let zone = state.zone.lock().unwrap().get(&name).cloned();
+    let ttl = state.ttl.load(Ordering::SeqCst);
+    let records = |ips: &[IpAddr]| -> Vec<Vec<u8>> {
+        ips.iter()
+            .filter_map(|ip| match (ip, rtype) {
+                (IpAddr::V4(v4), TYPE_A) => Some(v4.octets().to_vec()),
+                (IpAddr::V6(v6), TYPE_AAAA) => Some(v6.octets().to_vec()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (rcode, truncated, answers): (u8, bool, Vec<Vec<u8>>) = match zone {
+        Some(Zone::Silent) => return None,
+        Some(Zone::NoAaaa(_)) if rtype == TYPE_AAAA => return None,
+        Some(Zone::NoAaaa(ips)) => (0, false, records(&ips)),
+        Some(Zone::ServFail) => (2, false, vec![]),
+        None => (3, false, vec![]),
+        Some(Zone::Addrs(ips)) => (0, false, records(&ips)),
+        Some(Zone::Truncated(_)) if !tcp => (0, true, vec![]),
+        Some(Zone::Truncated(ips)) => (0, false, records(&ips)),
+    };
+    let negative = answers.is_empty() && rcode != 2 && !truncated;
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(&query[..2]); // ID
+                                        // QR, AA, TC when truncated, RD as asked
+    out.push(0x80 | 0x04 | if truncated { 0x02 } else { 0 } | (query[2] & 0x01));
+    out.push(0x80 | rcode); // RA
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    out.extend_from_slice(&u16::from(negative).to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&query[12..question_end]);
+    for rdata in &answers {
+        out.extend_from_slice(&[0xC0, 0x0C]); // the question's name
+        out.extend_from_slice(&rtype.to_be_bytes());
+        out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(rdata);
+    }
+    if negative {
+        // An SOA in the authority section carries the negative TTL (RFC 2308), as real servers send it.
+        out.push(0); // owner: the root
+        out.extend_from_slice(&TYPE_SOA.to_be_bytes());
+        out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(&22u16.to_be_bytes());
+        out.extend_from_slice(&[0, 0]); // MNAME, RNAME: the root
+        for field in [1u32, 3600, 600, 86400, ttl] {
+            out.extend_from_slice(&field.to_be_bytes()); // serial, refresh, retry, expire, minimum
+        }
+    }
+    Some(out)
+}
