@@ -13,6 +13,7 @@ mod hostile;
 mod meta;
 mod polite;
 mod readme;
+mod recipes;
 mod resume;
 mod rules;
 mod rules_attack;
