@@ -17,3 +17,4 @@ mod state;
 mod support;
 mod terminal;
 mod warc;
+mod warc_level;
