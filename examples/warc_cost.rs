@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let sha1 = started.elapsed();
     eprintln!(
-        "W1 --warc records: {} records, {:.1} MB; CPU for gzip (the writer's own function) {}; \
+        "W1 --warc records: {} records, {:.1} MB; CPU for gzip (warc_writer::gzip, as the tasks run it) {}; \
          SHA-1 {:.0} ms (checksum {sink})",
         records.len(),
         bytes as f64 / 1e6,
