@@ -10,8 +10,9 @@ warm-up runs. For every run it records wall time, CPU (user+sys, from wait4), pe
 the pages the server actually served (so a run that silently fetched less is flagged).
 
 Workloads
-  W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the same with `--warc` (target:
-       <= 1.6x; `examples/warc_cost` then times the compression and digests of that archive's records alone) and
+  W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the same with `--warc` and with
+       `--warc --warc-level 0` (target: <= 1.6x, paired ratio printed; `examples/warc_cost` then times the
+       compression at both levels and the digests of that archive's records alone) and
        the fetch-only limit (same client, bodies dropped): `crawlfish -c 64 -r 0 --per-host 64 --ignore-robots`
   W2   crawl from the 4 roots (`--depth 100 --scope host`) until all 20,000 pages are fetched
   W3   polite mode: 400 URLs over 4 hosts at `-r 20`, robots.txt on; ideal wall 5 s; the server's request log
@@ -153,12 +154,18 @@ def bench(a):
     if "W1" in todo:
         cmds = [("crawlfish", f"{fast} -o {a.out}/w1.jsonl {urls}"),
                 ("--warc", f"{fast} --warc {a.out}/w1.warc.gz -o {a.out}/w1w.jsonl {urls}"),
+                ("--warc lvl 0", f"{fast} --warc {a.out}/w1s.warc.gz --warc-level 0 -o {a.out}/w1s.jsonl {urls}"),
                 ("fetch_only", f"{shlex.quote(fetch)} {urls} 64")]
         if base:
             cmds.append(("baseline", f"{base} -o {a.out}/w1b.jsonl {urls}"))
         w1 = interleaved("W1 list", cmds, a.runs, a.warmup, total)
         warc = os.path.join(a.out, "w1.warc.gz")
-        print(f"W1 --warc: {os.path.getsize(warc) / 1e6:.1f} MB of WARC (target: wall <= 1.6x crawlfish)")
+        base_cpu = statistics.median(x["cpu"] for x in w1["crawlfish"])
+        for name, f in (("--warc", warc), ("--warc lvl 0", os.path.join(a.out, "w1s.warc.gz"))):
+            paired = statistics.median(x["wall"] / y["wall"] for x, y in zip(w1[name], w1["crawlfish"]))
+            cpu = statistics.median(x["cpu"] for x in w1[name])
+            print(f"W1 {name}: {os.path.getsize(f) / 1e6:.1f} MB of WARC; wall {paired:.2f}x W1 (paired median; "
+                  f"target <= 1.6x); crawlfish CPU {cpu:.2f} s against W1's {base_cpu:.2f} s")
         cost = subprocess.run([os.path.join(RELEASE, "examples", "warc_cost"), warc],
                               capture_output=True, text=True)
         print(cost.stderr.strip())

@@ -62,6 +62,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
 
+    /// With --warc: gzip level of each record, 0 (stored: the fastest, ~2.7x the size) to 9
+    #[arg(long, value_name = "N", default_value_t = crate::warc_writer::DEFAULT_LEVEL, requires = "warc",
+          value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub warc_level: u32,
+
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -212,6 +217,8 @@ pub struct Config {
     pub state: Option<(PathBuf, usize)>,
     /// `--warc FILE`.
     pub warc: Option<PathBuf>,
+    /// `--warc-level N`: the gzip level of each WARC record (0 = stored).
+    pub warc_level: u32,
     pub concurrency: usize,
     pub per_host: usize,
     /// Requests per second per host; `None` = unlimited.
@@ -337,6 +344,7 @@ impl Cli {
             since: self.since,
             state: self.state.map(|dir| (dir, self.keep as usize)),
             warc: self.warc,
+            warc_level: self.warc_level,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
             rate: (self.rate > 0.0).then_some(self.rate),

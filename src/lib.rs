@@ -90,6 +90,7 @@ mod units;
 pub mod url;
 pub mod visit;
 pub mod warc;
+mod warc_gzip;
 pub mod warc_writer;
 
 #[cfg(test)]
@@ -197,7 +198,7 @@ fn open_warc(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let info = warc::warcinfo(&name, &args, &cfg.user_agent, cfg.robots);
-    Ok(warc_writer::spawn(file, info, cancel))
+    Ok(warc_writer::spawn(file, &info, cfg.warc_level, cancel))
 }
 
 /// How a run ended.

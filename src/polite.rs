@@ -162,7 +162,7 @@ impl Polite {
     async fn archived(&self, head: Option<Head>, mut resp: Response) -> Response {
         if let (Some(head), Some(archive)) = (head, &self.archive) {
             let cut = resp.truncated.then_some(Cut::Length);
-            resp.warc_offset = archive.exchange(head.with(resp.body.clone(), cut)).await;
+            resp.warc_offset = archive.exchange(head.with(&resp.body, cut)).await;
         }
         resp
     }
@@ -170,7 +170,7 @@ impl Polite {
     /// Archives an exchange whose body was not read (retried) or broke off.
     async fn archived_without_body(&self, head: Option<Head>, cut: Cut) {
         if let (Some(head), Some(archive)) = (head, &self.archive) {
-            archive.exchange(head.with(Vec::new(), Some(cut))).await;
+            archive.exchange(head.with(&[], Some(cut))).await;
         }
     }
 

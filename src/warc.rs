@@ -67,13 +67,34 @@ pub struct Head {
     response: Vec<u8>,
 }
 
-/// A whole exchange, ready to be turned into a request and a response record.
+/// A whole exchange, ready to be turned into a request and a response record. It borrows the body: the
+/// response keeps it for the JSON record, and the archive reads it straight into the compressor (no copy).
 #[derive(Debug)]
-pub struct Capture {
+pub struct Capture<'a> {
     head: Head,
-    body: Vec<u8>,
+    body: &'a [u8],
     cut: Option<Cut>,
 }
+
+/// The two records of one exchange. The response record is in three parts, its WARC and HTTP head, the body
+/// (borrowed) and the record's closing CRLF CRLF, so that the body is compressed where it lies.
+#[derive(Debug)]
+pub struct Records<'a> {
+    pub request: Vec<u8>,
+    pub response_head: Vec<u8>,
+    pub body: &'a [u8],
+}
+
+impl Records<'_> {
+    /// The response record's bytes, in order.
+    #[must_use]
+    pub fn response(&self) -> [&[u8]; 3] {
+        [&self.response_head, self.body, RECORD_END]
+    }
+}
+
+/// What ends every record (after the block).
+const RECORD_END: &[u8] = b"\r\n\r\n";
 
 impl Head {
     /// The request (reconstructed: see the module notes) and the response head of one exchange.
@@ -152,7 +173,7 @@ impl Head {
 
     /// The exchange with its body as stored (`cut` says why it is not whole).
     #[must_use]
-    pub fn with(self, body: Vec<u8>, cut: Option<Cut>) -> Capture {
+    pub fn with(self, body: &[u8], cut: Option<Cut>) -> Capture<'_> {
         Capture {
             head: self,
             body,
@@ -161,7 +182,7 @@ impl Head {
     }
 }
 
-impl Capture {
+impl<'a> Capture<'a> {
     /// Bytes of the exchange (to decide where to compress it).
     #[must_use]
     pub fn len(&self) -> usize {
@@ -171,6 +192,12 @@ impl Capture {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The head, the body and why it is cut (to rebuild the capture around an owned copy of the body).
+    #[must_use]
+    pub fn into_parts(self) -> (Head, &'a [u8], Option<Cut>) {
+        (self.head, self.body, self.cut)
     }
 }
 
@@ -230,9 +257,15 @@ pub fn sha1(bytes: &[&[u8]]) -> String {
     format!("sha1:{}", data_encoding::BASE32.encode(&h.finalize()))
 }
 
-/// A whole record: the WARC header (fields in order, then the block's type and length), the block, CRLF CRLF.
-fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u8> {
-    let len: usize = block.iter().map(|b| b.len()).sum();
+/// The start of a record: the WARC header (fields in order, then the block's type and length) and the first
+/// `block` parts; the caller appends the rest of the block (`len` bytes in all) and [`RECORD_END`].
+fn record_head(
+    fields: &[(&str, &str)],
+    content_type: &str,
+    block: &[&[u8]],
+    len: usize,
+    room: usize,
+) -> Vec<u8> {
     let mut head = String::from("WARC/1.1\r\n");
     for (name, value) in fields {
         let _ = write!(head, "{name}: {value}\r\n");
@@ -241,27 +274,35 @@ fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u
         head,
         "Content-Type: {content_type}\r\nContent-Length: {len}\r\n\r\n"
     );
-    let mut out = Vec::with_capacity(head.len() + len + 4);
+    let mut out = Vec::with_capacity(head.len() + room);
     out.extend_from_slice(head.as_bytes());
     for b in block {
         out.extend_from_slice(b);
     }
-    out.extend_from_slice(b"\r\n\r\n");
     out
 }
 
-impl Capture {
+/// A whole record: the WARC header, the block, CRLF CRLF.
+fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u8> {
+    let len: usize = block.iter().map(|b| b.len()).sum();
+    let mut out = record_head(fields, content_type, block, len, len + RECORD_END.len());
+    out.extend_from_slice(RECORD_END);
+    out
+}
+
+impl<'a> Capture<'a> {
     /// The request record and the response record of this exchange, each naming the other.
     #[must_use]
-    pub fn records(&self) -> (Vec<u8>, Vec<u8>) {
+    pub fn records(&self) -> Records<'a> {
         let h = &self.head;
         let (req_id, resp_id) = (record_id(), record_id());
         let ip = h.ip.map(|ip| ip.to_string());
         let length = format!("content-length: {}\r\n\r\n", self.body.len());
-        let resp_block: [&[u8]; 3] = [&h.response, length.as_bytes(), &self.body];
+        let resp_head: [&[u8]; 2] = [&h.response, length.as_bytes()];
+        let block_len = h.response.len() + length.len() + self.body.len();
         // The payload digest only: a block digest would hash the body a second time (~15 % more CPU for the
         // archive), and readers check the payload one.
-        let payload = sha1(&[&self.body]);
+        let payload = sha1(&[self.body]);
         let mut fields = vec![
             ("WARC-Type", "response"),
             ("WARC-Record-ID", resp_id.as_str()),
@@ -276,7 +317,13 @@ impl Capture {
         if let Some(cut) = self.cut {
             fields.push(("WARC-Truncated", cut.as_str()));
         }
-        let response = record(&fields, "application/http;msgtype=response", &resp_block);
+        let response_head = record_head(
+            &fields,
+            "application/http;msgtype=response",
+            &resp_head,
+            block_len,
+            h.response.len() + length.len(),
+        );
         let req_block: [&[u8]; 1] = [&h.request];
         let (req_digest, empty) = (sha1(&req_block), sha1(&[]));
         let mut fields = vec![
@@ -292,7 +339,11 @@ impl Capture {
         fields.push(("WARC-Block-Digest", &req_digest));
         fields.push(("WARC-Payload-Digest", &empty));
         let request = record(&fields, "application/http;msgtype=request", &req_block);
-        (request, response)
+        Records {
+            request,
+            response_head,
+            body: self.body,
+        }
     }
 }
 

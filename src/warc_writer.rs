@@ -1,40 +1,42 @@
 //! The WARC writer: sole owner of `--warc FILE`. A task archives an exchange ([`Archive::exchange`]) by building
-//! its two records (`warc.rs`) and compressing each into its own gzip member itself (inline up to
-//! [`INLINE_MAX`], else on the blocking pool): on a 2-core machine one writer thread doing all the compression
-//! was the bottleneck (W1 2.6x slower). The writer thread only writes each member with one `write_all`, so a
-//! crash leaves whole records and at most one torn member at the end, and sends the response member's offset
-//! back to the task (a oneshot), for the JSON record's `warc_offset`.
+//! its two records (`warc.rs`) and compressing each into its own gzip member itself (`warc_gzip.rs`; inline up
+//! to [`INLINE_MAX`], else on the blocking pool): on a 2-core machine one writer thread doing all the
+//! compression was the bottleneck (W1 2.6x slower). The writer thread only writes: the members waiting for it
+//! (up to [`BATCH`] exchanges) in order with one `write`, so a crash leaves whole records and at most one torn
+//! member at the end; then it sends each response member's offset back to its task (a oneshot), for the JSON
+//! record's `warc_offset`. It naps rather than parks while exchanges flow: one wake-up per millisecond, not
+//! two system calls and a wake-up per exchange.
 //!
 //! Opening the file: without `--resume` it is created (truncated); with it, complete gzip members are kept, a torn
 //! last one is cut, and a new `warcinfo` is appended before anything else. A write failure cuts the file back to
 //! its last whole member, cancels the run and ends the writer with [`WriterEnd::Failed`] (exit 2).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use std::cell::RefCell;
-
-use flate2::{Compress, Compression, FlushCompress, Status};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
 use crate::output::WriterEnd;
 use crate::warc::Capture;
+pub use crate::warc_gzip::{gzip, DEFAULT_LEVEL};
 
 /// Exchanges waiting for the writer: a full channel makes tasks wait, so a slow disk slows the crawl.
 const CHANNEL: usize = 256;
-/// gzip level of each member: level 1 compresses HTML about as well as level 6 would (within ~10 %) at a
-/// fraction of the CPU, and the writer thread must keep up with the crawl.
-const LEVEL: u32 = 1;
-/// The deflate window: 32 KiB, the most gzip allows.
-const WINDOW_BITS: u8 = 15;
-/// Room for the gzip header and trailer and incompressible slack.
-const GZIP_OVERHEAD: usize = 64;
 /// Bytes read at a time while checking an existing file on `--resume`.
 const READ_BUF: usize = 256 * 1024;
+/// The most exchanges written with one `write`: a batch of members written together costs one system call
+/// and one wake-up instead of two each.
+pub(crate) const BATCH: usize = 128;
+/// How long the writer naps when the channel is empty while exchanges are flowing, and how many naps in a row
+/// before it parks on the channel (as the JSON writer does: a parked receiver costs every sender a thread
+/// wake-up, a 1 ms nap one per millisecond).
+const NAP: std::time::Duration = std::time::Duration::from_millis(1);
+const NAPS_BEFORE_PARKING: u32 = 50;
 
 /// Exchanges up to this many bytes are compressed right in the task (about 50 µs for a 15 KB page); bigger ones
 /// on the blocking pool, so a 10 MB body cannot stall a runtime worker.
@@ -51,6 +53,7 @@ struct Msg {
 #[derive(Debug, Clone)]
 pub struct Archive {
     tx: mpsc::Sender<Msg>,
+    level: u32,
 }
 
 impl std::fmt::Debug for Msg {
@@ -62,11 +65,15 @@ impl std::fmt::Debug for Msg {
 impl Archive {
     /// Archives one exchange; the byte offset of its response record's gzip member, once written. `None` when
     /// the writer has stopped (a write failure: the run is ending).
-    pub async fn exchange(&self, capture: Capture) -> Option<u64> {
+    pub async fn exchange(&self, capture: Capture<'_>) -> Option<u64> {
+        let level = self.level;
         let (request, response) = if capture.len() <= INLINE_MAX {
-            pack(&capture)
+            pack(&capture, level)
         } else {
-            tokio::task::spawn_blocking(move || pack(&capture))
+            // The blocking pool needs the body owned: a copy, for the rare big body only.
+            let (head, body, cut) = capture.into_parts();
+            let body = body.to_vec();
+            tokio::task::spawn_blocking(move || pack(&head.with(&body, cut), level))
                 .await
                 .ok()?
         };
@@ -82,44 +89,12 @@ impl Archive {
 }
 
 /// The exchange's two records, each compressed into one gzip member.
-fn pack(capture: &Capture) -> (std::io::Result<Vec<u8>>, std::io::Result<Vec<u8>>) {
-    let (request, response) = capture.records();
-    (gzip(&request), gzip(&response))
-}
-
-thread_local! {
-    /// Each thread's compressor, reset for every member: a fresh one per member allocated and zeroed its
-    /// ~300 KB of window and tables every time (memset was 8 % of a W1 `--warc` profile).
-    static GZIP: RefCell<Option<Compress>> = const { RefCell::new(None) };
-}
-
-/// One gzip member holding `record`.
-///
-/// # Errors
-/// Only if the compressor fails (it cannot on a `Vec`).
-pub fn gzip(record: &[u8]) -> std::io::Result<Vec<u8>> {
-    GZIP.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let z =
-            cell.get_or_insert_with(|| Compress::new_gzip(Compression::new(LEVEL), WINDOW_BITS));
-        z.reset();
-        // Compressed HTML is about a third of its size: one allocation in most cases.
-        let mut out = Vec::with_capacity(record.len() / 2 + GZIP_OVERHEAD);
-        loop {
-            let done = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
-            let status = z
-                .compress_vec(
-                    record.get(done..).unwrap_or_default(),
-                    &mut out,
-                    FlushCompress::Finish,
-                )
-                .map_err(std::io::Error::other)?;
-            if status == Status::StreamEnd {
-                return Ok(out);
-            }
-            out.reserve(out.capacity().max(GZIP_OVERHEAD));
-        }
-    })
+fn pack(capture: &Capture, level: u32) -> (std::io::Result<Vec<u8>>, std::io::Result<Vec<u8>>) {
+    let records = capture.records();
+    (
+        gzip(&[&records.request], level),
+        gzip(&records.response(), level),
+    )
 }
 
 /// The opened file and where the next member goes.
@@ -231,31 +206,59 @@ fn whole_members(file: &mut File) -> Result<u64> {
 }
 
 /// Starts the writer thread: it writes `info` (the `warcinfo` record) first, then every exchange sent to the
-/// returned [`Archive`], until every handle is dropped.
+/// returned [`Archive`] (whose records are deflated at `level`), until every handle is dropped.
 #[must_use]
 pub fn spawn(
     out: WarcFile,
-    info: Vec<u8>,
+    info: &[u8],
+    level: u32,
     cancel: CancellationToken,
 ) -> (Archive, oneshot::Receiver<WriterEnd>) {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let (done_tx, done_rx) = oneshot::channel();
+    let info = gzip(&[info], level);
     std::thread::spawn(move || {
-        let mut w = Writer { out };
-        let mut end = match gzip(&info) {
-            Ok(member) => w.member(&member).err().unwrap_or(WriterEnd::Drained),
+        let mut w = Writer {
+            out,
+            batch: Vec::with_capacity(BATCH),
+        };
+        let mut end = match info {
+            Ok(member) => w.write(&[&member]).err().unwrap_or(WriterEnd::Drained),
             Err(e) => w.fail(&e),
         };
+        let mut idle = 0u32;
         while end == WriterEnd::Drained {
-            let Some(msg) = rx.blocking_recv() else {
-                break;
-            };
-            match w.member(&msg.request).and_then(|_| w.member(&msg.response)) {
-                Ok(at) => {
-                    let _ = msg.reply.send(at);
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Empty) => {
+                    // Write what there is, so each task learns its offset soon. Then nap rather than park
+                    // while exchanges are flowing (see NAP); long idle: park.
+                    if let Err(e) = w.flush() {
+                        end = e;
+                        break;
+                    }
+                    idle += 1;
+                    if idle <= NAPS_BEFORE_PARKING {
+                        std::thread::sleep(NAP);
+                        continue;
+                    }
+                    match rx.blocking_recv() {
+                        Some(msg) => msg,
+                        None => break,
+                    }
                 }
-                Err(e) => end = e,
+                Err(TryRecvError::Disconnected) => break,
+            };
+            idle = 0;
+            w.batch.push(msg);
+            if w.batch.len() >= BATCH {
+                if let Err(e) = w.flush() {
+                    end = e;
+                }
             }
+        }
+        if end == WriterEnd::Drained {
+            end = w.flush().err().unwrap_or(WriterEnd::Drained);
         }
         if end != WriterEnd::Drained {
             cancel.cancel();
@@ -263,27 +266,57 @@ pub fn spawn(
         }
         let _ = done_tx.send(end);
     });
-    (Archive { tx }, done_rx)
+    (Archive { tx, level }, done_rx)
 }
 
 struct Writer {
     out: WarcFile,
+    /// Exchanges received and not yet written (their tasks wait for their offsets).
+    batch: Vec<Msg>,
 }
 
 impl Writer {
-    /// Writes one gzip member whole; its offset. On failure the file is cut back to its last whole member.
-    fn member(&mut self, bytes: &[u8]) -> Result<u64, WriterEnd> {
-        let at = self.out.len;
-        if let Err(e) = self
-            .out
-            .file
-            .write_all(bytes)
-            .and_then(|()| self.out.file.flush())
-        {
-            return Err(self.fail(&e));
+    /// Writes the batch's members in order, then tells each task where its response record is. On failure the
+    /// tasks get no offset (their records say null).
+    fn flush(&mut self) -> Result<(), WriterEnd> {
+        if self.batch.is_empty() {
+            return Ok(());
         }
-        self.out.len += bytes.len() as u64;
-        Ok(at)
+        let batch = std::mem::take(&mut self.batch);
+        let members: Vec<&[u8]> = batch
+            .iter()
+            .flat_map(|m| [m.request.as_slice(), m.response.as_slice()])
+            .collect();
+        let mut at = self.out.len;
+        self.write(&members)?;
+        for msg in batch {
+            let _ = msg.reply.send(at + msg.request.len() as u64);
+            at += (msg.request.len() + msg.response.len()) as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes whole gzip members, in order and with as few `write`s as the kernel allows (one, normally), so a
+    /// crash leaves whole members and at most one torn member at the end. On failure the file is cut back to
+    /// its last whole member.
+    fn write(&mut self, members: &[&[u8]]) -> Result<(), WriterEnd> {
+        let mut slices: Vec<IoSlice> = members.iter().map(|m| IoSlice::new(m)).collect();
+        let mut slices = slices.as_mut_slice();
+        let total: usize = members.iter().map(|m| m.len()).sum();
+        let mut written = 0;
+        while written < total {
+            match self.out.file.write_vectored(slices) {
+                Ok(0) => return Err(self.fail(&std::io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    written += n;
+                    IoSlice::advance_slices(&mut slices, n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(&e)),
+            }
+        }
+        self.out.len += total as u64;
+        Ok(())
     }
 
     fn fail(&mut self, e: &std::io::Error) -> WriterEnd {

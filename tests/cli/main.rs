@@ -22,3 +22,4 @@ mod state;
 mod support;
 mod terminal;
 mod warc;
+mod warc_level;

@@ -11,7 +11,7 @@ use crate::core::tempdir;
 use crate::support::*;
 
 /// Runs `python3 -m warcio.cli ARGS`; fails with the way to get warcio when it is missing.
-fn warcio(args: &[&str]) -> (bool, String) {
+pub(crate) fn warcio(args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new("python3")
         .args(["-m", "warcio.cli"])
         .args(args)
@@ -29,7 +29,7 @@ fn warcio(args: &[&str]) -> (bool, String) {
 }
 
 /// `warcio index` of FILE: one JSON object per record.
-fn index(path: &str) -> Vec<Value> {
+pub(crate) fn index(path: &str) -> Vec<Value> {
     let (ok, out) = warcio(&[
         "index",
         "-f",
@@ -44,7 +44,7 @@ fn index(path: &str) -> Vec<Value> {
 }
 
 /// `warcio check -v FILE` must pass; its output.
-fn check(path: &str) -> String {
+pub(crate) fn check(path: &str) -> String {
     let (ok, out) = warcio(&["check", "-v", path]);
     assert!(ok, "warcio check failed:\n{out}");
     assert!(!out.contains("invalid"), "{out}");
@@ -52,7 +52,7 @@ fn check(path: &str) -> String {
 }
 
 /// The record in the gzip member at `offset`, decompressed: its WARC header and its block.
-fn record_at(path: &str, offset: u64) -> (String, Vec<u8>) {
+pub(crate) fn record_at(path: &str, offset: u64) -> (String, Vec<u8>) {
     let mut f = std::fs::File::open(path).unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     let mut text = Vec::new();
@@ -64,7 +64,7 @@ fn record_at(path: &str, offset: u64) -> (String, Vec<u8>) {
     (head, text[split + 4..].to_vec())
 }
 
-fn field<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
 }
