@@ -26,6 +26,9 @@
 //!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
 //!   the response member's offset back for the record's `warc_offset`.
 //!
+//! * Proxies and TLS trust (`net.rs`, `trust.rs`) are resolved once per run into the options every client is
+//!   built with: they change where a connection goes and whom it trusts, never which requests are made.
+//!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
 //!   Both read files only after `resume.rs` has proven them crawlfish's own output.
@@ -55,6 +58,7 @@ pub mod frontier;
 pub mod host;
 pub mod input;
 pub mod logs;
+pub mod net;
 pub mod output;
 pub mod parse;
 pub mod polite;
@@ -71,6 +75,7 @@ pub mod since;
 pub mod sink;
 pub mod sitemap;
 pub mod state;
+pub mod trust;
 pub mod url;
 pub mod visit;
 pub mod warc;
