@@ -107,9 +107,9 @@ impl Proxies {
             }
         }
         let no_proxy = match no_proxy {
-            Some(list) => Some(check_no_proxy(list, "--no-proxy")?),
+            Some(list) => Some(no_proxy_list(list, "--no-proxy", true)?),
             None => first(ENV_NO)
-                .map(|(name, list)| check_no_proxy(&list, name))
+                .map(|(name, list)| no_proxy_list(&list, name, false))
                 .transpose()?,
         };
         // `*` bypasses every proxy: no rule at all, so a request costs no proxy lookup.
@@ -192,10 +192,17 @@ fn parse_proxy(raw: &str, source: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// Checks a bypass list entry by entry, so a mistyped list (a URL, a path) fails instead of silently
-/// matching nothing; returns it unchanged for reqwest's `NoProxy`.
-fn check_no_proxy(list: &str, source: &str) -> Result<String> {
+/// The bypass list for reqwest's `NoProxy`, entry by entry: `*.example.com` is read as `.example.com` (the glob
+/// form Windows and Java use). An entry that is not a host name, IP address, CIDR block or `*` fails `--no-proxy`
+/// (a mistyped list must not silently match nothing); in `NO_PROXY`, which other tools share and may extend
+/// (ports, patterns), such an entry is left out and logged at `-v`.
+fn no_proxy_list(list: &str, source: &str, strict: bool) -> Result<String> {
+    let mut kept = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let entry = entry
+            .strip_prefix('*')
+            .filter(|e| e.starts_with('.'))
+            .unwrap_or(entry);
         let ok = entry == "*"
             || entry
                 .trim_start_matches('[')
@@ -204,13 +211,19 @@ fn check_no_proxy(list: &str, source: &str) -> Result<String> {
                 .is_ok()
             || is_cidr(entry)
             || is_host_name(entry.strip_prefix('.').unwrap_or(entry));
-        if !ok {
+        if ok {
+            kept.push(entry);
+        } else if strict {
             bail!(
                 "{source} {list:?}: {entry:?} is not a host name, domain, IP address, CIDR block or '*'"
             );
+        } else {
+            tracing::info!(
+                "{source}: entry {entry:?} ignored (not a host name, domain, IP address, CIDR block or '*')"
+            );
         }
     }
-    Ok(list.to_owned())
+    Ok(kept.join(","))
 }
 
 fn is_cidr(entry: &str) -> bool {
@@ -361,7 +374,7 @@ mod tests {
                 (Targets::All, "socks5://all:3".into(), "all_proxy".into()),
             ]
         );
-        assert_eq!(p.no_proxy.as_deref(), Some(".corp.test, 10.0.0.0/8"));
+        assert_eq!(p.no_proxy.as_deref(), Some(".corp.test,10.0.0.0/8"));
         let cgi = [("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1")];
         assert!(Proxies::from_flags(None, None, env(&cgi))
             .unwrap()
@@ -409,13 +422,20 @@ mod tests {
         for list in [
             "",
             "*",
-            "localhost,127.0.0.1,::1,[::1],.example.com,10.0.0.0/8,fe80::/10",
+            "localhost,127.0.0.1,::1,[::1],.example.com,10.0.0.0/8,fe80::/10,*.corp.test",
         ] {
             assert!(
                 Proxies::from_flags(None, Some(list), env(&[])).is_ok(),
                 "{list}"
             );
         }
+        // NO_PROXY is shared with other tools: what reqwest cannot use is left out, not an error.
+        let vars = [(
+            "NO_PROXY",
+            "localhost, host:8080, *.corp.test, http://x.test/",
+        )];
+        let p = Proxies::from_flags(Some("p:1"), None, env(&vars)).unwrap();
+        assert_eq!(p.no_proxy.as_deref(), Some("localhost,.corp.test"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!
 //! Must not touch proxies (`net.rs`), name resolution or requests (`fetch.rs`).
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -16,6 +17,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+/// The largest `--cacert` file read (a system bundle of every public root is ~220 KB).
+const MAX_CACERT_BYTES: u64 = 16 << 20;
 /// ALPN, in preference order: HTTP/2 where the server offers it (as reqwest's own configuration does).
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
@@ -176,7 +179,14 @@ impl ServerCertVerifier for Roots {
 /// The certificates of one PEM file; every failure names the file.
 fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let shown = path.display();
-    let bytes = std::fs::read(path).with_context(|| format!("--cacert {shown}: cannot read it"))?;
+    let mut bytes = Vec::new();
+    // Bounded: `--cacert /dev/zero` must not fill memory. A pipe (`--cacert <(…)`) reads as a file does.
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CACERT_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("--cacert {shown}: cannot read it"))?;
+    if bytes.len() as u64 > MAX_CACERT_BYTES {
+        bail!("--cacert {shown}: larger than {MAX_CACERT_BYTES} bytes, not a certificate file");
+    }
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--cacert {shown}: not a valid PEM file ({e})"))?;
@@ -274,12 +284,33 @@ mod tests {
             "notder.pem",
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         );
-        for p in [missing, empty, garbage, bad_base64, key_only, not_der] {
+        let zeros = PathBuf::from("/dev/zero");
+        let dir = std::env::temp_dir();
+        for p in [
+            missing, empty, garbage, bad_base64, key_only, not_der, zeros, dir,
+        ] {
             let err = Trust::from_flags(std::slice::from_ref(&p), false)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(&p.display().to_string()), "{err}");
         }
+    }
+
+    /// What `openssl s_client -showcerts` or a Windows export leaves around the blocks: text and CRLF.
+    #[test]
+    fn pem_with_text_around_and_crlf_is_read() {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = params
+            .self_signed(&key)
+            .unwrap()
+            .pem()
+            .replace('\n', "\r\n");
+        let text = format!("subject=CN = test\r\nissuer=CN = test\r\n{pem}{pem}trailing words\n");
+        let p = file("showcerts.pem", text.as_bytes());
+        let t = Trust::from_flags(&[p], false).unwrap();
+        assert_eq!(t.extra.len(), 2);
     }
 
     #[test]

@@ -174,6 +174,55 @@ async fn https_goes_through_a_connect_tunnel_the_proxy_cannot_read() {
     );
 }
 
+/// An `https://` proxy: TLS to the proxy (its certificate checked against the same roots, here `--cacert`),
+/// then forwarding for http:// and a tunnel, TLS inside TLS, for https://.
+#[tokio::test]
+async fn an_https_proxy_is_spoken_to_over_tls() {
+    let dir = tempdir("proxy-https");
+    let ca = ca_file(&dir);
+    let origin = Site::start("127.0.0.2").await;
+    origin.html("/", "<title>o</title>");
+    let site = TlsSite::start("127.0.0.1", H2_AND_H1).await;
+    let proxy = HttpProxy::start_tls("127.0.0.1", Some(basic("u", "pw"))).await;
+    let p = proxy.url().replace("https://", "https://u:pw@");
+    let input = format!("{}\n{}\n", origin.url("/"), site.url("/"));
+    let run = crawlfish(&args(&["--cacert", &ca, "--proxy", &p]), &input).await;
+    assert_eq!(
+        run.record(&origin.url("/"))["status"],
+        200,
+        "{:?}",
+        run.records
+    );
+    assert_eq!(
+        run.record(&site.url("/"))["status"],
+        200,
+        "{:?}",
+        run.records
+    );
+    let mut methods: Vec<String> = proxy.seen().into_iter().map(|s| s.method).collect();
+    methods.sort();
+    assert_eq!(methods, ["CONNECT", "GET"]);
+    // Without --cacert the proxy's own certificate is refused: nothing gets through.
+    let run = crawlfish(&args(&["--proxy", &p]), &input).await;
+    assert_eq!(run.kind(&origin.url("/")), "tls", "{:?}", run.records);
+    assert_eq!(proxy.seen().len(), 2);
+}
+
+/// The proxy's own name is resolved by crawlfish, so `--resolve` (and nothing else) finds it here.
+#[tokio::test]
+async fn a_proxy_named_by_host_is_found_through_resolve() {
+    let origin = Site::start("127.0.0.2").await;
+    origin.html("/", "a");
+    let proxy = HttpProxy::start("127.0.0.5", None).await;
+    let port = proxy.addr.port();
+    let named = format!("http://proxy.test:{port}");
+    let resolve = format!("proxy.test:{port}:127.0.0.5");
+    let opts = args(&["--proxy", &named, "--resolve", &resolve]);
+    let run = crawlfish(&opts, &format!("{}\n", origin.url("/"))).await;
+    assert_eq!(run.code, Some(0), "{:?}", run.records);
+    assert_eq!(proxy.targets(), [origin.url("/")]);
+}
+
 #[tokio::test]
 async fn no_proxy_hosts_are_fetched_directly() {
     let a = Site::start("127.0.0.2").await;

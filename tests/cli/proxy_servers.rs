@@ -7,10 +7,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{raw_server, read_request};
+use tokio_rustls::TlsAcceptor;
+
+use crate::support::raw_server;
 
 /// One request as the HTTP proxy received it: its method, target (absolute URL or CONNECT's host:port) and
 /// headers with lowercase names.
@@ -27,26 +29,48 @@ pub struct Seen {
 pub struct HttpProxy {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Spoken to over TLS (`https://`).
+    tls: bool,
 }
 
 impl HttpProxy {
     /// `auth`: the `Proxy-Authorization` value it requires (407 otherwise).
     pub async fn start(ip: &str, auth: Option<String>) -> HttpProxy {
+        HttpProxy::serve(ip, auth, None).await
+    }
+
+    /// The same proxy spoken to over TLS (an `https://` proxy), with the test CA's certificate.
+    pub async fn start_tls(ip: &str, auth: Option<String>) -> HttpProxy {
+        HttpProxy::serve(ip, auth, Some(crate::tls::acceptor(&[b"http/1.1"]))).await
+    }
+
+    async fn serve(ip: &str, auth: Option<String>, tls: Option<TlsAcceptor>) -> HttpProxy {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let tls_scheme = tls.is_some();
         let addr = raw_server(ip, move |stream| {
-            let log = log.clone();
-            let auth = auth.clone();
+            let (log, auth, tls) = (log.clone(), auth.clone(), tls.clone());
             async move {
-                let _ = forward(stream, log, auth).await;
+                let _ = match tls {
+                    None => forward(stream, log, auth).await,
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(s) => forward(s, log, auth).await,
+                        Err(_) => Ok(()),
+                    },
+                };
             }
         })
         .await;
-        HttpProxy { addr, seen }
+        HttpProxy {
+            addr,
+            seen,
+            tls: tls_scheme,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -67,12 +91,26 @@ fn loopback(host: &str, names: &HashMap<String, IpAddr>) -> Option<IpAddr> {
     ip.is_loopback().then_some(ip)
 }
 
+/// Reads the request head (up to the blank line), at most `MAX_HEAD` bytes.
+async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> String {
+    const MAX_HEAD: usize = 64 * 1024;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") && buf.len() < MAX_HEAD {
+        match stream.read(&mut byte).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => buf.push(byte[0]),
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 async fn forward(
-    mut client: TcpStream,
+    mut client: impl AsyncRead + AsyncWrite + Unpin,
     log: Arc<Mutex<Vec<Seen>>>,
     auth: Option<String>,
 ) -> std::io::Result<()> {
-    let head = read_request(&mut client).await;
+    let head = read_head(&mut client).await;
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or_default().split(' ');
     let (method, target) = (

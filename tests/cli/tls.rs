@@ -55,6 +55,21 @@ pub fn test_ca() -> &'static TestCa {
     })
 }
 
+/// A TLS acceptor presenting the test CA's leaf, offering `alpn`.
+pub fn acceptor(alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
+    let ca = test_ca();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = PrivatePkcs8KeyDer::from(ca.key.clone());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ca.leaf.clone()], key.into())
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
 /// One request as the TLS server saw it.
 #[derive(Clone, Debug)]
 pub struct Hit {
@@ -78,17 +93,7 @@ pub struct TlsSite {
 
 impl TlsSite {
     pub async fn start(ip: &str, alpn: &[&[u8]]) -> TlsSite {
-        let ca = test_ca();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = PrivatePkcs8KeyDer::from(ca.key.clone());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![ca.leaf.clone()], key.into())
-            .unwrap();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = acceptor(alpn);
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Seen::default());
