@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::trust::Trust;
 
-/// The proxy schemes crawlfish accepts (reqwest also speaks SOCKS4; not offered, see README).
+/// The proxy schemes crawlfish accepts (reqwest also speaks SOCKS4: not offered, see README).
 const SCHEMES: [&str; 4] = ["http", "https", "socks5", "socks5h"];
 /// What a password is shown as.
 const MASK: &str = "***";
@@ -29,7 +29,7 @@ const ENV_NO: [&str; 2] = ["NO_PROXY", "no_proxy"];
 
 /// Which requests a proxy rule takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Targets {
+pub(crate) enum Targets {
     All,
     Http,
     Https,
@@ -37,10 +37,10 @@ pub enum Targets {
 
 /// One proxy, checked, and where it came from (`--proxy` or the variable's name) for messages.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ProxyRule {
-    pub targets: Targets,
+pub(crate) struct ProxyRule {
+    pub(crate) targets: Targets,
     url: Url,
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl fmt::Debug for ProxyRule {
@@ -58,9 +58,9 @@ impl fmt::Debug for ProxyRule {
 /// The proxies of a run: empty means every request connects directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Proxies {
-    pub rules: Vec<ProxyRule>,
+    pub(crate) rules: Vec<ProxyRule>,
     /// The bypass list (`--no-proxy`, else `NO_PROXY`), as curl and reqwest read it.
-    pub no_proxy: Option<String>,
+    pub(crate) no_proxy: Option<String>,
 }
 
 impl Proxies {
@@ -124,7 +124,7 @@ impl Proxies {
 
     /// One line for `-v`, credentials masked.
     #[must_use]
-    pub fn describe(&self) -> Option<String> {
+    pub(crate) fn describe(&self) -> Option<String> {
         if self.rules.is_empty() {
             return None;
         }
@@ -249,7 +249,7 @@ fn is_host_name(s: &str) -> bool {
 
 /// The URL with its password replaced by `***` (the user name is kept: it says which account is used).
 #[must_use]
-pub fn mask(url: &Url) -> String {
+pub(crate) fn mask(url: &Url) -> String {
     if url.password().is_none() {
         return url.to_string();
     }
