@@ -452,4 +452,23 @@ mod tests {
         assert_eq!(mask_raw("u:pw@h"), "***@h");
         assert_eq!(mask_raw("h:1"), "h:1");
     }
+
+    /// Without a proxy a client holds no proxy matcher at all (reqwest's default adds one that reads the
+    /// environment and is checked on every http:// request); with one, its Debug form hides the password.
+    #[test]
+    fn clients_carry_proxies_only_when_configured() {
+        let build = |p: &Proxies| {
+            let options = ClientOptions::new(p, &Trust::default()).unwrap();
+            let client = options.apply(reqwest::Client::builder()).build().unwrap();
+            format!("{client:?}")
+        };
+        assert!(!build(&Proxies::default()).contains("proxies"));
+        let p = Proxies::from_flags(Some("http://u:hunter2@p.test:3128"), None, env(&[])).unwrap();
+        let shown = build(&p);
+        assert!(
+            shown.contains("proxies") && shown.contains("p.test:3128"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }
