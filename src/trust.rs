@@ -79,7 +79,8 @@ impl Trust {
 }
 
 /// The usual webpki verification against the bundled roots, the system's and `--cacert`'s, built at the first
-/// certificate to verify: reading the system store costs ~10 ms, which a run of http:// URLs never pays.
+/// certificate to verify: reading the system store (~150 certificates from /etc/ssl here) and checking the first
+/// chain costs ~2 ms in a release build, which a run of http:// URLs never pays.
 #[derive(Debug)]
 struct Roots {
     provider: Arc<CryptoProvider>,

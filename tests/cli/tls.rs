@@ -58,13 +58,24 @@ pub fn test_ca() -> &'static TestCa {
 /// A TLS acceptor presenting the test CA's leaf, offering `alpn`.
 pub fn acceptor(alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
     let ca = test_ca();
+    server_acceptor(
+        ca.leaf.clone(),
+        PrivatePkcs8KeyDer::from(ca.key.clone()),
+        alpn,
+    )
+}
+
+fn server_acceptor(
+    cert: CertificateDer<'static>,
+    key: PrivatePkcs8KeyDer<'static>,
+    alpn: &[&[u8]],
+) -> tokio_rustls::TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = PrivatePkcs8KeyDer::from(ca.key.clone());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![ca.leaf.clone()], key.into())
+        .with_single_cert(vec![cert], key.into())
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
@@ -228,6 +239,39 @@ async fn a_cacert_file_may_hold_several_certificates() {
     std::fs::write(&path, format!("{}{}", other.cert.pem(), test_ca().ca_pem)).unwrap();
     let site = TlsSite::start("127.0.0.1", H2_AND_H1).await;
     let url = site.url("/");
+    let run = crawlfish(
+        &args(&["--cacert", path.to_str().unwrap()]),
+        &format!("{url}\n"),
+    )
+    .await;
+    assert_eq!(run.record(&url)["status"], 200, "{:?}", run.records);
+}
+
+/// A self-signed leaf (not a CA) is its own trust anchor; a CA certificate serving as the leaf is refused by
+/// rustls (README says so and what to do).
+#[tokio::test]
+async fn a_self_signed_leaf_can_be_its_own_cacert() {
+    let dir = tempdir("tls-self-signed");
+    let leaf = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let path = dir.join("leaf.pem");
+    std::fs::write(&path, leaf.cert.pem()).unwrap();
+    let key = PrivatePkcs8KeyDer::from(leaf.signing_key.serialize_der());
+    let acceptor = server_acceptor(leaf.cert.der().clone(), key, H2_AND_H1);
+    let addr = raw_server("127.0.0.1", move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            if let Ok(tls) = acceptor.accept(tcp).await {
+                let svc = TowerToHyperService::new(
+                    axum::Router::new().fallback(|| async { "<title>self</title>" }),
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            }
+        }
+    })
+    .await;
+    let url = format!("https://{addr}/");
     let run = crawlfish(
         &args(&["--cacert", path.to_str().unwrap()]),
         &format!("{url}\n"),
