@@ -308,6 +308,12 @@ async fn socks5h_sends_the_name_and_socks5_sends_a_local_address() {
         );
         assert_eq!(socks.seen().last().unwrap().dest, want, "{scheme}");
     }
+    // socks5 resolves here, with crawlfish's rules: an .invalid name fails as `dns`, the proxy never asked.
+    let invalid = "http://nothing.invalid/";
+    let p = format!("socks5://{}", socks.addr);
+    let run = crawlfish(&args(&["--proxy", &p]), &format!("{invalid}\n")).await;
+    assert_eq!(run.kind(invalid), "dns", "{:?}", run.records);
+    assert_eq!(socks.seen().len(), 2);
 }
 
 #[tokio::test]
