@@ -1,6 +1,6 @@
 //! The network options every HTTP client of a run is built with: which proxy a request goes through
 //! (`--proxy`, `--no-proxy`, else the standard environment variables) and the TLS trust of `trust.rs`, resolved
-//! once per run into a [`ClientOptions`] that `fetch.rs` applies to each client it builds (one per host).
+//! once per run into a `ClientOptions` that `fetch.rs` applies to each client it builds (one per host).
 //! Owns the masking of proxy credentials in anything crawlfish prints.
 //!
 //! Must not touch name resolution, which headers a request carries, or when it is sent (`fetch.rs`,
