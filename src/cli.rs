@@ -1,7 +1,8 @@
 //! The command line as typed ([`Cli`], clap derive) and its validated form ([`Config`]): headers parsed, selectors
 //! compiled, regexes built, durations checked. Every usage error is found here, before any network or file I/O.
 //!
-//! Must not open files or sockets.
+//! Must not open files or sockets, except to read `--cacert`'s certificates (a file that holds none is a usage
+//! error like a bad flag value, so it is found here, before the output is touched) and the proxy environment.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -14,8 +15,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::cli_command::Generate;
 use crate::fields::Fields;
+use crate::net::Proxies;
 use crate::parse::Extractor;
 use crate::shard::Shard;
+use crate::trust::Trust;
 use crate::units;
 use crate::url::Scope;
 
@@ -177,6 +180,25 @@ pub struct Cli {
     #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
     pub dns_servers: Vec<String>,
 
+    /// Send every request through this proxy: http://, https://, socks5:// (names resolved here) or socks5h://
+    /// (names resolved by the proxy); USER:PASS@ in it goes to the proxy only. Overrides `HTTP_PROXY`,
+    /// `HTTPS_PROXY` and `ALL_PROXY` ('': no proxy)
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Hosts reached directly, not through the proxy: comma-separated names (subdomains included), IP
+    /// addresses, CIDR blocks, or '*' for all. Overrides `NO_PROXY`
+    #[arg(long, value_name = "LIST")]
+    pub no_proxy: Option<String>,
+
+    /// Also trust the CA certificates in FILE (PEM, repeatable), beside the bundled and the system's roots
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Do not verify TLS certificates (one warning on stderr per run, unless -q)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
     /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
@@ -250,6 +272,10 @@ pub struct Config {
     pub resolve: Vec<(String, SocketAddr)>,
     /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
     pub dns_servers: Vec<SocketAddr>,
+    /// `--proxy`, `--no-proxy` and the proxy environment variables, resolved (`net.rs`).
+    pub proxies: Proxies,
+    /// `--cacert` and `-k` (`trust.rs`).
+    pub trust: Trust,
     /// Summary line and progress bar on stderr.
     pub summary: bool,
     /// Base delay of the retry backoff (full jitter, doubling per attempt).
@@ -263,10 +289,11 @@ pub const PRODUCT_TOKEN: &str = "crawlfish";
 const STDOUT_NAME: &str = "-";
 
 impl Config {
-    /// A configuration with every default, for the library API and tests.
+    /// A configuration with every default, for the library API and tests. No proxy: only the command line
+    /// reads the proxy environment variables.
     #[must_use]
     pub fn defaults() -> Config {
-        Cli::parse_from(["crawlfish"])
+        Cli::parse_from(["crawlfish", "--proxy", ""])
             .into_config()
             .unwrap_or_else(|_| unreachable!("the defaults are valid"))
     }
@@ -313,6 +340,10 @@ impl Cli {
                 dns_servers.push(server);
             }
         }
+        let proxies = Proxies::from_flags(self.proxy.as_deref(), self.no_proxy.as_deref(), |k| {
+            std::env::var(k).ok()
+        })?;
+        let trust = Trust::from_flags(&self.cacert, self.insecure)?;
         let user_agent = match self.user_agent {
             Some(ua) => {
                 HeaderValue::from_str(&ua).with_context(|| {
@@ -370,6 +401,8 @@ impl Cli {
             sitemap: self.sitemap,
             resolve,
             dns_servers,
+            proxies,
+            trust,
             summary: !self.quiet,
             backoff_base: Duration::from_millis(500),
         })

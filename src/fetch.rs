@@ -9,6 +9,8 @@
 //! are closed by dropping its client when the host's state is released. Open sockets then follow the hosts in use
 //! (about `-c`), not every host the run has met.
 //!
+//! Proxies and TLS trust come made from `net.rs`; every client gets them.
+//!
 //! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
 //! passes the same robots, rate-limit and scope checks.
 
@@ -27,6 +29,7 @@ use url::Url;
 use crate::cli::Config;
 use crate::dns::Resolver;
 use crate::fields::Headers;
+use crate::net::ClientOptions;
 use crate::record::FetchError;
 
 /// A response, read as far as the cap allowed.
@@ -73,6 +76,8 @@ pub struct Validators<'a> {
 pub struct Fetcher {
     client: reqwest::Client,
     resolver: Arc<Resolver>,
+    /// Proxies and TLS trust, made once per run and applied to every client (`net.rs`).
+    net: Arc<ClientOptions>,
     cfg: Arc<Config>,
 }
 
@@ -83,10 +88,12 @@ impl Fetcher {
     /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
     pub fn new(cfg: Arc<Config>) -> Result<Fetcher, reqwest::Error> {
         let resolver = Arc::new(Resolver::new(&cfg));
-        let client = build_client(&cfg, &resolver)?;
+        let net = Arc::new(ClientOptions::new(&cfg.proxies, &cfg.trust)?);
+        let client = build_client(&cfg, &resolver, &net)?;
         Ok(Fetcher {
             client,
             resolver,
+            net,
             cfg,
         })
     }
@@ -94,7 +101,7 @@ impl Fetcher {
     /// A new client with its own connection pool, for one host: dropping it closes that host's idle connections.
     #[must_use]
     pub fn pool(&self) -> reqwest::Client {
-        build_client(&self.cfg, &self.resolver).unwrap_or_else(|_| self.client.clone())
+        build_client(&self.cfg, &self.resolver, &self.net).unwrap_or_else(|_| self.client.clone())
     }
 
     #[must_use]
@@ -159,15 +166,20 @@ impl Fetcher {
     }
 }
 
-fn build_client(cfg: &Config, resolver: &Arc<Resolver>) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// Every client of the run, one per host, is built here, so each gets the same proxies and TLS trust.
+fn build_client(
+    cfg: &Config,
+    resolver: &Arc<Resolver>,
+    net: &ClientOptions,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
         .user_agent(cfg.user_agent.clone())
         .connect_timeout(cfg.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
         .tcp_nodelay(true)
-        .dns_resolver(resolver.clone())
-        .build()
+        .dns_resolver(resolver.clone());
+    net.apply(builder).build()
 }
 
 /// Statuses worth another attempt; everything else (404 …) is final after one request.

@@ -32,6 +32,8 @@
 //! * `--shard I/N`: `shard.rs` owns the partition (XXH3-64 of the registrable domain, mod N). The scheduler drops
 //!   other shards' URLs where they enter (listed seeds, new links), so the frontier never holds them, and
 //!   `polite.rs` follows no redirect (nor robots.txt redirect) to their hosts; the counts reach the summary.
+//! * Proxies and TLS trust (`net.rs`, `trust.rs`) are resolved once per run into the options every client is
+//!   built with: they change where a connection goes and whom it trusts, never which requests are made.
 //!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
@@ -68,6 +70,7 @@ pub mod frontier;
 pub mod host;
 pub mod input;
 pub mod logs;
+pub mod net;
 pub mod output;
 pub mod parse;
 pub mod polite;
@@ -86,6 +89,7 @@ pub mod since;
 pub mod sink;
 pub mod sitemap;
 pub mod state;
+pub mod trust;
 mod units;
 pub mod url;
 pub mod visit;

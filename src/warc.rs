@@ -348,26 +348,43 @@ impl<'a> Capture<'a> {
 }
 
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the
-/// command's options (the values of `-H` and the userinfo of URLs given as arguments are redacted).
+/// command's options (the values of `-H`, the userinfo of URLs given as arguments and the credentials of
+/// `--proxy` are redacted, in the separate and the joined forms: `-H V`, `-HV`, `--header=V`, `--proxy=U`).
 #[must_use]
 pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool) -> Vec<u8> {
+    let header = |v: &str| format!("{}: {REDACTION}", v.split(':').next().unwrap_or_default());
     let mut shown = Vec::with_capacity(args.len());
-    let mut redact_next = false;
+    let mut next: Option<&str> = None;
     for a in args {
-        if redact_next {
-            let name = a.split(':').next().unwrap_or_default();
-            shown.push(format!("'{name}: {REDACTION}'"));
-            redact_next = false;
-            continue;
-        }
-        redact_next = a == "-H" || a == "--header";
-        let a = match Url::parse(a) {
-            Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-                let _ = u.set_username("");
-                let _ = u.set_password(None);
-                u.to_string()
+        let a = match next.take() {
+            Some("-H") => header(a),
+            Some(_) => crate::net::mask_raw(a),
+            None if a == "-H" || a == "--header" => {
+                next = Some("-H");
+                a.clone()
             }
-            _ => a.clone(),
+            None if a == "--proxy" => {
+                next = Some("--proxy");
+                a.clone()
+            }
+            None => {
+                if let Some(v) = a.strip_prefix("--header=") {
+                    format!("--header={}", header(v))
+                } else if let Some(v) = a.strip_prefix("-H").filter(|v| !v.is_empty()) {
+                    format!("-H{}", header(v))
+                } else if let Some(v) = a.strip_prefix("--proxy=") {
+                    format!("--proxy={}", crate::net::mask_raw(v))
+                } else {
+                    match Url::parse(a) {
+                        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+                            let _ = u.set_username("");
+                            let _ = u.set_password(None);
+                            u.to_string()
+                        }
+                        _ => a.clone(),
+                    }
+                }
+            }
         };
         shown.push(if a.contains([' ', '\'', '"']) {
             format!("'{}'", a.replace('\'', "'\\''"))
@@ -427,7 +444,36 @@ mod tests {
         .map(String::from);
         let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
         assert!(!text.contains("Bearer") && !text.contains("u:p@"), "{text}");
+        assert!(text.contains("-H 'Authorization: (redacted by crawlfish)' http://h/"));
         assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    /// Found by the attack run of `--proxy`: joined forms and scheme-less proxy values kept their secrets.
+    #[test]
+    fn warcinfo_redacts_joined_forms_and_proxy_credentials() {
+        let args = [
+            "crawlfish",
+            "--header=Authorization: Bearer x1",
+            "-HCookie: x2",
+            "--proxy",
+            "u:x3@proxy.test:3128",
+            "--proxy=socks5h://u:x4@proxy.test",
+            "--proxy",
+            "http://proxy.test:3128",
+        ]
+        .map(String::from);
+        let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
+        for secret in ["x1", "x2", "x3", "x4"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains(
+                "command: crawlfish '--header=Authorization: (redacted by crawlfish)' \
+             '-HCookie: (redacted by crawlfish)' --proxy ***@proxy.test:3128 \
+             --proxy=socks5h://***@proxy.test --proxy http://proxy.test:3128\r\n"
+            ),
+            "{text}"
+        );
     }
 }

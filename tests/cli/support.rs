@@ -238,54 +238,7 @@ pub fn bin() -> tokio::process::Command {
 
 /// Runs crawlfish with `args`, `stdin` as its input, and a 60 s safety limit.
 pub async fn crawlfish(args: &[&str], stdin: &str) -> Run {
-    let started = Instant::now();
-    let mut child = spawn_with_input(args, stdin);
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_task = tokio::spawn(async move {
-        let mut v = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut out_pipe, &mut v).await;
-        v
-    });
-    let err_task = tokio::spawn(async move {
-        let mut v = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut err_pipe, &mut v).await;
-        v
-    });
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
-    if status.is_err() {
-        child.kill().await.unwrap();
-    }
-    let out_bytes = out_task.await.unwrap();
-    let err_bytes = err_task.await.unwrap();
-    let Ok(status) = status else {
-        panic!(
-            "crawlfish did not finish within 60 s; stdout so far:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out_bytes),
-            String::from_utf8_lossy(&err_bytes)
-        );
-    };
-    let status = status.unwrap();
-    let out = std::process::Output {
-        status,
-        stdout: out_bytes,
-        stderr: err_bytes,
-    };
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    // With --fields or --no-links records are partial on purpose: their types are still checked.
-    let partial = args.iter().any(|a| *a == "--fields" || *a == "--no-links");
-    let records = if partial {
-        parse_partial_lines(&stdout)
-    } else {
-        parse_lines(&stdout)
-    };
-    Run {
-        records,
-        stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-        elapsed: started.elapsed(),
-    }
+    crawlfish_env(args, stdin, &[]).await
 }
 
 /// Every line must be one complete JSON object, and a valid record (`schema/record.schema.json`).
@@ -408,4 +361,69 @@ pub fn slow_pages(site: &Site, n: usize, delay: Duration) -> String {
         input += &format!("{}\n", site.url(&path));
     }
     input
+}
+
+/// As [`crawlfish`], with `env` set on the child only (its environment is otherwise empty; the test process's
+/// own environment is never changed).
+pub async fn crawlfish_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+    let started = Instant::now();
+    let mut child = bin()
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin_pipe = child.stdin.take().unwrap();
+    let input = stdin.as_bytes().to_vec();
+    tokio::spawn(async move {
+        let _ = stdin_pipe.write_all(&input).await;
+    });
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_task = tokio::spawn(async move {
+        let mut v = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut out_pipe, &mut v).await;
+        v
+    });
+    let err_task = tokio::spawn(async move {
+        let mut v = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut err_pipe, &mut v).await;
+        v
+    });
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
+    if status.is_err() {
+        child.kill().await.unwrap();
+    }
+    let out_bytes = out_task.await.unwrap();
+    let err_bytes = err_task.await.unwrap();
+    let Ok(status) = status else {
+        panic!(
+            "crawlfish did not finish within 60 s; stdout so far:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out_bytes),
+            String::from_utf8_lossy(&err_bytes)
+        );
+    };
+    let status = status.unwrap();
+    let out = std::process::Output {
+        status,
+        stdout: out_bytes,
+        stderr: err_bytes,
+    };
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // With --fields or --no-links records are partial on purpose: their types are still checked.
+    let partial = args.iter().any(|a| *a == "--fields" || *a == "--no-links");
+    let records = if partial {
+        parse_partial_lines(&stdout)
+    } else {
+        parse_lines(&stdout)
+    };
+    Run {
+        records,
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+        elapsed: started.elapsed(),
+    }
 }
