@@ -6,7 +6,7 @@
 //! through the same value parser and `Cli::into_config` as the flag). Must not open files or sockets.
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, ValueEnum};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser as _, ValueEnum};
 
 use crate::cli::Cli;
 
@@ -64,13 +64,35 @@ pub fn command() -> clap::Command {
 }
 
 /// The command line and environment of this process as a [`Cli`]: command line over environment over default.
+/// `--schema` and `--generate` are read from the command line alone, so a stray variable (an invalid
+/// `CRAWLFISH_TIMEOUT`, a `CRAWLFISH_RESUME` without its `-o`) cannot break them. A variable that is set but
+/// empty is a usage error naming it: clap would take `CRAWLFISH_EXCLUDE=` as the regex "" (drop every link).
 ///
 /// # Errors
 /// clap's error (a usage error, or `--help`/`--version`, which clap reports as errors to print and exit 0 on).
 pub fn try_parse() -> Result<Cli, clap::Error> {
+    if let Ok(cli) = Cli::try_parse_from(std::env::args_os()) {
+        if cli.schema || cli.generate.is_some() {
+            return Ok(cli);
+        }
+    }
     let mut cmd = command();
+    if let Some(name) = empty_variable(&cmd) {
+        return Err(cmd.error(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{name} is set but empty: give it a value or unset it"),
+        ));
+    }
     let matches: ArgMatches = cmd.try_get_matches_from_mut(std::env::args_os())?;
     Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// The first option variable that is set to the empty string.
+fn empty_variable(cmd: &clap::Command) -> Option<String> {
+    cmd.get_arguments()
+        .filter_map(|a| a.get_env())
+        .find(|name| std::env::var_os(name).is_some_and(|v| v.is_empty()))
+        .map(|name| name.to_string_lossy().into_owned())
 }
 
 /// The option variables set in this process, for a usage error's note: a value nobody typed (a stray
@@ -82,6 +104,25 @@ pub fn variables_in_use() -> Vec<String> {
         .filter_map(|a| a.get_env())
         .filter(|name| std::env::var_os(name).is_some())
         .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The option variables set in this process with their values (`NAME=value`; a hidden one, `-H`'s, as
+/// `NAME=***`), for the `-v` log line that makes a run's environment visible.
+#[must_use]
+pub fn variables_with_values() -> Vec<String> {
+    command()
+        .get_arguments()
+        .filter_map(|a| {
+            let name = a.get_env()?;
+            let value = std::env::var_os(name)?;
+            let shown = if a.is_hide_env_values_set() {
+                "***".into()
+            } else {
+                value.to_string_lossy().into_owned()
+            };
+            Some(format!("{}={shown}", name.to_string_lossy()))
+        })
         .collect()
 }
 

@@ -34,6 +34,11 @@ fn main() -> ExitCode {
     }
     let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
+    let from_env = crawlfish::cli_command::variables_with_values();
+    if !from_env.is_empty() {
+        // Values nobody typed change the run (CRAWLFISH_SHARD drops URLs): `-v` says which.
+        tracing::info!(variables = %from_env.join(" "), "options set from the environment");
+    }
     let config = match cli.into_config() {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
     // terminal: the user asked for it (typing URLs, then Ctrl-D).
     if config.files.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         say("crawlfish: no input: give FILE arguments or pipe URLs on stdin (crawlfish --help)");
+        environment_note();
         return ExitCode::from(2);
     }
     if let Err(e) = crawlfish::process::raise_open_files(config.concurrency) {
@@ -55,7 +61,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(&anyhow::Error::new(e).context("cannot start the runtime")),
     };
-    let outcome = runtime.block_on(crawlfish::run(config, shutdown(!summary)));
+    let outcome = runtime.block_on(crawlfish::run(config, shutdown(!summary, json_logs)));
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();
     match &outcome {
@@ -79,16 +85,22 @@ fn main() -> ExitCode {
     exit_code(outcome.as_ref())
 }
 
+/// What the first signal prints (unless -q).
+const INTERRUPTED: &str = "interrupted, finishing requests in flight (interrupt again to stop now)";
+
 /// The first SIGINT/SIGTERM/SIGHUP starts a graceful stop; a second SIGINT ends the process at once.
-async fn shutdown(quiet: bool) -> Signal {
+async fn shutdown(quiet: bool, json_logs: bool) -> Signal {
     let sig = crawlfish::signal::shutdown_signal().await;
     let again = crawlfish::signal::next_interrupt();
     tokio::spawn(async {
         again.await;
         std::process::exit(130);
     });
-    if !quiet {
-        say("crawlfish: interrupted, finishing requests in flight (interrupt again to stop now)");
+    match (quiet, json_logs) {
+        (true, _) => {}
+        // A plain line would break `jq` over a `--log-format json` stderr (an attack run's case).
+        (false, true) => tracing::warn!("{INTERRUPTED}"),
+        (false, false) => say(format_args!("crawlfish: {INTERRUPTED}")),
     }
     sig
 }

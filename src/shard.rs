@@ -4,7 +4,7 @@
 //! A URL belongs to shard `xxh3_64(key) % N`, where `key` is the URL's **shard key**: the registrable domain of
 //! its host (Public Suffix List, [`crate::url::registrable_domain`], the same one `--scope domain` uses), or the
 //! host itself when it has none (an IP address, `localhost`, a bare public suffix); lowercase ASCII (IDNs as
-//! punycode), IPv6 in brackets as the URL writes it (`[::1]`), one trailing dot dropped. `xxh3_64` is XXH3 64-bit
+//! punycode), IPv6 in brackets as the URL writes it (`[::1]`), trailing dots dropped. `xxh3_64` is XXH3 64-bit
 //! with seed 0 (the algorithm is fixed by its specification, so the shard of a URL is the same on every platform
 //! and release; the unit test pins a few values). Partitioning by registrable domain keeps every host, and every
 //! `--scope domain` crawl, with one owner: politeness (rate limits, robots.txt, backoff) has one owner per host.
@@ -79,7 +79,7 @@ pub struct OtherShards {
 /// The shard key of a host: its registrable domain, else the host itself (see the module docs).
 #[must_use]
 pub fn shard_key(host: &str) -> &str {
-    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = host.trim_end_matches('.');
     crate::url::registrable_domain(host).unwrap_or(host)
 }
 
@@ -161,12 +161,16 @@ mod tests {
                 "a.b.example.co.uk",
                 "EXAMPLE.co.uk",
                 "example.co.uk.",
+                "example.co.uk..",
             ] {
                 assert_eq!(shard_of(h, n), s, "{h} of {n}");
             }
         }
         // A public suffix under a private registry: each user's site is its own domain.
         assert_eq!(shard_key("alice.github.io"), "alice.github.io");
+        // Trailing dots never count, as README says (an attack run found "a.." keyed as "a.").
+        assert_eq!(shard_key("localhost.."), "localhost");
+        assert_eq!(shard_key("127.0.0.1."), "127.0.0.1");
     }
 
     /// 10,000 synthetic registrable domains: each of N shards gets its fair share within 10 % (the binomial

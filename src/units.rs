@@ -91,6 +91,10 @@ pub(crate) fn parse_size(raw: &str) -> Result<u64, String> {
     if let Ok(bytes) = raw.parse::<u64>() {
         return Ok(bytes);
     }
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits but not a u64: say so, not "a size without a unit" (an attack run's case).
+        return Err(format!("{raw:?} is too large (at most {} bytes)", u64::MAX));
+    }
     let mut parts = parts(raw)?;
     let (number, unit) = parts.next().unwrap_or(("", ""));
     if number.is_empty() || parts.next().is_some() {
@@ -311,6 +315,9 @@ mod tests {
             );
         }
         assert!(parse_size("10MB").unwrap_err().contains("10M or 10MiB"));
+        assert!(parse_size("18446744073709551616")
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]

@@ -289,7 +289,7 @@ async fn dash_d_is_depth() {
 
 /// Runs `command` (a shell line) on a pseudo-terminal (util-linux `script`) with `input` typed into it; returns
 /// its exit code and everything it drew. `script -e` exits with the child's code.
-async fn on_a_terminal(command: &str, input: &str) -> (Option<i32>, String) {
+pub async fn on_a_terminal(command: &str, input: &str) -> (Option<i32>, String) {
     let mut child = tokio::process::Command::new("script")
         .args(["-qec", command, "/dev/null"])
         .env_clear()

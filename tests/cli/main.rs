@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
 
 mod conventions;
+mod conventions_attack;
 mod conventions_output;
 mod core;
 mod crawl;
