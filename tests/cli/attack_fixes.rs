@@ -75,6 +75,29 @@ async fn long_urls_of_error_records_are_kept_whole_so_resume_skips_them() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--state` (as `--since`) finds the earlier run's record of a long URL that failed: `changed`, not `new`.
+#[tokio::test]
+async fn state_compares_long_failed_urls_with_the_earlier_run() {
+    let url = format!("http://long.invalid/{}", long_query());
+    let state = tempdir("long-url-state").join("sd");
+    let state_s = state.to_str().unwrap();
+    for change in ["new", "changed"] {
+        let run = crawlfish(&args(&["--state", state_s]), &url).await;
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        let records = parse_lines(&std::fs::read_to_string(state.join("latest.jsonl")).unwrap());
+        assert_eq!(records.len(), 1);
+        let got = records[0]["url"].as_str().unwrap();
+        assert!(
+            got == url,
+            "url cut from {} to {} chars",
+            url.len(),
+            got.len()
+        );
+        assert_eq!(records[0]["change"], change);
+    }
+    std::fs::remove_dir_all(state.parent().unwrap()).unwrap();
+}
+
 #[tokio::test]
 async fn resolve_ignores_one_final_dot_on_either_side() {
     let site = Site::start("127.0.0.4").await;
