@@ -22,9 +22,9 @@ use crate::frontier::{key, SeenSet};
 /// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
 ///
 /// A record's bounded fields (a listed URL at 8 KiB, the title at 2,048 characters, redirects, the 1 MiB
-/// `--select` extract) stay well under 8 MiB; only `links` (and a linked page's `url`) grow with the page: a 10 MiB body (the `--max-body` default) packed with
-/// `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves room for that with margin, and is also the most
-/// memory the check ever holds for one line.
+/// `--select` extract) stay well under 8 MiB; only `links` (and a linked page's `url`) grow with the page: a
+/// 10 MiB body (the `--max-body` default) packed with `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves
+/// room for that with margin, and is also the most memory the check ever holds for one line.
 pub const MAX_RECORD_LINE: usize = 64 << 20;
 
 /// How every record line starts (`url` is the first field): a torn first write still starts like this.

@@ -110,8 +110,9 @@ pub struct WarcFile {
     created: Option<std::path::PathBuf>,
 }
 
-/// Opens FILE for writing (and with `append`, reading) without changing a byte of it (created when missing): nothing is truncated or cut
-/// until [`WarcFile::check`] and [`WarcFile::commit`], so a usage error found after this leaves FILE as it was.
+/// Opens FILE for writing (and with `append`, reading) without changing a byte of it (created when missing):
+/// nothing is truncated or cut until [`WarcFile::check`] and [`WarcFile::commit`], so a usage error found after
+/// this leaves FILE as it was.
 ///
 /// # Errors
 /// FILE is one of `others` (an input or the JSON output), or cannot be opened for writing (a missing directory,

@@ -107,7 +107,8 @@ async fn resolve_ignores_one_final_dot_on_either_side() {
     }
     // `.invalid` names: should an override not apply, the name fails at once, without a DNS query.
     let input = format!(
-        "http://a.invalid.:{port}/dot-in-url\nhttp://b.invalid:{port}/dot-in-flag\nhttp://c.invalid.:{port}/dot-in-both\n"
+        "http://a.invalid.:{port}/dot-in-url\nhttp://b.invalid:{port}/dot-in-flag\n\
+         http://c.invalid.:{port}/dot-in-both\n"
     );
     let (a, b, c) = (
         format!("a.invalid:{port}:127.0.0.4"),
