@@ -439,8 +439,15 @@ fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
         .parse()
         .ok()
         .with_context(bad)?;
+    // The resolver looks a URL's host up without its one final dot (`example.com.` is `example.com`), so the
+    // override is keyed the same way: else `--resolve example.com.:…` would never apply and the name would go to
+    // real DNS, the opposite of a staging override.
+    let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() {
         bail!(bad());
+    }
+    if host.starts_with('.') || host.contains("..") || host.ends_with('.') {
+        bail!("--resolve {raw:?}: {host:?} is not a host name (an empty label)");
     }
     Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
 }
@@ -524,5 +531,19 @@ mod tests {
         let (h, a) = parse_resolve("Example.com:8080:127.0.0.2").unwrap();
         assert_eq!(h, "example.com");
         assert_eq!(a, "127.0.0.2:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn resolve_host_drops_one_final_dot() {
+        let (h, _) = parse_resolve("Foo.invalid.:80:127.0.0.2").unwrap();
+        assert_eq!(h, "foo.invalid");
+        for bad in [
+            "foo..:80:127.0.0.2",
+            ".:80:127.0.0.2",
+            "a..b:80:127.0.0.2",
+            ".a:80:127.0.0.2",
+        ] {
+            assert!(parse_resolve(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -37,7 +37,8 @@
 //!
 //! * Recurring runs: `since.rs` reads an earlier run's output (validators, digests, where each record is) and
 //!   decides `change`; `state.rs` owns `--state DIR` (lock, `current.jsonl`, rename, `latest.jsonl`, `--keep`).
-//!   Both read files only after `resume.rs` has proven them crawlfish's own output.
+//!   Both read files only after `resume.rs` has proven them crawlfish's own output. `run_files.rs` opens the
+//!   output and `--warc FILE` together: each opened unchanged and checked, then truncated or cut only once all are.
 //!
 //! * The command line: `cli.rs` defines the flags and validates them into a `Config`; `cli_command.rs` adds a
 //!   `CRAWLFISH_<NAME>` variable to every option generically and renders `--generate`; `units.rs` parses
@@ -81,6 +82,7 @@ mod request_log;
 pub mod resume;
 pub mod robots;
 pub mod robots_cache;
+mod run_files;
 pub mod scan;
 pub mod select;
 pub mod shard;
@@ -113,88 +115,16 @@ pub use output::{Summary, WriterEnd};
 pub use record::{ErrorKind, Record};
 pub use signal::Signal;
 
-/// The output (stdout, `-o FILE` or `--state`'s `current.jsonl`), the earlier run to compare with, and the
-/// locked state directory.
-fn open_output(
-    cfg: &Config,
-    inputs: &[(input::FileId, &str)],
-) -> Result<(
-    output::Output,
-    Option<Arc<since::Since>>,
-    Option<state::State>,
-)> {
-    let keep_links = cfg.depth > 0;
-    if let Some((dir, keep)) = &cfg.state {
-        let state = state::State::lock(dir, *keep)?;
-        let since = match state.latest()? {
-            Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
-            None => since::Since::empty(),
-        };
-        let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
-        return Ok((out, Some(Arc::new(since)), Some(state)));
-    }
-    let since = match &cfg.since {
-        Some(path) => {
-            let same = |a: &std::path::Path, b: &std::path::Path| {
-                let id = |p| {
-                    std::fs::metadata(p)
-                        .ok()
-                        .as_ref()
-                        .and_then(input::FileId::of)
-                };
-                id(a).is_some() && id(a) == id(b)
-            };
-            if cfg.output.as_deref().is_some_and(|o| same(o, path)) {
-                anyhow::bail!(
-                    "--since {}: is also the output (-o); write this run to another file",
-                    path.display()
-                );
-            }
-            Some(Arc::new(since::Since::open_for(
-                path,
-                "--since",
-                &select_names(cfg),
-            )?))
-        }
-        None => None,
-    };
-    let out = output::open(cfg.output.as_deref(), cfg.resume, keep_links, inputs)?;
-    Ok((out, since, None))
-}
-
-/// Opens `--warc FILE` (never one of the inputs nor the JSON output; appended with `--resume`/`--state`) and
-/// starts its writer, `warcinfo` first.
-fn open_warc(
+/// Starts `--warc FILE`'s writer (the file open, checked and cut by `run_files.rs`), `warcinfo` first.
+fn start_warc(
     cfg: &Config,
     path: &std::path::Path,
-    inputs: &[(input::FileId, &str)],
+    file: warc_writer::WarcFile,
     cancel: CancellationToken,
-) -> Result<(
+) -> (
     warc_writer::Archive,
     tokio::sync::oneshot::Receiver<WriterEnd>,
-)> {
-    let id = |p: &std::path::Path| {
-        std::fs::metadata(p)
-            .ok()
-            .as_ref()
-            .and_then(input::FileId::of)
-    };
-    let mut others: Vec<(input::FileId, String)> = inputs
-        .iter()
-        .map(|(f, name)| (*f, format!("an input ({name})")))
-        .collect();
-    let output = cfg
-        .output
-        .clone()
-        .or_else(|| cfg.state.as_ref().map(|(dir, _)| dir.join(state::CURRENT)));
-    for (p, what) in [(output, "the output"), (cfg.since.clone(), "--since")] {
-        if let Some(f) = p.as_deref().and_then(id) {
-            others.push((f, format!("{what} ({})", p.unwrap_or_default().display())));
-        }
-    }
-    let others: Vec<(input::FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
-    let append = cfg.resume || cfg.state.is_some();
-    let file = warc_writer::open(path, append, &others)?;
+) {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -202,7 +132,7 @@ fn open_warc(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let info = warc::warcinfo(&name, &args, &cfg.user_agent, cfg.robots);
-    Ok(warc_writer::spawn(file, &info, cfg.warc_level, cancel))
+    warc_writer::spawn(file, &info, cfg.warc_level, cancel)
 }
 
 /// How a run ended.
@@ -231,14 +161,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let cfg = Arc::new(cfg);
     let sources = input::open(&cfg.files)?;
     let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
-    // Last, once everything else has been checked: opening -o truncates it (or, with --resume, cuts its torn line);
-    // --state takes DIR's lock before it reads or writes anything there.
+    // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
+    // checked together, and truncated or cut only once all of them are (`run_files.rs`).
     let inputs = input::regular_files(&sources);
-    let (out, since, state) = open_output(&cfg, &inputs)?;
+    let run_files::Files {
+        out,
+        since,
+        state,
+        warc,
+    } = run_files::open(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
-    let warc = match &cfg.warc {
-        Some(path) => Some(open_warc(&cfg, path, &inputs, cancel.clone())?),
-        None => None,
+    let warc = match (warc, &cfg.warc) {
+        (Some(file), Some(path)) => Some(start_warc(&cfg, path, file, cancel.clone())),
+        _ => None,
     };
     let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
@@ -323,9 +258,4 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         other_shards: end.other_shards,
         shard,
     })
-}
-
-/// The `--select` names, in flag order (an earlier record's extract is reused only under the same names).
-fn select_names(cfg: &Config) -> Vec<&str> {
-    cfg.extractors.iter().map(|x| x.name.as_str()).collect()
 }

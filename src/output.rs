@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -59,12 +59,46 @@ pub struct Output {
     pub done: SeenSet,
     /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
     pub resumed: Vec<Resumed>,
+    /// FILE's identity (same device and inode), to tell it from `--warc`'s; `None` for stdout and devices.
+    pub id: Option<FileId>,
+    /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
+    pub created: Option<PathBuf>,
+    /// The change not made yet: FILE cut to this length (0 without `--resume`), by [`Output::commit`].
+    cut: Option<Cut>,
 }
 
-/// Opens stdout or `-o FILE`. With `--resume`, reads FILE, cuts a torn last line and collects the URLs done.
+struct Cut {
+    file: File,
+    len: u64,
+    name: String,
+    resume: bool,
+}
+
+impl Output {
+    /// Makes the first change to FILE: truncates it, or with `--resume` cuts its torn last line. Called once every
+    /// file of the run is open and checked, so a usage error never touches FILE.
+    ///
+    /// # Errors
+    /// FILE cannot be truncated.
+    pub fn commit(&mut self) -> Result<()> {
+        let Some(cut) = self.cut.take() else {
+            return Ok(());
+        };
+        if cut.resume {
+            crate::resume::cut_torn_line(&cut.file, cut.len, &cut.name)
+        } else {
+            cut.file
+                .set_len(0)
+                .with_context(|| format!("cannot write {}", cut.name))
+        }
+    }
+}
+
+/// Opens stdout or `-o FILE` without changing a byte of FILE (it is created when missing). With `--resume`, reads
+/// FILE, finds a torn last line and collects the URLs done. [`Output::commit`] then truncates or cuts it.
 ///
 /// # Errors
-/// FILE is one of the `inputs` (same device and inode), or cannot be opened, read or truncated.
+/// FILE is one of the `inputs` (same device and inode), or cannot be opened or read.
 pub fn open(
     path: Option<&Path>,
     resume: bool,
@@ -76,6 +110,9 @@ pub fn open(
             writer: Sink::stdout(),
             done: SeenSet::default(),
             resumed: Vec::new(),
+            id: None,
+            created: None,
+            cut: None,
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -85,19 +122,35 @@ pub fn open(
             path.display()
         );
     }
-    if resume {
+    let name = path.display().to_string();
+    let (file, len, done, resumed, created) = if resume {
         let r = crate::resume::open(path, keep_links)?;
-        return Ok(Output {
-            writer: Sink::file(r.file, path.display().to_string(), r.len),
-            done: r.done,
-            resumed: r.resumed,
-        });
-    }
-    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        (r.file, r.len, r.done, r.resumed, r.created)
+    } else {
+        let (file, created) = crate::run_files::open_unchanged(path, false)
+            .with_context(|| format!("cannot write {name}"))?;
+        (file, 0, SeenSet::default(), Vec::new(), created)
+    };
+    let id = file.metadata().ok().as_ref().and_then(FileId::of);
+    // Only a regular file is cut (a device or FIFO is written as it is, as `File::create` would).
+    let cut = match id {
+        Some(_) => Some(Cut {
+            file: file
+                .try_clone()
+                .with_context(|| format!("cannot write {name}"))?,
+            len,
+            name: name.clone(),
+            resume,
+        }),
+        None => None,
+    };
     Ok(Output {
-        writer: Sink::file(file, path.display().to_string(), 0),
-        done: SeenSet::default(),
-        resumed: Vec::new(),
+        writer: Sink::file(file, name, len),
+        done,
+        resumed,
+        id,
+        created,
+        cut,
     })
 }
 

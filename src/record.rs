@@ -322,7 +322,10 @@ impl Record {
         "meta_nofollow",
     ];
 
-    /// A record for a URL that produced no response. `url` is cut to 2,048 characters.
+    /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
+    /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
+    /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most
+    /// its page's body.
     #[must_use]
     pub fn failed(
         url: &str,
@@ -332,7 +335,7 @@ impl Record {
         message: String,
     ) -> Record {
         Record {
-            url: cut(url, 2048),
+            url: url.to_owned(),
             final_url: None,
             status: None,
             depth,

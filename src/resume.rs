@@ -3,8 +3,8 @@
 //! FILE must be a regular file whose complete lines are all records (JSON objects with at least `url`,
 //! `final_url`, `status`, `depth`, `attempts` and `error`). Anything else (another tool's JSONL, text, a binary,
 //! a FIFO or a device) is a usage error naming the file, and the file is left byte for byte as it was. Only a
-//! file proven ours has its torn last line (a write cut short by a crash) cut. A missing or empty FILE is a
-//! fresh start.
+//! file proven ours has its torn last line (a write cut short by a crash) cut, and only by [`cut_torn_line`], once
+//! the run's other files have been checked too (`run_files.rs`). A missing or empty FILE is a fresh start.
 //!
 //! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
 //! `--since FILE` (`since.rs`) reads its file through the same checks (`scan_lines`), read-only.
@@ -21,10 +21,10 @@ use crate::frontier::{key, SeenSet};
 
 /// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
 ///
-/// A record's bounded fields (URL and title at 2,048 characters, redirects, the 1 MiB `--select` extract) stay
-/// well under 8 MiB; only `links` grows with the page: a 10 MiB body (the `--max-body` default) packed with
-/// `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves room for that with margin, and is also the most
-/// memory the check ever holds for one line.
+/// A record's bounded fields (a listed URL at 8 KiB, the title at 2,048 characters, redirects, the 1 MiB
+/// `--select` extract) stay well under 8 MiB; only `links` (and a linked page's `url`) grow with the page: a
+/// 10 MiB body (the `--max-body` default) packed with `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves
+/// room for that with margin, and is also the most memory the check ever holds for one line.
 pub const MAX_RECORD_LINE: usize = 64 << 20;
 
 /// How every record line starts (`url` is the first field): a torn first write still starts like this.
@@ -61,7 +61,8 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d)
 }
 
-/// FILE opened for appending after its last complete record, and what it holds.
+/// FILE opened for appending after its last complete record, and what it holds. Nothing in FILE has changed yet:
+/// [`cut_torn_line`] cuts a torn last line, once the run's other files are checked too.
 pub struct Resume {
     pub file: File,
     /// Length of FILE up to its last complete record: where the next record goes.
@@ -69,12 +70,15 @@ pub struct Resume {
     pub done: SeenSet,
     /// Records that may have children to crawl (only kept when asked).
     pub resumed: Vec<Resumed>,
+    /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
+    pub created: Option<std::path::PathBuf>,
 }
 
-/// Opens FILE for `--resume`: checks it is ours, cuts a torn last line, collects the URLs done.
+/// Opens FILE for `--resume`: checks it is ours, finds a torn last line, collects the URLs done. FILE is created
+/// when missing, and otherwise left as it is (see [`cut_torn_line`]).
 ///
 /// # Errors
-/// FILE is not a regular file, is not crawlfish's output, or cannot be read or cut.
+/// FILE is not a regular file, is not crawlfish's output, or cannot be read.
 pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
@@ -89,6 +93,7 @@ pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
                 len: 0,
                 done: SeenSet::default(),
                 resumed: Vec::new(),
+                created: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())),
             });
         }
         Err(e) => return Err(e).with_context(|| format!("cannot open {name} for --resume")),
@@ -108,6 +113,7 @@ pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
         len: 0,
         done: SeenSet::default(),
         resumed: Vec::new(),
+        created: None,
     };
     let mut kept = keep_links.then_some(Vec::new());
     let scan = scan(&mut resume.file, &mut resume.done, kept.as_mut())
@@ -119,17 +125,22 @@ pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
              file crawlfish wrote: give -o a new file"
         ),
     };
-    let len = resume.file.metadata()?.len();
-    if complete < len {
-        resume
-            .file
-            .set_len(complete)
-            .with_context(|| format!("cannot cut the torn last line of {name}"))?;
-    }
     resume.file.seek(io::SeekFrom::Start(complete))?;
     resume.len = complete;
     resume.resumed = kept.unwrap_or_default();
     Ok(resume)
+}
+
+/// Cuts FILE's torn last line, after `len` (the first change `--resume` makes to FILE); `name` for the message.
+///
+/// # Errors
+/// FILE cannot be cut.
+pub fn cut_torn_line(file: &File, len: u64, name: &str) -> Result<()> {
+    if len < file.metadata()?.len() {
+        file.set_len(len)
+            .with_context(|| format!("cannot cut the torn last line of {name}"))?;
+    }
+    Ok(())
 }
 
 fn not_regular(path: &Path) -> String {
@@ -402,6 +413,11 @@ mod tests {
         let r = open(&ours, true).unwrap();
         assert!(r.done.contains(&key("http://a.test/1")));
         assert_eq!(r.resumed.len(), 1);
+        assert!(
+            std::fs::read_to_string(&ours).unwrap().len() > RECORD.len(),
+            "not cut before the commit"
+        );
+        cut_torn_line(&r.file, r.len, "ours.jsonl").unwrap();
         assert_eq!(std::fs::read_to_string(&ours).unwrap(), RECORD);
 
         let theirs = dir.join("theirs.txt");

@@ -217,6 +217,24 @@ impl State {
     }
 }
 
+/// Whether `path` is one of the names DIR's layout owns (`lock`, `current.jsonl`, `latest.jsonl` and its temporary
+/// name, a finished run's name), whether or not it exists yet: another file of the run (`--warc`) may not be one.
+#[must_use]
+pub fn owns(dir: &Path, path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let in_dir = match (std::fs::canonicalize(parent), std::fs::canonicalize(dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false, // DIR (or the parent) does not exist yet: nothing of DIR's can be there
+    };
+    in_dir && ([LOCK, CURRENT, LATEST, LATEST_TMP].contains(&name) || is_finished_name(name))
+}
+
 /// DIR's own files must be what they seem: `lock` and `current.jsonl` regular files (a symlink there would make
 /// crawlfish write through it, outside DIR), `latest.jsonl` a symlink.
 fn refuse_links(dir: &Path) -> Result<()> {

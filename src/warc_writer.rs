@@ -7,11 +7,13 @@
 //! record's `warc_offset`. It naps rather than parks while exchanges flow: one wake-up per millisecond, not
 //! two system calls and a wake-up per exchange.
 //!
-//! Opening the file: without `--resume` it is created (truncated); with it, complete gzip members are kept, a torn
-//! last one is cut, and a new `warcinfo` is appended before anything else. A write failure cuts the file back to
+//! Opening the file: first without changing a byte ([`open`]: created if missing), then checked ([`WarcFile::check`],
+//! read-only), and only once every other file of the run is open and checked too, cut ([`WarcFile::commit`]):
+//! without `--resume` truncated; with it, complete gzip members are kept, a torn last one is cut, and a new
+//! `warcinfo` is appended before anything else. A write failure cuts the file back to
 //! its last whole member, cancels the run and ends the writer with [`WriterEnd::Failed`] (exit 2).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -102,48 +104,84 @@ fn pack(capture: &Capture, level: u32) -> (std::io::Result<Vec<u8>>, std::io::Re
 pub struct WarcFile {
     file: File,
     name: String,
+    /// Where the next member goes: the file is cut to this length by [`WarcFile::commit`].
     len: u64,
+    /// The file did not exist: its real path, so a run refused before it starts can remove it.
+    created: Option<std::path::PathBuf>,
 }
 
-/// Opens FILE for writing. With `append`, keeps its whole gzip members, cuts a torn last one, and appends.
+/// Opens FILE for writing (and with `append`, reading) without changing a byte of it (created when missing):
+/// nothing is truncated or cut until [`WarcFile::check`] and [`WarcFile::commit`], so a usage error found after
+/// this leaves FILE as it was.
 ///
 /// # Errors
-/// FILE is one of `others` (an input or the JSON output), is not a WARC file of gzip members, or cannot be
-/// opened, read or truncated.
+/// FILE is one of `others` (an input or the JSON output), or cannot be opened for writing (a missing directory,
+/// a directory, no permission).
 pub fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Result<WarcFile> {
     let name = path.display().to_string();
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
     if let Some((_, other)) = others.iter().find(|(f, _)| Some(*f) == id) {
         bail!("--warc {name}: is also {other}; refusing to write over it");
     }
-    if !append {
-        let file = File::create(path).with_context(|| format!("cannot write --warc {name}"))?;
-        return Ok(WarcFile { file, name, len: 0 });
-    }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .with_context(|| format!("cannot open --warc {name}"))?;
-    let whole = whole_members(&mut file).with_context(|| format!("--warc {name}"))?;
-    let size = file.metadata()?.len();
-    if whole < size {
-        tracing::warn!(
-            file = %name,
-            "--warc: cut a torn last record ({} bytes) before appending",
-            size - whole
-        );
-        file.set_len(whole)
-            .with_context(|| format!("cannot truncate --warc {name}"))?;
-    }
-    file.seek(SeekFrom::Start(whole))?;
+    let (file, created) = crate::run_files::open_unchanged(path, append)
+        .with_context(|| format!("cannot write --warc {name}"))?;
     Ok(WarcFile {
         file,
         name,
-        len: whole,
+        len: 0,
+        created,
     })
+}
+
+impl WarcFile {
+    /// The file's identity (same device and inode), to tell it from the other files of the run.
+    #[must_use]
+    pub fn id(&self) -> Option<FileId> {
+        self.file.metadata().ok().as_ref().and_then(FileId::of)
+    }
+
+    /// The file this run created, if it did.
+    #[must_use]
+    pub fn created(&self) -> Option<&Path> {
+        self.created.as_deref()
+    }
+
+    /// Decides where writing starts, reading only: at 0 (the file is replaced), or with `append` after its whole
+    /// gzip members (a torn last one is cut by [`WarcFile::commit`]).
+    ///
+    /// # Errors
+    /// With `append`, FILE is not a WARC file of gzip members, or cannot be read.
+    pub fn check(&mut self, append: bool) -> Result<()> {
+        self.len = if append {
+            whole_members(&mut self.file).with_context(|| format!("--warc {}", self.name))?
+        } else {
+            0
+        };
+        Ok(())
+    }
+
+    /// Cuts the file to where writing starts (the first change made to it) and positions it there.
+    ///
+    /// # Errors
+    /// The file cannot be truncated or positioned.
+    pub fn commit(&mut self) -> Result<()> {
+        let name = &self.name;
+        let size = self.file.metadata()?.len();
+        if self.len < size {
+            if self.len > 0 {
+                tracing::warn!(
+                    file = %name,
+                    "--warc: cut a torn last record ({} bytes) before appending",
+                    size - self.len
+                );
+            }
+            self.file
+                .set_len(self.len)
+                .with_context(|| format!("cannot truncate --warc {name}"))?;
+        }
+        self.file.seek(SeekFrom::Start(self.len))?;
+        Ok(())
+    }
 }
 
 /// A reader that counts the bytes consumed from it (the end of each gzip member).

@@ -3,6 +3,7 @@
 // Test code panics on purpose and favours directness over the pedantic style of the engine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
 
+mod attack_fixes;
 mod conventions;
 mod conventions_attack;
 mod conventions_output;
