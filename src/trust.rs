@@ -58,15 +58,12 @@ impl Trust {
     #[must_use]
     pub(crate) fn client_config(&self) -> rustls::ClientConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier: Arc<dyn ServerCertVerifier> = if self.insecure {
-            Arc::new(NoVerification(provider.clone()))
-        } else {
-            Arc::new(Roots {
-                provider: provider.clone(),
-                extra: self.extra.clone(),
-                verifier: OnceLock::new(),
-            })
-        };
+        let verifier: Arc<dyn ServerCertVerifier> = Arc::new(Roots {
+            provider: provider.clone(),
+            extra: self.extra.clone(),
+            insecure: self.insecure,
+            verifier: OnceLock::new(),
+        });
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap_or_else(|_| unreachable!("ring supports the default TLS versions"))
@@ -81,10 +78,15 @@ impl Trust {
 /// The usual webpki verification against the bundled roots, the system's and `--cacert`'s, built at the first
 /// certificate to verify: reading the system store (~150 certificates from /etc/ssl here) and checking the first
 /// chain costs ~2 ms in a release build, which a run of http:// URLs never pays.
+///
+/// With `insecure` (`-k`) any certificate is accepted for any name, and no store is read. The handshake's
+/// signatures are still checked against the certificate the server sent, so the connection is at least bound to
+/// that key (as curl -k does).
 #[derive(Debug)]
 struct Roots {
     provider: Arc<CryptoProvider>,
     extra: Vec<CertificateDer<'static>>,
+    insecure: bool,
     verifier: OnceLock<Arc<dyn ServerCertVerifier>>,
 }
 
@@ -133,6 +135,9 @@ impl ServerCertVerifier for Roots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
         self.verifier().verify_server_cert(
             end_entity,
             intermediates,
@@ -204,56 +209,6 @@ fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
         })?;
     }
     Ok(certs)
-}
-
-/// `-k`: any certificate is accepted for any name. The handshake's signatures are still checked against the
-/// certificate the server sent, so the connection is at least bound to that key (as curl -k does).
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
