@@ -1,8 +1,9 @@
 //! Name resolution for every HTTP client of a run: [`Resolver`], reqwest's `Resolve`, built once by `fetch.rs` and
 //! shared by all its clients (one per host), so one cache serves the whole run. In this order: `--resolve`
 //! overrides; RFC 6761 special names answered here (`localhost` and `*.localhost` are loopback, `.invalid` never
-//! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), whose
-//! cache keeps each answer for its TTL. Lookups of one name that overlap share one query.
+//! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), A and
+//! AAAA asked apart, each answer kept for its TTL in `dns_cache.rs` (hickory's own cache is off: it keeps every
+//! record a server sends). Lookups of one name that overlap share one query.
 //!
 //! Also the form of a `--dns-server` value ([`parse_dns_server`], called by `cli.rs`'s validation).
 //!
@@ -14,7 +15,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
@@ -26,19 +27,17 @@ use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::op::{Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
-use hickory_resolver::proto::ProtoErrorKind;
+use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 use hickory_resolver::{Hosts, ResolveError, TokioResolver};
 use reqwest::dns::{Addrs, Resolve, Resolving};
 
 use crate::cli::Config;
+use crate::dns_cache::{Cached, DnsCache, Family, MAX_TTL};
 use crate::record::DnsError;
 
-/// Entries in the DNS cache: one per name and record type, so a host takes two (A and AAAA) plus one per CNAME
-/// hop. 4,096 holds ~2,000 hosts, 32 times the hosts a run connects to at once by default (about `-c`, 64), at
-/// about 1 KB an entry (the query, one or two 280-byte records, moka's bookkeeping): ~4 MB when full. A fixed size
-/// keeps memory bounded whatever the number of hosts a crawl meets; past it the least used entries go and are
-/// asked again.
-pub(crate) const DNS_CACHE_ENTRIES: usize = 4_096;
+/// The CNAME hops hickory follows for one query before it gives up (its `MAX_QUERY_DEPTH`): a CNAME loop costs
+/// this many queries per family, then fails.
+const CNAME_DEPTH: usize = 8;
 
 /// A lookup may take this share (numerator, denominator) of the connect deadline (`--connect-timeout`, or
 /// `--timeout` when shorter): the HTTP client's connect deadline covers the lookup too, and a lookup that ends
@@ -75,8 +74,12 @@ pub(crate) struct Resolver {
 }
 
 enum Backend {
-    /// DNS through hickory, with its TTL cache.
-    Dns(Box<TokioResolver>),
+    /// DNS through hickory (its cache off), with ours; `per_try`: how long hickory waits for each of its tries.
+    Dns {
+        resolver: Box<TokioResolver>,
+        cache: DnsCache,
+        per_try: Duration,
+    },
     /// The system configuration could not be read (why): the platform's resolver (getaddrinfo), without a cache.
     Platform { why: String, warned: AtomicBool },
 }
@@ -96,7 +99,11 @@ impl Resolver {
         let (num, den) = DNS_SHARE_OF_CONNECT;
         let budget = cfg.connect_timeout.min(cfg.timeout) * num / den;
         let backend = match dns_backend(&cfg.dns_servers, budget) {
-            Ok(resolver) => Backend::Dns(Box::new(resolver)),
+            Ok(resolver) => Backend::Dns {
+                resolver: Box::new(resolver),
+                cache: DnsCache::default(),
+                per_try: per_try(budget),
+            },
             Err(why) => Backend::Platform {
                 why,
                 warned: AtomicBool::new(false),
@@ -231,15 +238,13 @@ impl Drop for Done {
 async fn lookup(backend: Arc<Backend>, host: String, budget: Duration, done: Done) -> Answer {
     // A guard: hickory's own tries end first (`TRIES_SHARE_OF_BUDGET`); this bounds the platform resolver too (its
     // thread is left to finish).
-    let answer = match tokio::time::timeout(budget, backend.lookup(&host, budget)).await {
+    let answer = match tokio::time::timeout(budget, backend.lookup(&host)).await {
         Err(_) => Err(timeout_message(&host, budget)),
         Ok(answer) => answer,
     };
     drop(done);
     match answer {
-        Ok(ips) if ips.is_empty() => {
-            Err(format!("{host}: no address records (no A or AAAA)").into())
-        }
+        Ok(ips) if ips.is_empty() => Err(no_records(&host, false).into()),
         Ok(ips) => Ok(ips.into()),
         Err(message) => Err(message.into()),
     }
@@ -248,12 +253,20 @@ async fn lookup(backend: Arc<Backend>, host: String, budget: Duration, done: Don
 impl Backend {
     /// IPv4 addresses first, then IPv6 (each in the server's order), whichever answer came first: a stable order,
     /// and on a machine without IPv6 the connection does not wait for the client's fallback to IPv4.
-    async fn lookup(&self, host: &str, budget: Duration) -> Result<Vec<IpAddr>, String> {
+    async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, String> {
         let mut ips: Vec<IpAddr> = match self {
-            Backend::Dns(resolver) => match resolver.lookup_ip(host).await {
-                Ok(found) => found.iter().collect(),
-                Err(e) => return Err(describe(host, &e, tries_total(budget))),
-            },
+            Backend::Dns {
+                resolver,
+                cache,
+                per_try,
+            } => {
+                let name = dns_name(host)?;
+                let (v4, v6) = tokio::join!(
+                    ask(resolver, cache, host, &name, Family::V4),
+                    ask(resolver, cache, host, &name, Family::V6),
+                );
+                return combine(host, v4, v6, *per_try);
+            }
             Backend::Platform { why, warned } => {
                 if !warned.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
@@ -288,10 +301,12 @@ fn dns_backend(servers: &[SocketAddr], budget: Duration) -> Result<TokioResolver
     };
     // A and AAAA asked at once, as getaddrinfo does (hickory's default asks AAAA only when A is empty).
     opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    opts.cache_size = DNS_CACHE_ENTRIES;
+    // Off (moka with capacity 0 stores nothing): hickory's entries keep every record of an answer, thousands from
+    // a hostile server; `dns_cache.rs` keeps a few addresses instead.
+    opts.cache_size = 0;
     // Read by `Resolver::in_hosts_file` instead.
     opts.use_hosts_file = ResolveHosts::Never;
-    opts.timeout = tries_total(budget) / DNS_TRIES;
+    opts.timeout = per_try(budget);
     opts.attempts = (DNS_TRIES - 1) as usize;
     Ok(
         TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
@@ -301,6 +316,8 @@ fn dns_backend(servers: &[SocketAddr], budget: Duration) -> Result<TokioResolver
 }
 
 /// `ADDR[:PORT]` for `--dns-server`: an IP address (IPv6 in brackets when a port follows), port 53 unless given.
+/// Refused: an IPv6 address that also reads as ADDR:PORT (`::1:53`), and addresses no server answers from
+/// (unspecified, broadcast, multicast).
 pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
     let bad = || {
         format!(
@@ -309,42 +326,205 @@ pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
     };
     let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
         addr
+    } else if let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        SocketAddr::new(inner.parse::<IpAddr>().ok().with_context(bad)?, DNS_PORT)
     } else {
-        let ip = raw
-            .strip_prefix('[')
-            .and_then(|r| r.strip_suffix(']'))
-            .unwrap_or(raw);
-        SocketAddr::new(ip.parse::<IpAddr>().ok().with_context(bad)?, DNS_PORT)
+        let ip = raw.parse::<IpAddr>().ok().with_context(bad)?;
+        if let Some((left, right)) = raw.rsplit_once(':') {
+            if left.parse::<Ipv6Addr>().is_ok() && right.parse::<u16>().is_ok() {
+                bail!(
+                    "--dns-server {raw:?}: ambiguous: the address {left} port {right}, or the address {raw} \
+                     port {DNS_PORT}? Write [{left}]:{right} or [{raw}]"
+                );
+            }
+        }
+        SocketAddr::new(ip, DNS_PORT)
     };
     if addr.port() == 0 {
         bail!("{}: port 0", bad());
     }
+    let ip = addr.ip();
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() || ip.is_multicast() || broadcast {
+        bail!(
+            "--dns-server {raw:?}: {ip} is an unspecified, broadcast or multicast address, not a server's"
+        );
+    }
     Ok(addr)
 }
 
-/// How long hickory's tries may take together.
-fn tries_total(budget: Duration) -> Duration {
+/// How long hickory waits for each try: its tries together take 9/10 of the budget. An answer to a try that
+/// comes after the next try was sent is not taken (hickory matches answers to the query of the try), so a server
+/// slower than this per try fails.
+fn per_try(budget: Duration) -> Duration {
     let (num, den) = TRIES_SHARE_OF_BUDGET;
-    budget * num / den
+    budget * num / den / DNS_TRIES
 }
 
-/// A failed lookup in words: NXDOMAIN, a timeout and the other failures apart. Nothing a server sent is quoted
+/// `host` as a DNS name: ASCII as a URL gives it (non-ASCII names come punycoded), so `_` is allowed (as glibc
+/// allows it), not refused by the IDNA rules hickory applies to a `&str`.
+fn dns_name(host: &str) -> Result<Name, String> {
+    Name::from_ascii(host).map_err(|e| {
+        let why = match e.kind() {
+            ProtoErrorKind::LabelBytesTooLong(_) => "a label over 63 bytes",
+            ProtoErrorKind::DomainNameTooLong(_) => "over 255 bytes",
+            _ => "not a DNS name",
+        };
+        format!("{host}: DNS error: {why}")
+    })
+}
+
+/// How one family's query ended. Ordered by what a failed lookup reports when neither family gives an address:
+/// the first in this order, A's when both are alike.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    NxDomain,
+    Timeout,
+    /// A server failure, a refusal, an error: the message, worded.
+    Failed(String),
+    /// No records of the type; `via_cname`: the name was a CNAME whose chain hickory followed.
+    NoRecords { via_cname: bool },
+    Addrs(Box<[IpAddr]>),
+}
+
+impl From<Cached> for Outcome {
+    fn from(c: Cached) -> Outcome {
+        match c {
+            Cached::Addrs(ips) => Outcome::Addrs(ips),
+            Cached::NxDomain => Outcome::NxDomain,
+            Cached::NoData => Outcome::NoRecords { via_cname: false },
+        }
+    }
+}
+
+/// One family of `host` (the cache's key), from the cache or one query; what it gives is kept for its TTL:
+/// addresses, and negative answers that came with an SOA (for its minimum, RFC 2308). Failures are not kept.
+async fn ask(
+    resolver: &TokioResolver,
+    cache: &DnsCache,
+    host: &str,
+    name: &Name,
+    family: Family,
+) -> Outcome {
+    if let Some(kept) = cache.get(host, family, Instant::now()) {
+        return kept.into();
+    }
+    let rtype = match family {
+        Family::V4 => RecordType::A,
+        Family::V6 => RecordType::AAAA,
+    };
+    match resolver.lookup(name.clone(), rtype).await {
+        Ok(found) => {
+            let kept = Cached::addrs(
+                found
+                    .iter()
+                    .filter_map(RData::ip_addr)
+                    .filter(|ip| ip.is_ipv6() == (family == Family::V6)),
+            );
+            let now = Instant::now();
+            match kept {
+                Cached::Addrs(ips) if ips.is_empty() => Outcome::NoRecords { via_cname: false },
+                kept => {
+                    let ttl = found.valid_until().saturating_duration_since(now);
+                    cache.put(host, family, kept.clone(), ttl, now);
+                    kept.into()
+                }
+            }
+        }
+        Err(e) => {
+            let outcome = outcome_of(&e, name);
+            if let Some(ProtoErrorKind::NoRecordsFound {
+                negative_ttl: Some(ttl),
+                ..
+            }) = e.proto().map(ProtoError::kind)
+            {
+                let kept = match outcome {
+                    Outcome::NxDomain => Some(Cached::NxDomain),
+                    Outcome::NoRecords { via_cname: false } => Some(Cached::NoData),
+                    _ => None,
+                };
+                if let Some(kept) = kept {
+                    let ttl = Duration::from_secs(u64::from(*ttl)).min(MAX_TTL);
+                    cache.put(host, family, kept, ttl, Instant::now());
+                }
+            }
+            outcome
+        }
+    }
+}
+
+/// A failed query in words: NXDOMAIN, a timeout and the other failures apart. Nothing a server sent is quoted
 /// except through [`printable`].
-fn describe(host: &str, err: &ResolveError, waited: Duration) -> String {
+fn outcome_of(err: &ResolveError, asked: &Name) -> Outcome {
     let Some(proto) = err.proto() else {
-        return format!("{host}: DNS error: {}", printable(&err.to_string()));
+        return Outcome::Failed(format!("DNS error: {}", printable(&err.to_string())));
     };
     match proto.kind() {
-        ProtoErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
-            ResponseCode::NXDomain => format!("{host}: no such host (NXDOMAIN)"),
-            ResponseCode::NoError => format!("{host}: no address records (no A or AAAA)"),
-            ResponseCode::ServFail => format!("{host}: DNS server failure (SERVFAIL)"),
-            ResponseCode::Refused => format!("{host}: DNS query refused (REFUSED)"),
-            code => format!("{host}: DNS error ({code}, rcode {})", u16::from(code)),
+        ProtoErrorKind::NoRecordsFound {
+            response_code,
+            query,
+            ..
+        } => match *response_code {
+            ResponseCode::NXDomain => Outcome::NxDomain,
+            ResponseCode::NoError => Outcome::NoRecords {
+                via_cname: !starts_with_labels(query.name(), asked),
+            },
+            ResponseCode::ServFail => Outcome::Failed("DNS server failure (SERVFAIL)".into()),
+            ResponseCode::Refused => Outcome::Failed("DNS query refused (REFUSED)".into()),
+            code => Outcome::Failed(format!("DNS error ({code}, rcode {})", u16::from(code))),
         },
-        ProtoErrorKind::Timeout => timeout_message(host, waited),
-        ProtoErrorKind::NoConnections => format!("{host}: no DNS server could be reached"),
-        _ => format!("{host}: DNS error: {}", printable(&proto.to_string())),
+        ProtoErrorKind::Timeout => Outcome::Timeout,
+        ProtoErrorKind::NoConnections => Outcome::Failed("no DNS server could be reached".into()),
+        _ => Outcome::Failed(format!("DNS error: {}", printable(&proto.to_string()))),
+    }
+}
+
+/// Both families' outcomes as the lookup's answer: IPv4 addresses first, then IPv6 (each in the server's order,
+/// a stable order; on a machine without IPv6 the connection does not wait for the client's fallback to IPv4).
+/// Without any address, the message of the first outcome in [`Outcome`]'s order, whichever query ended first:
+/// NXDOMAIN, then a timeout, then a failure, and "no address records" only when both families said so.
+fn combine(host: &str, v4: Outcome, v6: Outcome, per_try: Duration) -> Result<Vec<IpAddr>, String> {
+    let mut ips = Vec::new();
+    for o in [&v4, &v6] {
+        if let Outcome::Addrs(found) = o {
+            ips.extend_from_slice(found);
+        }
+    }
+    if !ips.is_empty() {
+        return Ok(ips);
+    }
+    // Either family led through a CNAME chain: the name is a CNAME, so the message says so.
+    let via_cname = [&v4, &v6]
+        .iter()
+        .any(|o| matches!(o, Outcome::NoRecords { via_cname: true }));
+    Err(match v4.min(v6) {
+        Outcome::NxDomain => format!("{host}: no such host (NXDOMAIN)"),
+        Outcome::Timeout => format!(
+            "{host}: DNS timeout (no answer within {per_try:?}, {DNS_TRIES} tries)"
+        ),
+        Outcome::Failed(why) => format!("{host}: {why}"),
+        Outcome::NoRecords { .. } => no_records(host, via_cname),
+        Outcome::Addrs(_) => no_records(host, false),
+    })
+}
+
+/// Whether `name` is `asked`, or `asked` with a search domain after it: not a name a CNAME led to.
+fn starts_with_labels(name: &Name, asked: &Name) -> bool {
+    name.num_labels() >= asked.num_labels()
+        && name
+            .iter()
+            .zip(asked.iter())
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+fn no_records(host: &str, via_cname: bool) -> String {
+    if via_cname {
+        format!(
+            "{host}: no address records (no A or AAAA at the end of its CNAME chain, or the chain loops or is \
+             longer than {CNAME_DEPTH} names)"
+        )
+    } else {
+        format!("{host}: no address records (no A or AAAA)")
     }
 }
 

@@ -64,6 +64,7 @@ pub mod crawl;
 pub mod depth;
 pub mod digest;
 pub(crate) mod dns;
+pub(crate) mod dns_cache;
 pub mod fetch;
 pub mod fields;
 pub mod frontier;
