@@ -383,7 +383,9 @@ enum Outcome {
     /// A server failure, a refusal, an error: the message, worded.
     Failed(String),
     /// No records of the type; `via_cname`: the name was a CNAME whose chain hickory followed.
-    NoRecords { via_cname: bool },
+    NoRecords {
+        via_cname: bool,
+    },
     Addrs(Box<[IpAddr]>),
 }
 
@@ -499,9 +501,9 @@ fn combine(host: &str, v4: Outcome, v6: Outcome, per_try: Duration) -> Result<Ve
         .any(|o| matches!(o, Outcome::NoRecords { via_cname: true }));
     Err(match v4.min(v6) {
         Outcome::NxDomain => format!("{host}: no such host (NXDOMAIN)"),
-        Outcome::Timeout => format!(
-            "{host}: DNS timeout (no answer within {per_try:?}, {DNS_TRIES} tries)"
-        ),
+        Outcome::Timeout => {
+            format!("{host}: DNS timeout (no answer within {per_try:?}, {DNS_TRIES} tries)")
+        }
         Outcome::Failed(why) => format!("{host}: {why}"),
         Outcome::NoRecords { .. } => no_records(host, via_cname),
         Outcome::Addrs(_) => no_records(host, false),

@@ -40,14 +40,28 @@ fn failures_are_told_apart() {
     assert!(text.contains("\\u{1b}[31mred\\u{a}"), "{text:?}");
     // A NODATA for another name than the one asked: the end of a CNAME chain (or where hickory gave up on it).
     let other = Query::query(Name::from_ascii("b.test.").unwrap(), RecordType::A);
-    let chain: ResolveError =
-        ProtoError::nx_error(Box::new(other), None, None, None, ResponseCode::NoError, false, None)
-            .into();
+    let chain: ResolveError = ProtoError::nx_error(
+        Box::new(other),
+        None,
+        None,
+        None,
+        ResponseCode::NoError,
+        false,
+        None,
+    )
+    .into();
     assert_eq!(says(&chain), Outcome::NoRecords { via_cname: true });
     let search = Query::query(Name::from_ascii("A.test.corp.").unwrap(), RecordType::A);
-    let searched: ResolveError =
-        ProtoError::nx_error(Box::new(search), None, None, None, ResponseCode::NoError, false, None)
-            .into();
+    let searched: ResolveError = ProtoError::nx_error(
+        Box::new(search),
+        None,
+        None,
+        None,
+        ResponseCode::NoError,
+        false,
+        None,
+    )
+    .into();
     assert_eq!(says(&searched), Outcome::NoRecords { via_cname: false });
 }
 
@@ -89,7 +103,12 @@ fn the_message_of_a_failed_lookup_is_deterministic() {
     let v4: IpAddr = "192.0.2.1".parse().unwrap();
     let v6: IpAddr = "2001:db8::1".parse().unwrap();
     assert_eq!(
-        combine("a.test", Outcome::Timeout, Outcome::Addrs([v6].into()), per_try),
+        combine(
+            "a.test",
+            Outcome::Timeout,
+            Outcome::Addrs([v6].into()),
+            per_try
+        ),
         Ok(vec![v6])
     );
     assert_eq!(
@@ -107,7 +126,12 @@ fn the_message_of_a_failed_lookup_is_deterministic() {
 /// and its message carries no Rust debug text.
 #[test]
 fn host_names_with_underscores_are_dns_names() {
-    for ok in ["a_b.test", "_dmarc.test", "x.a_b.test.", "xn--bcher-kva.test"] {
+    for ok in [
+        "a_b.test",
+        "_dmarc.test",
+        "x.a_b.test.",
+        "xn--bcher-kva.test",
+    ] {
         assert!(dns_name(ok).is_ok(), "{ok}");
     }
     let long = format!("{}.test", "a".repeat(64));
@@ -205,7 +229,10 @@ fn dns_server_forms() {
         let err = parse_dns_server(bad).unwrap_err().to_string();
         assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
         if bad == "::1:53" {
-            assert!(err.contains("[::1]:53") && err.contains("[::1:53]"), "{err}");
+            assert!(
+                err.contains("[::1]:53") && err.contains("[::1:53]"),
+                "{err}"
+            );
         }
     }
     let cli = crate::cli::Cli::parse_from([
