@@ -261,10 +261,31 @@ impl Backend {
                 per_try,
             } => {
                 let name = dns_name(host)?;
-                let (v4, v6) = tokio::join!(
+                let started = Instant::now();
+                let (mut v4, v6) = tokio::join!(
                     ask(resolver, cache, host, &name, Family::V4),
                     ask(resolver, cache, host, &name, Family::V6),
                 );
+                let no_records = |o: &Outcome| {
+                    matches!(
+                        o,
+                        Outcome::NoRecordsBare | Outcome::NoRecords { via_cname: false }
+                    )
+                };
+                if (v4 == Outcome::NoRecordsBare || v6 == Outcome::NoRecordsBare)
+                    && no_records(&v4)
+                    && no_records(&v6)
+                {
+                    // One more query, only for this failure: is the name a CNAME (to itself)? Within the tries'
+                    // share of the budget, so the guard's timeout never speaks for it.
+                    let until = started + *per_try * DNS_TRIES;
+                    let cname = resolver.lookup(name.clone(), RecordType::CNAME);
+                    if let Ok(Ok(found)) = tokio::time::timeout_at(until.into(), cname).await {
+                        if found.iter().any(|r| matches!(r, RData::CNAME(_))) {
+                            v4 = Outcome::NoRecords { via_cname: true };
+                        }
+                    }
+                }
                 return combine(host, v4, v6, *per_try);
             }
             Backend::Platform { why, warned } => {
@@ -386,6 +407,9 @@ enum Outcome {
     NoRecords {
         via_cname: bool,
     },
+    /// No records for the name asked, with neither an SOA nor a CNAME hickory followed: a plain NODATA from a
+    /// server that omits the SOA, or a name that is a CNAME to itself (hickory asks it again until its depth).
+    NoRecordsBare,
     Addrs(Box<[IpAddr]>),
 }
 
@@ -465,9 +489,13 @@ fn outcome_of(err: &ResolveError, asked: &Name) -> Outcome {
         ProtoErrorKind::NoRecordsFound {
             response_code,
             query,
+            soa,
             ..
         } => match *response_code {
             ResponseCode::NXDomain => Outcome::NxDomain,
+            ResponseCode::NoError if starts_with_labels(query.name(), asked) && soa.is_none() => {
+                Outcome::NoRecordsBare
+            }
             ResponseCode::NoError => Outcome::NoRecords {
                 via_cname: !starts_with_labels(query.name(), asked),
             },
@@ -505,7 +533,7 @@ fn combine(host: &str, v4: Outcome, v6: Outcome, per_try: Duration) -> Result<Ve
             format!("{host}: DNS timeout (no answer within {per_try:?}, {DNS_TRIES} tries)")
         }
         Outcome::Failed(why) => format!("{host}: {why}"),
-        Outcome::NoRecords { .. } => no_records(host, via_cname),
+        Outcome::NoRecords { .. } | Outcome::NoRecordsBare => no_records(host, via_cname),
         Outcome::Addrs(_) => no_records(host, false),
     })
 }

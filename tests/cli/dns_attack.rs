@@ -152,9 +152,11 @@ async fn a_tcp_hang_up_after_truncation_is_an_error_not_no_records() {
     }
 }
 
-/// A CNAME loop ends after hickory's 8 hops per family, and the message says a CNAME chain is at fault.
+/// A CNAME loop ends after hickory's 8 hops per family, and the message says a CNAME chain is at fault; a name
+/// that is a CNAME to itself costs one more query (CNAME) to say so.
 #[tokio::test]
 async fn a_cname_loop_is_bounded_and_named() {
+    const TYPE_CNAME: u16 = 5;
     let dns = Dns::start("127.0.0.53", 300).await;
     dns.set(
         "loop1.crawlfish.test",
@@ -164,21 +166,47 @@ async fn a_cname_loop_is_bounded_and_named() {
         "loop2.crawlfish.test",
         Zone::Cname("loop1.crawlfish.test".into()),
     );
-    let url = "http://loop1.crawlfish.test/";
+    dns.set(
+        "self.crawlfish.test",
+        Zone::Cname("self.crawlfish.test".into()),
+    );
+    let input = "http://loop1.crawlfish.test/\nhttp://self.crawlfish.test/\n";
     let server = dns.arg();
-    let run = crawlfish(&args(&["--dns-server", &server]), url).await;
-    assert_eq!(run.kind(url), "dns");
-    let message = run.record(url)["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(message.contains("CNAME chain"), "{message}");
+    let run = crawlfish(&args(&["--dns-server", &server]), input).await;
+    for url in [
+        "http://loop1.crawlfish.test/",
+        "http://self.crawlfish.test/",
+    ] {
+        assert_eq!(run.kind(url), "dns");
+        let message = run.record(url)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("CNAME chain"), "{message}");
+    }
     for rtype in [TYPE_A, TYPE_AAAA] {
         let asked =
             dns.count("loop1.crawlfish.test", rtype) + dns.count("loop2.crawlfish.test", rtype);
         assert!((2..=8).contains(&asked), "{asked}: {:?}", dns.summary());
+        assert!(
+            (1..=8).contains(&dns.count("self.crawlfish.test", rtype)),
+            "{:?}",
+            dns.summary()
+        );
     }
-    eprintln!("CNAME loop: {message:?}; queries {:?}", dns.summary());
+    assert_eq!(
+        dns.count("self.crawlfish.test", TYPE_CNAME),
+        1,
+        "{:?}",
+        dns.summary()
+    );
+    assert_eq!(
+        dns.count("loop1.crawlfish.test", TYPE_CNAME),
+        0,
+        "{:?}",
+        dns.summary()
+    );
+    eprintln!("CNAME loops: queries {:?}", dns.summary());
 }
 
 /// `::1:53` is both the address ::1 port 53 and the address ::1:53: refused with both spellings. No server
