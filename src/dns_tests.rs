@@ -1,8 +1,12 @@
 //! Unit tests of `dns.rs`: failure messages, the lookup budget, the order of local answers, `--dns-server` forms.
 
+use super::query::{combine, dns_name, outcome_of, Outcome};
 use super::*;
 use clap::Parser;
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::ProtoError;
+use hickory_resolver::proto::ProtoErrorKind;
+use hickory_resolver::ResolveError;
 
 fn config(flags: &[&str]) -> Config {
     let mut argv = vec!["crawlfish"];
@@ -20,7 +24,7 @@ fn failures_are_told_apart() {
     let asked = Name::from_ascii("a.test").unwrap();
     let says = |e: &ResolveError| outcome_of(e, &asked);
     assert_eq!(says(&no_records(ResponseCode::NXDomain)), Outcome::NxDomain);
-    // Without an SOA: maybe a CNAME to itself, which `Backend::lookup` asks about.
+    // Without an SOA: maybe a CNAME to itself, which `query::lookup` asks about.
     assert_eq!(
         says(&no_records(ResponseCode::NoError)),
         Outcome::NoRecordsBare
