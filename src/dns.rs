@@ -1,8 +1,9 @@
 //! Name resolution for every HTTP client of a run: [`Resolver`], reqwest's `Resolve`, built once by `fetch.rs` and
 //! shared by all its clients (one per host), so one cache serves the whole run. In this order: `--resolve`
 //! overrides; RFC 6761 special names answered here (`localhost` and `*.localhost` are loopback, `.invalid` never
-//! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), whose
-//! cache keeps each answer for its TTL. Lookups of one name that overlap share one query.
+//! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), A and
+//! AAAA asked apart (`dns_query.rs`), each answer kept for its TTL in `dns_cache.rs` (hickory's own cache is off:
+//! it keeps every record a server sends). Lookups of one name that overlap share one query.
 //!
 //! Also the form of a `--dns-server` value ([`parse_dns_server`], called by `cli.rs`'s validation).
 //!
@@ -23,22 +24,15 @@ use hickory_resolver::config::{
     LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::op::{Query, ResponseCode};
+use hickory_resolver::proto::op::Query;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
-use hickory_resolver::proto::ProtoErrorKind;
-use hickory_resolver::{Hosts, ResolveError, TokioResolver};
+use hickory_resolver::{Hosts, TokioResolver};
 use reqwest::dns::{Addrs, Resolve, Resolving};
 
 use crate::cli::Config;
+use crate::dns_cache::DnsCache;
 use crate::record::DnsError;
-
-/// Entries in the DNS cache: one per name and record type, so a host takes two (A and AAAA) plus one per CNAME
-/// hop. 4,096 holds ~2,000 hosts, 32 times the hosts a run connects to at once by default (about `-c`, 64), at
-/// about 1 KB an entry (the query, one or two 280-byte records, moka's bookkeeping): ~4 MB when full. A fixed size
-/// keeps memory bounded whatever the number of hosts a crawl meets; past it the least used entries go and are
-/// asked again.
-pub(crate) const DNS_CACHE_ENTRIES: usize = 4_096;
 
 /// A lookup may take this share (numerator, denominator) of the connect deadline (`--connect-timeout`, or
 /// `--timeout` when shorter): the HTTP client's connect deadline covers the lookup too, and a lookup that ends
@@ -75,8 +69,12 @@ pub(crate) struct Resolver {
 }
 
 enum Backend {
-    /// DNS through hickory, with its TTL cache.
-    Dns(Box<TokioResolver>),
+    /// DNS through hickory (its cache off), with ours; `per_try`: how long hickory waits for each of its tries.
+    Dns {
+        resolver: Box<TokioResolver>,
+        cache: DnsCache,
+        per_try: Duration,
+    },
     /// The system configuration could not be read (why): the platform's resolver (getaddrinfo), without a cache.
     Platform { why: String, warned: AtomicBool },
 }
@@ -96,7 +94,11 @@ impl Resolver {
         let (num, den) = DNS_SHARE_OF_CONNECT;
         let budget = cfg.connect_timeout.min(cfg.timeout) * num / den;
         let backend = match dns_backend(&cfg.dns_servers, budget) {
-            Ok(resolver) => Backend::Dns(Box::new(resolver)),
+            Ok(resolver) => Backend::Dns {
+                resolver: Box::new(resolver),
+                cache: DnsCache::default(),
+                per_try: per_try(budget),
+            },
             Err(why) => Backend::Platform {
                 why,
                 warned: AtomicBool::new(false),
@@ -232,15 +234,13 @@ impl Drop for Done {
 async fn lookup(backend: Arc<Backend>, host: String, budget: Duration, done: Done) -> Answer {
     // A guard: hickory's own tries end first (`TRIES_SHARE_OF_BUDGET`); this bounds the platform resolver too (its
     // thread is left to finish).
-    let answer = match tokio::time::timeout(budget, backend.lookup(&host, budget)).await {
+    let answer = match tokio::time::timeout(budget, backend.lookup(&host)).await {
         Err(_) => Err(timeout_message(&host, budget)),
         Ok(answer) => answer,
     };
     drop(done);
     match answer {
-        Ok(ips) if ips.is_empty() => {
-            Err(format!("{host}: no address records (no A or AAAA)").into())
-        }
+        Ok(ips) if ips.is_empty() => Err(query::no_records(&host, false).into()),
         Ok(ips) => Ok(ips.into()),
         Err(message) => Err(message.into()),
     }
@@ -249,12 +249,15 @@ async fn lookup(backend: Arc<Backend>, host: String, budget: Duration, done: Don
 impl Backend {
     /// IPv4 addresses first, then IPv6 (each in the server's order), whichever answer came first: a stable order,
     /// and on a machine without IPv6 the connection does not wait for the client's fallback to IPv4.
-    async fn lookup(&self, host: &str, budget: Duration) -> Result<Vec<IpAddr>, String> {
+    async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, String> {
         let mut ips: Vec<IpAddr> = match self {
-            Backend::Dns(resolver) => match resolver.lookup_ip(host).await {
-                Ok(found) => found.iter().collect(),
-                Err(e) => return Err(describe(host, &e, tries_total(budget))),
-            },
+            Backend::Dns {
+                resolver,
+                cache,
+                per_try,
+            } => {
+                return query::lookup(resolver, cache, host, *per_try).await;
+            }
             Backend::Platform { why, warned } => {
                 if !warned.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
@@ -289,10 +292,12 @@ fn dns_backend(servers: &[SocketAddr], budget: Duration) -> Result<TokioResolver
     };
     // A and AAAA asked at once, as getaddrinfo does (hickory's default asks AAAA only when A is empty).
     opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    opts.cache_size = DNS_CACHE_ENTRIES;
+    // Off (moka with capacity 0 stores nothing): hickory's entries keep every record of an answer, thousands from
+    // a hostile server; `dns_cache.rs` keeps a few addresses instead.
+    opts.cache_size = 0;
     // Read by `Resolver::in_hosts_file` instead.
     opts.use_hosts_file = ResolveHosts::Never;
-    opts.timeout = tries_total(budget) / DNS_TRIES;
+    opts.timeout = per_try(budget);
     opts.attempts = (DNS_TRIES - 1) as usize;
     Ok(
         TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
@@ -302,6 +307,8 @@ fn dns_backend(servers: &[SocketAddr], budget: Duration) -> Result<TokioResolver
 }
 
 /// `ADDR[:PORT]` for `--dns-server`: an IP address (IPv6 in brackets when a port follows), port 53 unless given.
+/// Refused: an IPv6 address that also reads as ADDR:PORT (`::1:53`), and addresses no server answers from
+/// (unspecified, broadcast, multicast).
 pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
     let bad = || {
         format!(
@@ -310,43 +317,39 @@ pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
     };
     let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
         addr
+    } else if let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        SocketAddr::new(inner.parse::<IpAddr>().ok().with_context(bad)?, DNS_PORT)
     } else {
-        let ip = raw
-            .strip_prefix('[')
-            .and_then(|r| r.strip_suffix(']'))
-            .unwrap_or(raw);
-        SocketAddr::new(ip.parse::<IpAddr>().ok().with_context(bad)?, DNS_PORT)
+        let ip = raw.parse::<IpAddr>().ok().with_context(bad)?;
+        if let Some((left, right)) = raw.rsplit_once(':') {
+            if left.parse::<Ipv6Addr>().is_ok() && right.parse::<u16>().is_ok() {
+                bail!(
+                    "--dns-server {raw:?}: ambiguous: the address {left} port {right}, or the address {raw} \
+                     port {DNS_PORT}? Write [{left}]:{right} or [{raw}]"
+                );
+            }
+        }
+        SocketAddr::new(ip, DNS_PORT)
     };
     if addr.port() == 0 {
         bail!("{}: port 0", bad());
     }
+    let ip = addr.ip();
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() || ip.is_multicast() || broadcast {
+        bail!(
+            "--dns-server {raw:?}: {ip} is an unspecified, broadcast or multicast address, not a server's"
+        );
+    }
     Ok(addr)
 }
 
-/// How long hickory's tries may take together.
-fn tries_total(budget: Duration) -> Duration {
+/// How long hickory waits for each try: its tries together take 9/10 of the budget. An answer to a try that
+/// comes after the next try was sent is not taken (hickory matches answers to the query of the try), so a server
+/// slower than this per try fails.
+fn per_try(budget: Duration) -> Duration {
     let (num, den) = TRIES_SHARE_OF_BUDGET;
-    budget * num / den
-}
-
-/// A failed lookup in words: NXDOMAIN, a timeout and the other failures apart. Nothing a server sent is quoted
-/// except through [`printable`].
-fn describe(host: &str, err: &ResolveError, waited: Duration) -> String {
-    let Some(proto) = err.proto() else {
-        return format!("{host}: DNS error: {}", printable(&err.to_string()));
-    };
-    match proto.kind() {
-        ProtoErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
-            ResponseCode::NXDomain => format!("{host}: no such host (NXDOMAIN)"),
-            ResponseCode::NoError => format!("{host}: no address records (no A or AAAA)"),
-            ResponseCode::ServFail => format!("{host}: DNS server failure (SERVFAIL)"),
-            ResponseCode::Refused => format!("{host}: DNS query refused (REFUSED)"),
-            code => format!("{host}: DNS error ({code}, rcode {})", u16::from(code)),
-        },
-        ProtoErrorKind::Timeout => timeout_message(host, waited),
-        ProtoErrorKind::NoConnections => format!("{host}: no DNS server could be reached"),
-        _ => format!("{host}: DNS error: {}", printable(&proto.to_string())),
-    }
+    budget * num / den / DNS_TRIES
 }
 
 fn timeout_message(host: &str, waited: Duration) -> String {
@@ -365,6 +368,9 @@ fn printable(text: &str) -> String {
     }
     out
 }
+
+#[path = "dns_query.rs"]
+mod query;
 
 #[cfg(test)]
 #[path = "dns_tests.rs"]

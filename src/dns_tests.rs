@@ -1,8 +1,12 @@
 //! Unit tests of `dns.rs`: failure messages, the lookup budget, the order of local answers, `--dns-server` forms.
 
+use super::query::{combine, dns_name, outcome_of, Outcome};
 use super::*;
 use clap::Parser;
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::ProtoError;
+use hickory_resolver::proto::ProtoErrorKind;
+use hickory_resolver::ResolveError;
 
 fn config(flags: &[&str]) -> Config {
     let mut argv = vec!["crawlfish"];
@@ -17,25 +21,129 @@ fn no_records(code: ResponseCode) -> ResolveError {
 
 #[test]
 fn failures_are_told_apart() {
-    let budget = Duration::from_millis(1600);
-    let says = |e: &ResolveError| describe("a.test", e, budget);
+    let asked = Name::from_ascii("a.test").unwrap();
+    let says = |e: &ResolveError| outcome_of(e, &asked);
+    assert_eq!(says(&no_records(ResponseCode::NXDomain)), Outcome::NxDomain);
+    // Without an SOA: maybe a CNAME to itself, which `query::lookup` asks about.
     assert_eq!(
-        says(&no_records(ResponseCode::NXDomain)),
-        "a.test: no such host (NXDOMAIN)"
+        says(&no_records(ResponseCode::NoError)),
+        Outcome::NoRecordsBare
     );
-    assert!(says(&no_records(ResponseCode::NoError)).contains("no address records"));
-    assert!(says(&no_records(ResponseCode::ServFail)).contains("(SERVFAIL)"));
-    assert!(says(&no_records(ResponseCode::Refused)).contains("(REFUSED)"));
-    assert!(says(&no_records(ResponseCode::Unknown(4000))).contains("rcode 4000"));
+    let servfail = says(&no_records(ResponseCode::ServFail));
+    assert!(matches!(&servfail, Outcome::Failed(m) if m.contains("(SERVFAIL)")));
+    let refused = says(&no_records(ResponseCode::Refused));
+    assert!(matches!(&refused, Outcome::Failed(m) if m.contains("(REFUSED)")));
+    let odd = says(&no_records(ResponseCode::Unknown(4000)));
+    assert!(matches!(&odd, Outcome::Failed(m) if m.contains("rcode 4000")));
     let timeout: ResolveError = ProtoError::from(ProtoErrorKind::Timeout).into();
-    assert_eq!(
-        says(&timeout),
-        "a.test: DNS timeout (no answer within 1.6s)"
-    );
+    assert_eq!(says(&timeout), Outcome::Timeout);
     let hostile: ResolveError = ProtoError::from("label \u{1b}[31mred\n".to_owned()).into();
-    let text = says(&hostile);
+    let Outcome::Failed(text) = says(&hostile) else {
+        panic!()
+    };
     assert!(!text.chars().any(char::is_control), "{text:?}");
     assert!(text.contains("\\u{1b}[31mred\\u{a}"), "{text:?}");
+    // A NODATA for another name than the one asked: the end of a CNAME chain (or where hickory gave up on it).
+    let other = Query::query(Name::from_ascii("b.test.").unwrap(), RecordType::A);
+    let chain: ResolveError = ProtoError::nx_error(
+        Box::new(other),
+        None,
+        None,
+        None,
+        ResponseCode::NoError,
+        false,
+        None,
+    )
+    .into();
+    assert_eq!(says(&chain), Outcome::NoRecords { via_cname: true });
+    let search = Query::query(Name::from_ascii("A.test.corp.").unwrap(), RecordType::A);
+    let searched: ResolveError = ProtoError::nx_error(
+        Box::new(search),
+        None,
+        None,
+        None,
+        ResponseCode::NoError,
+        false,
+        None,
+    )
+    .into();
+    assert_eq!(says(&searched), Outcome::NoRecordsBare);
+}
+
+/// Without an address from either family the message is the first of NXDOMAIN, timeout, failure, no records,
+/// whichever family said it; "no address records" only when both did.
+#[test]
+fn the_message_of_a_failed_lookup_is_deterministic() {
+    let per_try = Duration::from_millis(3600);
+    let nodata = || Outcome::NoRecords { via_cname: false };
+    let failed = |m: &str| Outcome::Failed(m.to_owned());
+    let says = |a: Outcome, b: Outcome| combine("a.test", a, b, per_try).unwrap_err();
+    for (a, b) in [
+        (Outcome::Timeout, nodata()),
+        (nodata(), Outcome::Timeout),
+        (failed("DNS server failure (SERVFAIL)"), Outcome::Timeout),
+    ] {
+        assert_eq!(
+            says(a, b),
+            "a.test: DNS timeout (no answer within 3.6s, 2 tries)"
+        );
+    }
+    assert_eq!(
+        says(Outcome::Timeout, Outcome::NxDomain),
+        "a.test: no such host (NXDOMAIN)"
+    );
+    assert_eq!(
+        says(failed("DNS error: io error: refused"), nodata()),
+        "a.test: DNS error: io error: refused"
+    );
+    assert_eq!(
+        says(nodata(), failed("DNS query refused (REFUSED)")),
+        "a.test: DNS query refused (REFUSED)"
+    );
+    assert_eq!(
+        says(nodata(), nodata()),
+        "a.test: no address records (no A or AAAA)"
+    );
+    assert!(says(Outcome::NoRecords { via_cname: true }, nodata()).contains("CNAME chain"));
+    let v4: IpAddr = "192.0.2.1".parse().unwrap();
+    let v6: IpAddr = "2001:db8::1".parse().unwrap();
+    assert_eq!(
+        combine(
+            "a.test",
+            Outcome::Timeout,
+            Outcome::Addrs([v6].into()),
+            per_try
+        ),
+        Ok(vec![v6])
+    );
+    assert_eq!(
+        combine(
+            "a.test",
+            Outcome::Addrs([v4].into()),
+            Outcome::Addrs([v6].into()),
+            per_try
+        ),
+        Ok(vec![v4, v6])
+    );
+}
+
+/// Names as URLs give them: `_` inside a label is a DNS name (glibc resolves it); a label over 63 bytes is not,
+/// and its message carries no Rust debug text.
+#[test]
+fn host_names_with_underscores_are_dns_names() {
+    for ok in [
+        "a_b.test",
+        "_dmarc.test",
+        "x.a_b.test.",
+        "xn--bcher-kva.test",
+    ] {
+        assert!(dns_name(ok).is_ok(), "{ok}");
+    }
+    let long = format!("{}.test", "a".repeat(64));
+    let err = dns_name(&long).unwrap_err();
+    assert!(err.ends_with("DNS error: a label over 63 bytes"), "{err}");
+    let err = dns_name("a b.test").unwrap_err();
+    assert!(!err.contains("Err(") && !err.contains('{'), "{err}");
 }
 
 #[tokio::test]
@@ -98,6 +206,9 @@ fn dns_server_forms() {
     ok("[::1]:5353", "[::1]:5353");
     ok("[::1]", "[::1]:53");
     ok("::1", "[::1]:53");
+    ok("2001:db8::53", "[2001:db8::53]:53");
+    ok("[::1:53]", "[::1:53]:53");
+    ok("1::2:ab", "[1::2:ab]:53");
     for bad in [
         "",
         "dns.example",
@@ -106,6 +217,15 @@ fn dns_server_forms() {
         "1.2.3.4:65536",
         "1.2.3.4:53:53",
         "::1:53x",
+        "::1:53",
+        "1::2:8053",
+        "0.0.0.0",
+        "0.0.0.0:53",
+        "[::]",
+        "::",
+        "255.255.255.255",
+        "224.0.0.251:5353",
+        "[ff02::fb]:5353",
         "[::1]:",
         "[::1",
         "256.1.1.1",
@@ -113,6 +233,12 @@ fn dns_server_forms() {
     ] {
         let err = parse_dns_server(bad).unwrap_err().to_string();
         assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+        if bad == "::1:53" {
+            assert!(
+                err.contains("[::1]:53") && err.contains("[::1:53]"),
+                "{err}"
+            );
+        }
     }
     let cli = crate::cli::Cli::parse_from([
         "crawlfish",

@@ -23,7 +23,8 @@
 //!   makes one exchange and `host.rs` holds per-host state, and neither imports the other.
 //!
 //! * Names: `dns.rs`'s one resolver, shared by every HTTP client of the run (one per host): `--resolve`, RFC 6761
-//!   names, `/etc/hosts`, then DNS (hickory, TTL cache bounded by entries, overlapping lookups of a name shared).
+//!   names, `/etc/hosts`, then DNS (hickory with its cache off; `dns_cache.rs`'s TTL cache, bounded in entries and
+//!   in addresses per entry; overlapping lookups of a name shared).
 //!
 //! * `--warc FILE`: `polite.rs` captures every exchange it makes (`warc.rs` builds the records, the task
 //!   compresses them) and `warc_writer.rs`'s thread alone writes the file, one gzip member per record, sending
@@ -65,6 +66,7 @@ pub mod crawl;
 pub mod depth;
 pub mod digest;
 pub(crate) mod dns;
+pub(crate) mod dns_cache;
 pub mod fetch;
 pub mod fields;
 pub mod frontier;

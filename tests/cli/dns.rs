@@ -3,7 +3,7 @@
 //! connections, NXDOMAIN / SERVFAIL / timeout messages, and what never reaches the server (`--resolve`, `.invalid`,
 //! `localhost`, `/etc/hosts`). Every run passes `--dns-server`: the machine's resolver is never asked.
 
-mod server;
+pub(crate) mod server;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};

@@ -10,6 +10,7 @@ mod conventions_output;
 mod core;
 mod crawl;
 mod dns;
+mod dns_attack;
 mod files;
 mod hostile;
 mod meta;

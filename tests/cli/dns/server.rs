@@ -1,6 +1,6 @@
 //! The DNS server of `dns.rs`'s tests: one loopback address and port, UDP and TCP, a hand-written RFC 1035
-//! responder for A/AAAA with one TTL, NXDOMAIN for names it does not know, SERVFAIL, truncation and silence on
-//! demand, and every query recorded (name, type, transport, server-side time).
+//! responder for A/AAAA with one TTL, NXDOMAIN for names it does not know, SERVFAIL, truncation, silence, CNAMEs
+//! and a TCP port that hangs up on demand, and every query recorded (name, type, transport, server-side time).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 pub const TYPE_A: u16 = 1;
 pub const TYPE_AAAA: u16 = 28;
 const TYPE_SOA: u16 = 6;
+const TYPE_CNAME: u16 = 5;
 const CLASS_IN: u16 = 1;
 
 /// What the server answers for a name; names it does not know get NXDOMAIN.
@@ -27,6 +28,13 @@ pub enum Zone {
     Silent,
     /// Answers A from these, never answers AAAA (as some broken middleboxes do).
     NoAaaa(Vec<IpAddr>),
+    /// Never answers A; AAAA from these (an empty answer plus an SOA without any).
+    NoA(Vec<IpAddr>),
+    /// A: over UDP an empty answer with the TC bit, over TCP the connection closed without an answer; AAAA: an
+    /// empty answer plus an SOA.
+    TruncatedTcpCloses,
+    /// Every query answered with a CNAME to this name and nothing else (no SOA).
+    Cname(String),
 }
 
 /// One query the server received.
@@ -159,12 +167,14 @@ async fn serve_tcp(mut stream: TcpStream, state: Arc<DnsState>) {
         if stream.read_exact(&mut query).await.is_err() {
             return;
         }
-        if let Some(reply) = respond(&query, &state, true) {
-            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(&reply);
-            if stream.write_all(&framed).await.is_err() {
-                return;
-            }
+        // No reply: the connection is closed (a TCP query is never left unanswered on an open connection).
+        let Some(reply) = respond(&query, &state, true) else {
+            return;
+        };
+        let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if stream.write_all(&framed).await.is_err() {
+            return;
         }
     }
 }
@@ -202,19 +212,33 @@ fn respond(query: &[u8], state: &DnsState, tcp: bool) -> Option<Vec<u8>> {
     });
     let zone = state.zone.lock().unwrap().get(&name).cloned();
     let ttl = state.ttl.load(Ordering::SeqCst);
-    let records = |ips: &[IpAddr]| -> Vec<Vec<u8>> {
+    let records = |ips: &[IpAddr]| -> Vec<(u16, Vec<u8>)> {
         ips.iter()
             .filter_map(|ip| match (ip, rtype) {
-                (IpAddr::V4(v4), TYPE_A) => Some(v4.octets().to_vec()),
-                (IpAddr::V6(v6), TYPE_AAAA) => Some(v6.octets().to_vec()),
+                (IpAddr::V4(v4), TYPE_A) => Some((rtype, v4.octets().to_vec())),
+                (IpAddr::V6(v6), TYPE_AAAA) => Some((rtype, v6.octets().to_vec())),
                 _ => None,
             })
             .collect()
     };
-    let (rcode, truncated, answers): (u8, bool, Vec<Vec<u8>>) = match zone {
+    let (rcode, truncated, answers): (u8, bool, Vec<(u16, Vec<u8>)>) = match zone {
         Some(Zone::Silent) => return None,
         Some(Zone::NoAaaa(_)) if rtype == TYPE_AAAA => return None,
         Some(Zone::NoAaaa(ips)) => (0, false, records(&ips)),
+        Some(Zone::NoA(_)) if rtype == TYPE_A => return None,
+        Some(Zone::NoA(ips)) => (0, false, records(&ips)),
+        Some(Zone::TruncatedTcpCloses) if rtype != TYPE_A => (0, false, vec![]),
+        Some(Zone::TruncatedTcpCloses) if tcp => return None,
+        Some(Zone::TruncatedTcpCloses) => (0, true, vec![]),
+        Some(Zone::Cname(target)) => {
+            let mut rdata = Vec::new();
+            for label in target.split('.').filter(|l| !l.is_empty()) {
+                rdata.push(label.len() as u8);
+                rdata.extend_from_slice(label.as_bytes());
+            }
+            rdata.push(0);
+            (0, false, vec![(TYPE_CNAME, rdata)])
+        }
         Some(Zone::ServFail) => (2, false, vec![]),
         None => (3, false, vec![]),
         Some(Zone::Addrs(ips)) => (0, false, records(&ips)),
@@ -222,19 +246,20 @@ fn respond(query: &[u8], state: &DnsState, tcp: bool) -> Option<Vec<u8>> {
         Some(Zone::Truncated(ips)) => (0, false, records(&ips)),
     };
     let negative = answers.is_empty() && rcode != 2 && !truncated;
+    let ancount = u16::try_from(answers.len()).expect("at most 65,535 records");
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(&query[..2]); // ID
                                         // QR, AA, TC when truncated, RD as asked
     out.push(0x80 | 0x04 | if truncated { 0x02 } else { 0 } | (query[2] & 0x01));
     out.push(0x80 | rcode); // RA
     out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    out.extend_from_slice(&ancount.to_be_bytes());
     out.extend_from_slice(&u16::from(negative).to_be_bytes());
     out.extend_from_slice(&0u16.to_be_bytes());
     out.extend_from_slice(&query[12..question_end]);
-    for rdata in &answers {
+    for (rr_type, rdata) in &answers {
         out.extend_from_slice(&[0xC0, 0x0C]); // the question's name
-        out.extend_from_slice(&rtype.to_be_bytes());
+        out.extend_from_slice(&rr_type.to_be_bytes());
         out.extend_from_slice(&CLASS_IN.to_be_bytes());
         out.extend_from_slice(&ttl.to_be_bytes());
         out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
