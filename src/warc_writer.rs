@@ -2,7 +2,7 @@
 //! its two records (`warc.rs`) and compressing each into its own gzip member itself (`warc_gzip.rs`; inline up
 //! to [`INLINE_MAX`], else on the blocking pool): on a 2-core machine one writer thread doing all the
 //! compression was the bottleneck (W1 2.6x slower). The writer thread only writes: the members waiting for it
-//! (up to [`BATCH`] exchanges) in order with one `write`, so a crash leaves whole records and at most one torn
+//! (up to `BATCH` exchanges) in order with one `write`, so a crash leaves whole records and at most one torn
 //! member at the end; then it sends each response member's offset back to its task (a oneshot), for the JSON
 //! record's `warc_offset`. It naps rather than parks while exchanges flow: one wake-up per millisecond, not
 //! two system calls and a wake-up per exchange.
