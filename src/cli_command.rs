@@ -18,8 +18,9 @@ pub(crate) const ENV_PREFIX: &str = "CRAWLFISH_";
 /// Long flags that never come from the environment: clap's own, and the actions that replace a crawl with other
 /// output (a stray `CRAWLFISH_SCHEMA` or `CRAWLFISH_GENERATE` would turn every later run into a no-op).
 const NOT_FROM_ENV: [&str; 4] = ["help", "version", "schema", "generate"];
-/// Long flags whose environment value `--help` does not print (request headers often carry credentials).
-const HIDDEN_ENV_VALUES: [&str; 1] = ["header"];
+/// Long flags whose environment value `--help` and `-v` do not print (request headers and proxy URLs often carry
+/// credentials).
+const HIDDEN_ENV_VALUES: [&str; 2] = ["header", "proxy"];
 
 /// What `--generate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

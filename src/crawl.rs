@@ -488,6 +488,10 @@ impl Scheduler {
         if let Some(since) = &self.ctx.since {
             record.change = Some(since.change(&record));
         }
+        if self.ctx.cfg.warc.is_some() {
+            // With --warc every record carries the field: null when no response was archived.
+            record.warc_offset.get_or_insert(None);
+        }
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }

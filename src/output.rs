@@ -106,6 +106,13 @@ pub fn open(
     inputs: &[(FileId, &str)],
 ) -> Result<Output> {
     let Some(path) = path else {
+        // `crawlfish list.txt >> list.txt`: stdout is a regular file that is also an input.
+        let id = crate::run_files::stdout_meta()
+            .as_ref()
+            .and_then(FileId::of);
+        if let Some((_, name)) = inputs.iter().find(|(input, _)| Some(*input) == id) {
+            bail!("stdout is also an input ({name}); refusing to write over the list being read");
+        }
         return Ok(Output {
             writer: Sink::stdout(),
             done: SeenSet::default(),

@@ -50,10 +50,13 @@ pub struct Record {
     /// Present only with `--headers`: the final response's headers (`fields.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
-    /// Present only with `--warc`: the byte offset, in the WARC file, of the gzip member that holds this URL's
-    /// final response record (null when no response was archived).
+    /// Present only with `--warc` (`Some`): the byte offset, in the WARC file, of the gzip member that holds this
+    /// URL's final response record, null (`Some(None)`) when no response was archived. The scheduler fills in the
+    /// null for every record of a `--warc` run as it sends it (`crawl.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warc_offset: Option<u64>,
+    #[allow(clippy::option_option)]
+    // absent vs null is the point: absent without --warc, null with it
+    pub warc_offset: Option<Option<u64>>,
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
     /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
     pub meta_nofollow: bool,

@@ -28,7 +28,7 @@ fn record_fields_in_contract_order() {
     assert!(!json.contains("warc"));
     let mut r = r;
     r.change = Some(Change::New);
-    r.warc_offset = Some(7);
+    r.warc_offset = Some(Some(7));
     let json = serde_json::to_string(&r).unwrap();
     assert!(
         json.ends_with(

@@ -16,6 +16,8 @@ use crate::record::FetchError;
 pub(crate) const TARGET: &str = "crawlfish::request";
 /// Every request crawlfish sends is a GET.
 const METHOD: &str = "GET";
+/// What a URL's password is shown as in the request log.
+const PASSWORD_MASK: &str = "***";
 
 /// Why a request is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +85,18 @@ impl Sent {
             return;
         };
         let ms = started.elapsed().as_millis() as u64;
+        // A listed URL's password stays out of logs (it is sent only as Basic auth to its own origin).
+        let shown = if url.password().is_some() {
+            let mut masked = url.clone();
+            let _ = masked.set_password(Some(PASSWORD_MASK));
+            std::borrow::Cow::Owned(masked)
+        } else {
+            std::borrow::Cow::Borrowed(url)
+        };
         tracing::debug!(
             target: TARGET,
             method = %METHOD,
-            url = %url,
+            url = %shown,
             status = status.map(|s| s.as_u16()),
             error = error.map(|e| tracing::field::display(e.kind().as_str())),
             ms,

@@ -97,6 +97,15 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
         None => None,
     };
     let (mut out, since, state) = if let Some((dir, keep)) = &cfg.state {
+        // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
+        let current = dir.join(state::CURRENT);
+        if let Some((_, name)) = inputs.iter().find(|(f, _)| Some(*f) == id(&current)) {
+            bail!(
+                "--state {}: its {} is also an input ({name}); refusing to write over the list being read",
+                dir.display(),
+                state::CURRENT
+            );
+        }
         let state = state::State::lock(dir, *keep)?;
         if let (None, Some(path)) = (&warc, &cfg.warc) {
             warc = Some(open_warc(cfg, path, &others, created)?);
@@ -168,6 +177,12 @@ fn open_warc(
             );
         }
     }
+    if output_path(cfg).is_none() && is_stdout(path) {
+        bail!(
+            "--warc {}: is stdout, which carries the records; give the archive its own file",
+            path.display()
+        );
+    }
     let others: Vec<(FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
     let file = warc_writer::open(path, append(cfg), &others)?;
     created.add(file.created());
@@ -209,6 +224,26 @@ fn output_path(cfg: &Config) -> Option<PathBuf> {
     cfg.output
         .clone()
         .or_else(|| cfg.state.as_ref().map(|(dir, _)| dir.join(state::CURRENT)))
+}
+
+/// Metadata of what stdout is (a file, a pipe, a terminal), through a duplicate of the descriptor.
+pub(crate) fn stdout_meta() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd as _;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    File::from(fd).metadata().ok()
+}
+
+/// Whether `path` names the very object stdout is (`/dev/stdout`, `/proc/self/fd/1`, the file or FIFO stdout
+/// was redirected to), whatever its type: device and inode compared.
+/// A character device (`/dev/null` for both in a cron line) is not refused: nothing is read back from it.
+fn is_stdout(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    match (std::fs::metadata(path), stdout_meta()) {
+        (Ok(p), Some(o)) => {
+            p.dev() == o.dev() && p.ino() == o.ino() && !o.file_type().is_char_device()
+        }
+        _ => false,
+    }
 }
 
 fn id(path: &Path) -> Option<FileId> {

@@ -211,7 +211,7 @@ fn response_record(
         ip: resp.ip.map(|ip| ip.to_string()),
         http_version: resp.http_version,
         headers: resp.headers,
-        warc_offset: resp.warc_offset,
+        warc_offset: resp.warc_offset.map(Some),
         meta_nofollow: content.meta_nofollow,
     })
 }

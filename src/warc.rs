@@ -370,8 +370,14 @@ pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool)
             None => {
                 if let Some(v) = a.strip_prefix("--header=") {
                     format!("--header={}", header(v))
-                } else if let Some(v) = a.strip_prefix("-H").filter(|v| !v.is_empty()) {
-                    format!("-H{}", header(v))
+                } else if let Some((flags, value)) = short_cluster_header(a) {
+                    // `-HV`, `-qkHV`, or `-qkH V` (the value is the next argument).
+                    if let Some(v) = value {
+                        format!("{flags}{}", header(v))
+                    } else {
+                        next = Some("-H");
+                        a.clone()
+                    }
                 } else if let Some(v) = a.strip_prefix("--proxy=") {
                     format!("--proxy={}", crate::net::mask_raw(v))
                 } else {
@@ -413,6 +419,30 @@ pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool)
     record(&fields, "application/warc-fields", &[block.as_bytes()])
 }
 
+/// A cluster of short flags that ends in `-H` (`-H…`, `-qkH…`): the part up to and including `H`, and the
+/// header value joined to it (`None`: the value is the next argument). `None` when `H` is not reached as a flag,
+/// e.g. when an earlier flag of the cluster takes the rest as its value (`-oH` is `-o H`).
+fn short_cluster_header(arg: &str) -> Option<(&str, Option<&str>)> {
+    let cluster = arg.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+    let takes_value: Vec<char> = crate::cli_command::command()
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(clap::Arg::get_short)
+        .collect();
+    for (i, c) in cluster.char_indices() {
+        if !takes_value.contains(&c) {
+            continue;
+        }
+        if c != 'H' {
+            return None;
+        }
+        let split = 1 + i + c.len_utf8();
+        let rest = &arg[split..];
+        return Some((&arg[..split], (!rest.is_empty()).then_some(rest)));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,6 +477,36 @@ mod tests {
         assert!(text.contains("-H 'Authorization: (redacted by crawlfish)' http://h/"));
         assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    /// Found by the third attack run: `-H` inside a cluster of short flags (`-qkH V`, `-qHV`) kept its value.
+    #[test]
+    fn warcinfo_redacts_headers_in_short_flag_clusters() {
+        let args = [
+            "crawlfish",
+            "-qkH",
+            "Authorization: Bearer y1",
+            "-qHX-Api-Key:y2",
+            "-o",
+            "-H",
+            "-d2",
+        ]
+        .map(String::from);
+        let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
+        for secret in ["y1", "y2"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains("-qkH 'Authorization: (redacted by crawlfish)'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("'-qHX-Api-Key: (redacted by crawlfish)'"),
+            "{text}"
+        );
+        assert_eq!(short_cluster_header("-oH"), None, "-oH is -o H");
+        assert_eq!(short_cluster_header("-d2"), None);
+        assert_eq!(short_cluster_header("-qH"), Some(("-qH", None)));
     }
 
     /// Found by the attack run of `--proxy`: joined forms and scheme-less proxy values kept their secrets.

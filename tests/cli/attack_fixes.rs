@@ -145,7 +145,7 @@ async fn resolve_refuses_a_host_with_an_empty_label() {
 }
 
 /// Every entry of `dir` (not followed into links): its name, its bytes (a link: its target) and its mtime.
-fn dir_snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+pub fn dir_snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -168,7 +168,7 @@ fn dir_snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
 }
 
 /// An hour ago: a file written by the run would get a new mtime.
-fn age(path: &Path) {
+pub fn age(path: &Path) {
     let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
         .unwrap();
