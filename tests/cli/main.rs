@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
 
 mod attack_fixes;
+mod attack_net;
 mod conventions;
 mod conventions_attack;
 mod conventions_output;
