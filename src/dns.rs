@@ -188,7 +188,19 @@ impl Resolver {
 
 impl Resolve for Resolver {
     fn resolve(&self, name: reqwest::dns::Name) -> Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        // reqwest's `socks5://` (local resolution) asks for the URL's host as is, an address too: an address is
+        // its own answer, never a query (`[::1]` arrives bracketed).
+        let raw = name.as_str();
+        let bare = raw
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(raw);
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Box::pin(async move {
+                Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as Addrs)
+            });
+        }
+        let host = raw.trim_end_matches('.').to_ascii_lowercase();
         if let Some(answer) = self.local_answer(&host) {
             return Box::pin(async move {
                 match answer {
@@ -334,7 +346,11 @@ pub(crate) fn parse_dns_server(raw: &str) -> anyhow::Result<SocketAddr> {
     if addr.port() == 0 {
         bail!("{}: port 0", bad());
     }
-    let ip = addr.ip();
+    // `::ffff:224.0.0.1` is the IPv4 multicast address as an IPv6 socket writes it: checked as IPv4.
+    let ip = match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    };
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
     if ip.is_unspecified() || ip.is_multicast() || broadcast {
         bail!(

@@ -230,6 +230,11 @@ fn dns_server_forms() {
         "[::1",
         "256.1.1.1",
         " 1.2.3.4",
+        // The same refusals through IPv4-mapped IPv6 (an attack run found these accepted).
+        "::ffff:0.0.0.0",
+        "[::ffff:224.0.0.1]:53",
+        "::ffff:255.255.255.255",
+        "[::ffff:239.1.2.3]",
     ] {
         let err = parse_dns_server(bad).unwrap_err().to_string();
         assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
@@ -254,4 +259,22 @@ fn dns_server_forms() {
         servers,
         vec!["127.0.0.9:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
     );
+}
+
+/// reqwest's `socks5://` asks the resolver for the URL's host as is: an address is its own answer, never a query
+/// (the DNS server here is a port nothing listens on: a query would fail as `dns`).
+#[tokio::test]
+async fn an_address_is_its_own_answer() {
+    use std::str::FromStr as _;
+    let r = Resolver::new(&config(&["--dns-server", "127.0.0.1:9"]));
+    for (name, want) in [
+        ("127.0.0.150", "127.0.0.150:0"),
+        ("::1", "[::1]:0"),
+        ("[::1]", "[::1]:0"),
+        ("[::ffff:127.0.0.2]", "[::ffff:127.0.0.2]:0"),
+    ] {
+        let name = reqwest::dns::Name::from_str(name).unwrap();
+        let addrs: Vec<SocketAddr> = r.resolve(name).await.unwrap().collect();
+        assert_eq!(addrs, vec![want.parse::<SocketAddr>().unwrap()]);
+    }
 }

@@ -8,6 +8,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -19,6 +20,8 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// The largest `--cacert` file read (a system bundle of every public root is ~220 KB).
 const MAX_CACERT_BYTES: u64 = 16 << 20;
+/// How long a `--cacert` pipe may take to reach its end (`<(cat ca.pem)` takes ms; a FIFO nobody opens never does).
+const CACERT_PIPE_TIMEOUT: Duration = Duration::from_secs(5);
 /// ALPN, in preference order: HTTP/2 where the server offers it (as reqwest's own configuration does).
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
@@ -111,9 +114,13 @@ impl Roots {
         let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            tracing::debug!(error = %e, "system trust store");
+        // On a thread of its own and bounded in time: this runs inside a handshake, on a runtime thread.
+        let native = store::load_with_timeout(store::load, store::STORE_TIMEOUT);
+        if !native.refused.is_empty() {
+            tracing::warn!(
+                "system trust store: {}; bundled roots and --cacert only",
+                native.refused.join("; ")
+            );
         }
         // Stores carry old or odd certificates that rustls cannot use; each is skipped, as reqwest does.
         let (added, skipped) = roots.add_parsable_certificates(native.certs);
@@ -182,14 +189,58 @@ impl ServerCertVerifier for Roots {
     }
 }
 
+/// The bytes of one `--cacert` file: a regular file, or a pipe (`--cacert <(…)`, a FIFO) read on a thread of its
+/// own for at most [`CACERT_PIPE_TIMEOUT`] (opening a FIFO nobody writes to blocks for ever). Devices, directories
+/// and sockets are refused before they are opened (`/dev/zero` never ends). At most `MAX_CACERT_BYTES + 1` bytes.
+fn read_cacert_bytes(path: &Path) -> Result<Vec<u8>> {
+    let shown = path.display();
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("--cacert {shown}: cannot read it"))?;
+    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(MAX_CACERT_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    if meta.is_file() {
+        return read(path).with_context(|| format!("--cacert {shown}: cannot read it"));
+    }
+    if !is_fifo(&meta) {
+        bail!("--cacert {shown}: not a regular file or a pipe (a directory or a device?)");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("cacert-pipe".into())
+        .spawn(move || {
+            let _ = tx.send(read(&owned));
+        })
+        .with_context(|| format!("--cacert {shown}: cannot start a thread to read it"))?;
+    match rx.recv_timeout(CACERT_PIPE_TIMEOUT) {
+        Ok(bytes) => bytes.with_context(|| format!("--cacert {shown}: cannot read it")),
+        Err(_) => bail!(
+            "--cacert {shown}: a pipe that gave no end of file within {CACERT_PIPE_TIMEOUT:?} (nothing writes to it?)"
+        ),
+    }
+}
+
+#[cfg(unix)]
+fn is_fifo(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_fifo(_: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// The certificates of one PEM file; every failure names the file.
 fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let shown = path.display();
-    let mut bytes = Vec::new();
-    // Bounded: `--cacert /dev/zero` must not fill memory. A pipe (`--cacert <(…)`) reads as a file does.
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CACERT_BYTES + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("--cacert {shown}: cannot read it"))?;
+    // Bounded: `--cacert /dev/zero` must not fill memory, nor a FIFO block the run.
+    let bytes = read_cacert_bytes(path)?;
     if bytes.len() as u64 > MAX_CACERT_BYTES {
         bail!("--cacert {shown}: larger than {MAX_CACERT_BYTES} bytes, not a certificate file");
     }
@@ -210,6 +261,9 @@ fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     }
     Ok(certs)
 }
+
+#[path = "trust_store.rs"]
+mod store;
 
 #[cfg(test)]
 mod tests {

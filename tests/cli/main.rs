@@ -5,6 +5,7 @@
 
 mod attack_fixes;
 mod attack_fixes2;
+mod attack_net;
 mod conventions;
 mod conventions_attack;
 mod conventions_output;
