@@ -16,6 +16,20 @@ fn v4(ip: &str) -> Vec<IpAddr> {
     vec![IpAddr::V4(ip.parse::<Ipv4Addr>().unwrap())]
 }
 
+/// `-q -r 0 --ignore-robots --timeout SECS --dns-server DNS`: one lookup's outcome, quickly.
+pub(crate) fn quick<'a>(dns: &'a str, secs: &'a str) -> Vec<&'a str> {
+    vec![
+        "-q",
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--timeout",
+        secs,
+        "--dns-server",
+        dns,
+    ]
+}
+
 fn with_dns<'a>(dns: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = args(&["--dns-server", dns]);
     v.extend_from_slice(extra);
@@ -179,16 +193,7 @@ async fn nxdomain_servfail_and_silence_are_told_apart() {
     let server = dns.arg();
     // --timeout 2: a lookup may take 4/5 of it (1.6 s; its tries 9/10 of that, 1.44 s), then the URL is given up
     // (kind dns, not retried).
-    let argv = [
-        "-q",
-        "-r",
-        "0",
-        "--ignore-robots",
-        "--timeout",
-        "2",
-        "--dns-server",
-        &server,
-    ];
+    let argv = quick(&server, "2");
     let run = crawlfish(&argv, &input).await;
     assert_eq!(run.records.len(), 7);
     let message = |url: &str| {
@@ -452,16 +457,7 @@ async fn an_unanswered_aaaa_still_resolves_to_ipv4() {
     dns.set(NAME, Zone::NoAaaa(v4("127.0.0.68")));
     let url = format!("http://{NAME}:{}/", site.addr.port());
     let server = dns.arg();
-    let argv = [
-        "-q",
-        "-r",
-        "0",
-        "--ignore-robots",
-        "--timeout",
-        "3",
-        "--dns-server",
-        &server,
-    ];
+    let argv = quick(&server, "3");
     let run = crawlfish(&argv, &url).await;
     assert_eq!(run.record(&url)["status"], 200, "{}", run.record(&url));
     assert_eq!(run.record(&url)["ip"], "127.0.0.68");

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::dns::quick;
 use crate::dns::server::{Dns, Zone, TYPE_A, TYPE_AAAA};
 use crate::support::*;
 
@@ -81,16 +82,7 @@ async fn an_unanswered_a_with_an_empty_aaaa_is_a_timeout() {
     dns.set(NAME, Zone::NoA(vec![]));
     let url = format!("http://{NAME}/");
     let server = dns.arg();
-    let argv = [
-        "-q",
-        "-r",
-        "0",
-        "--ignore-robots",
-        "--timeout",
-        "2",
-        "--dns-server",
-        &server,
-    ];
+    let argv = quick(&server, "2");
     let run = crawlfish(&argv, &url).await;
     assert_eq!(run.kind(&url), "dns");
     let message = run.record(&url)["error"]["message"]
@@ -120,16 +112,7 @@ async fn a_tcp_hang_up_after_truncation_is_an_error_not_no_records() {
         input.push_str(&format!("http://tc{i}.crawlfish.test/\n"));
     }
     let server = dns.arg();
-    let argv = [
-        "-q",
-        "-r",
-        "0",
-        "--ignore-robots",
-        "--timeout",
-        "3",
-        "--dns-server",
-        &server,
-    ];
+    let argv = quick(&server, "3");
     let run = crawlfish(&argv, &input).await;
     assert_eq!(run.records.len(), NAMES);
     for r in &run.records {
