@@ -55,13 +55,28 @@ pub fn command() -> clap::Command {
         if NOT_FROM_ENV.contains(&long.as_str()) {
             return arg;
         }
+        let name = env_name(&long);
         let arg = match arg.get_action() {
-            ArgAction::SetTrue => arg.value_parser(BoolishValueParser::new()),
+            ArgAction::SetTrue => {
+                if std::env::var(&name).is_ok_and(|v| is_off(&v)) {
+                    // clap would count `CRAWLFISH_RESUME=0` as "given" for `requires`/`conflicts_with` (exit 2
+                    // with `--state`): an on/off variable that says off is as if unset.
+                    return arg;
+                }
+                arg.value_parser(BoolishValueParser::new())
+            }
             _ => arg,
         };
         arg.hide_env_values(HIDDEN_ENV_VALUES.contains(&long.as_str()))
-            .env(env_name(&long))
+            .env(name)
     })
+}
+
+/// What clap's boolish parser reads as off (`0/false/no/off/n/f`, any case).
+fn is_off(value: &str) -> bool {
+    ["0", "false", "no", "off", "n", "f"]
+        .iter()
+        .any(|off| value.eq_ignore_ascii_case(off))
 }
 
 /// The command line and environment of this process as a [`Cli`]: command line over environment over default.

@@ -302,7 +302,7 @@ impl Polite {
             let retries_left = attempt <= cfg.retries;
             let deadline = Instant::now() + cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
-            let sent = Sent::start();
+            let sent = Sent::start(tag, url, attempt);
             let resp = match self
                 .fetcher
                 .send(client, url, creds, validators, deadline)
@@ -310,7 +310,7 @@ impl Polite {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    sent.end(tag, url, attempt, None, Some(&e));
+                    sent.end(None, Some(&e));
                     if retries_left && e.kind().is_retryable() {
                         tokio::time::sleep(self.backoff(attempt)).await;
                         continue;
@@ -329,7 +329,7 @@ impl Polite {
                             // host still pauses, for the cap.
                             host.slow_down(cfg.max_retry_after);
                             let r = self.fetcher.read(resp, max_body, deadline).await;
-                            sent.end(tag, url, attempt, Some(status), r.as_ref().err());
+                            sent.end(Some(status), r.as_ref().err());
                             let r = match r {
                                 Ok(r) => Ok(Hop::Done(self.archived(head, r).await)),
                                 Err(e) => {
@@ -342,13 +342,13 @@ impl Polite {
                         host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
                     }
                     _ => {
-                        sent.end(tag, url, attempt, Some(status), None);
+                        sent.end(Some(status), None);
                         self.archived_without_body(head, Cut::Unspecified).await;
                         tokio::time::sleep(self.backoff(attempt)).await;
                         continue;
                     }
                 }
-                sent.end(tag, url, attempt, Some(status), None);
+                sent.end(Some(status), None);
                 self.archived_without_body(head, Cut::Unspecified).await;
                 continue;
             }
@@ -364,7 +364,7 @@ impl Polite {
             if let Some(target) = redirect_location(&resp, url) {
                 host.relax();
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
-                sent.end(tag, url, attempt, Some(status), None);
+                sent.end(Some(status), None);
                 let r = self.archived(head, r).await;
                 let hop = match target {
                     Ok(url) => Hop::Redirect(r, url),
@@ -373,7 +373,7 @@ impl Polite {
                 return (Ok(hop), attempt);
             }
             let read = self.fetcher.read(resp, max_body, deadline).await;
-            sent.end(tag, url, attempt, Some(status), read.as_ref().err());
+            sent.end(Some(status), read.as_ref().err());
             match read {
                 Err(e) if retries_left && e.kind().is_retryable() => {
                     self.archived_without_body(head, Cut::Disconnect).await;

@@ -28,11 +28,11 @@ impl Polite {
             let deadline = Instant::now() + self.cfg.timeout;
             let client = host.client(|| self.fetcher.pool());
             let tag = Tag::new(Purpose::Robots, hop);
-            let sent = Sent::start();
+            let sent = Sent::start(tag, &url, 1);
             let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
                 Ok(r) => r,
                 Err(e) => {
-                    sent.end(tag, &url, 1, None, Some(&e));
+                    sent.end(None, Some(&e));
                     return Robots::Unreachable(e.kind(), e.to_string());
                 }
             };
@@ -40,7 +40,7 @@ impl Polite {
             let code = resp.status();
             if let Some(target) = redirect_target(&resp, &url) {
                 let r = read_redirect(&self.fetcher, resp, deadline).await;
-                sent.end(tag, &url, 1, Some(code), None);
+                sent.end(Some(code), None);
                 self.archived(head, r).await;
                 if !self.owns(&target) {
                     // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
@@ -55,7 +55,7 @@ impl Polite {
             }
             let status = code.as_u16();
             let read = self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await;
-            sent.end(tag, &url, 1, Some(code), read.as_ref().err());
+            sent.end(Some(code), read.as_ref().err());
             let read = match read {
                 Ok(r) => Ok(self.archived(head, r).await),
                 Err(e) => {

@@ -208,6 +208,13 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         if e.is::<rustls::Error>() {
             return ErrorKind::Tls;
         }
+        if e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            // Not HTTP (a garbled status line or head): the peer answered, so not `connect`; asking again would
+            // get the same answer, so not retried.
+            return ErrorKind::Other;
+        }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if io_wraps_tls(io) || (err.is_connect() && is_tls_handshake_failure(io)) {
                 return ErrorKind::Tls;

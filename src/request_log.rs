@@ -61,49 +61,75 @@ impl Tag {
     }
 }
 
-/// One request being timed; `None` inside when the log is off.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Sent(Option<Instant>);
+/// One request being timed; `None` inside when the log is off. Its line is logged by [`Sent::end`], or, when the
+/// request never ended (its task was aborted at shutdown, after the grace period), by `Drop` with
+/// `error=aborted`: every request sent gets its one line.
+#[derive(Debug)]
+pub(crate) struct Sent(Option<Box<Pending>>);
+
+/// What a logged request's line needs at its end.
+#[derive(Debug)]
+struct Pending {
+    started: Instant,
+    tag: Tag,
+    url: Url,
+    attempt: u32,
+}
+
+/// The `error` of a request whose task was dropped before it ended.
+const ABORTED: &str = "aborted";
 
 impl Sent {
-    /// Starts timing a request, if the request log is on.
-    pub(crate) fn start() -> Sent {
-        Sent(tracing::enabled!(target: TARGET, tracing::Level::DEBUG).then(Instant::now))
+    /// Starts timing a request (`attempt`: this hop's try, 1 = first), if the request log is on.
+    pub(crate) fn start(tag: Tag, url: &Url, attempt: u32) -> Sent {
+        let on = tracing::enabled!(target: TARGET, tracing::Level::DEBUG);
+        Sent(on.then(|| {
+            Box::new(Pending {
+                started: Instant::now(),
+                tag,
+                url: url.clone(),
+                attempt,
+            })
+        }))
     }
 
-    /// Logs the request's end: its status (when a response head arrived), the error that ended it (when one
-    /// did: no response, or a body that broke off), and its attempt number for this hop (1 = first try).
-    pub(crate) fn end(
-        self,
-        tag: Tag,
-        url: &Url,
-        attempt: u32,
-        status: Option<StatusCode>,
-        error: Option<&FetchError>,
-    ) {
-        let Some(started) = self.0 else {
-            return;
-        };
-        let ms = started.elapsed().as_millis() as u64;
-        // A listed URL's password stays out of logs (it is sent only as Basic auth to its own origin).
-        let shown = if url.password().is_some() {
-            let mut masked = url.clone();
-            let _ = masked.set_password(Some(PASSWORD_MASK));
-            std::borrow::Cow::Owned(masked)
-        } else {
-            std::borrow::Cow::Borrowed(url)
-        };
-        tracing::debug!(
-            target: TARGET,
-            method = %METHOD,
-            url = %shown,
-            status = status.map(|s| s.as_u16()),
-            error = error.map(|e| tracing::field::display(e.kind().as_str())),
-            ms,
-            attempt,
-            purpose = %tag.purpose.as_str(),
-            hop = tag.hop,
-            "request"
-        );
+    /// Logs the request's end: its status (when a response head arrived) and the error that ended it (when one
+    /// did: no response, or a body that broke off).
+    pub(crate) fn end(mut self, status: Option<StatusCode>, error: Option<&FetchError>) {
+        if let Some(p) = self.0.take() {
+            log(&p, status, error.map(|e| e.kind().as_str()));
+        }
     }
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            log(&p, None, Some(ABORTED));
+        }
+    }
+}
+
+fn log(p: &Pending, status: Option<StatusCode>, error: Option<&str>) {
+    let ms = p.started.elapsed().as_millis() as u64;
+    // A listed URL's password stays out of logs (it is sent only as Basic auth to its own origin).
+    let shown = if p.url.password().is_some() {
+        let mut masked = p.url.clone();
+        let _ = masked.set_password(Some(PASSWORD_MASK));
+        std::borrow::Cow::Owned(masked)
+    } else {
+        std::borrow::Cow::Borrowed(&p.url)
+    };
+    tracing::debug!(
+        target: TARGET,
+        method = %METHOD,
+        url = %shown,
+        status = status.map(|s| s.as_u16()),
+        error = error.map(tracing::field::display),
+        ms,
+        attempt = p.attempt,
+        purpose = %p.tag.purpose.as_str(),
+        hop = p.tag.hop,
+        "request"
+    );
 }

@@ -3,6 +3,7 @@
 //! `--state` run rewriting its lock, `warc_offset` missing instead of null, a URL's password in `-vv` lines.
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use crate::attack_fixes::{age, dir_snapshot};
 use crate::conventions::run_env;
@@ -192,4 +193,58 @@ async fn vv_lines_never_show_a_urls_password() {
     assert!(lines.len() >= 2, "robots.txt and the page: {}", run.stderr);
     assert!(!run.stderr.contains(SECRET), "{}", run.stderr);
     assert!(run.stderr.contains("user:***@"), "{}", run.stderr);
+}
+
+/// Found by the fourth attack run: a request still running when SIGTERM's grace ends was sent (the server saw
+/// it) but got no `-vv` line. Now its line says `error=aborted`.
+#[tokio::test]
+async fn vv_logs_a_request_aborted_at_shutdown() {
+    let site = Site::start("127.0.0.156").await;
+    site.route(
+        "/slow",
+        vec![Step::html("late").delay(Duration::from_secs(60))],
+    );
+    let child = spawn_with_input(
+        &["-vv", "-r", "0", "--ignore-robots", "--log-format", "json"],
+        site.url("/slow"),
+    );
+    wait_until("the request", Duration::from_secs(10), || {
+        site.hits("/slow") > 0
+    })
+    .await;
+    kill(&child, "-TERM");
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the run ends after the grace period")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(lines.len(), site.hits("/slow"), "{stderr}");
+    assert_eq!(lines[0]["fields"]["error"], "aborted", "{stderr}");
+}
+
+/// Found by the fourth attack run: a response that is not HTTP (a garbled head) was `connect` and retried.
+#[tokio::test]
+async fn a_garbled_response_head_is_other_and_not_retried() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let addr = raw_server("127.0.0.157", move |mut s| {
+        let counter = counter.clone();
+        async move {
+            read_request(&mut s).await;
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            send(&mut s, b"X-Before: status\r\nHTTP/1.1 200 OK\r\n\r\nhi").await;
+        }
+    })
+    .await;
+    let url = format!("http://{addr}/");
+    let run = crawlfish(&args(&["--retries", "2"]), &url).await;
+    assert_eq!(run.kind(&url), "other", "{}", run.record(&url));
+    assert_eq!(run.record(&url)["attempts"], 1);
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

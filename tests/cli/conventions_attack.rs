@@ -117,3 +117,29 @@ async fn sigint_keeps_json_logs_json() {
         Some(130)
     );
 }
+
+/// Found by the fourth attack run: `CRAWLFISH_RESUME=0` (off) counted as "given" for `--resume`'s rules
+/// (`requires -o`, `conflicts with --state`), so a run the variable switched off exited 2.
+#[tokio::test]
+async fn an_on_off_variable_that_says_off_is_as_if_unset() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok");
+    let dir = crate::core::tempdir("resume-off");
+    let state = dir.join("s");
+    let s = state.to_str().unwrap();
+    for off in ["0", "false", "OFF", "n"] {
+        let run = run_env(
+            &args(&["--state", s]),
+            &[("CRAWLFISH_RESUME", off)],
+            &site.url("/"),
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "CRAWLFISH_RESUME={off}: {}", run.stderr);
+        let run = run_env(&args(&[]), &[("CRAWLFISH_RESUME", off)], &site.url("/")).await;
+        assert_eq!(run.code, Some(0), "CRAWLFISH_RESUME={off}: {}", run.stderr);
+    }
+    // On still means on: it needs -o.
+    let run = run_env(&args(&[]), &[("CRAWLFISH_RESUME", "1")], &site.url("/")).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
