@@ -32,13 +32,13 @@ pub(super) async fn lookup(
         ask(resolver, cache, host, &name, Family::V4),
         ask(resolver, cache, host, &name, Family::V6),
     );
-    let no_records = |o: &Outcome| {
+    let no_records = |o: &FamilyResult| {
         matches!(
             o,
-            Outcome::NoRecordsBare | Outcome::NoRecords { via_cname: false }
+            FamilyResult::NoRecordsBare | FamilyResult::NoRecords { via_cname: false }
         )
     };
-    if (v4 == Outcome::NoRecordsBare || v6 == Outcome::NoRecordsBare)
+    if (v4 == FamilyResult::NoRecordsBare || v6 == FamilyResult::NoRecordsBare)
         && no_records(&v4)
         && no_records(&v6)
     {
@@ -48,7 +48,7 @@ pub(super) async fn lookup(
         let cname = resolver.lookup(name.clone(), RecordType::CNAME);
         if let Ok(Ok(found)) = tokio::time::timeout_at(until.into(), cname).await {
             if found.iter().any(|r| matches!(r, RData::CNAME(_))) {
-                v4 = Outcome::NoRecords { via_cname: true };
+                v4 = FamilyResult::NoRecords { via_cname: true };
             }
         }
     }
@@ -71,7 +71,7 @@ pub(super) fn dns_name(host: &str) -> Result<Name, String> {
 /// How one family's query ended. Ordered by what a failed lookup reports when neither family gives an address:
 /// the first in this order, A's when both are alike.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Outcome {
+pub(super) enum FamilyResult {
     NxDomain,
     Timeout,
     /// A server failure, a refusal, an error: the message, worded.
@@ -86,12 +86,12 @@ pub(super) enum Outcome {
     Addrs(Box<[IpAddr]>),
 }
 
-impl From<Cached> for Outcome {
-    fn from(c: Cached) -> Outcome {
+impl From<Cached> for FamilyResult {
+    fn from(c: Cached) -> FamilyResult {
         match c {
-            Cached::Addrs(ips) => Outcome::Addrs(ips),
-            Cached::NxDomain => Outcome::NxDomain,
-            Cached::NoData => Outcome::NoRecords { via_cname: false },
+            Cached::Addrs(ips) => FamilyResult::Addrs(ips),
+            Cached::NxDomain => FamilyResult::NxDomain,
+            Cached::NoData => FamilyResult::NoRecords { via_cname: false },
         }
     }
 }
@@ -104,7 +104,7 @@ async fn ask(
     host: &str,
     name: &Name,
     family: Family,
-) -> Outcome {
+) -> FamilyResult {
     if let Some(kept) = cache.get(host, family, Instant::now()) {
         return kept.into();
     }
@@ -122,7 +122,9 @@ async fn ask(
             );
             let now = Instant::now();
             match kept {
-                Cached::Addrs(ips) if ips.is_empty() => Outcome::NoRecords { via_cname: false },
+                Cached::Addrs(ips) if ips.is_empty() => {
+                    FamilyResult::NoRecords { via_cname: false }
+                }
                 kept => {
                     let ttl = found.valid_until().saturating_duration_since(now);
                     cache.put(host, family, kept.clone(), ttl, now);
@@ -138,8 +140,8 @@ async fn ask(
             }) = e.proto().map(ProtoError::kind)
             {
                 let kept = match outcome {
-                    Outcome::NxDomain => Some(Cached::NxDomain),
-                    Outcome::NoRecords { via_cname: false } => Some(Cached::NoData),
+                    FamilyResult::NxDomain => Some(Cached::NxDomain),
+                    FamilyResult::NoRecords { via_cname: false } => Some(Cached::NoData),
                     _ => None,
                 };
                 if let Some(kept) = kept {
@@ -154,9 +156,9 @@ async fn ask(
 
 /// A failed query in words: NXDOMAIN, a timeout and the other failures apart. Nothing a server sent is quoted
 /// except through [`printable`].
-pub(super) fn outcome_of(err: &ResolveError, asked: &Name) -> Outcome {
+pub(super) fn outcome_of(err: &ResolveError, asked: &Name) -> FamilyResult {
     let Some(proto) = err.proto() else {
-        return Outcome::Failed(format!("DNS error: {}", printable(&err.to_string())));
+        return FamilyResult::Failed(format!("DNS error: {}", printable(&err.to_string())));
     };
     match proto.kind() {
         ProtoErrorKind::NoRecordsFound {
@@ -165,36 +167,38 @@ pub(super) fn outcome_of(err: &ResolveError, asked: &Name) -> Outcome {
             soa,
             ..
         } => match *response_code {
-            ResponseCode::NXDomain => Outcome::NxDomain,
+            ResponseCode::NXDomain => FamilyResult::NxDomain,
             ResponseCode::NoError if starts_with_labels(query.name(), asked) && soa.is_none() => {
-                Outcome::NoRecordsBare
+                FamilyResult::NoRecordsBare
             }
-            ResponseCode::NoError => Outcome::NoRecords {
+            ResponseCode::NoError => FamilyResult::NoRecords {
                 via_cname: !starts_with_labels(query.name(), asked),
             },
-            ResponseCode::ServFail => Outcome::Failed("DNS server failure (SERVFAIL)".into()),
-            ResponseCode::Refused => Outcome::Failed("DNS query refused (REFUSED)".into()),
-            code => Outcome::Failed(format!("DNS error ({code}, rcode {})", u16::from(code))),
+            ResponseCode::ServFail => FamilyResult::Failed("DNS server failure (SERVFAIL)".into()),
+            ResponseCode::Refused => FamilyResult::Failed("DNS query refused (REFUSED)".into()),
+            code => FamilyResult::Failed(format!("DNS error ({code}, rcode {})", u16::from(code))),
         },
-        ProtoErrorKind::Timeout => Outcome::Timeout,
-        ProtoErrorKind::NoConnections => Outcome::Failed("no DNS server could be reached".into()),
-        _ => Outcome::Failed(format!("DNS error: {}", printable(&proto.to_string()))),
+        ProtoErrorKind::Timeout => FamilyResult::Timeout,
+        ProtoErrorKind::NoConnections => {
+            FamilyResult::Failed("no DNS server could be reached".into())
+        }
+        _ => FamilyResult::Failed(format!("DNS error: {}", printable(&proto.to_string()))),
     }
 }
 
 /// Both families' outcomes as the lookup's answer: IPv4 addresses first, then IPv6 (each in the server's order,
 /// a stable order; on a machine without IPv6 the connection does not wait for the client's fallback to IPv4).
-/// Without any address, the message of the first outcome in [`Outcome`]'s order, whichever query ended first:
+/// Without any address, the message of the first outcome in [`FamilyResult`]'s order, whichever query ended first:
 /// NXDOMAIN, then a timeout, then a failure, and "no address records" only when both families said so.
 pub(super) fn combine(
     host: &str,
-    v4: Outcome,
-    v6: Outcome,
+    v4: FamilyResult,
+    v6: FamilyResult,
     per_try: Duration,
 ) -> Result<Vec<IpAddr>, String> {
     let mut ips = Vec::new();
     for o in [&v4, &v6] {
-        if let Outcome::Addrs(found) = o {
+        if let FamilyResult::Addrs(found) = o {
             ips.extend_from_slice(found);
         }
     }
@@ -204,15 +208,15 @@ pub(super) fn combine(
     // Either family led through a CNAME chain: the name is a CNAME, so the message says so.
     let via_cname = [&v4, &v6]
         .iter()
-        .any(|o| matches!(o, Outcome::NoRecords { via_cname: true }));
+        .any(|o| matches!(o, FamilyResult::NoRecords { via_cname: true }));
     Err(match v4.min(v6) {
-        Outcome::NxDomain => format!("{host}: no such host (NXDOMAIN)"),
-        Outcome::Timeout => {
+        FamilyResult::NxDomain => format!("{host}: no such host (NXDOMAIN)"),
+        FamilyResult::Timeout => {
             format!("{host}: DNS timeout (no answer within {per_try:?}, {DNS_TRIES} tries)")
         }
-        Outcome::Failed(why) => format!("{host}: {why}"),
-        Outcome::NoRecords { .. } | Outcome::NoRecordsBare => no_records(host, via_cname),
-        Outcome::Addrs(_) => no_records(host, false),
+        FamilyResult::Failed(why) => format!("{host}: {why}"),
+        FamilyResult::NoRecords { .. } | FamilyResult::NoRecordsBare => no_records(host, via_cname),
+        FamilyResult::Addrs(_) => no_records(host, false),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Unit tests of `dns.rs`: failure messages, the lookup budget, the order of local answers, `--dns-server` forms.
 
-use super::query::{combine, dns_name, outcome_of, Outcome};
+use super::query::{combine, dns_name, outcome_of, FamilyResult};
 use super::*;
 use clap::Parser;
 use hickory_resolver::proto::op::ResponseCode;
@@ -23,51 +23,36 @@ fn no_records(code: ResponseCode) -> ResolveError {
 fn failures_are_told_apart() {
     let asked = Name::from_ascii("a.test").unwrap();
     let says = |e: &ResolveError| outcome_of(e, &asked);
-    assert_eq!(says(&no_records(ResponseCode::NXDomain)), Outcome::NxDomain);
+    assert_eq!(
+        says(&no_records(ResponseCode::NXDomain)),
+        FamilyResult::NxDomain
+    );
     // Without an SOA: maybe a CNAME to itself, which `query::lookup` asks about.
     assert_eq!(
         says(&no_records(ResponseCode::NoError)),
-        Outcome::NoRecordsBare
+        FamilyResult::NoRecordsBare
     );
     let servfail = says(&no_records(ResponseCode::ServFail));
-    assert!(matches!(&servfail, Outcome::Failed(m) if m.contains("(SERVFAIL)")));
+    assert!(matches!(&servfail, FamilyResult::Failed(m) if m.contains("(SERVFAIL)")));
     let refused = says(&no_records(ResponseCode::Refused));
-    assert!(matches!(&refused, Outcome::Failed(m) if m.contains("(REFUSED)")));
+    assert!(matches!(&refused, FamilyResult::Failed(m) if m.contains("(REFUSED)")));
     let odd = says(&no_records(ResponseCode::Unknown(4000)));
-    assert!(matches!(&odd, Outcome::Failed(m) if m.contains("rcode 4000")));
+    assert!(matches!(&odd, FamilyResult::Failed(m) if m.contains("rcode 4000")));
     let timeout: ResolveError = ProtoError::from(ProtoErrorKind::Timeout).into();
-    assert_eq!(says(&timeout), Outcome::Timeout);
+    assert_eq!(says(&timeout), FamilyResult::Timeout);
     let hostile: ResolveError = ProtoError::from("label \u{1b}[31mred\n".to_owned()).into();
-    let Outcome::Failed(text) = says(&hostile) else {
+    let FamilyResult::Failed(text) = says(&hostile) else {
         panic!()
     };
     assert!(!text.chars().any(char::is_control), "{text:?}");
     assert!(text.contains("\\u{1b}[31mred\\u{a}"), "{text:?}");
     // A NODATA for another name than the one asked: the end of a CNAME chain (or where hickory gave up on it).
     let other = Query::query(Name::from_ascii("b.test.").unwrap(), RecordType::A);
-    let chain: ResolveError = ProtoError::nx_error(
-        Box::new(other),
-        None,
-        None,
-        None,
-        ResponseCode::NoError,
-        false,
-        None,
-    )
-    .into();
-    assert_eq!(says(&chain), Outcome::NoRecords { via_cname: true });
+    let chain = nodata(other);
+    assert_eq!(says(&chain), FamilyResult::NoRecords { via_cname: true });
     let search = Query::query(Name::from_ascii("A.test.corp.").unwrap(), RecordType::A);
-    let searched: ResolveError = ProtoError::nx_error(
-        Box::new(search),
-        None,
-        None,
-        None,
-        ResponseCode::NoError,
-        false,
-        None,
-    )
-    .into();
-    assert_eq!(says(&searched), Outcome::NoRecordsBare);
+    let searched = nodata(search);
+    assert_eq!(says(&searched), FamilyResult::NoRecordsBare);
 }
 
 /// Without an address from either family the message is the first of NXDOMAIN, timeout, failure, no records,
@@ -75,13 +60,16 @@ fn failures_are_told_apart() {
 #[test]
 fn the_message_of_a_failed_lookup_is_deterministic() {
     let per_try = Duration::from_millis(3600);
-    let nodata = || Outcome::NoRecords { via_cname: false };
-    let failed = |m: &str| Outcome::Failed(m.to_owned());
-    let says = |a: Outcome, b: Outcome| combine("a.test", a, b, per_try).unwrap_err();
+    let nodata = || FamilyResult::NoRecords { via_cname: false };
+    let failed = |m: &str| FamilyResult::Failed(m.to_owned());
+    let says = |a: FamilyResult, b: FamilyResult| combine("a.test", a, b, per_try).unwrap_err();
     for (a, b) in [
-        (Outcome::Timeout, nodata()),
-        (nodata(), Outcome::Timeout),
-        (failed("DNS server failure (SERVFAIL)"), Outcome::Timeout),
+        (FamilyResult::Timeout, nodata()),
+        (nodata(), FamilyResult::Timeout),
+        (
+            failed("DNS server failure (SERVFAIL)"),
+            FamilyResult::Timeout,
+        ),
     ] {
         assert_eq!(
             says(a, b),
@@ -89,7 +77,7 @@ fn the_message_of_a_failed_lookup_is_deterministic() {
         );
     }
     assert_eq!(
-        says(Outcome::Timeout, Outcome::NxDomain),
+        says(FamilyResult::Timeout, FamilyResult::NxDomain),
         "a.test: no such host (NXDOMAIN)"
     );
     assert_eq!(
@@ -104,14 +92,14 @@ fn the_message_of_a_failed_lookup_is_deterministic() {
         says(nodata(), nodata()),
         "a.test: no address records (no A or AAAA)"
     );
-    assert!(says(Outcome::NoRecords { via_cname: true }, nodata()).contains("CNAME chain"));
+    assert!(says(FamilyResult::NoRecords { via_cname: true }, nodata()).contains("CNAME chain"));
     let v4: IpAddr = "192.0.2.1".parse().unwrap();
     let v6: IpAddr = "2001:db8::1".parse().unwrap();
     assert_eq!(
         combine(
             "a.test",
-            Outcome::Timeout,
-            Outcome::Addrs([v6].into()),
+            FamilyResult::Timeout,
+            FamilyResult::Addrs([v6].into()),
             per_try
         ),
         Ok(vec![v6])
@@ -119,8 +107,8 @@ fn the_message_of_a_failed_lookup_is_deterministic() {
     assert_eq!(
         combine(
             "a.test",
-            Outcome::Addrs([v4].into()),
-            Outcome::Addrs([v6].into()),
+            FamilyResult::Addrs([v4].into()),
+            FamilyResult::Addrs([v6].into()),
             per_try
         ),
         Ok(vec![v4, v6])
@@ -277,4 +265,18 @@ async fn an_address_is_its_own_answer() {
         let addrs: Vec<SocketAddr> = r.resolve(name).await.unwrap().collect();
         assert_eq!(addrs, vec![want.parse::<SocketAddr>().unwrap()]);
     }
+}
+
+/// A NODATA (no error, no records, no SOA) for `query`, as hickory reports it.
+fn nodata(query: Query) -> ResolveError {
+    ProtoError::nx_error(
+        Box::new(query),
+        None,
+        None,
+        None,
+        ResponseCode::NoError,
+        false,
+        None,
+    )
+    .into()
 }

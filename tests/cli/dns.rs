@@ -16,6 +16,20 @@ fn v4(ip: &str) -> Vec<IpAddr> {
     vec![IpAddr::V4(ip.parse::<Ipv4Addr>().unwrap())]
 }
 
+/// Each `--dns-server` value exits 2 naming it, with no record written.
+pub(crate) async fn assert_refused(values: &[&str]) {
+    for bad in values {
+        let run = crawlfish(&args(&["--dns-server", bad]), "http://127.0.0.1:9/\n").await;
+        assert_eq!(run.code, Some(2), "{bad:?}: {}", run.stderr);
+        assert!(run.records.is_empty());
+        assert!(
+            run.stderr.contains(&format!("--dns-server {bad:?}")),
+            "{bad:?}: {}",
+            run.stderr
+        );
+    }
+}
+
 /// `-q -r 0 --ignore-robots --timeout SECS --dns-server DNS`: one lookup's outcome, quickly.
 pub(crate) fn quick<'a>(dns: &'a str, secs: &'a str) -> Vec<&'a str> {
     vec![
@@ -328,7 +342,7 @@ fn loopback_name_in_etc_hosts() -> Option<(String, IpAddr)> {
 
 #[tokio::test]
 async fn bad_dns_server_values_exit_2() {
-    for bad in [
+    assert_refused(&[
         "dns.example",
         "1.2.3.4:0",
         "1.2.3.4:99999",
@@ -336,16 +350,8 @@ async fn bad_dns_server_values_exit_2() {
         "[::1]:",
         "127.0.0.1:53:53",
         "",
-    ] {
-        let run = crawlfish(&args(&["--dns-server", bad]), "http://127.0.0.1:9/\n").await;
-        assert_eq!(run.code, Some(2), "{bad:?}: {}", run.stderr);
-        assert!(run.records.is_empty());
-        assert!(
-            run.stderr.contains(&format!("--dns-server {bad:?}")),
-            "{bad:?}: {}",
-            run.stderr
-        );
-    }
+    ])
+    .await;
 }
 
 /// A truncated UDP answer is asked again over TCP, on the same server and port.

@@ -13,6 +13,19 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A shell recipe from `examples/` that `bash -n` accepts: its path and text.
+fn checked_script(name: &str) -> (PathBuf, String) {
+    let script = example(name);
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bash -n {name}");
+    let text = std::fs::read_to_string(&script).unwrap();
+    (script, text)
+}
+
 /// The crawlfish command of a recipe, with the scheduler's variables filled in, must be a valid command line.
 fn assert_valid_command(words: &[&str]) {
     let cli = crawlfish::Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
@@ -117,14 +130,7 @@ fn k8s_manifest_names_the_right_fields() {
 /// `--shard 2/3` and `--state …/shard-2`, turns exit 1 (some URLs failed) into 0 and passes 75 on.
 #[test]
 fn slurm_script_shards_by_array_task() {
-    let script = example("slurm-array.sh");
-    let status = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .status()
-        .unwrap();
-    assert!(status.success(), "bash -n");
-    let text = std::fs::read_to_string(&script).unwrap();
+    let (script, text) = checked_script("slurm-array.sh");
     assert!(text.contains("#SBATCH --array=0-"));
     assert!(text.contains("SLURM_ARRAY_TASK_ID"));
     let dir = tempdir("slurm");
@@ -170,14 +176,7 @@ fn slurm_script_shards_by_array_task() {
 /// The GNU parallel recipe is valid shell and runs `--shard {}/N` over `seq 0 N-1`.
 #[test]
 fn parallel_recipe_shards_by_job() {
-    let script = example("parallel.sh");
-    let status = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .status()
-        .unwrap();
-    assert!(status.success(), "bash -n");
-    let text = std::fs::read_to_string(&script).unwrap();
+    let (_, text) = checked_script("parallel.sh");
     assert!(text.contains("--shard {}/\"$N\""), "{text}");
     assert!(text.contains("::: $(seq 0 $((N - 1)))"), "{text}");
     let readme =

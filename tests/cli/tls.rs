@@ -104,7 +104,11 @@ pub struct TlsSite {
 
 impl TlsSite {
     pub async fn start(ip: &str, alpn: &[&[u8]]) -> TlsSite {
-        let acceptor = acceptor(alpn);
+        TlsSite::start_with(ip, acceptor(alpn)).await
+    }
+
+    /// A site serving with `acceptor`'s certificate (e.g. a self-signed one).
+    pub async fn start_with(ip: &str, acceptor: tokio_rustls::TlsAcceptor) -> TlsSite {
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Seen::default());
@@ -257,21 +261,8 @@ async fn a_self_signed_leaf_can_be_its_own_cacert() {
     std::fs::write(&path, leaf.cert.pem()).unwrap();
     let key = PrivatePkcs8KeyDer::from(leaf.signing_key.serialize_der());
     let acceptor = server_acceptor(leaf.cert.der().clone(), key, H2_AND_H1);
-    let addr = raw_server("127.0.0.1", move |tcp| {
-        let acceptor = acceptor.clone();
-        async move {
-            if let Ok(tls) = acceptor.accept(tcp).await {
-                let svc = TowerToHyperService::new(
-                    axum::Router::new().fallback(|| async { "<title>self</title>" }),
-                );
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            }
-        }
-    })
-    .await;
-    let url = format!("https://{addr}/");
+    let site = TlsSite::start_with("127.0.0.1", acceptor).await;
+    let url = site.url("/");
     let run = crawlfish(
         &args(&["--cacert", path.to_str().unwrap()]),
         &format!("{url}\n"),
