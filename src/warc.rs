@@ -355,6 +355,12 @@ pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool)
     let header = |v: &str| format!("{}: {REDACTION}", v.split(':').next().unwrap_or_default());
     let mut shown = Vec::with_capacity(args.len());
     let mut next: Option<&str> = None;
+    // The short flags that take a value: in a cluster, the first of them takes the rest.
+    let takes_value: Vec<char> = crate::cli_command::command()
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(clap::Arg::get_short)
+        .collect();
     for a in args {
         let a = match next.take() {
             Some("-H") => header(a),
@@ -370,7 +376,7 @@ pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool)
             None => {
                 if let Some(v) = a.strip_prefix("--header=") {
                     format!("--header={}", header(v))
-                } else if let Some((flags, value)) = short_cluster_header(a) {
+                } else if let Some((flags, value)) = short_cluster_header(a, &takes_value) {
                     // `-HV`, `-qkHV`, or `-qkH V` (the value is the next argument).
                     if let Some(v) = value {
                         format!("{flags}{}", header(v))
@@ -422,13 +428,11 @@ pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool)
 /// A cluster of short flags that ends in `-H` (`-H…`, `-qkH…`): the part up to and including `H`, and the
 /// header value joined to it (`None`: the value is the next argument). `None` when `H` is not reached as a flag,
 /// e.g. when an earlier flag of the cluster takes the rest as its value (`-oH` is `-o H`).
-fn short_cluster_header(arg: &str) -> Option<(&str, Option<&str>)> {
+fn short_cluster_header<'a>(
+    arg: &'a str,
+    takes_value: &[char],
+) -> Option<(&'a str, Option<&'a str>)> {
     let cluster = arg.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
-    let takes_value: Vec<char> = crate::cli_command::command()
-        .get_arguments()
-        .filter(|a| a.get_action().takes_values())
-        .filter_map(clap::Arg::get_short)
-        .collect();
     for (i, c) in cluster.char_indices() {
         if !takes_value.contains(&c) {
             continue;
@@ -504,9 +508,17 @@ mod tests {
             text.contains("'-qHX-Api-Key: (redacted by crawlfish)'"),
             "{text}"
         );
-        assert_eq!(short_cluster_header("-oH"), None, "-oH is -o H");
-        assert_eq!(short_cluster_header("-d2"), None);
-        assert_eq!(short_cluster_header("-qH"), Some(("-qH", None)));
+        let takes_value = ['o', 'c', 'r', 'd', 'H'];
+        assert_eq!(
+            short_cluster_header("-oH", &takes_value),
+            None,
+            "-oH is -o H"
+        );
+        assert_eq!(short_cluster_header("-d2", &takes_value), None);
+        assert_eq!(
+            short_cluster_header("-qH", &takes_value),
+            Some(("-qH", None))
+        );
     }
 
     /// Found by the attack run of `--proxy`: joined forms and scheme-less proxy values kept their secrets.
