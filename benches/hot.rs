@@ -8,8 +8,8 @@
 
 use std::hint::black_box;
 
-use crawlfish::parse::parse_page;
-use crawlfish::record::Record;
+use crawlfish::bench::parse_page;
+use crawlfish::Record;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use url::Url;
 
@@ -58,7 +58,7 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     c.bench_function("normalize", |b| {
-        b.iter(|| crawlfish::url::normalize(black_box("HTTP://Example.COM:80/a/b/../c?q=1#frag")))
+        b.iter(|| crawlfish::bench::normalize(black_box("HTTP://Example.COM:80/a/b/../c?q=1#frag")))
     });
 
     let p = parse_page(&html, &url, &[]);
@@ -73,7 +73,7 @@ fn benches(c: &mut Criterion) {
         truncated: false,
         title: p.title,
         links: p.links,
-        fetched_at: crawlfish::record::now_rfc3339(),
+        fetched_at: crawlfish::bench::now_rfc3339(),
         elapsed_ms: 3,
         attempts: 1,
         error: None,
@@ -81,7 +81,7 @@ fn benches(c: &mut Criterion) {
         redirects: Vec::new(),
         etag: Some("\"33a64df5\"".into()),
         last_modified: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
-        digest: crawlfish::digest::of(html.as_bytes()),
+        digest: crawlfish::bench::digest_of(html.as_bytes()),
         change: None,
         ip: Some("127.0.0.1".into()),
         http_version: Some("HTTP/1.1"),

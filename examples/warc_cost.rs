@@ -22,11 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let bytes: usize = records.iter().map(Vec::len).sum();
     let mut gzip = Vec::new();
-    for level in [crawlfish::warc_writer::DEFAULT_LEVEL, 0] {
+    for level in [crawlfish::bench::DEFAULT_LEVEL, 0] {
         let started = Instant::now();
         let mut compressed = 0;
         for r in &records {
-            compressed += crawlfish::warc_writer::gzip(&[r], level)?.len();
+            compressed += crawlfish::bench::gzip(&[r], level)?.len();
         }
         gzip.push(format!(
             "level {level} {:.0} ms -> {:.1} MB",

@@ -273,7 +273,7 @@ pub fn schema(partial: bool) -> &'static jsonschema::Validator {
     static PARTIAL: OnceLock<jsonschema::Validator> = OnceLock::new();
     let cell = if partial { &PARTIAL } else { &FULL };
     cell.get_or_init(|| {
-        let mut schema: Value = serde_json::from_str(crawlfish::fields::RECORD_SCHEMA).unwrap();
+        let mut schema: Value = serde_json::from_str(crawlfish::RECORD_SCHEMA).unwrap();
         if partial {
             schema.as_object_mut().unwrap().remove("required");
         }

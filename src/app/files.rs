@@ -1,0 +1,244 @@
+//! The run's own files, opened so that a usage error changes none of them: `-o FILE` (or `--state DIR`'s
+//! `current.jsonl`), `--since FILE` and `--warc FILE`.
+//!
+//! Each file is first opened without changing a byte (created when missing) and checked: not another file of the
+//! run (same device and inode, through any path or link, also once both are open), writable, and with `--resume`
+//! or `--state` crawlfish's own output or a WARC file. Only once every one is open and checked is anything
+//! truncated or cut, and a run refused before that removes the files it created. `--warc` is opened first, before
+//! `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were.
+//!
+//! Must not write records or decide exit codes; `output.rs`, `resume.rs`, `warc_writer.rs` and `state.rs` own how
+//! each file is read and cut.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+
+use crate::cli::Config;
+use crate::output::file::{open_unchanged, stdout_meta};
+use crate::input::FileId;
+use crate::output::{self, since, state};
+use crate::warc::writer as warc_writer;
+
+/// The run's files, open, checked, and ready to be written.
+pub(crate) struct Files {
+    pub out: output::Output,
+    pub since: Option<Arc<since::Since>>,
+    pub state: Option<state::State>,
+    pub warc: Option<warc_writer::WarcFile>,
+}
+
+/// Files this run created, removed unless the run goes ahead ([`Created::keep`]).
+#[derive(Default)]
+struct Created(Vec<PathBuf>);
+
+impl Created {
+    fn add(&mut self, path: Option<&Path>) {
+        self.0.extend(path.map(Path::to_owned));
+    }
+
+    fn keep(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Opens the output (stdout, `-o FILE` or `--state`'s `current.jsonl`, DIR locked), the earlier run to compare
+/// with, and `--warc FILE`; each truncated or cut only once all are open and checked.
+///
+/// # Errors
+/// A usage error (exit 2), or [`state::Busy`]: no file of the run was changed, and those it created are removed.
+pub(crate) fn open(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<Files> {
+    let mut created = Created::default();
+    let files = open_checked(cfg, inputs, &mut created)?;
+    created.keep();
+    Ok(files)
+}
+
+fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) -> Result<Files> {
+    let keep_links = cfg.depth > 0;
+    let others = warc_others(cfg, inputs);
+    // With --state, a WARC whose directory does not exist yet may be meant for DIR, which the lock creates when it
+    // does not exist either: it is opened once DIR is there.
+    let state_dir_missing = cfg.state.as_ref().is_some_and(|(dir, _)| !dir.exists());
+    let early = cfg
+        .warc
+        .as_deref()
+        .filter(|p| !state_dir_missing || dir_exists(p));
+    let mut warc = match early {
+        Some(path) => Some(open_warc(cfg, path, &others, created)?),
+        None => None,
+    };
+    let (mut out, since, state) = if let Some((dir, keep)) = &cfg.state {
+        // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
+        let current = dir.join(state::CURRENT);
+        if let Some((_, name)) = inputs.iter().find(|(f, _)| Some(*f) == id(&current)) {
+            bail!(
+                "--state {}: its {} is also an input ({name}); refusing to write over the list being read",
+                dir.display(),
+                state::CURRENT
+            );
+        }
+        let state = state::State::lock(dir, *keep)?;
+        if let (None, Some(path)) = (&warc, &cfg.warc) {
+            warc = Some(open_warc(cfg, path, &others, created)?);
+        }
+        let since = match state.latest()? {
+            Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
+            None => since::Since::empty(),
+        };
+        let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
+        (out, Some(Arc::new(since)), Some(state))
+    } else {
+        let since = match &cfg.since {
+            Some(path) => {
+                if cfg.output.as_deref().is_some_and(|o| same_file(o, path)) {
+                    bail!(
+                        "--since {}: is also the output (-o); write this run to another file",
+                        path.display()
+                    );
+                }
+                Some(Arc::new(since::Since::open_for(
+                    path,
+                    "--since",
+                    &select_names(cfg),
+                )?))
+            }
+            None => None,
+        };
+        let out = output::open(cfg.output.as_deref(), cfg.resume, keep_links, inputs)?;
+        (out, since, None)
+    };
+    created.add(out.created.as_deref());
+    if let Some(w) = &mut warc {
+        // Also when neither existed before this run (or a link led one to the other): compared as opened.
+        if w.id().is_some() && w.id() == out.id {
+            let output = output_path(cfg).unwrap_or_default();
+            bail!(
+                "--warc {}: is also the output ({}); refusing to write over it",
+                cfg.warc.as_deref().unwrap_or(Path::new("")).display(),
+                output.display()
+            );
+        }
+        w.check(append(cfg))?;
+    }
+    out.commit()?;
+    if let Some(w) = &mut warc {
+        w.commit()?;
+    }
+    Ok(Files {
+        out,
+        since,
+        state,
+        warc,
+    })
+}
+
+/// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names).
+fn open_warc(
+    cfg: &Config,
+    path: &Path,
+    others: &[(FileId, String)],
+    created: &mut Created,
+) -> Result<warc_writer::WarcFile> {
+    if let Some((dir, _)) = &cfg.state {
+        if state::owns(dir, path) {
+            bail!(
+                "--warc {}: is one of --state {}'s own files; refusing to write over it",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+    if output_path(cfg).is_none() && is_stdout(path) {
+        bail!(
+            "--warc {}: is stdout, which carries the records; give the archive its own file",
+            path.display()
+        );
+    }
+    let others: Vec<(FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
+    let file = warc_writer::open(path, append(cfg), &others)?;
+    created.add(file.created());
+    Ok(file)
+}
+
+/// The files `--warc` may not be, by identity (those that exist now): the inputs, the output, `--since`'s file,
+/// and `--state`'s latest run and lock.
+fn warc_others(cfg: &Config, inputs: &[(FileId, &str)]) -> Vec<(FileId, String)> {
+    let mut others: Vec<(FileId, String)> = inputs
+        .iter()
+        .map(|(f, name)| (*f, format!("an input ({name})")))
+        .collect();
+    let mut paths = vec![
+        (output_path(cfg), "the output"),
+        (cfg.since.clone(), "--since"),
+    ];
+    if let Some((dir, _)) = &cfg.state {
+        paths.push((Some(dir.join(state::LATEST)), "--state's latest run"));
+        paths.push((Some(dir.join(state::LOCK)), "--state's lock"));
+    }
+    for (p, what) in paths {
+        if let Some(p) = p {
+            if let Some(f) = id(&p) {
+                others.push((f, format!("{what} ({})", p.display())));
+            }
+        }
+    }
+    others
+}
+
+/// `--warc` is appended to (with `--resume` or `--state`), not replaced.
+fn append(cfg: &Config) -> bool {
+    cfg.resume || cfg.state.is_some()
+}
+
+/// `-o FILE`, or `--state`'s `current.jsonl`.
+fn output_path(cfg: &Config) -> Option<PathBuf> {
+    cfg.output
+        .clone()
+        .or_else(|| cfg.state.as_ref().map(|(dir, _)| dir.join(state::CURRENT)))
+}
+
+/// Whether `path` names the very object stdout is (`/dev/stdout`, `/proc/self/fd/1`, the file or FIFO stdout
+/// was redirected to), whatever its type: device and inode compared.
+/// A character device (`/dev/null` for both in a cron line) is not refused: nothing is read back from it.
+fn is_stdout(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    match (std::fs::metadata(path), stdout_meta()) {
+        (Ok(p), Some(o)) => {
+            p.dev() == o.dev() && p.ino() == o.ino() && !o.file_type().is_char_device()
+        }
+        _ => false,
+    }
+}
+
+fn id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path).ok().as_ref().and_then(FileId::of)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    id(a).is_some() && id(a) == id(b)
+}
+
+/// Whether the directory `path` would be created in exists.
+fn dir_exists(path: &Path) -> bool {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.is_dir(),
+        _ => true,
+    }
+}
+
+/// The `--select` names, in flag order (an earlier record's extract is reused only under the same names).
+fn select_names(cfg: &Config) -> Vec<&str> {
+    cfg.extractors.iter().map(|x| x.name.as_str()).collect()
+}

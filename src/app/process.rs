@@ -1,0 +1,41 @@
+//! Process-wide setup, before the runtime starts: the open-files limit. (The allocator's options are compile-time
+//! defaults: `.cargo/config.toml`.)
+//!
+//! Must not read flags beyond `-c`, nor print: `main.rs` turns an error into the message and exit code.
+
+/// Descriptors needed beyond one a connection: stdio, the output and input files, the runtime's epoll and
+/// wakers, DNS, and the sockets of hosts added since the host table's last sweep (`host.rs`).
+pub const FD_RESERVE: u64 = 64 + crate::polite::host::SWEEP_GROWTH as u64;
+
+/// The descriptors a run with `concurrency` connections needs: one a connection, a quarter more for idle
+/// keep-alive sockets of hosts not yet swept, and [`FD_RESERVE`].
+#[must_use]
+pub fn fds_needed(concurrency: usize) -> u64 {
+    let c = concurrency as u64;
+    c + c / 4 + FD_RESERVE
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit. Returns the limit now in force.
+///
+/// # Errors
+/// When it stays below [`fds_needed`]: the message names the limit, the need and the fixes.
+pub fn raise_open_files(concurrency: usize) -> Result<u64, String> {
+    let need = fds_needed(concurrency);
+    let (soft, hard) = rlimit::Resource::NOFILE
+        .get()
+        .map_err(|e| format!("cannot read the open-files limit: {e}"))?;
+    let limit = if soft < hard {
+        rlimit::Resource::NOFILE
+            .set(hard, hard)
+            .map_or(soft, |()| hard)
+    } else {
+        soft
+    };
+    if limit < need {
+        return Err(format!(
+            "-c {concurrency} needs {need} open files, but the limit is {limit} (hard limit {hard}): \
+             lower -c or raise the limit (ulimit -n)"
+        ));
+    }
+    Ok(limit)
+}

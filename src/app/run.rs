@@ -1,0 +1,164 @@
+//! [`run`]: one crawl, from a [`Config`] to an [`Outcome`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::files as run_files;
+use crate::app::{progress, signal::Signal};
+use crate::cli::Config;
+use crate::crawl::{self, frontier, visit};
+use crate::net::fetch;
+use crate::output::{self, Summary, WriterEnd};
+use crate::url::shard;
+use crate::warc::{self, writer as warc_writer};
+use crate::{input, polite};
+
+/// Starts `--warc FILE`'s writer (the file open, checked and cut by `run_files.rs`), `warcinfo` first.
+fn start_warc(
+    cfg: &Config,
+    path: &std::path::Path,
+    file: warc_writer::WarcFile,
+    cancel: CancellationToken,
+) -> (
+    warc_writer::Archive,
+    tokio::sync::oneshot::Receiver<WriterEnd>,
+) {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let info = warc::warcinfo(&name, &args, &cfg.user_agent, cfg.robots);
+    warc_writer::spawn(file, &info, cfg.warc_level, cancel)
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    pub elapsed: Duration,
+    /// Set when a signal interrupted the run.
+    pub signal: Option<Signal>,
+    pub writer: WriterEnd,
+    /// The input could not be read to its end.
+    pub input_error: Option<String>,
+    /// `--shard`: listed and linked URLs left to the other shards.
+    pub other_shards: shard::OtherShards,
+    /// `--shard`, as given.
+    pub shard: Option<shard::Shard>,
+}
+
+/// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
+///
+/// # Errors
+/// Run-level failures before any record: unreadable input, unwritable output, no TLS backend.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<Outcome> {
+    let started = Instant::now();
+    let shard = cfg.shard;
+    let cfg = Arc::new(cfg);
+    let sources = input::open(&cfg.files)?;
+    let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
+    // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
+    // checked together, and truncated or cut only once all of them are (`run_files.rs`).
+    let inputs = input::regular_files(&sources);
+    let run_files::Files {
+        out,
+        since,
+        state,
+        warc,
+    } = run_files::open(&cfg, &inputs)?;
+    let cancel = CancellationToken::new();
+    let warc = match (warc, &cfg.warc) {
+        (Some(file), Some(path)) => Some(start_warc(&cfg, path, file, cancel.clone())),
+        _ => None,
+    };
+    let (archive, warc_done) = warc.unzip();
+    let progress = Arc::new(output::Progress::default());
+
+    let (seed_tx, seed_rx) = mpsc::channel(1024);
+    input::spawn_reader(sources, seed_tx);
+    let (record_tx, record_rx) = mpsc::channel(1024);
+    let written = output::spawn_writer(
+        out.writer.with_fields(cfg.fields),
+        record_rx,
+        progress.clone(),
+        cancel.clone(),
+    );
+    let bar_stop = CancellationToken::new();
+    if cfg.summary {
+        progress::spawn(progress.clone(), bar_stop.clone());
+    }
+
+    let frontier = frontier::Frontier::new(cfg.per_host, out.done);
+    let mut polite = polite::Polite::new(cfg.clone(), fetcher);
+    if let Some(archive) = archive {
+        polite = polite.with_archive(archive);
+    }
+    let visit = visit::Live {
+        polite,
+        since: since.clone(),
+    };
+    let ctx = crawl::Ctx {
+        cfg,
+        visit: Arc::new(visit),
+        progress,
+        since,
+    };
+    let crawl = crawl::crawl(
+        ctx,
+        seed_rx,
+        record_tx,
+        frontier,
+        out.resumed,
+        cancel.clone(),
+    );
+    tokio::pin!(crawl);
+    let mut signal = None;
+    let end = tokio::select! {
+        end = &mut crawl => end,
+        sig = shutdown => {
+            signal = Some(sig);
+            cancel.cancel();
+            crawl.await
+        }
+    };
+    bar_stop.cancel();
+    let (summary, mut writer) = written.await.unwrap_or_else(|_| {
+        (
+            Summary::default(),
+            WriterEnd::Failed("writer thread died".into()),
+        )
+    });
+    // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
+    if let Some(done) = warc_done {
+        let end = done
+            .await
+            .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
+        if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
+            writer = end;
+        }
+    }
+    // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
+    if let Some(state) = state {
+        if signal.is_none() && writer == WriterEnd::Drained && end.input_error.is_none() {
+            if let Err(e) = state.finish() {
+                writer = WriterEnd::Failed(format!("{e:#}"));
+            }
+        }
+    }
+    Ok(Outcome {
+        summary,
+        elapsed: started.elapsed(),
+        signal,
+        writer,
+        input_error: end.input_error,
+        other_shards: end.other_shards,
+        shard,
+    })
+}

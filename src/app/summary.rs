@@ -1,0 +1,89 @@
+//! The run's summary on stderr: one line for people, one JSON object for `--log-format json`.
+
+use std::fmt::Write as _;
+
+use crate::app::Outcome;
+
+/// The summary line, e.g. `crawlfish: 20 records in 1.20 s (17 pages/s) · 2xx 20`.
+pub(crate) fn line(o: &Outcome) -> String {
+    let s = &o.summary;
+    let secs = o.elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss)] // a rate for display
+    let rate = s.records as f64 / secs.max(0.001);
+    let mut line = format!(
+        "crawlfish: {} records in {secs:.2} s ({rate:.0} pages/s)",
+        s.records
+    );
+    for (class, n) in s.by_class.iter().enumerate().skip(1) {
+        if *n > 0 {
+            let _ = write!(line, " · {class}xx {n}");
+        }
+    }
+    let errors: u64 = s.by_kind.values().sum();
+    if errors > 0 {
+        let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(line, " · errors {errors} ({})", kinds.join(", "));
+    }
+    if let Some(shard) = o.shard {
+        let _ = write!(
+            line,
+            " · shard {shard}: skipped {} listed and {} linked URLs of other shards",
+            o.other_shards.listed, o.other_shards.linked
+        );
+    }
+    if o.signal.is_some() {
+        line.push_str(" · interrupted");
+    }
+    if let Some(mb) = peak_rss_mb() {
+        let _ = write!(line, " · peak RSS {mb:.1} MB");
+    }
+    line
+}
+
+/// The summary as one JSON object, so a `--log-format json` stderr stays one JSON value per line.
+pub(crate) fn json(o: &Outcome) -> serde_json::Value {
+    let s = &o.summary;
+    let classes: serde_json::Map<String, serde_json::Value> = s
+        .by_class
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, n)| **n > 0)
+        .map(|(class, n)| (format!("{class}xx"), (*n).into()))
+        .collect();
+    let kinds: serde_json::Map<String, serde_json::Value> = s
+        .by_kind
+        .iter()
+        .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
+        .collect();
+    let mut summary = serde_json::json!({
+        "records": s.records,
+        "failed": s.failed,
+        "elapsed_s": o.elapsed.as_secs_f64(),
+        "by_status_class": classes,
+        "by_error_kind": kinds,
+        "interrupted": o.signal.is_some(),
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    if let (Some(shard), Some(map)) = (o.shard, summary.as_object_mut()) {
+        map.insert(
+            "shard".into(),
+            serde_json::json!({
+                "index": shard.index,
+                "count": shard.count,
+                "other_shards_listed": o.other_shards.listed,
+                "other_shards_linked": o.other_shards.linked,
+            }),
+        );
+    }
+    serde_json::json!({ "summary": summary })
+}
+
+/// Peak resident set size (Linux `VmHWM`), for the summary: memory targets are checked from it.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+

@@ -1,0 +1,460 @@
+//! The command line as typed ([`Cli`], clap derive) and its validated form ([`Config`]): headers parsed, selectors
+//! compiled, regexes built, durations checked. Every usage error is found here, before any network or file I/O.
+//!
+//! Must not open files or sockets, except to read `--cacert`'s certificates (a file that holds none is a usage
+//! error like a bad flag value, so it is found here, before the output is touched) and the proxy environment.
+
+pub(crate) mod command;
+mod entry;
+pub use entry::main;
+pub(crate) mod units;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgAction, Parser, ValueEnum};
+use regex::Regex;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::cli::command::Generate;
+use crate::record::fields::Fields;
+use crate::net::proxy::Proxies;
+use crate::html::Extractor;
+use crate::url::shard::Shard;
+use crate::net::trust::Trust;
+use crate::url::Scope;
+
+/// The units and the environment, after the option list of `--help`.
+const AFTER_HELP: &str = "\
+DURATION: seconds (30, 0.5), or with units ms, s, m, h: 500ms, 5s, 2m, 1m30s.
+SIZE: bytes, or with 1024-based units k, M, G (also KiB, MiB, GiB): 512k, 10M, 1.5MiB.
+Every option can be set from CRAWLFISH_<OPTION> (e.g. CRAWLFISH_MAX_BODY=10M, CRAWLFISH_QUIET=1); the \
+command line wins over the environment, the environment over the default.";
+
+/// A URL list in, one JSON line per URL out: a concurrent, polite crawler for the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "crawlfish", version, about, term_width = 100, after_help = AFTER_HELP)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent flag of the CLI contract
+pub struct Cli {
+    /// Files with one URL per line ('-' or none: stdin). Blank lines and '#' comments are skipped
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write records to FILE instead of stdout ('-': stdout)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With -o: keep FILE's complete records, skip their URLs, append the rest
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
+    /// Compare with FILE, an earlier run's output: conditional requests, and "change" on every record
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    pub since: Option<PathBuf>,
+
+    /// Keep runs in DIR instead of -o: write DIR/current.jsonl (resumed after a crash), then rename it to
+    /// DIR/UTC-TIME.jsonl and point DIR/latest.jsonl at it; the next run compares with that (as --since)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "resume"])]
+    pub state: Option<PathBuf>,
+
+    /// With --state: finished runs kept in DIR, older ones deleted
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "state",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: u32,
+
+    /// Also archive every HTTP exchange (redirect hops, retries, robots.txt, sitemaps) in FILE: WARC/1.1, one
+    /// gzip member per record (.warc.gz); with --resume or --state, append to it
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+
+    /// With --warc: gzip level of each record, 0 (stored: the fastest, ~2.7x the size) to 9
+    #[arg(long, value_name = "N", default_value_t = crate::warc::writer::DEFAULT_LEVEL, requires = "warc",
+          value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub warc_level: u32,
+
+    /// Requests in flight, all hosts together
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: u32,
+
+    /// Requests in flight to one host
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub per_host: u32,
+
+    /// Requests per second to one host (0: unlimited)
+    #[arg(short = 'r', long, value_name = "R", default_value_t = 5.0)]
+    pub rate: f64,
+
+    /// Deadline for a whole request, headers and body
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    pub timeout: Duration,
+
+    /// Deadline for a TCP (and TLS) connect
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = units::parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Longest Retry-After honoured; a longer one gives the URL up with its last status
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    pub max_retry_after: Duration,
+
+    /// Redirects followed per URL (each hop obeys robots.txt, -r and, for discovered URLs, --scope)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// Body bytes kept per page, after decompression; the rest is cut (truncated: true)
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = units::parse_size)]
+    pub max_body: u64,
+
+    /// User-Agent header [default: crawlfish/VERSION]
+    #[arg(long, value_name = "S")]
+    pub user_agent: Option<String>,
+
+    /// Extra request header, 'Name: value' (repeatable); sent only to the listed URLs' own origins
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Ignore robots.txt and <meta name=robots nofollow> (robots.txt is still read for --sitemap)
+    #[arg(long)]
+    pub ignore_robots: bool,
+
+    /// Follow links this many levels below the listed URLs
+    #[arg(short = 'd', long, value_name = "N", default_value_t = 0)]
+    pub depth: u32,
+
+    /// Which discovered links are followed: same host, same registrable domain, or any
+    #[arg(long, value_enum, value_name = "SCOPE", default_value_t = Scope::Host)]
+    pub scope: Scope,
+
+    /// Handle only URLs whose registrable domain hashes to shard I of N; give every shard the same list. Other
+    /// shards' listed URLs get no record here and links to them (--scope any) are not followed (both counted in
+    /// the summary), nor are redirects to them
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
+    pub shard: Option<Shard>,
+
+    /// Follow only discovered URLs matching REGEX (repeatable: any may match)
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Never follow discovered URLs matching REGEX (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Stop dispatching after N fetches
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
+
+    /// Follow rel="nofollow" links too
+    #[arg(long)]
+    pub follow_nofollow: bool,
+
+    /// Extract NAME from every match of CSS (its text, or attribute ATTR) into "extract" (repeatable)
+    #[arg(long = "select", value_name = "NAME=CSS[@ATTR]")]
+    pub select: Vec<String>,
+
+    /// Add "headers": the final response's headers, lowercase names, a repeated header as an array
+    #[arg(long = "headers")]
+    pub response_headers: bool,
+
+    /// Print only these record fields, in record order (e.g. url,status,title); --resume, --since and --state
+    /// add back the fields they read
+    #[arg(long, value_name = "LIST")]
+    pub fields: Option<String>,
+
+    /// Leave "links" out of records
+    #[arg(long)]
+    pub no_links: bool,
+
+    /// Also queue the URLs of each listed host's sitemaps (robots.txt Sitemap: lines, else /sitemap.xml)
+    #[arg(long)]
+    pub sitemap: bool,
+
+    /// Connect to ADDR for HOST, keeping HOST in the URL, Host header and TLS SNI (repeatable)
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Ask only these DNS servers, not the system's (repeatable; PORT 53 unless given; IPv6 with a port in
+    /// brackets)
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
+    pub dns_servers: Vec<String>,
+
+    /// Send every request through this proxy: http://, https://, socks5:// (names resolved here) or socks5h://
+    /// (names resolved by the proxy); USER:PASS@ in it goes to the proxy only. Overrides `HTTP_PROXY`,
+    /// `HTTPS_PROXY` and `ALL_PROXY` ('': no proxy)
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Hosts reached directly, not through the proxy: comma-separated names (subdomains included), IP
+    /// addresses, CIDR blocks, or '*' for all. Overrides `NO_PROXY`
+    #[arg(long, value_name = "LIST")]
+    pub no_proxy: Option<String>,
+
+    /// Also trust the CA certificates in FILE (PEM, repeatable), beside the bundled and the system's roots
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Do not verify TLS certificates (one warning on stderr per run, unless -q)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No summary, no progress bar, errors only in logs
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Log format on stderr
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Print the JSON Schema of a record and exit
+    #[arg(long)]
+    pub schema: bool,
+
+    /// Print a man page or a shell completion script and exit
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub generate: Option<Generate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated run configuration: everything the engine needs, nothing it must re-check.
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent flags of the CLI contract
+pub struct Config {
+    pub files: Vec<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub resume: bool,
+    /// `--since FILE`.
+    pub since: Option<PathBuf>,
+    /// `--state DIR` and `--keep N`.
+    pub state: Option<(PathBuf, usize)>,
+    /// `--warc FILE`.
+    pub warc: Option<PathBuf>,
+    /// `--warc-level N`: the gzip level of each WARC record (0 = stored).
+    pub warc_level: u32,
+    pub concurrency: usize,
+    pub per_host: usize,
+    /// Requests per second per host; `None` = unlimited.
+    pub rate: Option<f64>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub max_retry_after: Duration,
+    pub max_redirects: usize,
+    pub max_body: u64,
+    pub user_agent: String,
+    pub headers: HeaderMap,
+    pub robots: bool,
+    pub depth: u32,
+    pub scope: Scope,
+    /// `--shard I/N`: only URLs of this shard are fetched (`shard.rs`).
+    pub shard: Option<Shard>,
+    pub include: Vec<Regex>,
+    pub exclude: Vec<Regex>,
+    pub max_pages: Option<u64>,
+    pub follow_nofollow: bool,
+    pub extractors: Vec<Extractor>,
+    /// `--headers`: records carry the final response's headers.
+    pub headers_out: bool,
+    /// `--fields`/`--no-links`, with what reading the output back needs; `None`: every field.
+    pub fields: Option<Fields>,
+    pub sitemap: bool,
+    /// `--resolve`: host → address (the port comes from the URL; see README).
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// `--proxy`, `--no-proxy` and the proxy environment variables, resolved (`net.rs`).
+    pub proxies: Proxies,
+    /// `--cacert` and `-k` (`trust.rs`).
+    pub trust: Trust,
+    /// Summary line and progress bar on stderr.
+    pub summary: bool,
+    /// Base delay of the retry backoff (full jitter, doubling per attempt).
+    pub backoff_base: Duration,
+}
+
+/// The User-Agent product token robots.txt groups are matched against.
+pub const PRODUCT_TOKEN: &str = "crawlfish";
+
+/// The name that means stdout for `-o` (and stdin for the inputs).
+const STDOUT_NAME: &str = "-";
+
+impl Config {
+    /// A configuration with every default, for the library API and tests. No proxy: only the command line
+    /// reads the proxy environment variables.
+    #[must_use]
+    pub fn defaults() -> Config {
+        Cli::parse_from(["crawlfish", "--proxy", ""])
+            .into_config()
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+}
+
+impl Cli {
+    /// Validates the command line.
+    ///
+    /// # Errors
+    /// A usage error naming the offending flag value.
+    pub fn into_config(self) -> Result<Config> {
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            bail!("--rate must be a number >= 0, got {}", self.rate);
+        }
+        if self.rate > 0.0 && !crate::polite::host::rate_is_representable(self.rate) {
+            bail!(
+                "--rate {}: the rate limiter cannot enforce it (one request every 1/R seconds must be between 1 ns \
+                 and {} years); use 0 for unlimited",
+                self.rate,
+                Duration::MAX.as_secs() / 31_557_600
+            );
+        }
+        let mut headers = HeaderMap::new();
+        for h in &self.headers {
+            let (name, value) = parse_header(h)?;
+            headers.append(name, value);
+        }
+        let include = compile_regexes(&self.include, "--include")?;
+        let exclude = compile_regexes(&self.exclude, "--exclude")?;
+        let extractors = self
+            .select
+            .iter()
+            .map(|s| Extractor::parse(s).map_err(|e| anyhow::anyhow!("--select {s:?}: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|s| parse_resolve(s))
+            .collect::<Result<Vec<_>>>()?;
+        let mut dns_servers: Vec<SocketAddr> = Vec::with_capacity(self.dns_servers.len());
+        for raw in &self.dns_servers {
+            let server = crate::net::dns::parse_dns_server(raw)?;
+            if !dns_servers.contains(&server) {
+                dns_servers.push(server);
+            }
+        }
+        let proxies = Proxies::from_flags(self.proxy.as_deref(), self.no_proxy.as_deref(), |k| {
+            std::env::var(k).ok()
+        })?;
+        let trust = Trust::from_flags(&self.cacert, self.insecure)?;
+        let user_agent = match self.user_agent {
+            Some(ua) => {
+                HeaderValue::from_str(&ua).with_context(|| {
+                    format!("--user-agent {ua:?}: not a valid header value (no control characters such as newlines)")
+                })?;
+                ua
+            }
+            None => format!("{PRODUCT_TOKEN}/{}", env!("CARGO_PKG_VERSION")),
+        };
+        // `-o -` is stdout, as for the inputs; --resume needs a file to read back.
+        let output = self.output.filter(|p| p.as_os_str() != STDOUT_NAME);
+        if self.resume && output.is_none() {
+            bail!("--resume needs -o FILE (it reads FILE back), not stdout");
+        }
+        let read_back = self.since.is_some() || self.state.is_some();
+        let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
+            .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
+        if self
+            .warc
+            .as_ref()
+            .is_some_and(|w| w.as_os_str() == STDOUT_NAME)
+        {
+            bail!("--warc needs a FILE (stdout carries the records)");
+        }
+        Ok(Config {
+            files: self.files,
+            output,
+            resume: self.resume,
+            since: self.since,
+            state: self.state.map(|dir| (dir, self.keep as usize)),
+            warc: self.warc,
+            warc_level: self.warc_level,
+            concurrency: self.concurrency as usize,
+            per_host: self.per_host as usize,
+            rate: (self.rate > 0.0).then_some(self.rate),
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            max_retry_after: self.max_retry_after,
+            max_redirects: self.max_redirects,
+            max_body: self.max_body,
+            user_agent,
+            headers,
+            robots: !self.ignore_robots,
+            depth: self.depth,
+            scope: self.scope,
+            shard: self.shard,
+            include,
+            exclude,
+            max_pages: self.max_pages,
+            follow_nofollow: self.follow_nofollow,
+            extractors,
+            headers_out: self.response_headers,
+            fields,
+            sitemap: self.sitemap,
+            resolve,
+            dns_servers,
+            proxies,
+            trust,
+            summary: !self.quiet,
+            backoff_base: Duration::from_millis(500),
+        })
+    }
+}
+
+fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue)> {
+    let (name, value) = raw
+        .split_once(':')
+        .with_context(|| format!("-H {raw:?}: expected 'Name: value'"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .with_context(|| format!("-H {raw:?}: invalid header name"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .with_context(|| format!("-H {raw:?}: invalid header value"))?;
+    Ok((name, value))
+}
+
+fn compile_regexes(patterns: &[String], flag: &str) -> Result<Vec<Regex>> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).with_context(|| format!("{flag} {p:?} is not a valid regex")))
+        .collect()
+}
+
+/// `HOST:PORT:ADDR` as curl takes it; ADDR may be an IPv6 address in brackets.
+fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
+    let bad = || format!("--resolve {raw:?}: expected HOST:PORT:ADDR");
+    let (host, rest) = raw.split_once(':').with_context(bad)?;
+    let (port, addr) = rest.split_once(':').with_context(bad)?;
+    let port: u16 = port.parse().ok().with_context(bad)?;
+    let addr: IpAddr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+        .with_context(bad)?;
+    // The resolver looks a URL's host up without its one final dot (`example.com.` is `example.com`), so the
+    // override is keyed the same way: else `--resolve example.com.:…` would never apply and the name would go to
+    // real DNS, the opposite of a staging override.
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() {
+        bail!(bad());
+    }
+    if host.starts_with('.') || host.contains("..") || host.ends_with('.') {
+        bail!("--resolve {raw:?}: {host:?} is not a host name (an empty label)");
+    }
+    Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,473 @@
+//! Differential test: the scanner against html5gum, a WHATWG tokenizer, on generated markup.
+//!
+//! html5gum runs with the same "naive" state switching as the scanner (after a start tag of a raw-text element
+//! its content is tokenized as RCDATA, RAWTEXT, script data or PLAINTEXT). From its tokens we take the expected
+//! links (`a`/`area` `href`, first attribute wins, `rel` nofollow), the first `<base href>`, robots meta and the
+//! first title's text, and compare with [`super::scan`]. The inputs come from fixed-seed generators, so a failure
+//! is reproducible: random soup of tricky fragments, and pages shaped like real ones; a third of them cut off at
+//! a random character boundary, as `--max-body` does. On a disagreement the test shrinks the input and prints it;
+//! every case it ever found is kept as an explicit regression test in `super::tests`.
+//!
+//! Compared as a crawler sees them: hrefs with CR and LF removed (the tokenizer turns CR into LF, the URL parser
+//! drops both), titles whitespace-collapsed.
+
+use html5gum::{State, Token, Tokenizer};
+
+use super::scan;
+use crate::html::collapse;
+
+#[derive(Debug, PartialEq, Eq)]
+struct View {
+    links: Vec<(String, bool)>,
+    base: Option<String>,
+    meta_nofollow: bool,
+    title: Option<String>,
+}
+
+fn rel_nofollow(rel: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|r| r.eq_ignore_ascii_case("nofollow"))
+}
+
+fn url_text(s: &str) -> String {
+    s.replace(['\r', '\n'], "")
+}
+
+/// The tokenizer's state after a start tag named `name` (lowercase), as a tree builder would switch it.
+fn raw_state(name: &[u8]) -> Option<State> {
+    match name {
+        b"title" | b"textarea" => Some(State::RcData),
+        b"script" => Some(State::ScriptData),
+        b"plaintext" => Some(State::PlainText),
+        b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" => {
+            Some(State::RawText)
+        }
+        _ => None,
+    }
+}
+
+fn expected(html: &str) -> View {
+    let mut view = View {
+        links: Vec::new(),
+        base: None,
+        meta_nofollow: false,
+        title: None,
+    };
+    let mut in_title = false;
+    let mut tokenizer = Tokenizer::new(html);
+    while let Some(Ok(token)) = tokenizer.next() {
+        match token {
+            Token::StartTag(tag) => {
+                in_title = false;
+                let attr = |n: &str| {
+                    tag.attributes
+                        .get(n.as_bytes())
+                        .map(|v| String::from_utf8_lossy(&v.value).into_owned())
+                };
+                match &tag.name[..] {
+                    b"a" | b"area" => {
+                        if let Some(href) = attr("href") {
+                            let nofollow = attr("rel").is_some_and(|r| rel_nofollow(&r));
+                            view.links.push((url_text(&href), nofollow));
+                        }
+                    }
+                    b"base" if view.base.is_none() => {
+                        view.base = attr("href").map(|h| url_text(&h));
+                    }
+                    b"meta" => {
+                        let robots = attr("name").is_some_and(|n| {
+                            n.trim_matches(|c: char| c.is_ascii_whitespace())
+                                .eq_ignore_ascii_case("robots")
+                        });
+                        let nofollow = attr("content").is_some_and(|c| {
+                            c.split(',').any(|d| {
+                                let d = d.trim_matches(|c: char| c.is_ascii_whitespace());
+                                d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none")
+                            })
+                        });
+                        view.meta_nofollow |= robots && nofollow;
+                    }
+                    b"title" if view.title.is_none() => {
+                        view.title = Some(String::new());
+                        in_title = true;
+                    }
+                    _ => {}
+                }
+                if let Some(state) = raw_state(&tag.name) {
+                    tokenizer.set_state(state);
+                }
+            }
+            Token::String(s) => {
+                if in_title {
+                    if let Some(t) = view.title.as_mut() {
+                        t.push_str(&String::from_utf8_lossy(&s.value));
+                    }
+                }
+            }
+            Token::EndTag(_) | Token::Comment(_) | Token::Doctype(_) => in_title = false,
+            Token::Error(_) => {}
+        }
+    }
+    view.title = view.title.map(|t| collapse(&t));
+    view
+}
+
+fn actual(html: &str) -> View {
+    let s = scan(html, usize::MAX);
+    View {
+        links: s
+            .hrefs
+            .into_iter()
+            .map(|(h, nofollow)| (url_text(&h), nofollow))
+            .collect(),
+        base: s.base.map(|b| url_text(&b)),
+        meta_nofollow: s.meta_nofollow,
+        title: s.title.map(|t| collapse(&t)),
+    }
+}
+
+fn agrees(html: &str) -> bool {
+    expected(html) == actual(html)
+}
+
+/// A smaller input that still disagrees: drops characters while the disagreement stays.
+fn shrink(html: &str) -> String {
+    let mut chars: Vec<char> = html.chars().collect();
+    let mut chunk = chars.len().max(1);
+    while chunk > 0 {
+        let mut i = 0;
+        while i < chars.len() {
+            let mut candidate = chars.clone();
+            candidate.drain(i..(i + chunk).min(chars.len()));
+            let text: String = candidate.iter().collect();
+            if agrees(&text) {
+                i += chunk;
+            } else {
+                chars = candidate;
+            }
+        }
+        chunk /= 2;
+    }
+    chars.into_iter().collect()
+}
+
+const SOUP: &[&str] = &[
+    "<",
+    ">",
+    "</",
+    "<a",
+    "<A",
+    "<area",
+    "<base",
+    "<meta",
+    " href",
+    " HREF",
+    " rel",
+    "=",
+    "\"",
+    "'",
+    "nofollow",
+    "robots",
+    " name",
+    " content",
+    "<!--",
+    "-->",
+    "--!>",
+    "--",
+    "-",
+    "!",
+    "<!-->",
+    "<!--->",
+    "<!",
+    "<!DOCTYPE html>",
+    "<?x ?>",
+    "<script>",
+    "</script>",
+    "</script",
+    "<SCRIPT>",
+    "<!--<script>",
+    "<style>",
+    "</style>",
+    "<title>",
+    "</title>",
+    "</TITLE ",
+    "<textarea>",
+    "</textarea>",
+    "<noscript>",
+    "</noscript>",
+    "<xmp>",
+    "<iframe>",
+    "<noframes>",
+    "</noframes>",
+    "<noembed>",
+    "<plaintext>",
+    "<svg>",
+    "<![CDATA[",
+    "]]>",
+    "</p x='>'>",
+    "é",
+    "☃",
+    "\u{a0}",
+    "\u{2003}",
+    "&amp;",
+    "&amp",
+    "&",
+    "&#x26;",
+    "&#38",
+    "&#128;",
+    "&#x9d;",
+    "&#0;",
+    "&#xD800;",
+    "&#99999999;",
+    "&notit;",
+    "&copy=",
+    "&copy",
+    "&nbsp",
+    "&lt;",
+    "&#",
+    "&#x",
+    "&bogus;",
+    "/",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\r",
+    "\x0c",
+    "\0",
+    "x",
+    "/p?a=1",
+    "/docs/pa",
+];
+
+fn soup(rng: &mut fastrand::Rng) -> String {
+    let n = rng.usize(1..40);
+    (0..n).map(|_| SOUP[rng.usize(..SOUP.len())]).collect()
+}
+
+fn pick<'a>(rng: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
+    xs[rng.usize(..xs.len())]
+}
+
+fn url(rng: &mut fastrand::Rng) -> String {
+    let mut u = String::from(pick(
+        rng,
+        &[
+            "/docs/page",
+            "page.html",
+            "../up/",
+            "https://other.test/x",
+            "//cdn.test/a",
+            "",
+            "javascript:void(0)",
+            "#top",
+        ],
+    ));
+    for _ in 0..rng.usize(0..3) {
+        u.push_str(pick(
+            rng,
+            &[
+                "?q=1&amp;r=2",
+                "?a=1&b=2",
+                "&copy=3",
+                "&lang",
+                "&copy",
+                "#frag",
+                "\u{a0}",
+                "é",
+                "&#x2F;x",
+                "%20",
+                " sp ",
+                "&quot;",
+                "&#128;",
+                "\n",
+                "&nbsp;",
+                "&notin",
+                "&amp",
+            ],
+        ));
+    }
+    u
+}
+
+fn quoted(rng: &mut fastrand::Rng, v: &str) -> String {
+    match rng.u8(..4) {
+        0 => format!("'{}'", v.replace('\'', "&#39;")),
+        1 if !v.is_empty()
+            && !v.contains(|c: char| c.is_ascii_whitespace() || "\"'=<>`".contains(c)) =>
+        {
+            v.to_owned()
+        }
+        _ => format!("\"{}\"", v.replace('"', "&quot;")),
+    }
+}
+
+fn link(rng: &mut fastrand::Rng) -> String {
+    let href = url(rng);
+    let href = quoted(rng, &href);
+    let tag = pick(rng, &["a", "A", "area", "a", "a"]);
+    let sp = pick(rng, &[" ", "\n", "\t", " \r\n ", "  "]);
+    match rng.u8(..7) {
+        0 => format!("<{tag}{sp}href={href}>text</{tag}>"),
+        1 => format!("<{tag} class=\"c\"{sp}HREF = {href} rel={}>x</a>", {
+            let rel = pick(rng, &["nofollow", "ugc NoFollow", "me"]);
+            quoted(rng, rel)
+        }),
+        2 => format!("<{tag} href={href} href=\"/second\">dup</a>"),
+        3 => format!("<{tag} data-x=\"<a href='/no'>\" href={href}/>"),
+        4 => format!("<{tag}{sp}href{sp}={sp}{href}{sp}>x</a >"),
+        5 => format!("<{tag} href={href}title=x>x</a>"),
+        _ => format!("<{tag} href={href}>"),
+    }
+}
+
+fn title(rng: &mut fastrand::Rng) -> String {
+    pick(
+        rng,
+        &[
+            "<title>Hello &amp; World</title>",
+            "<TITLE>\u{a0}Spaced\u{a0} \t title\n</TITLE>",
+            "<title>a &lt;b&gt; &notit; &nbsp x &copy2024</title >",
+            "<title>\r\n  Line\r\n  two \x0c</title>",
+            "<title>x</title foo=\">\">",
+            "<title>x</title foo='>' <a href=/in-title-end-tag>",
+            "<title>no end tag",
+            "<title>ends in </title",
+            "<title lang=en>\u{2003}em\u{2003}space </title>",
+            "<title><!-- not a comment --> <a href=/t></title>",
+            "<title/>self closing</title>",
+        ],
+    )
+    .to_owned()
+}
+
+fn block(rng: &mut fastrand::Rng) -> String {
+    match rng.u8(..16) {
+        0..=5 => format!("<p class=x>lorem {} ipsum</p>\n", link(rng)),
+        6 => "<!-- comment <a href=\"/in-comment\"> --><a href=/after-comment>".into(),
+        7 => "<!-- bang --!><a href=/after-bang>".into(),
+        8 => format!("<!--><a href=/after-empty><!--->{}", link(rng)),
+        9 => format!(
+            "<script>document.write('<a href=\"/s\">')</script a='>' <a href=/in-end-tag>{}",
+            link(rng)
+        ),
+        10 => "<script><!--\ndocument.write('<script src=x></script>'); <a href=/hidden>\n--></script><a href=/x>"
+            .into(),
+        11 => "<SCRIPT type=\"text/javascript\">var s='</scr'+'ipt>'; if (a<b && c>d) {}</SCRIPT ><a href=/y>".into(),
+        12 => format!("<noscript>{}</noscript><textarea>{}</textarea>", link(rng), link(rng)),
+        13 => format!("<style>a[href=\"/st\"]{{}}</style><iframe>{}</iframe>", link(rng)),
+        14 => format!("</div class='>' <a href=\"/in-end-tag\">{}", link(rng)),
+        _ => format!("<![CDATA[ <a href=/cdata> ]]>{}<?php echo 1 ?>", link(rng)),
+    }
+}
+
+fn page(rng: &mut fastrand::Rng) -> String {
+    let mut s = String::new();
+    if rng.bool() {
+        s.push_str("<!DOCTYPE html>\n");
+    }
+    s.push_str("<html><head><meta charset=\"utf-8\">");
+    if rng.u8(..4) != 0 {
+        s.push_str(&title(rng));
+    }
+    if rng.u8(..4) == 0 {
+        let href = url(rng);
+        let href = quoted(rng, &href);
+        s.push_str("<base href=");
+        s.push_str(&href);
+        s.push('>');
+    }
+    if rng.u8(..4) == 0 {
+        s.push_str(pick(
+            rng,
+            &[
+                "<meta name=\"robots\" content=\"noindex, nofollow\">",
+                "<META CONTENT=none NAME=Robots>",
+                "<meta name=robots name=x content=nofollow>",
+                "<meta name=description content=nofollow>",
+            ],
+        ));
+    }
+    s.push_str("</head><body>\n");
+    for _ in 0..rng.usize(1..12) {
+        s.push_str(&block(rng));
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
+/// A prefix of `s` cut at a random character boundary.
+fn cut_off(rng: &mut fastrand::Rng, s: &str) -> String {
+    let mut at = rng.usize(..=s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    s[..at].to_owned()
+}
+
+#[test]
+fn scanner_agrees_with_html5gum_tokenizer() {
+    let mut rng = fastrand::Rng::with_seed(0x5CA9_2024);
+    let mut failures = Vec::new();
+    for case in 0..6_000 {
+        let doc = if case % 2 == 0 {
+            soup(&mut rng)
+        } else {
+            page(&mut rng)
+        };
+        let doc = if case % 3 == 0 {
+            cut_off(&mut rng, &doc)
+        } else {
+            doc
+        };
+        if !agrees(&doc) {
+            failures.push(doc);
+        }
+    }
+    let shrunk: Vec<String> = failures.iter().take(5).map(|d| shrink(d)).collect();
+    for s in &shrunk {
+        eprintln!(
+            "disagreement: {s:?}\n  tokenizer: {:?}\n  scanner:   {:?}",
+            expected(s),
+            actual(s)
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements, first ones shrunk: {shrunk:#?}",
+        failures.len()
+    );
+}
+
+/// The state switching above is right: html5gum sees no markup inside raw-text elements.
+#[test]
+fn tokenizer_oracle_switches_states() {
+    let v = expected("<script><a href=/s></script><noframes><a href=/n></noframes><title>&amp;<b></title><a href=/y>");
+    assert_eq!(v.links, [("/y".to_owned(), false)]);
+    assert_eq!(v.title.as_deref(), Some("&<b>"));
+}
+
+/// Every regression case in `super::tests`, and other edge cases, agree with the tokenizer.
+#[test]
+fn explicit_cases_agree() {
+    let cases = [
+        "<a href", "<a href=", "<a href=\"/docs/pa", "<a href='/docs/pa", "<a href=/docs/pa", "<base href", "<title",
+        "<title/", "<title lang=\"e", "<title>never closed", "<title>ends in </title", "<title>ends in </title x='",
+        "<!----!><a href=>", "<!-- x --!><a href=/after>", "<!--!><a href=/no>--><a href=/yes>",
+        "<!---!><a href=/no>--><a href=/yes>", "<!-- --!-><a href=/no>--><a href=/yes>",
+        "<!-- <!-- nested --><a href=/yes>", "<!---><a href=/yes><!----><a href=/yes2>", "</v s='><a href=g>",
+        "<script></script a='><a href>", "</div class='>' <a href=/in><a href=/out>", "</><a href=/a></ x><a href=/b>",
+        "<script><!--<script></script><a href>", "<script><!--<script </script><a href>--></script><a href=/yes>",
+        "<script><!--<script>--></script><a href=/yes>", "<script><!--></script><a href=/yes>",
+        "<script><!--<scripts></script><a href=/yes>",
+        "<title>&not &copy &amp &nbsp &lt</title>",
+        "<title>&notit; &copy2024 &#0 &#8 &#9;x &#128; &#x9d; &#xD800; &#99999999; &bogus; &#x &#</title>",
+        "<title>a\0b</title>", "<a href=&copy>", "<a href='?a=1&copy=2&amp;b&ampx&notin;&amp'>", "<a href=&#128>",
+        "<a href=\"/a\0b\">", "<a rel=x rel=nofollow href=/a>", "<meta name=x name=robots content=nofollow>",
+        "<meta name=robots name=x content=nofollow>", "<title>\u{a0}x\u{a0} \u{2003}</title>",
+        "<svg><![CDATA[<a href=/cdata>]]></svg>", "<a href=\"x\"href=y>", "<a =href=x href=y>",
+    ];
+    for html in cases {
+        assert_eq!(actual(html), expected(html), "{html:?}");
+    }
+}

@@ -1,0 +1,375 @@
+//! The HTTP side: the one reqwest client (with our resolver, redirects **off**) and one HTTP exchange under one
+//! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
+//! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
+//!
+//! Names are resolved by `dns.rs`'s one `Resolver` (and its cache), shared by every client of the run.
+//!
+//! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in `host.rs`: reqwest has no
+//! global cap on idle keep-alive connections (only one per host, and a timeout), so the idle sockets of a host
+//! are closed by dropping its client when the host's state is released. Open sockets then follow the hosts in use
+//! (about `-c`), not every host the run has met.
+//!
+//! Proxies and TLS trust come made from `net.rs`; every client gets them.
+//!
+//! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
+//! passes the same robots, rate-limit and scope checks.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{
+    HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
+    RETRY_AFTER,
+};
+use reqwest::StatusCode;
+use tokio::time::{timeout_at, Instant};
+use url::Url;
+
+use crate::cli::Config;
+use crate::net::dns::Resolver;
+use crate::record::fields::Headers;
+use crate::net::proxy::ClientOptions;
+use crate::record::FetchError;
+
+/// A response, read as far as the cap allowed.
+#[derive(Debug)]
+pub struct Response {
+    pub final_url: Url,
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// The raw `Location` header, when it is valid UTF-8 (redirects are followed by the caller).
+    pub location: Option<String>,
+    /// The validators, as sent (when valid UTF-8): `ETag` and `Last-Modified`.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body: Vec<u8>,
+    pub truncated: bool,
+    pub retry_after: Option<Duration>,
+    /// The address that answered (when the connection reports one).
+    pub ip: Option<IpAddr>,
+    /// The protocol of the response, as the record spells it.
+    pub http_version: Option<&'static str>,
+    /// Every header, only when `--headers` asked for them.
+    pub headers: Option<Headers>,
+    /// With `--warc`: the byte offset of this response's record in the WARC file (set by `polite.rs`).
+    pub warc_offset: Option<u64>,
+}
+
+/// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
+/// userinfo. Only ever built for a request to the listed URL's own origin.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub basic: Option<(&'a str, Option<&'a str>)>,
+}
+
+/// The validators of an earlier response for this very URL: sent as `If-None-Match` and `If-Modified-Since`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Validators<'a> {
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+}
+
+/// What every client is built from, and a client already built (the fallback should building another fail).
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    resolver: Arc<Resolver>,
+    /// Proxies and TLS trust, made once per run and applied to every client (`net.rs`).
+    net: Arc<ClientOptions>,
+    cfg: Arc<Config>,
+}
+
+impl Fetcher {
+    /// Builds a first client, so a setting the client rejects fails here, at start.
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
+    pub fn new(cfg: Arc<Config>) -> Result<Fetcher, reqwest::Error> {
+        let resolver = Arc::new(Resolver::new(&cfg));
+        let net = Arc::new(ClientOptions::new(&cfg.proxies, &cfg.trust)?);
+        let client = build_client(&cfg, &resolver, &net)?;
+        Ok(Fetcher {
+            client,
+            resolver,
+            net,
+            cfg,
+        })
+    }
+
+    /// A new client with its own connection pool, for one host: dropping it closes that host's idle connections.
+    #[must_use]
+    pub fn pool(&self) -> reqwest::Client {
+        build_client(&self.cfg, &self.resolver, &self.net).unwrap_or_else(|_| self.client.clone())
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Sends one request and waits for its head, until `deadline`. The URL's own userinfo is never sent:
+    /// credentials go only where `creds` says, validators only where the caller found them for this URL.
+    ///
+    /// # Errors
+    /// Transport failures, classified by [`FetchError::kind`].
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, FetchError> {
+        let mut target = url.clone();
+        if !target.username().is_empty() || target.password().is_some() {
+            // reqwest would turn userinfo into an Authorization header for whatever host the URL names.
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+        }
+        let mut req = client.get(target);
+        if let Some(c) = creds {
+            if !c.headers.is_empty() {
+                req = req.headers(c.headers.clone());
+            }
+            if let Some((user, pass)) = c.basic {
+                req = req.basic_auth(user, pass);
+            }
+        }
+        if let Some(v) = validators {
+            // A value that is not a valid header (it was read back from a file) is not sent.
+            if let Some(etag) = v.etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+                req = req.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = v.last_modified.and_then(|d| HeaderValue::from_str(d).ok()) {
+                req = req.header(IF_MODIFIED_SINCE, date);
+            }
+        }
+        match timeout_at(deadline, req.send()).await {
+            Err(_) => Err(FetchError::Deadline(self.cfg.timeout)),
+            Ok(r) => r.map_err(FetchError::Request),
+        }
+    }
+
+    /// Reads a response's body, at most `max_body` bytes after decompression, until `deadline`.
+    ///
+    /// # Errors
+    /// The body broke off or the deadline passed.
+    pub async fn read(
+        &self,
+        resp: reqwest::Response,
+        max_body: u64,
+        deadline: Instant,
+    ) -> Result<Response, FetchError> {
+        read_body(resp, max_body, deadline, &self.cfg).await
+    }
+}
+
+/// Every client of the run, one per host, is built here, so each gets the same proxies and TLS trust.
+fn build_client(
+    cfg: &Config,
+    resolver: &Arc<Resolver>,
+    net: &ClientOptions,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
+        .user_agent(cfg.user_agent.clone())
+        .connect_timeout(cfg.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
+        .tcp_nodelay(true)
+        .dns_resolver(resolver.clone());
+    net.apply(builder).build()
+}
+
+/// Statuses worth another attempt; everything else (404 …) is final after one request.
+#[must_use]
+pub fn is_retryable_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// Exponential backoff with full jitter: uniform in `[0, min(cap, base·2^(attempt-1))]`, `rand01` in `[0, 1)`.
+#[must_use]
+pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration, rand01: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    exp.min(cap).mul_f64(rand01.clamp(0.0, 1.0))
+}
+
+/// The `Retry-After` of a response head, as a delay from now.
+#[must_use]
+pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, SystemTime::now())
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date (a date in the past means now).
+#[must_use]
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for u64 is still "longer than any cap": give the URL up rather than retry at once.
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A response's metadata with an empty body (the body is read by `read_body`, or dropped); its headers too when
+/// `keep_headers` (`--headers`).
+#[must_use]
+pub fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Response {
+        final_url: resp.url().clone(),
+        status: resp.status().as_u16(),
+        content_type: header(CONTENT_TYPE),
+        location: header(LOCATION),
+        etag: header(ETAG),
+        last_modified: header(LAST_MODIFIED),
+        body: Vec::new(),
+        truncated: false,
+        retry_after: retry_after(resp),
+        ip: resp.remote_addr().map(|a| a.ip()),
+        http_version: version_name(resp.version()),
+        headers: keep_headers.then(|| Headers::of(resp.headers())),
+        warc_offset: None,
+    }
+}
+
+/// How a record spells a protocol version (`http::Version`'s `Debug` says "HTTP/2.0").
+fn version_name(v: reqwest::Version) -> Option<&'static str> {
+    Some(match v {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_11 => "HTTP/1.1",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => return None,
+    })
+}
+
+async fn read_body(
+    mut resp: reqwest::Response,
+    max_body: u64,
+    deadline: Instant,
+    cfg: &Config,
+) -> Result<Response, FetchError> {
+    let limit = cfg.timeout;
+    let mut out = head(&resp, cfg.headers_out);
+    let cap = usize::try_from(max_body).unwrap_or(usize::MAX);
+    // Sized once from Content-Length (never past the cap, nor past 1 MiB up front) instead of regrown per chunk.
+    let hint = resp
+        .content_length()
+        .map_or(0, |n| usize::try_from(n).unwrap_or(cap));
+    let mut body = Vec::with_capacity(hint.min(cap).min(1 << 20));
+    let mut truncated = false;
+    loop {
+        let chunk = match timeout_at(deadline, resp.chunk()).await {
+            Err(_) => return Err(FetchError::Deadline(limit)),
+            Ok(Err(e)) => return Err(FetchError::Body(e)),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(c))) => c,
+        };
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    out.body = body;
+    out.truncated = truncated;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(500);
+        let cap = Duration::from_secs(30);
+        assert_eq!(backoff_delay(1, base, cap, 0.999_999).as_millis(), 499);
+        assert_eq!(backoff_delay(2, base, cap, 0.5), Duration::from_millis(500));
+        assert_eq!(backoff_delay(3, base, cap, 0.5), Duration::from_secs(1));
+        assert_eq!(backoff_delay(40, base, cap, 0.5), Duration::from_secs(15));
+        assert_eq!(backoff_delay(3, base, cap, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = httpdate::parse_http_date("Thu, 26 Nov 2026 18:00:00 GMT").unwrap();
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Thu, 26 Nov 2026 18:00:42 GMT", now),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 26 Nov 2026 17:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999999", now),
+            Some(Duration::MAX)
+        );
+    }
+
+    /// What `head()` reports for HTTP/1.1 and HTTP/2 (h2c with prior knowledge: the binary speaks h2 only where
+    /// TLS negotiates it, which a loopback test cannot do without a certificate the client trusts).
+    #[tokio::test]
+    async fn head_reports_protocol_peer_and_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.3:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().fallback(|| async {
+            let repeated = [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-one", "1")];
+            (axum::response::AppendHeaders(repeated), "hi")
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{addr}/");
+        for (client, version) in [
+            (reqwest::Client::new(), "HTTP/1.1"),
+            (
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .unwrap(),
+                "HTTP/2",
+            ),
+        ] {
+            let resp = client.get(&url).send().await.unwrap();
+            let h = head(&resp, true);
+            assert_eq!(h.http_version, Some(version));
+            assert_eq!(h.ip, Some(addr.ip()));
+            let json = serde_json::to_value(h.headers.unwrap()).unwrap();
+            assert_eq!(
+                json["set-cookie"],
+                serde_json::json!(["a=1", "b=2"]),
+                "{version}"
+            );
+            assert_eq!(json["x-one"], "1");
+            assert!(head(&resp, false).headers.is_none());
+        }
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+        for s in [200, 301, 400, 403, 404, 501] {
+            assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+    }
+}

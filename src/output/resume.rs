@@ -1,0 +1,430 @@
+//! `--resume`: proves that FILE is crawlfish's own output before anything is cut, then reads the records done.
+//!
+//! FILE must be a regular file whose complete lines are all records (JSON objects with at least `url`,
+//! `final_url`, `status`, `depth`, `attempts` and `error`). Anything else (another tool's JSONL, text, a binary,
+//! a FIFO or a device) is a usage error naming the file, and the file is left byte for byte as it was. Only a
+//! file proven ours has its torn last line (a write cut short by a crash) cut, and only by [`cut_torn_line`], once
+//! the run's other files have been checked too (`run_files.rs`). A missing or empty FILE is a fresh start.
+//!
+//! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
+//! `--since FILE` (`since.rs`) reads its file through the same checks (`scan_lines`), read-only.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+
+use crate::crawl::frontier::{key, SeenSet};
+
+/// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
+///
+/// A record's bounded fields (a listed URL at 8 KiB, the title at 2,048 characters, redirects, the 1 MiB
+/// `--select` extract) stay well under 8 MiB; only `links` (and a linked page's `url`) grow with the page: a
+/// 10 MiB body (the `--max-body` default) packed with `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves
+/// room for that with margin, and is also the most memory the check ever holds for one line.
+pub const MAX_RECORD_LINE: usize = 64 << 20;
+
+/// How every record line starts (`url` is the first field): a torn first write still starts like this.
+const RECORD_START: &[u8] = b"{\"url\":\"";
+
+/// Read buffer for the file.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// A record already in the `--resume` file, as far as resuming needs it. The fields without `serde(default)`
+/// must be present (even when `null`): they are how a record is told from another tool's JSON line.
+#[derive(Debug, Deserialize)]
+pub struct Resumed {
+    pub url: String,
+    pub depth: u32,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(deserialize_with = "present")]
+    pub status: Option<u16>,
+    #[serde(rename = "final_url", deserialize_with = "present")]
+    _final_url: Option<IgnoredAny>,
+    #[serde(rename = "attempts")]
+    _attempts: u32,
+    #[serde(rename = "error", deserialize_with = "present")]
+    _error: Option<IgnoredAny>,
+    /// The page said `<meta name=robots content=nofollow>`: its links are not queued again (older records: false).
+    #[serde(default)]
+    pub meta_nofollow: bool,
+}
+
+/// A required field that may be `null` (serde treats a missing `Option` as `None` unless told otherwise).
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
+/// FILE opened for appending after its last complete record, and what it holds. Nothing in FILE has changed yet:
+/// [`cut_torn_line`] cuts a torn last line, once the run's other files are checked too.
+pub struct Resume {
+    pub file: File,
+    /// Length of FILE up to its last complete record: where the next record goes.
+    pub len: u64,
+    pub done: SeenSet,
+    /// Records that may have children to crawl (only kept when asked).
+    pub resumed: Vec<Resumed>,
+    /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
+    pub created: Option<std::path::PathBuf>,
+}
+
+/// Opens FILE for `--resume`: checks it is ours, finds a torn last line, collects the URLs done. FILE is created
+/// when missing, and otherwise left as it is (see [`cut_torn_line`]).
+///
+/// # Errors
+/// FILE is not a regular file, is not crawlfish's output, or cannot be read.
+pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
+    let name = path.display();
+    let file = match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| format!("cannot create {name} for --resume"))?;
+            return Ok(Resume {
+                file,
+                len: 0,
+                done: SeenSet::default(),
+                resumed: Vec::new(),
+                created: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())),
+            });
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot open {name} for --resume")),
+        // Checked before opening: opening a FIFO could block, a device is never a record file.
+        Ok(meta) if !meta.is_file() => bail!(not_regular(path)),
+        Ok(_) => OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open {name} for --resume"))?,
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        bail!(not_regular(path)); // replaced between the check and the open
+    }
+    let mut resume = Resume {
+        file,
+        len: 0,
+        done: SeenSet::default(),
+        resumed: Vec::new(),
+        created: None,
+    };
+    let mut kept = keep_links.then_some(Vec::new());
+    let scan = scan(&mut resume.file, &mut resume.done, kept.as_mut())
+        .with_context(|| format!("cannot read {name} for --resume"))?;
+    let complete = match scan {
+        Scan::Ours(complete) => complete,
+        Scan::Foreign(why) => bail!(
+            "--resume: {name} is not crawlfish's output ({why}); it was left as it is. --resume only continues a \
+             file crawlfish wrote: give -o a new file"
+        ),
+    };
+    resume.file.seek(io::SeekFrom::Start(complete))?;
+    resume.len = complete;
+    resume.resumed = kept.unwrap_or_default();
+    Ok(resume)
+}
+
+/// Cuts FILE's torn last line, after `len` (the first change `--resume` makes to FILE); `name` for the message.
+///
+/// # Errors
+/// FILE cannot be cut.
+pub fn cut_torn_line(file: &File, len: u64, name: &str) -> Result<()> {
+    if len < file.metadata()?.len() {
+        file.set_len(len)
+            .with_context(|| format!("cannot cut the torn last line of {name}"))?;
+    }
+    Ok(())
+}
+
+fn not_regular(path: &Path) -> String {
+    format!(
+        "--resume: {} is not a regular file (a directory, FIFO or device); --resume only continues a file \
+         crawlfish wrote",
+        path.display()
+    )
+}
+
+/// Opens `path` read-only for `flag` (`--since`) once it is known to be a regular file (a FIFO could block the
+/// open, a device is never a record file): the same rule as `--resume`, without creating or cutting anything.
+///
+/// # Errors
+/// `path` is missing, not a regular file, or unreadable.
+pub(crate) fn open_regular(path: &Path, flag: &str) -> Result<File> {
+    let name = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("{flag}: cannot open {name}"))?;
+    if !meta.is_file() {
+        bail!("{flag}: {name} is not a regular file (a directory, FIFO or device); it must be crawlfish's output");
+    }
+    let file = File::open(path).with_context(|| format!("{flag}: cannot open {name}"))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        bail!("{flag}: {name} is not a regular file"); // replaced between the check and the open
+    }
+    Ok(file)
+}
+
+/// What reading the file found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// Every complete line is a record; the number is the length up to the last of them.
+    Ours(u64),
+    /// Why the file is not crawlfish's output.
+    Foreign(String),
+}
+
+/// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line.
+fn scan<R: io::Read>(
+    file: R,
+    done: &mut SeenSet,
+    mut kept: Option<&mut Vec<Resumed>>,
+) -> io::Result<Scan> {
+    scan_lines(file, |line, _| {
+        let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
+        done.insert(key(&r.url));
+        if let Some(v) = kept.as_deref_mut() {
+            v.push(r);
+        }
+        Ok(())
+    })
+}
+
+/// Reads records line by line (each line capped at [`MAX_RECORD_LINE`]): `each` gets every complete line (its
+/// `\n` included) and where it starts, and says why it is not a record. A torn last line is left out. Shared
+/// with `--since` (`since.rs`), so both accept exactly the same files.
+pub(crate) fn scan_lines<R: io::Read>(
+    file: R,
+    mut each: impl FnMut(&[u8], u64) -> Result<(), String>,
+) -> io::Result<Scan> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    let mut line = Vec::new();
+    let mut complete = 0u64;
+    for number in 1u64.. {
+        line.clear();
+        let end = read_line(&mut reader, &mut line, number == 1)?;
+        match end {
+            // The end, or a torn last line: the rest of a record cut short by a crash (or the start of the first).
+            LineEnd::Eof => return Ok(Scan::Ours(complete)),
+            LineEnd::Torn => return Ok(torn_tail(&line, number, complete)),
+            LineEnd::TooLong => {
+                return Ok(Scan::Foreign(format!(
+                    "line {number} is longer than {} MiB",
+                    MAX_RECORD_LINE >> 20
+                )))
+            }
+            LineEnd::NotARecord => {
+                return Ok(Scan::Foreign(format!(
+                    "line {number} does not start like a record"
+                )))
+            }
+            LineEnd::Newline => {}
+        }
+        if let Err(e) = each(&line, complete) {
+            return Ok(Scan::Foreign(format!("line {number} is not a record: {e}")));
+        }
+        complete += line.len() as u64;
+        if line.capacity() > READ_BUFFER * 16 {
+            line.shrink_to(READ_BUFFER); // a huge record's buffer is not kept for the rest of the file
+        }
+    }
+    unreachable!("a file has fewer than 2^64 lines")
+}
+
+/// Whether `path` is a regular file that is empty or starts like a record (a cheap check before deleting a file
+/// named like a finished run).
+#[must_use]
+pub fn looks_like_records(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.file_type().is_file() {
+        return false;
+    }
+    let mut start = [0u8; RECORD_START.len()];
+    let n = File::open(path)
+        .and_then(|mut f| io::Read::read(&mut f, &mut start))
+        .unwrap_or(0);
+    n == 0 || (n == start.len() && start == *RECORD_START)
+}
+
+/// A last line without a newline is cut only when it can be a record a crash cut short: it starts like one, and
+/// it is not a complete JSON value that is something else (another tool's one-line JSON, a note appended by hand).
+fn torn_tail(line: &[u8], number: u64, complete: u64) -> Scan {
+    if !(line.starts_with(RECORD_START) || RECORD_START.starts_with(line)) {
+        return Scan::Foreign(format!(
+            "its last line {number} has no newline and does not start like a record"
+        ));
+    }
+    let complete_json = serde_json::from_slice::<serde_json::Value>(line).is_ok();
+    if complete_json && serde_json::from_slice::<Resumed>(line).is_err() {
+        return Scan::Foreign(format!(
+            "its last line {number} is complete JSON but not a record"
+        ));
+    }
+    Scan::Ours(complete)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum LineEnd {
+    /// A complete line (ending in `\n`, kept in the buffer).
+    Newline,
+    /// Bytes, then the end of the file: a torn line.
+    Torn,
+    Eof,
+    TooLong,
+    /// Checked as soon as a line's first bytes are in: a line that cannot be a record stops the read at once.
+    NotARecord,
+}
+
+/// Reads one line into `line`, stopping early at the cap or, with `check_start`, at a start no record has.
+fn read_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>, check_start: bool) -> io::Result<LineEnd> {
+    let mut checked = !check_start;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            if !checked && !RECORD_START.starts_with(line) {
+                return Ok(LineEnd::NotARecord);
+            }
+            return Ok(if line.is_empty() {
+                LineEnd::Eof
+            } else {
+                LineEnd::Torn
+            });
+        }
+        let (take, newline) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if line.len() + take > MAX_RECORD_LINE + 1 {
+            return Ok(LineEnd::TooLong);
+        }
+        line.extend_from_slice(&buf[..take]);
+        r.consume(take);
+        if !checked && (line.len() >= RECORD_START.len() || newline) {
+            if !line.starts_with(RECORD_START) {
+                return Ok(LineEnd::NotARecord);
+            }
+            checked = true;
+        }
+        if newline {
+            return Ok(LineEnd::Newline);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    const RECORD: &str =
+        "{\"url\":\"http://a.test/1\",\"final_url\":null,\"status\":null,\"depth\":0,\
+        \"links\":[],\"attempts\":1,\"error\":{\"kind\":\"dns\",\"message\":\"x\"}}\n";
+
+    fn scan_bytes(bytes: &[u8]) -> Scan {
+        scan(bytes, &mut SeenSet::default(), None).unwrap()
+    }
+
+    #[test]
+    fn records_and_a_torn_tail_are_ours() {
+        let mut file = RECORD.repeat(2).into_bytes();
+        let complete = file.len() as u64;
+        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
+        file.extend_from_slice(b"{\"url\":\"http://a.test/3\",\"de");
+        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
+        file.extend_from_slice(&[0; 100]); // zeros after a power loss
+        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
+        assert_eq!(scan_bytes(b""), Scan::Ours(0));
+        assert_eq!(
+            scan_bytes(b"{\"u"),
+            Scan::Ours(0),
+            "the very first write, torn"
+        );
+    }
+
+    /// Found by the attack run: a one-line JSON file of another tool (no newline) starting like a record, and a
+    /// note appended to a real output file without a newline, were cut by `--resume`.
+    #[test]
+    fn a_last_line_that_is_not_a_torn_record_is_foreign() {
+        let other = b"{\"url\":\"https://api.example/v1\",\"token\":\"KEEP-ME\",\"items\":[1,2,3]}";
+        assert!(matches!(scan_bytes(other), Scan::Foreign(why) if why.contains("complete JSON")));
+        let mut noted = RECORD.as_bytes().to_vec();
+        noted.extend_from_slice(b"my notes: do not delete");
+        assert!(matches!(scan_bytes(&noted), Scan::Foreign(why) if why.contains("last line 2")));
+        // A whole record that only lost its newline is ours (cut and fetched again).
+        let whole = RECORD.trim_end().as_bytes();
+        assert_eq!(scan_bytes(whole), Scan::Ours(0));
+    }
+
+    #[test]
+    fn anything_else_is_foreign() {
+        for bytes in [
+            &b"remember the milk"[..],
+            b"\n",
+            b"{\"id\":1}\n",
+            b"{\"url\":\"http://a.test/\",\"depth\":0}\n",
+            b"\x7fELF\x02\x01",
+        ] {
+            assert!(
+                matches!(scan_bytes(bytes), Scan::Foreign(_)),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        let mut mixed = RECORD.as_bytes().to_vec();
+        mixed.extend_from_slice(b"not json\n");
+        assert!(matches!(scan_bytes(&mixed), Scan::Foreign(why) if why.starts_with("line 2")));
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_foreign_without_reading_on() {
+        let mut r = BufReader::new(io::repeat(b'x').take(10 * MAX_RECORD_LINE as u64));
+        let mut line = b"{\"url\":\"".to_vec();
+        assert_eq!(
+            read_line(&mut r, &mut line, false).unwrap(),
+            LineEnd::TooLong
+        );
+        assert!(line.capacity() <= 2 * MAX_RECORD_LINE);
+    }
+
+    #[test]
+    fn null_fields_must_still_be_present() {
+        let no_error = RECORD.replace(",\"error\":{\"kind\":\"dns\",\"message\":\"x\"}", "");
+        assert!(serde_json::from_str::<Resumed>(&no_error).is_err());
+        assert!(serde_json::from_str::<Resumed>(RECORD).is_ok());
+    }
+
+    #[test]
+    fn open_cuts_only_a_proven_file() {
+        let dir = std::env::temp_dir().join(format!("crawlfish-resume-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ours = dir.join("ours.jsonl");
+        std::fs::write(&ours, format!("{RECORD}{{\"url\":\"http://a.test/2\",\"de")).unwrap();
+        let r = open(&ours, true).unwrap();
+        assert!(r.done.contains(&key("http://a.test/1")));
+        assert_eq!(r.resumed.len(), 1);
+        assert!(
+            std::fs::read_to_string(&ours).unwrap().len() > RECORD.len(),
+            "not cut before the commit"
+        );
+        cut_torn_line(&r.file, r.len, "ours.jsonl").unwrap();
+        assert_eq!(std::fs::read_to_string(&ours).unwrap(), RECORD);
+
+        let theirs = dir.join("theirs.txt");
+        std::fs::write(&theirs, "a note").unwrap();
+        let e = open(&theirs, false).err().unwrap();
+        assert!(format!("{e:#}").contains("theirs.txt"), "{e:#}");
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"a note");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,441 @@
+//! The one path every request takes: pages, each redirect hop, robots.txt and sitemap files. For every hop it
+//! checks *that hop's* host's robots.txt (fetching it first when the host is new), waits on that host's backoff,
+//! rate limiter and Crawl-delay, sends one request (`fetch.rs`), retries what is worth retrying, and follows a
+//! redirect itself (the client's own redirect policy is off), checking where it leads against the caller's
+//! [`Follow`] rule. It counts every request in `attempts` and records every redirect response in `redirects`.
+//!
+//! `-H` headers and the listed URL's userinfo are attached only to requests to the listed URL's own origin
+//! ([`Root`]); robots.txt is fetched without them (it is per-host state shared by every listed URL). With
+//! `--since`, an earlier response's validators (`If-None-Match`, `If-Modified-Since`) go only on the hop to the
+//! URL they came from (the earlier record's final URL), retries of that hop included; never on robots.txt or
+//! sitemap files.
+//!
+//! Owns no pages, records or queues; must not parse or write. It joins `fetch.rs` (one exchange) and `host.rs`
+//! (per-host state), which no longer import each other.
+
+pub(crate) mod host;
+pub(crate) mod robots_cache;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::LOCATION;
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::{Origin, Url};
+
+use crate::cli::Config;
+use crate::net::fetch::{
+    backoff_delay, is_retryable_status, Credentials, Fetcher, Response, Validators,
+};
+use crate::crawl::frontier::key;
+use crate::polite::host::{Host, Hosts, Robots};
+use crate::record::{FetchError, Redirect};
+use crate::net::request_log::{Purpose, Sent, Tag};
+use crate::output::since::Conditional;
+use crate::warc::{Cut, Head};
+use crate::warc::writer::Archive;
+
+// robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
+mod robots;
+
+/// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
+pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+/// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
+const REDIRECT_BODY_MAX: u64 = 64 * 1024;
+/// Longest `Location` kept in `redirects` when it cannot be followed (as long as an `invalid_url` line).
+const MAX_DEAD_END_CHARS: usize = 2048;
+/// Longest backoff between retries, whatever the attempt count.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where a request's redirects may lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Listed URLs: anywhere (each new host's robots.txt is still asked).
+    Anywhere,
+    /// Discovered URLs: within `--scope` of the root; a redirect leaving it ends the URL with that 3xx.
+    Scope,
+    /// Sitemap files: their own origin only.
+    SameOrigin,
+}
+
+/// The listed URL a request descends from: the reference for `--scope`, the only origin `-H` headers and
+/// userinfo credentials go to, and those credentials.
+#[derive(Debug)]
+pub struct Root {
+    /// Host name of the listed URL (for `--scope`).
+    pub host: Box<str>,
+    /// Origin of the listed URL: requests to it carry `-H` and the userinfo.
+    pub origin: Origin,
+    /// `origin` serialised once (`scheme://host[:port]`), for the per-request comparison.
+    origin_key: Box<str>,
+    /// The listed URL's userinfo, percent-decoded (user, password).
+    pub basic: Option<(String, Option<String>)>,
+}
+
+impl Root {
+    /// Whether `url` is on this root's origin (compared without building an `Origin` when the URL's own prefix
+    /// is its origin: once per request).
+    #[must_use]
+    pub fn is_origin_of(&self, url: &Url) -> bool {
+        match crate::url::host_key_str(url) {
+            Some(k) => *self.origin_key == *k,
+            None => url.origin() == self.origin,
+        }
+    }
+
+    #[must_use]
+    pub fn of(url: &Url) -> Root {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let basic = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decode(url.username()), url.password().map(decode)));
+        Root {
+            host: url.host_str().unwrap_or_default().into(),
+            origin: url.origin(),
+            origin_key: url.origin().ascii_serialization().into(),
+            basic,
+        }
+    }
+}
+
+/// What the path did for one URL: the last outcome, every request made, every redirect met.
+#[derive(Debug)]
+pub struct Exchange {
+    pub result: Result<Response, FetchError>,
+    /// Requests made for this URL: redirect hops and retries included, robots.txt not.
+    pub attempts: u32,
+    pub redirects: Vec<Redirect>,
+}
+
+/// The outcome of one hop.
+enum Hop {
+    Done(Response),
+    Redirect(Response, Url),
+    /// A redirect whose `Location` does not lead to an http(s) URL (`ftp:`, `javascript:`, garbage): recorded
+    /// in `redirects` as it resolved, not followed, and the URL ends with it.
+    DeadEnd(Response, String),
+}
+
+/// The client, the host table and the rules every request obeys.
+#[derive(Debug, Clone)]
+pub struct Polite {
+    fetcher: Fetcher,
+    hosts: Arc<Hosts>,
+    cfg: Arc<Config>,
+    /// With `--warc`: every exchange (retries, hops, robots.txt, sitemap files) is archived through it.
+    archive: Option<Archive>,
+}
+
+impl Polite {
+    #[must_use]
+    pub fn new(cfg: Arc<Config>, fetcher: Fetcher) -> Polite {
+        Polite {
+            hosts: Arc::new(Hosts::new(cfg.rate, cfg.max_retry_after)),
+            fetcher,
+            cfg,
+            archive: None,
+        }
+    }
+
+    /// Archives every exchange from now on (`--warc`).
+    #[must_use]
+    pub fn with_archive(mut self, archive: Archive) -> Polite {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// The head of an exchange to archive, when archiving.
+    fn capture(
+        &self,
+        resp: &reqwest::Response,
+        url: &Url,
+        creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
+    ) -> Option<Head> {
+        self.archive.as_ref()?;
+        Some(Head::of(resp, url, &self.cfg.user_agent, creds, validators))
+    }
+
+    /// Archives an exchange whose body was read; the response gets its record's offset.
+    async fn archived(&self, head: Option<Head>, mut resp: Response) -> Response {
+        if let (Some(head), Some(archive)) = (head, &self.archive) {
+            let cut = resp.truncated.then_some(Cut::Length);
+            resp.warc_offset = archive.exchange(head.with(&resp.body, cut)).await;
+        }
+        resp
+    }
+
+    /// Archives an exchange whose body was not read (retried) or broke off.
+    async fn archived_without_body(&self, head: Option<Head>, cut: Cut) {
+        if let (Some(head), Some(archive)) = (head, &self.archive) {
+            archive.exchange(head.with(&[], Some(cut))).await;
+        }
+    }
+
+    #[must_use]
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
+    }
+
+    #[must_use]
+    pub fn cfg(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Fetches `url` through every rule: robots, backoff, rate limit, retries, redirects (each hop again through
+    /// all of them), up to `max_body` bytes of the final body. `cond`'s validators go on the hop to its target.
+    pub async fn get(
+        &self,
+        url: &Url,
+        root: &Root,
+        follow: Follow,
+        max_body: u64,
+        cond: Option<Conditional<'_>>,
+    ) -> Exchange {
+        let mut url = url.clone();
+        let mut ex = Exchange {
+            result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
+            attempts: 0,
+            redirects: Vec::new(),
+        };
+        loop {
+            let host = self.hosts.get(&url);
+            if self.cfg.robots {
+                if let Err((kind, msg)) = self.robots(&host).await.check(&url) {
+                    let msg = if ex.redirects.is_empty() {
+                        msg
+                    } else {
+                        format!("redirected to {url}: {msg}")
+                    };
+                    ex.result = Err(FetchError::Refused(kind, msg));
+                    return ex;
+                }
+            }
+            let creds = root.is_origin_of(&url).then(|| Credentials {
+                headers: &self.cfg.headers,
+                basic: root.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
+            });
+            let validators = cond
+                .filter(|c| c.target == key(url.as_str()))
+                .map(|c| c.validators);
+            // Only sitemap files are fetched under `SameOrigin`.
+            let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
+            let tag = Tag::new(purpose, ex.redirects.len());
+            let (hop, n) = self
+                .hop(&host, &url, (creds, validators), max_body, tag)
+                .await;
+            ex.attempts += n;
+            match hop {
+                Err(e) => ex.result = Err(e),
+                Ok(Hop::Done(resp)) => ex.result = Ok(resp),
+                Ok(Hop::DeadEnd(resp, to)) => {
+                    ex.redirects.push(Redirect {
+                        url: to,
+                        status: resp.status,
+                    });
+                    ex.result = Ok(resp);
+                }
+                Ok(Hop::Redirect(resp, target)) => {
+                    ex.redirects.push(Redirect {
+                        url: target.as_str().to_owned(),
+                        status: resp.status,
+                    });
+                    if !self.may_follow(follow, root, &target) {
+                        ex.result = Ok(resp);
+                    } else if ex.redirects.len() > self.cfg.max_redirects {
+                        ex.result = Err(FetchError::TooManyRedirects(self.cfg.max_redirects));
+                    } else {
+                        url = target;
+                        continue;
+                    }
+                }
+            }
+            return ex;
+        }
+    }
+
+    /// Whether a redirect to `target` is followed. With `--shard`, never to a host of another shard (whatever
+    /// `follow` says): that host has another owner, and its politeness must not be split.
+    fn may_follow(&self, follow: Follow, root: &Root, target: &Url) -> bool {
+        if !self.owns(target) {
+            return false;
+        }
+        match follow {
+            Follow::Anywhere => true,
+            Follow::Scope => target
+                .host_str()
+                .is_some_and(|h| self.cfg.scope.allows(&root.host, h)),
+            Follow::SameOrigin => root.is_origin_of(target),
+        }
+    }
+
+    /// Whether `url`'s host belongs to this run's `--shard` (always, without one).
+    fn owns(&self, url: &Url) -> bool {
+        self.cfg
+            .shard
+            .is_none_or(|s| s.owns_host(url.host_str().unwrap_or_default()))
+    }
+
+    /// robots.txt of `host`, fetched through this path by the first caller (single-flight).
+    pub async fn robots<'h>(&self, host: &'h Host) -> &'h Robots {
+        host.robots(|| self.fetch_robots(host.origin().clone()))
+            .await
+    }
+
+    /// One URL of one hop, with retries: waits on the host before each attempt, backs the host off on 429/503.
+    /// Returns the outcome and the number of requests made.
+    async fn hop(
+        &self,
+        host: &Host,
+        url: &Url,
+        (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
+        max_body: u64,
+        tag: Tag,
+    ) -> (Result<Hop, FetchError>, u32) {
+        let cfg = &self.cfg;
+        let mut attempt = 0;
+        loop {
+            host.ready().await;
+            attempt += 1;
+            let retries_left = attempt <= cfg.retries;
+            let deadline = Instant::now() + cfg.timeout;
+            let client = host.client(|| self.fetcher.pool());
+            let sent = Sent::start(tag, url, attempt);
+            let resp = match self
+                .fetcher
+                .send(client, url, creds, validators, deadline)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    sent.end(None, Some(&e));
+                    if retries_left && e.kind().is_retryable() {
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return (Err(e), attempt);
+                }
+            };
+            let head = self.capture(&resp, url, creds, validators);
+            let status = resp.status();
+            if retries_left && is_retryable_status(status) {
+                let retry_after = crate::net::fetch::retry_after(&resp);
+                match status {
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                        if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
+                            // Past the cap: give the URL up with this status rather than stall the run; the
+                            // host still pauses, for the cap.
+                            host.slow_down(cfg.max_retry_after);
+                            let r = self.fetcher.read(resp, max_body, deadline).await;
+                            sent.end(Some(status), r.as_ref().err());
+                            let r = match r {
+                                Ok(r) => Ok(Hop::Done(self.archived(head, r).await)),
+                                Err(e) => {
+                                    self.archived_without_body(head, Cut::Disconnect).await;
+                                    Err(e)
+                                }
+                            };
+                            return (r, attempt);
+                        }
+                        host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
+                    }
+                    _ => {
+                        sent.end(Some(status), None);
+                        self.archived_without_body(head, Cut::Unspecified).await;
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                }
+                sent.end(Some(status), None);
+                self.archived_without_body(head, Cut::Unspecified).await;
+                continue;
+            }
+            if matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                // No retry left for this URL, but the host asked every request to slow down.
+                let asked =
+                    crate::net::fetch::retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
+                host.slow_down(asked.min(cfg.max_retry_after));
+            }
+            if let Some(target) = redirect_location(&resp, url) {
+                host.relax();
+                let r = read_redirect(&self.fetcher, resp, deadline).await;
+                sent.end(Some(status), None);
+                let r = self.archived(head, r).await;
+                let hop = match target {
+                    Ok(url) => Hop::Redirect(r, url),
+                    Err(raw) => Hop::DeadEnd(r, raw),
+                };
+                return (Ok(hop), attempt);
+            }
+            let read = self.fetcher.read(resp, max_body, deadline).await;
+            sent.end(Some(status), read.as_ref().err());
+            match read {
+                Err(e) if retries_left && e.kind().is_retryable() => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                Ok(r) => {
+                    if !is_retryable_status(status) {
+                        host.relax();
+                    }
+                    return (Ok(Hop::Done(self.archived(head, r).await)), attempt);
+                }
+                Err(e) => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
+                    return (Err(e), attempt);
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        backoff_delay(
+            attempt,
+            self.cfg.backoff_base,
+            MAX_RETRY_BACKOFF,
+            fastrand::f64(),
+        )
+    }
+}
+
+/// Where a followable redirect leads: one of [`REDIRECT_STATUSES`] with a `Location` that resolves (against the
+/// request URL) to an http(s) URL. Anything else is a final answer.
+fn redirect_target(resp: &reqwest::Response, base: &Url) -> Option<Url> {
+    redirect_location(resp, base)?.ok()
+}
+
+/// For one of [`REDIRECT_STATUSES`] with a `Location`: `Ok` with the URL to follow, or `Err` with where it pointed
+/// (resolved when it resolves, else as sent, at most [`MAX_DEAD_END_CHARS`]) when that is not an http(s) URL.
+fn redirect_location(resp: &reqwest::Response, base: &Url) -> Option<Result<Url, String>> {
+    if !REDIRECT_STATUSES.contains(&resp.status().as_u16()) {
+        return None;
+    }
+    let raw = resp.headers().get(LOCATION)?;
+    let location = String::from_utf8_lossy(raw.as_bytes());
+    let joined = base.join(location.trim());
+    if let Ok(url) = joined
+        .as_ref()
+        .map_err(|_| ())
+        .and_then(|j| crate::url::normalize(j.as_str()).map_err(|_| ()))
+    {
+        return Some(Ok(url));
+    }
+    let shown = joined.map_or_else(|_| location.into_owned(), |j| j.to_string());
+    Some(Err(crate::record::cut(&shown, MAX_DEAD_END_CHARS)))
+}
+
+/// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
+async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
+    let stub = crate::net::fetch::head(&resp, fetcher.config().headers_out);
+    fetcher
+        .read(resp, REDIRECT_BODY_MAX, deadline)
+        .await
+        .unwrap_or(stub)
+}

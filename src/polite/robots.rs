@@ -1,0 +1,106 @@
+//! robots.txt through the politeness path: [`Polite::fetch_robots`] fetches one origin's robots.txt (each
+//! redirect hop waiting on its host's backoff and `-r`, never with `-H` or credentials, never to another shard's
+//! host) and turns the answer into [`Robots`] per RFC 9309. A child of `polite.rs`; owns no host state.
+
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::Url;
+
+use super::{read_redirect, redirect_target, Polite, MAX_DEAD_END_CHARS};
+use crate::polite::host::Robots;
+use crate::net::request_log::{Purpose, Sent, Tag};
+use crate::warc::Cut;
+
+/// robots.txt bodies past this are cut (Google reads 500 KiB).
+const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
+/// Redirects followed for robots.txt (RFC 9309 §2.3.1.2 asks for at least five).
+const ROBOTS_MAX_REDIRECTS: usize = 5;
+
+impl Polite {
+    /// robots.txt for `origin`: each hop waits on its host's backoff and `-r`; no `-H`, no credentials.
+    pub(super) async fn fetch_robots(&self, origin: Url) -> Robots {
+        let Ok(mut url) = origin.join("/robots.txt") else {
+            return Robots::AllowAll;
+        };
+        for hop in 0..=ROBOTS_MAX_REDIRECTS {
+            let host = self.hosts.get(&url);
+            host.ready_for_robots().await;
+            let deadline = Instant::now() + self.cfg.timeout;
+            let client = host.client(|| self.fetcher.pool());
+            let tag = Tag::new(Purpose::Robots, hop);
+            let sent = Sent::start(tag, &url, 1);
+            let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
+                Ok(r) => r,
+                Err(e) => {
+                    sent.end(None, Some(&e));
+                    return Robots::Unreachable(e.kind(), e.to_string());
+                }
+            };
+            let head = self.capture(&resp, &url, None, None);
+            let code = resp.status();
+            if let Some(target) = redirect_target(&resp, &url) {
+                let r = read_redirect(&self.fetcher, resp, deadline).await;
+                sent.end(Some(code), None);
+                self.archived(head, r).await;
+                if !self.owns(&target) {
+                    // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
+                    // so the host is refused (as for a 5xx), not allowed.
+                    let target = crate::record::cut(target.as_str(), MAX_DEAD_END_CHARS);
+                    return Robots::DisallowAll(format!(
+                        "robots.txt redirects to {target}, a host of another shard (--shard): not followed"
+                    ));
+                }
+                url = target;
+                continue;
+            }
+            let status = code.as_u16();
+            let read = self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await;
+            sent.end(Some(code), read.as_ref().err());
+            let read = match read {
+                Ok(r) => Ok(self.archived(head, r).await),
+                Err(e) => {
+                    self.archived_without_body(head, Cut::Disconnect).await;
+                    Err(e)
+                }
+            };
+            return match read {
+                Ok(r) if (200..300).contains(&status) => rules(&origin, r.body).await,
+                Ok(_) => robots_from_status(status),
+                Err(e) => Robots::Unreachable(e.kind(), e.to_string()),
+            };
+        }
+        // Too many redirects: RFC 9309 §2.3.1.2 lets a crawler treat it as unavailable (4xx): allow all.
+        Robots::AllowAll
+    }
+}
+
+/// A 2xx robots.txt: its rules, parsed off the runtime threads (up to 512 KiB of text; linear, but not free).
+async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
+    let Ok(parsed) = tokio::task::spawn_blocking(move || crate::robots::parse(&body)).await else {
+        return Robots::DisallowAll(
+            "robots.txt could not be parsed: host treated as disallowed".into(),
+        );
+    };
+    if parsed.delay_capped {
+        let cap = crate::robots::MAX_CRAWL_DELAY.as_secs();
+        tracing::warn!(
+            host = origin.as_str(),
+            "robots.txt: Crawl-delay capped at {cap} s"
+        );
+    }
+    Robots::Rules(Box::new(parsed.rules))
+}
+
+/// RFC 9309 §2.3.1 for a non-2xx answer: 4xx allow all, 5xx disallow all (with the reason for the records).
+fn robots_from_status(status: u16) -> Robots {
+    match status {
+        500.. => Robots::DisallowAll(format!(
+            "robots.txt answered {status} {}: host treated as disallowed for this run (RFC 9309 2.3.1.4)",
+            StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+        )),
+        _ => Robots::AllowAll,
+    }
+}

@@ -1,0 +1,399 @@
+//! The output contract: [`Record`] (one JSON line per URL, fields in contract order), [`ErrorKind`] (the only
+//! vocabulary of `error.kind`) and [`classify`], the one function that turns a transport failure into a kind.
+//!
+//! Owns no I/O: the writer (`output.rs`) serialises records, the fetcher (`fetch.rs`) produces the errors.
+
+pub(crate) mod fields;
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+pub use crate::record::fields::Extract;
+use crate::record::fields::Headers;
+
+/// One line of output. Field order is the contract users script against: never reorder, only append.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub status: Option<u16>,
+    pub depth: u32,
+    pub parent: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: u64,
+    pub truncated: bool,
+    pub title: Option<String>,
+    pub links: Vec<String>,
+    pub fetched_at: String,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub error: Option<RecordError>,
+    /// Present only when `--select` was given (an extension appended after the core fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extract: Option<Extract>,
+    /// One entry per redirect response, in order (`[]` when none). Appended after `extract` (contract order).
+    pub redirects: Vec<Redirect>,
+    /// The final response's `ETag`, as sent (appended after `redirects`, contract order).
+    pub etag: Option<String>,
+    /// The final response's `Last-Modified`, as sent.
+    pub last_modified: Option<String>,
+    /// `"xxh3:HEX"` of the body as read (`digest.rs`); null when no body byte was read.
+    pub digest: Option<String>,
+    /// Present only with `--since` or `--state`: how this URL's result compares with the earlier run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// The address that answered the final response (IP only: the port is the URL's); null without one.
+    pub ip: Option<String>,
+    /// `"HTTP/1.1"`, `"HTTP/2"` …: the final response's protocol; null without a response.
+    pub http_version: Option<&'static str>,
+    /// Present only with `--headers`: the final response's headers (`fields.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
+    /// Present only with `--warc` (`Some`): the byte offset, in the WARC file, of the gzip member that holds this
+    /// URL's final response record, null (`Some(None)`) when no response was archived. The scheduler fills in the
+    /// null for every record of a `--warc` run as it sends it (`crawl.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)]
+    // absent vs null is the point: absent without --warc, null with it
+    pub warc_offset: Option<Option<u64>>,
+    /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
+    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
+    pub meta_nofollow: bool,
+}
+
+/// `change` in a record (`since.rs` decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The URL has no record in the earlier run.
+    New,
+    /// A 304, or the same status and the same digest as before.
+    Unchanged,
+    /// Anything else: another status or digest, an error now or then.
+    Changed,
+}
+
+/// A redirect response met on the way: where it pointed (its `Location`, resolved and normalised) and its 3xx.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Redirect {
+    pub url: String,
+    pub status: u16,
+}
+
+/// `error` in a record: a stable kind to branch on and a human message that may change between versions.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecordError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Why a URL has no HTTP response. HTTP statuses (404, 500 …) are results, never kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidUrl,
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    TooManyRedirects,
+    Body,
+    RobotsDisallowed,
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order the README table lists them.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::InvalidUrl,
+        ErrorKind::Dns,
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::Body,
+        ErrorKind::RobotsDisallowed,
+        ErrorKind::Other,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::Body => "body",
+            ErrorKind::RobotsDisallowed => "robots_disallowed",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Whether a request that failed this way is worth another attempt (`--retries`).
+    #[must_use]
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Body
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed fetch, as the fetcher saw it. [`FetchError::kind`] is the only place a kind is decided.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("no complete response within {0:?} (headers and body)")]
+    Deadline(Duration),
+    #[error("{}", chain_message(.0))]
+    Request(reqwest::Error),
+    #[error("body: {}", chain_message(.0))]
+    Body(reqwest::Error),
+    /// A redirect past `--max-redirects` (the count is the limit).
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+    /// The politeness path refused the request (robots.txt, or robots.txt unreachable): no request was made.
+    #[error("{1}")]
+    Refused(ErrorKind, String),
+}
+
+impl FetchError {
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FetchError::Deadline(_) => ErrorKind::Timeout,
+            FetchError::Request(e) => classify(e),
+            FetchError::Body(e) => match classify(e) {
+                ErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::Body,
+            },
+            FetchError::TooManyRedirects(_) => ErrorKind::TooManyRedirects,
+            FetchError::Refused(kind, _) => *kind,
+        }
+    }
+}
+
+/// Name resolution failed. Raised by our resolver so that classification can find it in the chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DnsError(pub String);
+
+/// Decides the kind of a reqwest error: reqwest's own predicates first, then a walk down the `source()` chain to
+/// the resolver, rustls or io error underneath (hyper wraps them several layers deep).
+#[must_use]
+pub fn classify(err: &reqwest::Error) -> ErrorKind {
+    if err.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if err.is_redirect() {
+        return ErrorKind::TooManyRedirects;
+    }
+    if err.is_builder() {
+        return ErrorKind::InvalidUrl;
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    let mut saw_io_reset = false;
+    while let Some(e) = source {
+        if e.is::<DnsError>() {
+            return ErrorKind::Dns;
+        }
+        if e.is::<rustls::Error>() {
+            return ErrorKind::Tls;
+        }
+        if e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            // Not HTTP (a garbled status line or head): the peer answered, so not `connect`; asking again would
+            // get the same answer, so not retried.
+            return ErrorKind::Other;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io_wraps_tls(io) || (err.is_connect() && is_tls_handshake_failure(io)) {
+                return ErrorKind::Tls;
+            }
+            match io.kind() {
+                std::io::ErrorKind::TimedOut => return ErrorKind::Timeout,
+                std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::NotConnected
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::AddrNotAvailable
+                | std::io::ErrorKind::UnexpectedEof => saw_io_reset = true,
+                _ => {}
+            }
+        }
+        source = e.source();
+    }
+    if err.is_body() || err.is_decode() {
+        return ErrorKind::Body;
+    }
+    if err.is_connect() || saw_io_reset {
+        return ErrorKind::Connect;
+    }
+    if err.is_request() {
+        // hyper's "connection closed before message completed" and friends: the peer hung up on us.
+        return ErrorKind::Connect;
+    }
+    ErrorKind::Other
+}
+
+/// `io::Error::source()` skips the error an `io::Error` wraps, and tokio-rustls nests one `io::Error` in another
+/// around the rustls error: look inside explicitly.
+fn io_wraps_tls(io: &std::io::Error) -> bool {
+    let mut inner = io.get_ref();
+    while let Some(e) = inner {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+    }
+    false
+}
+
+/// A connector error that happened in the TLS handshake, after TCP connected: the peer hung up (EOF) or reset.
+///
+/// The signal is structural, not textual. In the connector, hyper-util reports a failed TCP connect as its own
+/// `ConnectError` with the OS error as its source, while hyper-rustls wraps whatever the handshake returned in
+/// `io::Error::other(handshake_error)`: an `io::Error` holding another `io::Error`. A handshake cut short reads
+/// (reqwest 0.12, hyper-rustls 0.27, tokio-rustls 0.26):
+/// ```text
+/// reqwest::Error(Request) → hyper_util Error(Connect) → io::Error(Other, io::Error(UnexpectedEof, "tls handshake eof"))
+/// reqwest::Error(Request) → hyper_util Error(Connect) → io::Error(Other, io::Error(ConnectionReset, os error 104))
+/// reqwest::Error(Request) → hyper_util Error(Connect) → ConnectError("tcp connect error") → io::Error(ConnectionRefused)
+/// ```
+/// (`io::Error::source()` skips the wrapped error, so it is reached with `get_ref`.) Only called for
+/// `is_connect()` errors: a reset after the handshake, on http or https, comes from hyper unwrapped.
+fn is_tls_handshake_failure(io: &std::io::Error) -> bool {
+    io.get_ref()
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        .is_some()
+}
+
+/// The error and its sources joined with ": ", as curl-like users expect to read it.
+fn chain_message(err: &(dyn StdError + 'static)) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+        source = e.source();
+    }
+    msg
+}
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-26T18:25:17.123Z`.
+#[must_use]
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+impl Record {
+    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 25] = [
+        "url",
+        "final_url",
+        "status",
+        "depth",
+        "parent",
+        "content_type",
+        "bytes",
+        "truncated",
+        "title",
+        "links",
+        "fetched_at",
+        "elapsed_ms",
+        "attempts",
+        "error",
+        "extract",
+        "redirects",
+        "etag",
+        "last_modified",
+        "digest",
+        "change",
+        "ip",
+        "http_version",
+        "headers",
+        "warc_offset",
+        "meta_nofollow",
+    ];
+
+    /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
+    /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
+    /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most
+    /// its page's body.
+    #[must_use]
+    pub fn failed(
+        url: &str,
+        depth: u32,
+        parent: Option<String>,
+        kind: ErrorKind,
+        message: String,
+    ) -> Record {
+        Record {
+            url: url.to_owned(),
+            final_url: None,
+            status: None,
+            depth,
+            parent,
+            content_type: None,
+            bytes: 0,
+            truncated: false,
+            title: None,
+            links: Vec::new(),
+            fetched_at: now_rfc3339(),
+            elapsed_ms: 0,
+            attempts: 0,
+            error: Some(RecordError { kind, message }),
+            extract: None,
+            redirects: Vec::new(),
+            etag: None,
+            last_modified: None,
+            digest: None,
+            change: None,
+            ip: None,
+            http_version: None,
+            headers: None,
+            warc_offset: None,
+            meta_nofollow: false,
+        }
+    }
+
+    /// A URL "failed" for the exit code: a transport error, or an HTTP status of 400 or more. A URL robots.txt
+    /// kept us from is not a failure: the crawler obeyed the site and nothing broke.
+    #[must_use]
+    pub fn is_failure(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.kind != ErrorKind::RobotsDisallowed)
+            || self.status.is_some_and(|s| s >= 400)
+    }
+}
+
+/// The first `max` characters of `s` (on a char boundary).
+#[must_use]
+pub fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

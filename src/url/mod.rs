@@ -1,0 +1,294 @@
+//! Pure URL rules: how an input line becomes a URL ([`normalize`]), which host a URL is queued and rate-limited
+//! under ([`host_key`]), and which discovered links a crawl may follow ([`Scope`]).
+//!
+//! No I/O, no async: everything here is table-tested.
+
+pub(crate) mod shard;
+
+use url::Url;
+
+/// Longest input URL accepted (bytes). Longer lines are `invalid_url`: no server accepts them and they are
+/// usually a corrupted list.
+pub const MAX_URL_LEN: usize = 8192;
+
+/// Parses and normalises a URL: lowercase scheme and host, IDN → punycode, default port and fragment dropped.
+/// A string without `://` is read as `https://STRING`. Only http and https with a host are accepted.
+///
+/// # Errors
+/// A short reason when the string is not an http(s) URL.
+pub fn normalize(raw: &str) -> Result<Url, String> {
+    if raw.len() > MAX_URL_LEN {
+        return Err(format!("longer than {MAX_URL_LEN} bytes"));
+    }
+    let parsed = if raw.contains("://") || has_scheme(raw) {
+        Url::parse(raw)
+    } else {
+        Url::parse(&format!("https://{raw}"))
+    };
+    let mut url = parsed.map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme {:?} is not http or https", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// `mailto:x`, `javascript:y`: a scheme without `//`. `host:8080/x` is a host and port, not a scheme.
+fn has_scheme(raw: &str) -> bool {
+    let Some((scheme, rest)) = raw.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The politeness key of a URL: its origin (`scheme://host:port`), the unit robots.txt and rate limits apply to.
+#[must_use]
+pub fn host_key(url: &Url) -> String {
+    host_key_str(url).map_or_else(|| url.origin().ascii_serialization(), str::to_owned)
+}
+
+/// [`host_key`] as a slice of the URL itself, without allocating, when it can be one: an http(s) URL without
+/// userinfo serialises its origin as its own prefix (the default port is already dropped, hosts are already
+/// lowercase punycode, IPv6 in brackets). `None` otherwise.
+#[must_use]
+pub fn host_key_str(url: &Url) -> Option<&str> {
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.host().is_some();
+    plain.then(|| &url[..url::Position::BeforePath])
+}
+
+/// `--scope`: which discovered links are followed, relative to the listed URL a page descends from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    // Same host as the listed URL.
+    Host,
+    // Same registrable domain (Public Suffix List).
+    Domain,
+    // Any http(s) link.
+    Any,
+}
+
+impl Scope {
+    /// Whether a link to `host` may be followed from a crawl rooted at a URL with host `root_host`.
+    #[must_use]
+    pub fn allows(self, root_host: &str, host: &str) -> bool {
+        match self {
+            Scope::Any => true,
+            Scope::Host => host.eq_ignore_ascii_case(root_host),
+            Scope::Domain => match (registrable_domain(root_host), registrable_domain(host)) {
+                (Some(a), Some(b)) => a == b,
+                // IP addresses and bare names have no registrable domain: fall back to the host itself.
+                _ => host.eq_ignore_ascii_case(root_host),
+            },
+        }
+    }
+}
+
+/// The host of a URL string as the `url` crate serialises it (`scheme://[userinfo@]host[:port]…`), without
+/// parsing the rest: links are checked for scope by the hundred thousand.
+#[must_use]
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        return host_port.find(']').map(|end| &host_port[..=end]);
+    }
+    Some(host_port.split_once(':').map_or(host_port, |(h, _)| h))
+}
+
+/// Resolves `href` against `base` exactly as [`Url::join`] would (fragment dropped) when it is a plain path
+/// (root-relative or relative, no dot segments, only characters that need no escaping): the common case, done
+/// without a full URL parse. `None` means "not plain: use `Url::join`".
+#[must_use]
+pub fn join_plain(base: &Url, href: &str) -> Option<String> {
+    let href = href.split_once('#').map_or(href, |(h, _)| h);
+    let first = *href.as_bytes().first()?;
+    if !(first == b'/' || first.is_ascii_alphanumeric()) || href.starts_with("//") {
+        return None;
+    }
+    let plain = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'/' | b'-' | b'.' | b'_' | b'~' | b'?' | b'=' | b'&' | b'+' | b','
+            )
+    };
+    if !href.bytes().all(plain) {
+        return None;
+    }
+    let path = href.split_once('?').map_or(href, |(p, _)| p);
+    if first != b'/' && path.split('/').next().is_some_and(|seg| seg.contains(':')) {
+        return None;
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return None;
+    }
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return None;
+    }
+    let origin = &base[..url::Position::BeforePath];
+    let mut out = String::with_capacity(origin.len() + base.path().len() + href.len());
+    out.push_str(origin);
+    if first != b'/' {
+        let dir = base.path();
+        out.push_str(&dir[..=dir.rfind('/')?]);
+    }
+    out.push_str(href);
+    Some(out)
+}
+
+/// The registrable domain (eTLD+1) of a host, e.g. `example.co.uk` for `a.example.co.uk`.
+#[must_use]
+pub fn registrable_domain(host: &str) -> Option<&str> {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    psl::domain_str(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_ports_fragments_idn() {
+        let cases = [
+            ("HTTP://Example.COM:80/a#frag", "http://example.com/a"),
+            ("https://example.com:443", "https://example.com/"),
+            (
+                "https://example.com:8443/x?q=1",
+                "https://example.com:8443/x?q=1",
+            ),
+            ("example.com/path", "https://example.com/path"),
+            ("http://bücher.example/", "http://xn--bcher-kva.example/"),
+            ("http://127.0.0.2:8080/#top", "http://127.0.0.2:8080/"),
+            ("localhost:8080/x", "https://localhost:8080/x"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input).unwrap().as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_http() {
+        for bad in [
+            "ftp://example.com/",
+            "mailto:someone@example.com",
+            "http://",
+            "https://exa mple.com/",
+            "http://example.com:99999/",
+            "javascript:alert(1)",
+        ] {
+            assert!(normalize(bad).is_err(), "{bad} should be invalid");
+        }
+        assert!(normalize(&format!("https://e.com/{}", "a".repeat(MAX_URL_LEN))).is_err());
+    }
+
+    #[test]
+    fn host_key_is_the_origin() {
+        for u in [
+            "http://a.test/x",
+            "https://A.test:443/x?y",
+            "http://a.test:8080",
+            "http://[::1]:9/",
+            "https://xn--bcher-kva.example/",
+            "http://u:p@a.test/",
+        ] {
+            let url = Url::parse(u).unwrap();
+            assert_eq!(host_key(&url), url.origin().ascii_serialization(), "{u}");
+        }
+        let u = normalize("http://A.example.com:8080/x").unwrap();
+        assert_eq!(host_key(&u), "http://a.example.com:8080");
+    }
+
+    #[test]
+    fn scopes() {
+        assert!(Scope::Host.allows("a.example.com", "a.example.com"));
+        assert!(!Scope::Host.allows("a.example.com", "b.example.com"));
+        assert!(Scope::Domain.allows("a.example.co.uk", "b.example.co.uk"));
+        assert!(!Scope::Domain.allows("a.github.io", "b.github.io"));
+        assert!(!Scope::Domain.allows("a.example.com", "example.org"));
+        assert!(Scope::Domain.allows("127.0.0.2", "127.0.0.2"));
+        assert!(!Scope::Domain.allows("127.0.0.2", "127.0.0.3"));
+        assert!(Scope::Any.allows("a.example.com", "other.org"));
+    }
+
+    #[test]
+    fn host_of_serialised_urls() {
+        for u in [
+            "http://a.test/x",
+            "https://u:p@b.test:8443/x?y#z",
+            "http://[::1]:8080/",
+            "http://127.0.0.2:81",
+            "http://xn--bcher-kva.example?q",
+        ] {
+            let parsed = Url::parse(u).unwrap();
+            assert_eq!(host_of(parsed.as_str()), parsed.host_str(), "{u}");
+        }
+    }
+
+    /// The fast path must give exactly what `Url::join` gives, or step aside.
+    #[test]
+    fn join_plain_agrees_with_url_join() {
+        let bases = [
+            "http://h.test/dir/page.html?q=1",
+            "https://h.test:8443/",
+            "http://h.test/a/b/",
+            "http://h.test",
+        ];
+        let hrefs = [
+            "a.html",
+            "/abs/x.html",
+            "sub/dir/",
+            "p?x=1&y=2",
+            "p#frag",
+            "/#top",
+            "x+y,z~_-.html",
+            "a..b",
+            ".hidden",
+            "../up",
+            "./here",
+            "a/./b",
+            "a/../b",
+            "/a/..",
+            "//other.test/x",
+            "mailto:x@y",
+            "javascript:void(0)",
+            "c:foo",
+            "",
+            "?only",
+            "#only",
+            "a b",
+            "a%20b",
+            "é",
+            "a\\b",
+            "http://abs.test/",
+            "a:b/c",
+            "x/y:z",
+        ];
+        for base in bases {
+            let base = Url::parse(base).unwrap();
+            for href in hrefs {
+                let Some(fast) = join_plain(&base, href) else {
+                    continue;
+                };
+                let mut slow = base.join(href).unwrap();
+                slow.set_fragment(None);
+                assert_eq!(fast, slow.as_str(), "{base} + {href}");
+            }
+        }
+        assert!(
+            join_plain(&Url::parse("http://h.test/").unwrap(), "a.html").is_some(),
+            "the fast path is used"
+        );
+    }
+}

@@ -1,0 +1,554 @@
+//! `--warc FILE`: the WARC/1.1 format (ISO 28500), written by hand rather than with the `warc` crate: that crate
+//! wants a whole record in hand to compress and hides the byte offset of each gzip member, and `warc_offset`
+//! needs exactly that offset. The format itself is small: a header block of `Name: value` lines, a block, two
+//! CRLFs.
+//!
+//! What a capture holds: the request as sent, *reconstructed* (reqwest does not expose its final request head):
+//! the request line, `Host`, `User-Agent`, `Accept`, the headers crawlfish adds (`-H`, Basic credentials,
+//! `If-None-Match`, `If-Modified-Since`) and the `Accept-Encoding` reqwest adds. Credentials (`Authorization`,
+//! `Cookie`, `Proxy-Authorization`) are archived with their value redacted. The response is stored as reqwest
+//! hands it over: the status line (with the canonical reason phrase), the headers (lower-case names), the body
+//! with transfer-encoding *and* content-encoding decoded (reqwest decompresses gzip/br/deflate and drops
+//! `Content-Encoding` and `Content-Length` itself). So the stored record stays consistent, `Transfer-Encoding`,
+//! `Content-Encoding` and `Content-Length` are dropped and a `Content-Length` of the stored body is written; the
+//! payload digest is over that stored body.
+//!
+//! Builds bytes only: `warc_writer.rs` compresses them and writes them off the runtime threads.
+
+pub(crate) mod gzip;
+pub(crate) mod writer;
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use reqwest::header::{HeaderMap, HeaderName, ACCEPT, ACCEPT_ENCODING, USER_AGENT};
+use reqwest::Version;
+use url::{Position, Url};
+
+use crate::net::fetch::{Credentials, Validators};
+
+/// The `Accept-Encoding` reqwest (tower-http's decompression layer) adds with the gzip, deflate and br features.
+const REQWEST_ACCEPT_ENCODING: &str = "gzip,deflate,br";
+/// The `Accept` reqwest sends by default.
+const REQWEST_ACCEPT: &str = "*/*";
+/// Headers whose values are never archived.
+const REDACTED: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+/// What a redacted value is replaced with.
+const REDACTION: &str = "(redacted by crawlfish)";
+/// Response headers that no longer describe the stored body (it is stored decoded, and possibly cut).
+const DROPPED: [&str; 3] = ["transfer-encoding", "content-encoding", "content-length"];
+
+/// Why a stored body is not the whole body (`WARC-Truncated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// `--max-body` (or the robots.txt / redirect cap) cut it.
+    Length,
+    /// The body broke off or its deadline passed.
+    Disconnect,
+    /// It was not read at all (a response that is retried).
+    Unspecified,
+}
+
+impl Cut {
+    fn as_str(self) -> &'static str {
+        match self {
+            Cut::Length => "length",
+            Cut::Disconnect => "disconnect",
+            Cut::Unspecified => "unspecified",
+        }
+    }
+}
+
+/// One HTTP exchange, as far as it is known when the response head arrives; the body is added by [`Head::with`].
+#[derive(Debug)]
+pub struct Head {
+    target: String,
+    date: String,
+    ip: Option<IpAddr>,
+    request: Vec<u8>,
+    response: Vec<u8>,
+}
+
+/// A whole exchange, ready to be turned into a request and a response record. It borrows the body: the
+/// response keeps it for the JSON record, and the archive reads it straight into the compressor (no copy).
+#[derive(Debug)]
+pub struct Capture<'a> {
+    head: Head,
+    body: &'a [u8],
+    cut: Option<Cut>,
+}
+
+/// The two records of one exchange. The response record is in three parts, its WARC and HTTP head, the body
+/// (borrowed) and the record's closing CRLF CRLF, so that the body is compressed where it lies.
+#[derive(Debug)]
+pub struct Records<'a> {
+    pub request: Vec<u8>,
+    pub response_head: Vec<u8>,
+    pub body: &'a [u8],
+}
+
+impl Records<'_> {
+    /// The response record's bytes, in order.
+    #[must_use]
+    pub fn response(&self) -> [&[u8]; 3] {
+        [&self.response_head, self.body, RECORD_END]
+    }
+}
+
+/// What ends every record (after the block).
+const RECORD_END: &[u8] = b"\r\n\r\n";
+
+impl Head {
+    /// The request (reconstructed: see the module notes) and the response head of one exchange.
+    #[must_use]
+    pub fn of(
+        resp: &reqwest::Response,
+        url: &Url,
+        user_agent: &str,
+        creds: Option<Credentials<'_>>,
+        validators: Option<Validators<'_>>,
+    ) -> Head {
+        let version = version_str(resp.version());
+        // hyper sends every HTTP/1 request as HTTP/1.1, whatever version the server answers with.
+        let sent = match resp.version() {
+            Version::HTTP_2 | Version::HTTP_3 => version,
+            _ => "HTTP/1.1",
+        };
+        let mut target = url.clone();
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        let mut req = format!(
+            "GET {} {sent}\r\n",
+            &target[Position::BeforePath..Position::AfterQuery]
+        );
+        let host = match (target.host_str(), target.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => String::new(),
+        };
+        line(&mut req, "host", host.as_bytes());
+        let extra = creds.map(|c| c.headers);
+        let overridden = |name: &HeaderName| extra.is_some_and(|h| h.contains_key(name));
+        if !overridden(&USER_AGENT) {
+            line(&mut req, "user-agent", user_agent.as_bytes());
+        }
+        if !overridden(&ACCEPT) {
+            line(&mut req, "accept", REQWEST_ACCEPT.as_bytes());
+        }
+        if let Some(headers) = extra {
+            push_headers(&mut req, headers, &[]);
+        }
+        if creds.is_some_and(|c| c.basic.is_some()) {
+            line(&mut req, "authorization", b"Basic (redacted by crawlfish)");
+        }
+        if let Some(v) = validators {
+            if let Some(e) = v.etag {
+                line(&mut req, "if-none-match", e.as_bytes());
+            }
+            if let Some(d) = v.last_modified {
+                line(&mut req, "if-modified-since", d.as_bytes());
+            }
+        }
+        if !overridden(&ACCEPT_ENCODING) {
+            line(
+                &mut req,
+                "accept-encoding",
+                REQWEST_ACCEPT_ENCODING.as_bytes(),
+            );
+        }
+        req.push_str("\r\n");
+        let status = resp.status();
+        let mut head = format!(
+            "{version} {} {}\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        push_headers(&mut head, resp.headers(), &DROPPED);
+        Head {
+            target: target.into(),
+            date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            ip: resp.remote_addr().map(|a| a.ip()),
+            request: req.into_bytes(),
+            response: head.into_bytes(),
+        }
+    }
+
+    /// The exchange with its body as stored (`cut` says why it is not whole).
+    #[must_use]
+    pub fn with(self, body: &[u8], cut: Option<Cut>) -> Capture<'_> {
+        Capture {
+            head: self,
+            body,
+            cut,
+        }
+    }
+}
+
+impl<'a> Capture<'a> {
+    /// Bytes of the exchange (to decide where to compress it).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.head.request.len() + self.head.response.len() + self.body.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The head, the body and why it is cut (to rebuild the capture around an owned copy of the body).
+    #[must_use]
+    pub fn into_parts(self) -> (Head, &'a [u8], Option<Cut>) {
+        (self.head, self.body, self.cut)
+    }
+}
+
+fn version_str(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// One header line; a value that is not text is kept byte for byte (lossy, as the rest of the head is text).
+fn line(out: &mut String, name: &str, value: &[u8]) {
+    let value = if REDACTED.contains(&name) {
+        std::borrow::Cow::Borrowed(REDACTION)
+    } else {
+        String::from_utf8_lossy(value)
+    };
+    let _ = write!(out, "{name}: {value}\r\n");
+}
+
+fn push_headers(out: &mut String, headers: &HeaderMap, skip: &[&str]) {
+    for (name, value) in headers {
+        if !skip.contains(&name.as_str()) {
+            line(out, name.as_str(), value.as_bytes());
+        }
+    }
+}
+
+/// A new `<urn:uuid:…>` (version 4, random).
+#[must_use]
+pub fn record_id() -> String {
+    let n = fastrand::u128(..);
+    // Version 4, variant 10xx (RFC 9562 §5.4).
+    let n = (n & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{n:032x}");
+    format!(
+        "<urn:uuid:{}-{}-{}-{}-{}>",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// `sha1:` and the base32 SHA-1 of `bytes` (the form WARC readers expect).
+#[must_use]
+pub fn sha1(bytes: &[&[u8]]) -> String {
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    for b in bytes {
+        h.update(b);
+    }
+    format!("sha1:{}", data_encoding::BASE32.encode(&h.finalize()))
+}
+
+/// The start of a record: the WARC header (fields in order, then the block's type and length) and the first
+/// `block` parts; the caller appends the rest of the block (`len` bytes in all) and [`RECORD_END`].
+fn record_head(
+    fields: &[(&str, &str)],
+    content_type: &str,
+    block: &[&[u8]],
+    len: usize,
+    room: usize,
+) -> Vec<u8> {
+    let mut head = String::from("WARC/1.1\r\n");
+    for (name, value) in fields {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    let _ = write!(
+        head,
+        "Content-Type: {content_type}\r\nContent-Length: {len}\r\n\r\n"
+    );
+    let mut out = Vec::with_capacity(head.len() + room);
+    out.extend_from_slice(head.as_bytes());
+    for b in block {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// A whole record: the WARC header, the block, CRLF CRLF.
+fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u8> {
+    let len: usize = block.iter().map(|b| b.len()).sum();
+    let mut out = record_head(fields, content_type, block, len, len + RECORD_END.len());
+    out.extend_from_slice(RECORD_END);
+    out
+}
+
+impl<'a> Capture<'a> {
+    /// The request record and the response record of this exchange, each naming the other.
+    #[must_use]
+    pub fn records(&self) -> Records<'a> {
+        let h = &self.head;
+        let (req_id, resp_id) = (record_id(), record_id());
+        let ip = h.ip.map(|ip| ip.to_string());
+        let length = format!("content-length: {}\r\n\r\n", self.body.len());
+        let resp_head: [&[u8]; 2] = [&h.response, length.as_bytes()];
+        let block_len = h.response.len() + length.len() + self.body.len();
+        // The payload digest only: a block digest would hash the body a second time (~15 % more CPU for the
+        // archive), and readers check the payload one.
+        let payload = sha1(&[self.body]);
+        let mut fields = vec![
+            ("WARC-Type", "response"),
+            ("WARC-Record-ID", resp_id.as_str()),
+            ("WARC-Date", h.date.as_str()),
+            ("WARC-Target-URI", h.target.as_str()),
+            ("WARC-Concurrent-To", req_id.as_str()),
+        ];
+        if let Some(ip) = &ip {
+            fields.push(("WARC-IP-Address", ip));
+        }
+        fields.push(("WARC-Payload-Digest", &payload));
+        if let Some(cut) = self.cut {
+            fields.push(("WARC-Truncated", cut.as_str()));
+        }
+        let response_head = record_head(
+            &fields,
+            "application/http;msgtype=response",
+            &resp_head,
+            block_len,
+            h.response.len() + length.len(),
+        );
+        let req_block: [&[u8]; 1] = [&h.request];
+        let (req_digest, empty) = (sha1(&req_block), sha1(&[]));
+        let mut fields = vec![
+            ("WARC-Type", "request"),
+            ("WARC-Record-ID", req_id.as_str()),
+            ("WARC-Date", h.date.as_str()),
+            ("WARC-Target-URI", h.target.as_str()),
+            ("WARC-Concurrent-To", resp_id.as_str()),
+        ];
+        if let Some(ip) = &ip {
+            fields.push(("WARC-IP-Address", ip));
+        }
+        fields.push(("WARC-Block-Digest", &req_digest));
+        fields.push(("WARC-Payload-Digest", &empty));
+        let request = record(&fields, "application/http;msgtype=request", &req_block);
+        Records {
+            request,
+            response_head,
+            body: self.body,
+        }
+    }
+}
+
+/// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the
+/// command's options (the values of `-H`, the userinfo of URLs given as arguments and the credentials of
+/// `--proxy` are redacted, in the separate and the joined forms: `-H V`, `-HV`, `--header=V`, `--proxy=U`).
+#[must_use]
+pub fn warcinfo(filename: &str, args: &[String], user_agent: &str, robots: bool) -> Vec<u8> {
+    let header = |v: &str| format!("{}: {REDACTION}", v.split(':').next().unwrap_or_default());
+    let mut shown = Vec::with_capacity(args.len());
+    let mut next: Option<&str> = None;
+    // The short flags that take a value: in a cluster, the first of them takes the rest.
+    let takes_value: Vec<char> = crate::cli::command::command()
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(clap::Arg::get_short)
+        .collect();
+    for a in args {
+        let a = match next.take() {
+            Some("-H") => header(a),
+            Some(_) => crate::net::proxy::mask_raw(a),
+            None if a == "-H" || a == "--header" => {
+                next = Some("-H");
+                a.clone()
+            }
+            None if a == "--proxy" => {
+                next = Some("--proxy");
+                a.clone()
+            }
+            None => {
+                if let Some(v) = a.strip_prefix("--header=") {
+                    format!("--header={}", header(v))
+                } else if let Some((flags, value)) = short_cluster_header(a, &takes_value) {
+                    // `-HV`, `-qkHV`, or `-qkH V` (the value is the next argument).
+                    if let Some(v) = value {
+                        format!("{flags}{}", header(v))
+                    } else {
+                        next = Some("-H");
+                        a.clone()
+                    }
+                } else if let Some(v) = a.strip_prefix("--proxy=") {
+                    format!("--proxy={}", crate::net::proxy::mask_raw(v))
+                } else {
+                    match Url::parse(a) {
+                        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+                            let _ = u.set_username("");
+                            let _ = u.set_password(None);
+                            u.to_string()
+                        }
+                        _ => a.clone(),
+                    }
+                }
+            }
+        };
+        shown.push(if a.contains([' ', '\'', '"']) {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        } else {
+            a
+        });
+    }
+    let block = format!(
+        "software: crawlfish/{}\r\nformat: WARC File Format 1.1\r\nconformsTo: \
+         http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
+         http-header-user-agent: {user_agent}\r\nrobots: {}\r\ncommand: {}\r\n",
+        env!("CARGO_PKG_VERSION"),
+        if robots { "obey" } else { "ignore" },
+        shown.join(" ").replace(['\r', '\n'], " ")
+    );
+    let id = record_id();
+    let date = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let digest = sha1(&[block.as_bytes()]);
+    let fields = [
+        ("WARC-Type", "warcinfo"),
+        ("WARC-Record-ID", id.as_str()),
+        ("WARC-Date", date.as_str()),
+        ("WARC-Filename", filename),
+        ("WARC-Block-Digest", digest.as_str()),
+    ];
+    record(&fields, "application/warc-fields", &[block.as_bytes()])
+}
+
+/// A cluster of short flags that ends in `-H` (`-H…`, `-qkH…`): the part up to and including `H`, and the
+/// header value joined to it (`None`: the value is the next argument). `None` when `H` is not reached as a flag,
+/// e.g. when an earlier flag of the cluster takes the rest as its value (`-oH` is `-o H`).
+fn short_cluster_header<'a>(
+    arg: &'a str,
+    takes_value: &[char],
+) -> Option<(&'a str, Option<&'a str>)> {
+    let cluster = arg.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+    for (i, c) in cluster.char_indices() {
+        if !takes_value.contains(&c) {
+            continue;
+        }
+        if c != 'H' {
+            return None;
+        }
+        let split = 1 + i + c.len_utf8();
+        let rest = &arg[split..];
+        return Some((&arg[..split], (!rest.is_empty()).then_some(rest)));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_v4_uuids() {
+        let id = record_id();
+        assert_eq!(id.len(), "<urn:uuid:>".len() + 36);
+        assert_eq!(&id[24..25], "4");
+        assert!(matches!(&id[29..30], "8" | "9" | "a" | "b"), "{id}");
+        assert_ne!(id, record_id());
+    }
+
+    #[test]
+    fn sha1_is_base32() {
+        // The SHA-1 of nothing, as every WARC tool writes it.
+        assert_eq!(sha1(&[]), "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ");
+        assert_eq!(sha1(&[b"ab", b"c"]), sha1(&[b"abc"]));
+    }
+
+    #[test]
+    fn warcinfo_redacts_header_values() {
+        let args = [
+            "crawlfish",
+            "-H",
+            "Authorization: Bearer x",
+            "http://u:p@h/",
+        ]
+        .map(String::from);
+        let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
+        assert!(!text.contains("Bearer") && !text.contains("u:p@"), "{text}");
+        assert!(text.contains("-H 'Authorization: (redacted by crawlfish)' http://h/"));
+        assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    /// Found by the third attack run: `-H` inside a cluster of short flags (`-qkH V`, `-qHV`) kept its value.
+    #[test]
+    fn warcinfo_redacts_headers_in_short_flag_clusters() {
+        let args = [
+            "crawlfish",
+            "-qkH",
+            "Authorization: Bearer y1",
+            "-qHX-Api-Key:y2",
+            "-o",
+            "-H",
+            "-d2",
+        ]
+        .map(String::from);
+        let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
+        for secret in ["y1", "y2"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains("-qkH 'Authorization: (redacted by crawlfish)'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("'-qHX-Api-Key: (redacted by crawlfish)'"),
+            "{text}"
+        );
+        let takes_value = ['o', 'c', 'r', 'd', 'H'];
+        assert_eq!(
+            short_cluster_header("-oH", &takes_value),
+            None,
+            "-oH is -o H"
+        );
+        assert_eq!(short_cluster_header("-d2", &takes_value), None);
+        assert_eq!(
+            short_cluster_header("-qH", &takes_value),
+            Some(("-qH", None))
+        );
+    }
+
+    /// Found by the attack run of `--proxy`: joined forms and scheme-less proxy values kept their secrets.
+    #[test]
+    fn warcinfo_redacts_joined_forms_and_proxy_credentials() {
+        let args = [
+            "crawlfish",
+            "--header=Authorization: Bearer x1",
+            "-HCookie: x2",
+            "--proxy",
+            "u:x3@proxy.test:3128",
+            "--proxy=socks5h://u:x4@proxy.test",
+            "--proxy",
+            "http://proxy.test:3128",
+        ]
+        .map(String::from);
+        let text = String::from_utf8(warcinfo("f", &args, "ua", true)).unwrap();
+        for secret in ["x1", "x2", "x3", "x4"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains(
+                "command: crawlfish '--header=Authorization: (redacted by crawlfish)' \
+             '-HCookie: (redacted by crawlfish)' --proxy ***@proxy.test:3128 \
+             --proxy=socks5h://***@proxy.test --proxy http://proxy.test:3128\r\n"
+            ),
+            "{text}"
+        );
+    }
+}
