@@ -10,15 +10,13 @@
 //! Must not write records or decide exit codes; `output.rs`, `resume.rs`, `warc_writer.rs` and `state.rs` own how
 //! each file is read and cut.
 
-use std::fs::{File, OpenOptions};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 
 use crate::cli::Config;
-use crate::output::file::{open_unchanged, stdout_meta};
+use crate::output::file::stdout_meta;
 use crate::input::FileId;
 use crate::output::{self, since, state};
 use crate::warc::writer as warc_writer;

@@ -3,7 +3,6 @@
 //!
 //! The only file that chooses exit codes or prints to stderr directly; it holds no crawl logic.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::LogFormat;

@@ -286,8 +286,6 @@ pub struct Config {
     pub backoff_base: Duration,
 }
 
-/// The User-Agent product token robots.txt groups are matched against.
-pub const PRODUCT_TOKEN: &str = "crawlfish";
 
 /// The name that means stdout for `-o` (and stdin for the inputs).
 const STDOUT_NAME: &str = "-";
@@ -355,7 +353,7 @@ impl Cli {
                 })?;
                 ua
             }
-            None => format!("{PRODUCT_TOKEN}/{}", env!("CARGO_PKG_VERSION")),
+            None => format!("{}/{}", crate::robots::PRODUCT_TOKEN, env!("CARGO_PKG_VERSION")),
         };
         // `-o -` is stdout, as for the inputs; --resume needs a file to read back.
         let output = self.output.filter(|p| p.as_os_str() != STDOUT_NAME);

@@ -6,14 +6,15 @@
 //! The seen-set holds 64-bit hashes of normalised URLs (8 bytes a URL; a collision needs ~4·10⁹ URLs to
 //! become likely), so memory follows the URLs actually seen, not their length.
 
-use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use url::Url;
 
-use crate::polite::Root;
+use crate::url::key::{key, KeyHasher, SeenSet};
+use crate::url::scope::Root;
 
 /// A URL waiting for (or given to) a fetch.
 #[derive(Debug, Clone)]
@@ -87,46 +88,6 @@ pub struct Frontier {
     /// The input may still yield depth-0 URLs.
     input_open: bool,
     level: u32,
-}
-
-/// Keys are already `SipHash` outputs: hashing them again for the table would only cost time.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed here; fold anything else in rather than panic.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, k: u64) {
-        self.0 = k;
-    }
-}
-
-/// A set of URL keys (see [`key`]).
-pub type SeenSet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
-
-/// The seen-set key of an invalid input line, over its bytes as read: two lines that differ only in bytes that
-/// are not UTF-8 (both shown as U+FFFD) are two lines. Kept apart from URL keys by a prefix.
-#[must_use]
-pub fn line_key(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    h.write(b"\0invalid line\0");
-    h.write(bytes);
-    h.finish()
-}
-
-/// The seen-set key of a URL (or of an invalid line's record, as `--resume` reads it back).
-#[must_use]
-pub fn key(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 impl Frontier {

@@ -31,10 +31,11 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::cli::Config;
-use crate::crawl::frontier::{key, Frontier, Job};
+use crate::crawl::frontier::{Frontier, Job};
+use crate::url::key::key;
 use crate::input::{InputEvent, Seed};
 use crate::output::{Progress, Resumed};
-use crate::polite::Root;
+use crate::url::scope::Root;
 use crate::record::{cut, ErrorKind, Record};
 use crate::url::shard::OtherShards;
 use crate::output::since::Since;

@@ -22,7 +22,8 @@ use url::Url;
 
 use crate::cli::Config;
 use crate::crawl::{crawl, Ctx, SitemapTask, TaskOutcome, Visit};
-use crate::crawl::frontier::{Frontier, Job, SeenSet};
+use crate::crawl::frontier::{Frontier, Job};
+use crate::url::key::SeenSet;
 use crate::input::{InputEvent, Seed};
 use crate::output::Progress;
 use crate::record::{ErrorKind, Record};

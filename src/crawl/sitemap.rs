@@ -16,7 +16,8 @@ use quick_xml::Reader;
 use url::{Origin, Url};
 
 use crate::crawl::{SitemapTask, TaskOutcome};
-use crate::polite::{Follow, Polite, Root};
+use crate::polite::{Follow, Polite};
+use crate::url::scope::Root;
 
 /// URLs kept from one sitemap (the protocol's own limit).
 pub const MAX_URLS: usize = 50_000;

@@ -19,7 +19,8 @@ use crate::crawl::{SitemapTask, TaskOutcome, Visit};
 use crate::net::fetch::Response;
 use crate::crawl::frontier::Job;
 use crate::html::{self, Page};
-use crate::polite::{Follow, Polite, Root};
+use crate::polite::{Follow, Polite};
+use crate::url::scope::Root;
 use crate::record::{now_rfc3339, ErrorKind, Record, RecordError, Redirect};
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
 

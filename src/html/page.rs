@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use crate::crawl::frontier::KeyHasher;
+use crate::url::key::KeyHasher;
 
 use scraper::Selector;
 use url::Url;
@@ -161,7 +161,7 @@ fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<String>, 
         let Some(link) = resolve(base, trim_url(&href)) else {
             continue;
         };
-        match index.entry(crate::crawl::frontier::key(&link)) {
+        match index.entry(crate::url::key::key(&link)) {
             Entry::Occupied(e) => followable[*e.get()] |= !nofollow,
             Entry::Vacant(e) => {
                 e.insert(links.len());

@@ -195,7 +195,7 @@ pub fn parse_line(raw: &[u8]) -> Option<Seed> {
         return Some(Seed::Invalid {
             line: String::from_utf8_lossy(trimmed).into_owned(),
             reason: "not valid UTF-8".into(),
-            key: crate::crawl::frontier::line_key(trimmed),
+            key: crate::url::key::line_key(trimmed),
         });
     };
     Some(match normalize(text) {
@@ -203,7 +203,7 @@ pub fn parse_line(raw: &[u8]) -> Option<Seed> {
         Err(reason) => Seed::Invalid {
             line: text.to_owned(),
             reason,
-            key: crate::crawl::frontier::line_key(trimmed),
+            key: crate::url::key::line_key(trimmed),
         },
     })
 }

@@ -22,7 +22,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::crawl::frontier::SeenSet;
+use crate::url::key::SeenSet;
 use crate::input::FileId;
 use crate::record::{ErrorKind, Record};
 pub use crate::output::resume::Resumed;

@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
-use crate::crawl::frontier::{key, SeenSet};
+use crate::url::key::{key, SeenSet};
 
 /// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
 ///

@@ -22,7 +22,7 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::net::fetch::Validators;
-use crate::crawl::frontier::{key, KeyHasher};
+use crate::url::key::{key, KeyHasher};
 use crate::record::{Change, Extract, Record};
 use crate::output::resume::{present, scan_lines, Scan};
 

@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::cli::PRODUCT_TOKEN;
 
 /// Crawl-delay values above this are lowered to it: a robots.txt asking for an hour between requests would
 /// otherwise stall a host's URLs for the whole run.
@@ -85,6 +84,10 @@ impl Rules {
                 .sum::<usize>()
     }
 }
+
+/// The User-Agent product token robots.txt groups are matched against (RFC 9309 §2.2.1), and the first word
+/// of the default User-Agent.
+pub(crate) const PRODUCT_TOKEN: &str = "crawlfish";
 
 /// Parses a robots.txt body for [`PRODUCT_TOKEN`].
 #[must_use]

@@ -3,6 +3,8 @@
 //!
 //! No I/O, no async: everything here is table-tested.
 
+pub(crate) mod key;
+pub(crate) mod scope;
 pub(crate) mod shard;
 
 use url::Url;

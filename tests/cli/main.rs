@@ -15,6 +15,7 @@ mod dns;
 mod dns_attack;
 mod files;
 mod hostile;
+mod layers;
 mod meta;
 mod polite;
 mod proxy;
