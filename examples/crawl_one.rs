@@ -13,8 +13,8 @@ async fn main() -> anyhow::Result<()> {
 
     let mut config = Config::defaults();
     config.files = vec![list.clone()];
-    config.depth = 1;
-    config.max_pages = Some(20);
+    config.crawl.depth = 1;
+    config.crawl.max_pages = Some(20);
 
     // Stop cleanly on Ctrl-C, as the binary does.
     let shutdown = async {

@@ -74,13 +74,14 @@ mod robots;
 mod url;
 mod warc;
 
-pub use app::{run, Outcome};
-pub use cli::{Cli, Config};
-pub use output::{Summary, WriterEnd};
-pub use record::{ErrorKind, Record};
 pub use app::signal::Signal;
+pub use app::{run, Outcome};
 pub use cli::main;
+pub use cli::Cli;
+pub use config::Config;
+pub use output::{Summary, WriterEnd};
 pub use record::fields::RECORD_SCHEMA;
+pub use record::{ErrorKind, Record};
 
 /// The pure hot paths, for the criterion benches (`benches/hot.rs`) and the bench drivers (`bench/`) to time
 /// alone. Not a stable API: it follows the code.

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 
-use crate::cli::Config;
-use crate::output::file::stdout_meta;
+use crate::config::Config;
 use crate::input::FileId;
+use crate::output::file::stdout_meta;
 use crate::output::{self, since, state};
 use crate::warc::writer as warc_writer;
 
@@ -64,20 +64,25 @@ pub(crate) fn open(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<Files> {
 }
 
 fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) -> Result<Files> {
-    let keep_links = cfg.depth > 0;
+    let keep_links = cfg.crawl.depth > 0;
     let others = warc_others(cfg, inputs);
     // With --state, a WARC whose directory does not exist yet may be meant for DIR, which the lock creates when it
     // does not exist either: it is opened once DIR is there.
-    let state_dir_missing = cfg.state.as_ref().is_some_and(|(dir, _)| !dir.exists());
+    let state_dir_missing = cfg
+        .output
+        .state
+        .as_ref()
+        .is_some_and(|(dir, _)| !dir.exists());
     let early = cfg
         .warc
-        .as_deref()
+        .as_ref()
+        .map(|w| w.path.as_path())
         .filter(|p| !state_dir_missing || dir_exists(p));
     let mut warc = match early {
         Some(path) => Some(open_warc(cfg, path, &others, created)?),
         None => None,
     };
-    let (mut out, since, state) = if let Some((dir, keep)) = &cfg.state {
+    let (mut out, since, state) = if let Some((dir, keep)) = &cfg.output.state {
         // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
         let current = dir.join(state::CURRENT);
         if let Some((_, name)) = inputs.iter().find(|(f, _)| Some(*f) == id(&current)) {
@@ -88,7 +93,7 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
             );
         }
         let state = state::State::lock(dir, *keep)?;
-        if let (None, Some(path)) = (&warc, &cfg.warc) {
+        if let (None, Some(path)) = (&warc, cfg.warc.as_ref().map(|w| &w.path)) {
             warc = Some(open_warc(cfg, path, &others, created)?);
         }
         let since = match state.latest()? {
@@ -98,9 +103,14 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
         let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
         (out, Some(Arc::new(since)), Some(state))
     } else {
-        let since = match &cfg.since {
+        let since = match &cfg.output.since {
             Some(path) => {
-                if cfg.output.as_deref().is_some_and(|o| same_file(o, path)) {
+                if cfg
+                    .output
+                    .output
+                    .as_deref()
+                    .is_some_and(|o| same_file(o, path))
+                {
                     bail!(
                         "--since {}: is also the output (-o); write this run to another file",
                         path.display()
@@ -114,7 +124,12 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
             }
             None => None,
         };
-        let out = output::open(cfg.output.as_deref(), cfg.resume, keep_links, inputs)?;
+        let out = output::open(
+            cfg.output.output.as_deref(),
+            cfg.output.resume,
+            keep_links,
+            inputs,
+        )?;
         (out, since, None)
     };
     created.add(out.created.as_deref());
@@ -124,7 +139,10 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
             let output = output_path(cfg).unwrap_or_default();
             bail!(
                 "--warc {}: is also the output ({}); refusing to write over it",
-                cfg.warc.as_deref().unwrap_or(Path::new("")).display(),
+                cfg.warc
+                    .as_ref()
+                    .map_or(Path::new(""), |w| w.path.as_path())
+                    .display(),
                 output.display()
             );
         }
@@ -149,7 +167,7 @@ fn open_warc(
     others: &[(FileId, String)],
     created: &mut Created,
 ) -> Result<warc_writer::WarcFile> {
-    if let Some((dir, _)) = &cfg.state {
+    if let Some((dir, _)) = &cfg.output.state {
         if state::owns(dir, path) {
             bail!(
                 "--warc {}: is one of --state {}'s own files; refusing to write over it",
@@ -179,9 +197,9 @@ fn warc_others(cfg: &Config, inputs: &[(FileId, &str)]) -> Vec<(FileId, String)>
         .collect();
     let mut paths = vec![
         (output_path(cfg), "the output"),
-        (cfg.since.clone(), "--since"),
+        (cfg.output.since.clone(), "--since"),
     ];
-    if let Some((dir, _)) = &cfg.state {
+    if let Some((dir, _)) = &cfg.output.state {
         paths.push((Some(dir.join(state::LATEST)), "--state's latest run"));
         paths.push((Some(dir.join(state::LOCK)), "--state's lock"));
     }
@@ -197,14 +215,17 @@ fn warc_others(cfg: &Config, inputs: &[(FileId, &str)]) -> Vec<(FileId, String)>
 
 /// `--warc` is appended to (with `--resume` or `--state`), not replaced.
 fn append(cfg: &Config) -> bool {
-    cfg.resume || cfg.state.is_some()
+    cfg.output.resume || cfg.output.state.is_some()
 }
 
 /// `-o FILE`, or `--state`'s `current.jsonl`.
 fn output_path(cfg: &Config) -> Option<PathBuf> {
-    cfg.output
-        .clone()
-        .or_else(|| cfg.state.as_ref().map(|(dir, _)| dir.join(state::CURRENT)))
+    cfg.output.output.clone().or_else(|| {
+        cfg.output
+            .state
+            .as_ref()
+            .map(|(dir, _)| dir.join(state::CURRENT))
+    })
 }
 
 /// Whether `path` names the very object stdout is (`/dev/stdout`, `/proc/self/fd/1`, the file or FIFO stdout
@@ -238,5 +259,9 @@ fn dir_exists(path: &Path) -> bool {
 
 /// The `--select` names, in flag order (an earlier record's extract is reused only under the same names).
 fn select_names(cfg: &Config) -> Vec<&str> {
-    cfg.extractors.iter().map(|x| x.name.as_str()).collect()
+    cfg.crawl
+        .extractors
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect()
 }

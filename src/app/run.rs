@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::files as run_files;
 use crate::app::{progress, signal::Signal};
-use crate::cli::Config;
+use crate::config::Config;
 use crate::crawl::{self, frontier, visit};
 use crate::net::fetch;
 use crate::output::{self, Summary, WriterEnd};
@@ -21,21 +21,19 @@ use crate::{input, polite};
 /// Starts `--warc FILE`'s writer (the file open, checked and cut by `run_files.rs`), `warcinfo` first.
 fn start_warc(
     cfg: &Config,
-    path: &std::path::Path,
+    opts: &warc::WarcOptions,
     file: warc_writer::WarcFile,
     cancel: CancellationToken,
 ) -> (
     warc_writer::Archive,
     tokio::sync::oneshot::Receiver<WriterEnd>,
 ) {
-    let name = path
+    let name = opts
+        .path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let info = warc::warcinfo(&name, &args, &cfg.user_agent, cfg.robots);
-    warc_writer::spawn(file, &info, cfg.warc_level, cancel)
+    let info = warc::warcinfo(&name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
+    warc_writer::spawn(file, &info, opts.level, cancel)
 }
 
 /// How a run ended.
@@ -60,10 +58,10 @@ pub struct Outcome {
 /// Run-level failures before any record: unreadable input, unwritable output, no TLS backend.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<Outcome> {
     let started = Instant::now();
-    let shard = cfg.shard;
-    let cfg = Arc::new(cfg);
+    let shard = cfg.crawl.shard;
     let sources = input::open(&cfg.files)?;
-    let fetcher = fetch::Fetcher::new(cfg.clone()).context("cannot build the HTTP client")?;
+    let fetcher =
+        fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
     // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
     // checked together, and truncated or cut only once all of them are (`run_files.rs`).
     let inputs = input::regular_files(&sources);
@@ -75,7 +73,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     } = run_files::open(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
     let warc = match (warc, &cfg.warc) {
-        (Some(file), Some(path)) => Some(start_warc(&cfg, path, file, cancel.clone())),
+        (Some(file), Some(opts)) => Some(start_warc(&cfg, opts, file, cancel.clone())),
         _ => None,
     };
     let (archive, warc_done) = warc.unzip();
@@ -85,7 +83,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     input::spawn_reader(sources, seed_tx);
     let (record_tx, record_rx) = mpsc::channel(1024);
     let written = output::spawn_writer(
-        out.writer.with_fields(cfg.fields),
+        out.writer.with_fields(cfg.output.fields),
         record_rx,
         progress.clone(),
         cancel.clone(),
@@ -95,17 +93,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         progress::spawn(progress.clone(), bar_stop.clone());
     }
 
-    let frontier = frontier::Frontier::new(cfg.per_host, out.done);
-    let mut polite = polite::Polite::new(cfg.clone(), fetcher);
+    let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
+    let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
     }
+    let crawl_options = Arc::new(cfg.crawl.clone());
     let visit = visit::Live {
         polite,
+        cfg: crawl_options.clone(),
         since: since.clone(),
     };
     let ctx = crawl::Ctx {
-        cfg,
+        cfg: crawl_options,
         visit: Arc::new(visit),
         progress,
         since,

@@ -86,4 +86,3 @@ fn peak_rss_mb() -> Option<f64> {
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
-

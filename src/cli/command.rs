@@ -6,9 +6,9 @@
 //! through the same value parser and `Cli::into_config` as the flag). Must not open files or sockets.
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser as _, ValueEnum};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser as _};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Generate};
 
 /// The binary's name, in completions and the man page.
 const BIN: &str = "crawlfish";
@@ -21,18 +21,6 @@ const NOT_FROM_ENV: [&str; 4] = ["help", "version", "schema", "generate"];
 /// Long flags whose environment value `--help` and `-v` do not print (request headers and proxy URLs often carry
 /// credentials).
 const HIDDEN_ENV_VALUES: [&str; 2] = ["header", "proxy"];
-
-/// What `--generate` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Generate {
-    // A roff man page (section 1).
-    Man,
-    // Completion scripts, for each shell.
-    CompleteBash,
-    CompleteZsh,
-    CompleteFish,
-    CompletePowershell,
-}
 
 /// `CRAWLFISH_` and the long flag uppercased with `-` as `_`: `--max-body` → `CRAWLFISH_MAX_BODY`.
 #[must_use]

@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 
-use crate::cli::LogFormat;
 use crate::app::logs::{JsonSafeStderr, SafeFields};
+use crate::cli::LogFormat;
 use crate::output::state::Busy;
 use crate::{Outcome, Signal, WriterEnd};
 
@@ -25,7 +25,10 @@ pub fn main() -> ExitCode {
         return print(&crate::cli::command::generate(kind), "the output");
     }
     if cli.schema {
-        return print(crate::record::fields::RECORD_SCHEMA.as_bytes(), "the schema");
+        return print(
+            crate::record::fields::RECORD_SCHEMA.as_bytes(),
+            "the schema",
+        );
     }
     let json_logs = cli.log_format == LogFormat::Json;
     init_logging(cli.verbose, cli.quiet, cli.log_format);
@@ -34,10 +37,16 @@ pub fn main() -> ExitCode {
         // Values nobody typed change the run (CRAWLFISH_SHARD drops URLs): `-v` says which.
         tracing::info!(variables = %from_env.join(" "), "options set from the environment");
     }
-    let config = match cli.into_config() {
+    let mut config = match cli.into_config() {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    if let Some(warc) = config.warc.as_mut() {
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        warc.command = crate::cli::redact::command_line(&args);
+    }
     // Bare `crawlfish` at a prompt would wait on the keyboard in silence. An explicit `-` still reads the
     // terminal: the user asked for it (typing URLs, then Ctrl-D).
     if config.files.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -45,7 +54,7 @@ pub fn main() -> ExitCode {
         environment_note();
         return ExitCode::from(2);
     }
-    if let Err(e) = crate::app::process::raise_open_files(config.concurrency) {
+    if let Err(e) = crate::app::process::raise_open_files(config.crawl.concurrency) {
         return usage_error(&anyhow::anyhow!(e));
     }
     let summary = config.summary;

@@ -6,6 +6,7 @@
 
 pub(crate) mod command;
 mod entry;
+mod redact;
 pub use entry::main;
 pub(crate) mod units;
 
@@ -18,13 +19,18 @@ use clap::{ArgAction, Parser, ValueEnum};
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::cli::command::Generate;
-use crate::record::fields::Fields;
-use crate::net::proxy::Proxies;
+use crate::config::Config;
+use crate::crawl::CrawlOptions;
 use crate::html::Extractor;
-use crate::url::shard::Shard;
+use crate::net::proxy::Proxies;
 use crate::net::trust::Trust;
+use crate::net::NetOptions;
+use crate::output::OutputOptions;
+use crate::polite::PoliteOptions;
+use crate::record::fields::Fields;
+use crate::url::shard::Shard;
 use crate::url::Scope;
+use crate::warc::WarcOptions;
 
 /// The units and the environment, after the option list of `--help`.
 const AFTER_HELP: &str = "\
@@ -60,7 +66,7 @@ pub struct Cli {
     pub state: Option<PathBuf>,
 
     /// With --state: finished runs kept in DIR, older ones deleted
-    #[arg(long, value_name = "N", default_value_t = 10, requires = "state",
+    #[arg(long, value_name = "N", default_value_t = crate::output::DEFAULT_KEEP, requires = "state",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub keep: u32,
 
@@ -75,41 +81,45 @@ pub struct Cli {
     pub warc_level: u32,
 
     /// Requests in flight, all hosts together
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 64,
+    #[arg(short = 'c', long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub concurrency: u32,
 
     /// Requests in flight to one host
-    #[arg(long, value_name = "N", default_value_t = 4,
+    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_PER_HOST,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub per_host: u32,
 
     /// Requests per second to one host (0: unlimited)
-    #[arg(short = 'r', long, value_name = "R", default_value_t = 5.0)]
+    #[arg(short = 'r', long, value_name = "R", default_value_t = crate::polite::DEFAULT_RATE)]
     pub rate: f64,
 
     /// Deadline for a whole request, headers and body
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = units::format_duration(crate::net::DEFAULT_TIMEOUT),
+          value_parser = units::parse_duration)]
     pub timeout: Duration,
 
     /// Deadline for a TCP (and TLS) connect
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = units::format_duration(crate::net::DEFAULT_CONNECT_TIMEOUT),
+          value_parser = units::parse_duration)]
     pub connect_timeout: Duration,
 
     /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(long, value_name = "N", default_value_t = crate::polite::DEFAULT_RETRIES)]
     pub retries: u32,
 
     /// Longest Retry-After honoured; a longer one gives the URL up with its last status
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = units::format_duration(crate::polite::DEFAULT_MAX_RETRY_AFTER),
+          value_parser = units::parse_duration)]
     pub max_retry_after: Duration,
 
     /// Redirects followed per URL (each hop obeys robots.txt, -r and, for discovered URLs, --scope)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = crate::polite::DEFAULT_MAX_REDIRECTS)]
     pub max_redirects: usize,
 
     /// Body bytes kept per page, after decompression; the rest is cut (truncated: true)
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = units::format_size(crate::crawl::DEFAULT_MAX_BODY),
+          value_parser = units::parse_size)]
     pub max_body: u64,
 
     /// User-Agent header [default: crawlfish/VERSION]
@@ -230,76 +240,20 @@ pub enum LogFormat {
     Json,
 }
 
-/// The validated run configuration: everything the engine needs, nothing it must re-check.
-#[derive(Debug, Clone)]
-#[allow(clippy::struct_excessive_bools)] // independent flags of the CLI contract
-pub struct Config {
-    pub files: Vec<PathBuf>,
-    pub output: Option<PathBuf>,
-    pub resume: bool,
-    /// `--since FILE`.
-    pub since: Option<PathBuf>,
-    /// `--state DIR` and `--keep N`.
-    pub state: Option<(PathBuf, usize)>,
-    /// `--warc FILE`.
-    pub warc: Option<PathBuf>,
-    /// `--warc-level N`: the gzip level of each WARC record (0 = stored).
-    pub warc_level: u32,
-    pub concurrency: usize,
-    pub per_host: usize,
-    /// Requests per second per host; `None` = unlimited.
-    pub rate: Option<f64>,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub retries: u32,
-    pub max_retry_after: Duration,
-    pub max_redirects: usize,
-    pub max_body: u64,
-    pub user_agent: String,
-    pub headers: HeaderMap,
-    pub robots: bool,
-    pub depth: u32,
-    pub scope: Scope,
-    /// `--shard I/N`: only URLs of this shard are fetched (`shard.rs`).
-    pub shard: Option<Shard>,
-    pub include: Vec<Regex>,
-    pub exclude: Vec<Regex>,
-    pub max_pages: Option<u64>,
-    pub follow_nofollow: bool,
-    pub extractors: Vec<Extractor>,
-    /// `--headers`: records carry the final response's headers.
-    pub headers_out: bool,
-    /// `--fields`/`--no-links`, with what reading the output back needs; `None`: every field.
-    pub fields: Option<Fields>,
-    pub sitemap: bool,
-    /// `--resolve`: host → address (the port comes from the URL; see README).
-    pub resolve: Vec<(String, SocketAddr)>,
-    /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
-    pub dns_servers: Vec<SocketAddr>,
-    /// `--proxy`, `--no-proxy` and the proxy environment variables, resolved (`net.rs`).
-    pub proxies: Proxies,
-    /// `--cacert` and `-k` (`trust.rs`).
-    pub trust: Trust,
-    /// Summary line and progress bar on stderr.
-    pub summary: bool,
-    /// Base delay of the retry backoff (full jitter, doubling per attempt).
-    pub backoff_base: Duration,
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    // A roff man page (section 1).
+    Man,
+    // Completion scripts, for each shell.
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
 }
-
 
 /// The name that means stdout for `-o` (and stdin for the inputs).
 const STDOUT_NAME: &str = "-";
-
-impl Config {
-    /// A configuration with every default, for the library API and tests. No proxy: only the command line
-    /// reads the proxy environment variables.
-    #[must_use]
-    pub fn defaults() -> Config {
-        Cli::parse_from(["crawlfish", "--proxy", ""])
-            .into_config()
-            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
-    }
-}
 
 impl Cli {
     /// Validates the command line.
@@ -353,7 +307,7 @@ impl Cli {
                 })?;
                 ua
             }
-            None => format!("{}/{}", crate::robots::PRODUCT_TOKEN, env!("CARGO_PKG_VERSION")),
+            None => crate::net::default_user_agent(),
         };
         // `-o -` is stdout, as for the inputs; --resume needs a file to read back.
         let output = self.output.filter(|p| p.as_os_str() != STDOUT_NAME);
@@ -363,50 +317,70 @@ impl Cli {
         let read_back = self.since.is_some() || self.state.is_some();
         let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
             .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
-        if self
-            .warc
-            .as_ref()
-            .is_some_and(|w| w.as_os_str() == STDOUT_NAME)
-        {
-            bail!("--warc needs a FILE (stdout carries the records)");
-        }
+        let warc = match self.warc {
+            Some(path) if path.as_os_str() == STDOUT_NAME => {
+                bail!("--warc needs a FILE (stdout carries the records)")
+            }
+            Some(path) => Some(WarcOptions {
+                path,
+                level: self.warc_level,
+                command: String::new(),
+            }),
+            None => None,
+        };
+        let (concurrency, per_host) = (self.concurrency as usize, self.per_host as usize);
+        let robots = !self.ignore_robots;
         Ok(Config {
             files: self.files,
-            output,
-            resume: self.resume,
-            since: self.since,
-            state: self.state.map(|dir| (dir, self.keep as usize)),
-            warc: self.warc,
-            warc_level: self.warc_level,
-            concurrency: self.concurrency as usize,
-            per_host: self.per_host as usize,
-            rate: (self.rate > 0.0).then_some(self.rate),
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            retries: self.retries,
-            max_retry_after: self.max_retry_after,
-            max_redirects: self.max_redirects,
-            max_body: self.max_body,
-            user_agent,
-            headers,
-            robots: !self.ignore_robots,
-            depth: self.depth,
-            scope: self.scope,
-            shard: self.shard,
-            include,
-            exclude,
-            max_pages: self.max_pages,
-            follow_nofollow: self.follow_nofollow,
-            extractors,
-            headers_out: self.response_headers,
-            fields,
-            sitemap: self.sitemap,
-            resolve,
-            dns_servers,
-            proxies,
-            trust,
             summary: !self.quiet,
-            backoff_base: Duration::from_millis(500),
+            net: NetOptions {
+                user_agent: user_agent.clone(),
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+                idle_per_host: per_host.min(concurrency),
+                headers_out: self.response_headers,
+                resolve,
+                dns_servers,
+                proxies,
+                trust,
+            },
+            polite: PoliteOptions {
+                rate: (self.rate > 0.0).then_some(self.rate),
+                retries: self.retries,
+                max_retry_after: self.max_retry_after,
+                max_redirects: self.max_redirects,
+                backoff_base: crate::polite::BACKOFF_BASE,
+                headers,
+                robots,
+                user_agent,
+                timeout: self.timeout,
+                scope: self.scope,
+                shard: self.shard,
+            },
+            crawl: CrawlOptions {
+                archive: warc.is_some(),
+                concurrency,
+                per_host,
+                depth: self.depth,
+                scope: self.scope,
+                shard: self.shard,
+                include,
+                exclude,
+                max_pages: self.max_pages,
+                follow_nofollow: self.follow_nofollow,
+                extractors,
+                max_body: self.max_body,
+                robots,
+                sitemap: self.sitemap,
+            },
+            output: OutputOptions {
+                output,
+                resume: self.resume,
+                since: self.since,
+                state: self.state.map(|dir| (dir, self.keep as usize)),
+                fields,
+            },
+            warc,
         })
     }
 }

@@ -11,17 +11,27 @@ fn clap_definition_is_consistent() {
 #[test]
 fn defaults_match_the_contract() {
     let c = Config::defaults();
-    assert_eq!(c.concurrency, 64);
-    assert_eq!(c.per_host, 4);
-    assert_eq!(c.rate, Some(5.0));
-    assert_eq!(c.timeout, Duration::from_secs(30));
-    assert_eq!(c.connect_timeout, Duration::from_secs(10));
-    assert_eq!(c.retries, 2);
-    assert_eq!(c.max_redirects, 10);
-    assert_eq!(c.max_body, 10 * 1024 * 1024);
-    assert!(c.user_agent.starts_with("crawlfish/"));
-    assert!(c.robots);
-    assert_eq!(c.depth, 0);
+    assert_eq!(c.crawl.concurrency, 64);
+    assert_eq!(c.crawl.per_host, 4);
+    assert_eq!(c.polite.rate, Some(5.0));
+    assert_eq!(c.net.timeout, Duration::from_secs(30));
+    assert_eq!(c.net.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.polite.retries, 2);
+    assert_eq!(c.polite.max_redirects, 10);
+    assert_eq!(c.crawl.max_body, 10 * 1024 * 1024);
+    assert!(c.net.user_agent.starts_with("crawlfish/"));
+    assert!(c.polite.robots);
+    assert_eq!(c.crawl.depth, 0);
+}
+
+/// `Config::defaults()` is built from the named constants without a parser; the command line reads the same
+/// constants, so an empty command line must give the very same configuration.
+#[test]
+fn defaults_equal_an_empty_command_line() {
+    let parsed = Cli::parse_from(["crawlfish", "--proxy", ""])
+        .into_config()
+        .unwrap();
+    assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::defaults()));
 }
 
 #[test]

@@ -173,8 +173,7 @@ fn scaled(number: &str, per: u128) -> Option<u128> {
     Some(total)
 }
 
-/// The inverse of [`parse_duration`] (for its round-trip test; `--help` defaults are literals in `cli.rs`).
-#[cfg(test)]
+/// The inverse of [`parse_duration`]: `--help` shows the named default constants through it.
 /// `d` as the shortest exact unit form `parse_duration` reads back: `30s`, `1m30s`, `500ms`, `1.5s`.
 pub(crate) fn format_duration(d: Duration) -> String {
     use std::fmt::Write as _;
@@ -202,8 +201,7 @@ pub(crate) fn format_duration(d: Duration) -> String {
     out
 }
 
-/// The inverse of [`parse_size`] (for its round-trip test).
-#[cfg(test)]
+/// The inverse of [`parse_size`]: `--help` shows the named default constants through it.
 /// `bytes` in the largest 1024-based unit that divides it exactly (`10MiB`, `512KiB`), else plain bytes.
 pub(crate) fn format_size(bytes: u64) -> String {
     for (unit, per) in [("GiB", KIB * KIB * KIB), ("MiB", KIB * KIB), ("KiB", KIB)] {

@@ -20,13 +20,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::cli::Config;
-use crate::crawl::{crawl, Ctx, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::frontier::{Frontier, Job};
-use crate::url::key::SeenSet;
+use crate::crawl::CrawlOptions;
+use crate::crawl::{crawl, Ctx, SitemapTask, TaskOutcome, Visit};
 use crate::input::{InputEvent, Seed};
 use crate::output::Progress;
 use crate::record::{ErrorKind, Record};
+use crate::url::key::SeenSet;
 use crate::url::shard::{OtherShards, Shard};
 use crate::url::Scope;
 
@@ -198,7 +198,7 @@ impl Visit for Model {
 /// Runs one case through the real scheduler and checks it against the model. `Err` says what broke.
 fn run_case(c: &Case) -> Result<(), String> {
     let graph = Arc::new(Graph::new(c));
-    let mut cfg = Config::defaults();
+    let mut cfg = CrawlOptions::default();
     cfg.concurrency = c.concurrency;
     cfg.per_host = c.per_host;
     cfg.depth = c.depth;

@@ -15,7 +15,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use url::{Origin, Url};
 
-use crate::crawl::{SitemapTask, TaskOutcome};
+use crate::crawl::task::{SitemapTask, TaskOutcome};
 use crate::polite::{Follow, Polite};
 use crate::url::scope::Root;
 
@@ -93,7 +93,7 @@ fn push_loc(locs: &mut Vec<String>, text: &str) {
 }
 
 /// One sitemap step: which files a listed host has, or what one file lists.
-pub async fn run(polite: &Polite, task: SitemapTask) -> TaskOutcome {
+pub async fn run(polite: &Polite, max_body: u64, task: SitemapTask) -> TaskOutcome {
     match task {
         SitemapTask::Discover { listed, root } => {
             let files = discover(polite, &listed, &root).await;
@@ -103,7 +103,7 @@ pub async fn run(polite: &Polite, task: SitemapTask) -> TaskOutcome {
                 top: true,
             }
         }
-        SitemapTask::File { url, root, top } => read(polite, &url, root, top).await,
+        SitemapTask::File { url, root, top } => read(polite, &url, root, top, max_body).await,
     }
 }
 
@@ -136,14 +136,13 @@ async fn discover(polite: &Polite, listed: &Url, root: &Root) -> Vec<Url> {
 }
 
 /// Reads one sitemap file: its page URLs, or (for a top-level index) its child sitemaps, own origin only.
-async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool) -> TaskOutcome {
+async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool, max: u64) -> TaskOutcome {
     let sitemap: Arc<str> = url.as_str().into();
     let none = |root| TaskOutcome::SitemapUrls {
         root,
         sitemap: sitemap.clone(),
         urls: Vec::new(),
     };
-    let max = polite.cfg().max_body;
     let ex = polite.get(url, &root, Follow::SameOrigin, max, None).await;
     let body = match ex.result {
         Ok(r) if (200..300).contains(&r.status) => r.body,

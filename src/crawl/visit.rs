@@ -14,15 +14,14 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::cli::Config;
-use crate::crawl::{SitemapTask, TaskOutcome, Visit};
-use crate::net::fetch::Response;
 use crate::crawl::frontier::Job;
+use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
+use crate::crawl::CrawlOptions;
 use crate::html::{self, Page};
-use crate::polite::{Follow, Polite};
-use crate::url::scope::Root;
-use crate::record::{now_rfc3339, ErrorKind, Record, RecordError, Redirect};
+use crate::net::fetch::Response;
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
+use crate::polite::{Follow, Polite};
+use crate::record::{now_rfc3339, ErrorKind, Record, RecordError, Redirect};
 
 /// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
 /// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
@@ -33,6 +32,7 @@ const INLINE_PARSE_MAX: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Live {
     pub polite: Polite,
+    pub cfg: Arc<CrawlOptions>,
     /// The earlier run, with `--since` or `--state`.
     pub since: Option<Arc<Since>>,
 }
@@ -40,27 +40,24 @@ pub struct Live {
 impl Visit for Live {
     fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome> {
         let polite = self.polite.clone();
-        let since = self.since.clone();
-        async move { visit(&polite, since.as_ref(), job).await }.boxed()
+        let (cfg, since) = (self.cfg.clone(), self.since.clone());
+        async move { visit(&polite, &cfg, since.as_ref(), job).await }.boxed()
     }
 
     fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome> {
         let polite = self.polite.clone();
-        async move { crate::crawl::sitemap::run(&polite, task).await }.boxed()
+        let max_body = self.cfg.max_body;
+        async move { crate::crawl::sitemap::run(&polite, max_body, task).await }.boxed()
     }
 }
 
-/// Whether a crawl may follow a discovered link: nofollow rules, scope, `--include`/`--exclude`.
-pub(crate) fn may_follow(cfg: &Config, root: &str, link: &str, followable: bool) -> bool {
-    (followable || cfg.follow_nofollow)
-        && crate::url::host_of(link).is_some_and(|host| cfg.scope.allows(root, host))
-        && (cfg.include.is_empty() || cfg.include.iter().any(|r| r.is_match(link)))
-        && !cfg.exclude.iter().any(|r| r.is_match(link))
-}
-
 /// One URL, start to record: the politeness path (robots, limits, retries, redirects), then parse.
-async fn visit(polite: &Polite, since: Option<&Arc<Since>>, job: Job) -> TaskOutcome {
-    let cfg = polite.cfg();
+async fn visit(
+    polite: &Polite,
+    cfg: &Arc<CrawlOptions>,
+    since: Option<&Arc<Since>>,
+    job: Job,
+) -> TaskOutcome {
     let parent = job.parent.as_deref().map(str::to_owned);
     // Listed URLs follow redirects anywhere; discovered and sitemap URLs stay within --scope.
     let follow = if job.depth == 0 && job.parent.is_none() {
@@ -163,7 +160,7 @@ struct Content {
 /// The indices of `links` a crawl may follow from this page: none past `--depth` or when the page's robots meta
 /// said nofollow (unless robots are ignored); otherwise scope, `--include`/`--exclude` and `rel=nofollow`.
 fn follow_list(
-    cfg: &Config,
+    cfg: &CrawlOptions,
     job: &Job,
     links: &[String],
     meta_nofollow: bool,
@@ -175,7 +172,7 @@ fn follow_list(
     links
         .iter()
         .enumerate()
-        .filter(|(i, url)| may_follow(cfg, &job.root.host, url, followable(*i)))
+        .filter(|(i, url)| cfg.may_follow(&job.root.host, url, followable(*i)))
         .map(|(i, _)| i as u32)
         .collect()
 }
@@ -221,7 +218,7 @@ fn response_record(
 /// them otherwise: whether one was `rel=nofollow` is not in the record, as for `--resume`); the 304's own
 /// validators win over the carried ones.
 fn not_modified(
-    cfg: &Config,
+    cfg: &CrawlOptions,
     job: Job,
     parent: Option<String>,
     mut resp: Response,
@@ -247,7 +244,7 @@ fn not_modified(
 }
 
 async fn parse_body(
-    cfg: &Arc<Config>,
+    cfg: &Arc<CrawlOptions>,
     body: Vec<u8>,
     content_type: Option<&str>,
     url: &Url,
@@ -280,10 +277,4 @@ fn parse_sync(
     extractors: &[html::Extractor],
 ) -> Page {
     html::parse_page(&html::decode(body, content_type), url, extractors)
-}
-
-/// The root of a listed URL (shared by every job that descends from it).
-#[must_use]
-pub fn root_of(url: &Url) -> Arc<Root> {
-    Arc::new(Root::of(url))
 }

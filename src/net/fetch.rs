@@ -26,11 +26,11 @@ use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
-use crate::cli::Config;
 use crate::net::dns::Resolver;
-use crate::record::fields::Headers;
 use crate::net::proxy::ClientOptions;
+use crate::net::NetOptions;
 use crate::record::FetchError;
+use crate::record::Headers;
 
 /// A response, read as far as the cap allowed.
 #[derive(Debug)]
@@ -78,7 +78,7 @@ pub struct Fetcher {
     resolver: Arc<Resolver>,
     /// Proxies and TLS trust, made once per run and applied to every client (`net.rs`).
     net: Arc<ClientOptions>,
-    cfg: Arc<Config>,
+    cfg: Arc<NetOptions>,
 }
 
 impl Fetcher {
@@ -86,7 +86,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
-    pub fn new(cfg: Arc<Config>) -> Result<Fetcher, reqwest::Error> {
+    pub fn new(cfg: Arc<NetOptions>) -> Result<Fetcher, reqwest::Error> {
         let resolver = Arc::new(Resolver::new(&cfg));
         let net = Arc::new(ClientOptions::new(&cfg.proxies, &cfg.trust)?);
         let client = build_client(&cfg, &resolver, &net)?;
@@ -105,7 +105,7 @@ impl Fetcher {
     }
 
     #[must_use]
-    pub fn config(&self) -> &Config {
+    pub fn options(&self) -> &NetOptions {
         &self.cfg
     }
 
@@ -168,7 +168,7 @@ impl Fetcher {
 
 /// Every client of the run, one per host, is built here, so each gets the same proxies and TLS trust.
 fn build_client(
-    cfg: &Config,
+    cfg: &NetOptions,
     resolver: &Arc<Resolver>,
     net: &ClientOptions,
 ) -> Result<reqwest::Client, reqwest::Error> {
@@ -176,7 +176,7 @@ fn build_client(
         .user_agent(cfg.user_agent.clone())
         .connect_timeout(cfg.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(cfg.per_host.min(cfg.concurrency))
+        .pool_max_idle_per_host(cfg.idle_per_host)
         .tcp_nodelay(true)
         .dns_resolver(resolver.clone());
     net.apply(builder).build()
@@ -261,7 +261,7 @@ async fn read_body(
     mut resp: reqwest::Response,
     max_body: u64,
     deadline: Instant,
-    cfg: &Config,
+    cfg: &NetOptions,
 ) -> Result<Response, FetchError> {
     let limit = cfg.timeout;
     let mut out = head(&resp, cfg.headers_out);

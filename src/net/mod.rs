@@ -8,3 +8,44 @@ pub(crate) mod fetch;
 pub(crate) mod proxy;
 pub(crate) mod request_log;
 pub(crate) mod trust;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use proxy::Proxies;
+use trust::Trust;
+
+/// `--timeout`'s default: the deadline of a whole request, headers and body.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--connect-timeout`'s default.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the network layer is built with: timeouts, the User-Agent, pool sizes, names, proxies and trust.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Idle connections a client (one per host) keeps: `--per-host`, at most `-c`.
+    pub idle_per_host: usize,
+    /// `--headers`: records carry the final response's headers.
+    pub headers_out: bool,
+    /// `--resolve`: host → address (the port comes from the URL; see README).
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// `--dns-server`: the only DNS servers asked, in order, without duplicates; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// `--proxy`, `--no-proxy` and the proxy environment variables, resolved ([`proxy`]).
+    pub proxies: Proxies,
+    /// `--cacert` and `-k` ([`trust`]).
+    pub trust: Trust,
+}
+
+/// The default User-Agent: `crawlfish/VERSION`.
+#[must_use]
+pub(crate) fn default_user_agent() -> String {
+    format!(
+        "{}/{}",
+        crate::robots::PRODUCT_TOKEN,
+        env!("CARGO_PKG_VERSION")
+    )
+}

@@ -30,4 +30,3 @@ pub(crate) fn stdout_meta() -> Option<std::fs::Metadata> {
     let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
     File::from(fd).metadata().ok()
 }
-

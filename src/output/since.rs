@@ -22,9 +22,9 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::net::fetch::Validators;
-use crate::url::key::{key, KeyHasher};
-use crate::record::{Change, Extract, Record};
 use crate::output::resume::{present, scan_lines, Scan};
+use crate::record::{Change, Extract, Record};
+use crate::url::key::{key, KeyHasher};
 
 /// Validators longer than this are not kept (nor sent): real ones are tens of bytes, and memory is per URL.
 const MAX_VALIDATOR_BYTES: usize = 512;

@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 
-use crate::record::fields::Fields;
 use crate::output::{Progress, Summary, WriterEnd};
+use crate::record::fields::Fields;
 use crate::record::{ErrorKind, Record};
 
 /// Buffered bytes that trigger a write even while records keep coming.

@@ -24,21 +24,77 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::cli::Config;
+use reqwest::header::HeaderMap;
+
 use crate::net::fetch::{
     backoff_delay, is_retryable_status, Credentials, Fetcher, Response, Validators,
 };
-use crate::url::key::key;
-use crate::url::scope::Root;
-use crate::polite::host::{Host, Hosts, Robots};
-use crate::record::{FetchError, Redirect};
 use crate::net::request_log::{Purpose, Sent, Tag};
 use crate::output::since::Conditional;
-use crate::warc::{Cut, Head};
+use crate::polite::host::{Host, Hosts, Robots};
+use crate::record::{FetchError, Redirect};
+use crate::url::key::key;
+use crate::url::scope::Root;
+use crate::url::shard::Shard;
+use crate::url::Scope;
 use crate::warc::writer::Archive;
+use crate::warc::{Cut, Head};
 
 // robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
 mod robots;
+
+/// `-r`'s default: requests per second to one host.
+pub(crate) const DEFAULT_RATE: f64 = 5.0;
+/// `--retries`' default.
+pub(crate) const DEFAULT_RETRIES: u32 = 2;
+/// `--max-retry-after`'s default.
+pub(crate) const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// `--max-redirects`' default.
+pub(crate) const DEFAULT_MAX_REDIRECTS: usize = 10;
+/// Base delay of the retry backoff (full jitter, doubling per attempt); not a flag.
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(500);
+
+/// The rules every request obeys: what the polite path is built with.
+#[derive(Debug, Clone)]
+pub struct PoliteOptions {
+    /// Requests per second per host; `None` = unlimited.
+    pub rate: Option<f64>,
+    pub retries: u32,
+    pub max_retry_after: Duration,
+    pub max_redirects: usize,
+    /// Base delay of the retry backoff.
+    pub backoff_base: Duration,
+    /// `-H`: sent only to a listed URL's own origin.
+    pub headers: HeaderMap,
+    /// robots.txt obeyed (not `--ignore-robots`).
+    pub robots: bool,
+    /// The User-Agent, as archived in request records.
+    pub user_agent: String,
+    /// Deadline of one request (robots.txt included).
+    pub timeout: Duration,
+    /// `--scope`: where redirects of discovered URLs may lead.
+    pub scope: Scope,
+    /// `--shard I/N`: no redirect is followed to another shard's host.
+    pub shard: Option<Shard>,
+}
+
+impl Default for PoliteOptions {
+    fn default() -> PoliteOptions {
+        PoliteOptions {
+            rate: Some(DEFAULT_RATE),
+            retries: DEFAULT_RETRIES,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            backoff_base: BACKOFF_BASE,
+            headers: HeaderMap::new(),
+            robots: true,
+            user_agent: crate::net::default_user_agent(),
+            timeout: crate::net::DEFAULT_TIMEOUT,
+            scope: Scope::Host,
+            shard: None,
+        }
+    }
+}
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
 pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
@@ -83,14 +139,14 @@ enum Hop {
 pub struct Polite {
     fetcher: Fetcher,
     hosts: Arc<Hosts>,
-    cfg: Arc<Config>,
+    cfg: Arc<PoliteOptions>,
     /// With `--warc`: every exchange (retries, hops, robots.txt, sitemap files) is archived through it.
     archive: Option<Archive>,
 }
 
 impl Polite {
     #[must_use]
-    pub fn new(cfg: Arc<Config>, fetcher: Fetcher) -> Polite {
+    pub fn new(cfg: Arc<PoliteOptions>, fetcher: Fetcher) -> Polite {
         Polite {
             hosts: Arc::new(Hosts::new(cfg.rate, cfg.max_retry_after)),
             fetcher,
@@ -140,7 +196,7 @@ impl Polite {
     }
 
     #[must_use]
-    pub fn cfg(&self) -> &Arc<Config> {
+    pub fn cfg(&self) -> &Arc<PoliteOptions> {
         &self.cfg
     }
 
@@ -391,7 +447,7 @@ fn redirect_location(resp: &reqwest::Response, base: &Url) -> Option<Result<Url,
 
 /// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
 async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
-    let stub = crate::net::fetch::head(&resp, fetcher.config().headers_out);
+    let stub = crate::net::fetch::head(&resp, fetcher.options().headers_out);
     fetcher
         .read(resp, REDIRECT_BODY_MAX, deadline)
         .await

@@ -7,8 +7,8 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::{read_redirect, redirect_target, Polite, MAX_DEAD_END_CHARS};
-use crate::polite::host::Robots;
 use crate::net::request_log::{Purpose, Sent, Tag};
+use crate::polite::host::Robots;
 use crate::warc::Cut;
 
 /// robots.txt bodies past this are cut (Google reads 500 KiB).

@@ -4,6 +4,7 @@
 //! Owns no I/O: the writer (`output.rs`) serialises records, the fetcher (`fetch.rs`) produces the errors.
 
 pub(crate) mod fields;
+mod parts;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -11,8 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-pub use crate::record::fields::Extract;
-use crate::record::fields::Headers;
+pub(crate) use parts::{Extract, Headers};
 
 /// One line of output. Field order is the contract users script against: never reorder, only append.
 #[derive(Debug, Clone, Serialize)]

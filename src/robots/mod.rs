@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-
 /// Crawl-delay values above this are lowered to it: a robots.txt asking for an hour between requests would
 /// otherwise stall a host's URLs for the whole run.
 pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);

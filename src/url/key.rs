@@ -46,4 +46,3 @@ pub fn key(s: &str) -> u64 {
     s.hash(&mut h);
     h.finish()
 }
-

@@ -1,6 +1,8 @@
 //! The listed URL a request descends from ([`Root`]): what `--scope` is measured against, and the only origin `-H`
 //! headers and userinfo credentials go to.
 
+use std::sync::Arc;
+
 use url::{Origin, Url};
 
 /// The listed URL a request descends from: the reference for `--scope`, the only origin `-H` headers and
@@ -18,6 +20,12 @@ pub struct Root {
 }
 
 impl Root {
+    /// The root of a listed URL, shared by every job that descends from it.
+    #[must_use]
+    pub fn shared(url: &Url) -> Arc<Root> {
+        Arc::new(Root::of(url))
+    }
+
     /// Whether `url` is on this root's origin (compared without building an `Origin` when the URL's own prefix
     /// is its origin: once per request).
     #[must_use]
@@ -45,4 +53,3 @@ impl Root {
         }
     }
 }
-

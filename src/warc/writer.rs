@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
 use crate::output::WriterEnd;
-use crate::warc::Capture;
 pub use crate::warc::gzip::{gzip, DEFAULT_LEVEL};
+use crate::warc::Capture;
 
 /// Exchanges waiting for the writer: a full channel makes tasks wait, so a slow disk slows the crawl.
 const CHANNEL: usize = 256;

@@ -2,7 +2,7 @@
 //! only its own top-level module or one below it in [`LAYERS`], and no file-level import circle may exist.
 //!
 //! A source-level check (no compiler plugin): comments and inline `#[cfg(test)] mod tests { … }` blocks are
-//! skipped (tests may reach anything), `pub use` re-exports are the facade of a folder and not a dependency of its
+//! skipped, and so are `tests.rs` files (tests may reach anything, e.g. build a config from flags), `pub use` re-exports are the facade of a folder and not a dependency of its
 //! code, and `lib.rs`/`main.rs` (the facade and the binary) are exempt.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,7 +68,11 @@ fn code_lines(text: &str) -> Vec<(usize, String)> {
     let mut lines = text.lines().enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let t = line.trim_start();
-        if t == "#[cfg(test)]" && lines.peek().is_some_and(|(_, n)| n.trim_start().starts_with("mod tests {")) {
+        if t == "#[cfg(test)]"
+            && lines
+                .peek()
+                .is_some_and(|(_, n)| n.trim_start().starts_with("mod tests {"))
+        {
             break; // the inline tests run to the end of the file, by convention
         }
         if t.starts_with("//") || t.starts_with("pub use ") || t.starts_with("pub(crate) use ") {
@@ -176,12 +180,48 @@ struct Edge {
     line: usize,
 }
 
+/// A folder's re-exports (`pub(crate) use child::{A, B}` in its `mod.rs`): `(folder, name)` → the module that
+/// defines the name, so an import of `crate::folder::A` counts as one of the child, as the compiler sees it.
+fn reexports(files: &[Source]) -> BTreeMap<(Vec<String>, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        for line in f.text.lines() {
+            let t = line.trim_start();
+            let Some(rest) = t
+                .strip_prefix("pub use ")
+                .or_else(|| t.strip_prefix("pub(crate) use "))
+            else {
+                continue;
+            };
+            let rest = rest.trim_end_matches(';');
+            let relative = !rest.starts_with("crate::");
+            for p in expand(rest.trim_start_matches("crate::")) {
+                let Some((name, path)) = p.split_last() else {
+                    continue;
+                };
+                let mut source = if relative {
+                    f.module.clone()
+                } else {
+                    Vec::new()
+                };
+                source.extend(path.iter().cloned());
+                out.insert((f.module.clone(), name.clone()), source);
+            }
+        }
+    }
+    out
+}
+
 fn edges(files: &[Source]) -> Vec<Edge> {
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| f.module.clone()).collect();
+    let exported = reexports(files);
     let mut out = Vec::new();
     for (i, f) in files.iter().enumerate() {
         if f.module.len() == 1 && (f.module[0] == "lib" || f.module[0] == "main") {
             continue;
+        }
+        if f.module.last().is_some_and(|m| m == "tests") {
+            continue; // a folder's `tests.rs` is test code, like an inline `mod tests`
         }
         for (line, code) in code_lines(&f.text) {
             for (is_super, p) in paths(&code) {
@@ -200,7 +240,14 @@ fn edges(files: &[Source]) -> Vec<Edge> {
                 if abs.first().is_some_and(|s| s == "self") {
                     continue;
                 }
-                if let Some(to) = resolve(&abs, &modules) {
+                if let Some(mut to) = resolve(&abs, &modules) {
+                    if let Some(name) = abs.get(to.len()) {
+                        if let Some(source) = exported.get(&(to.clone(), name.clone())) {
+                            if let Some(s) = resolve(source, &modules) {
+                                to = s;
+                            }
+                        }
+                    }
                     if to != f.module {
                         out.push(Edge { from: i, to, line });
                     }
@@ -222,7 +269,10 @@ pub(crate) fn upward_imports(src: &Path) -> Vec<String> {
     for f in &files {
         let top = &f.module[0];
         if top != "lib" && top != "main" && rank(top).is_none() {
-            bad.push(format!("{}: module `{top}` is in no layer of LAYERS", f.path.display()));
+            bad.push(format!(
+                "{}: module `{top}` is in no layer of LAYERS",
+                f.path.display()
+            ));
         }
     }
     for e in edges(&files) {
@@ -261,22 +311,31 @@ pub(crate) fn circle(src: &Path) -> Option<Vec<String>> {
         if state.contains_key(&start) {
             continue;
         }
-        let mut stack: Vec<(String, Vec<String>)> =
-            vec![(start.clone(), graph.get(&start).map(|s| s.iter().cloned().collect()).unwrap_or_default())];
+        let mut stack: Vec<(String, Vec<String>)> = vec![(
+            start.clone(),
+            graph
+                .get(&start)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+        )];
         state.insert(start, 1);
         while let Some((node, next)) = stack.last_mut() {
             if let Some(n) = next.pop() {
                 match state.get(&n) {
                     Some(1) => {
                         let at = stack.iter().position(|(m, _)| *m == n).unwrap();
-                        let mut c: Vec<String> = stack[at..].iter().map(|(m, _)| m.clone()).collect();
+                        let mut c: Vec<String> =
+                            stack[at..].iter().map(|(m, _)| m.clone()).collect();
                         c.push(n);
                         return Some(c);
                     }
                     Some(_) => {}
                     None => {
                         state.insert(n.clone(), 1);
-                        let succ = graph.get(&n).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                        let succ = graph
+                            .get(&n)
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default();
                         stack.push((n, succ));
                     }
                 }
@@ -292,7 +351,11 @@ pub(crate) fn circle(src: &Path) -> Option<Vec<String>> {
 #[test]
 fn no_module_imports_upward() {
     let bad = upward_imports(&src_dir());
-    assert!(bad.is_empty(), "imports against the layer table:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "imports against the layer table:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -312,10 +375,16 @@ fn the_layer_check_catches_an_added_upward_import_and_circle() {
     assert!(upward_imports(&tmp).is_empty());
     let digest = tmp.join("digest.rs");
     let text = std::fs::read_to_string(&digest).unwrap();
-    std::fs::write(&digest, format!("use crate::crawl::frontier::Frontier;\n{text}")).unwrap();
+    std::fs::write(
+        &digest,
+        format!("use crate::crawl::frontier::Frontier;\n{text}"),
+    )
+    .unwrap();
     let bad = upward_imports(&tmp);
     assert!(
-        bad.len() == 1 && bad[0].contains("digest.rs:1:") && bad[0].contains("crate::crawl::frontier"),
+        bad.len() == 1
+            && bad[0].contains("digest.rs:1:")
+            && bad[0].contains("crate::crawl::frontier"),
         "{bad:?}"
     );
     std::fs::write(&digest, text).unwrap();
@@ -327,7 +396,10 @@ fn the_layer_check_catches_an_added_upward_import_and_circle() {
     let t = std::fs::read_to_string(&m).unwrap();
     std::fs::write(&m, format!("use crate::url::shard::Shard;\n{t}")).unwrap();
     let c = circle(&tmp).expect("the added circle is found");
-    assert!(c.contains(&"url".to_owned()) && c.contains(&"url::shard".to_owned()), "{c:?}");
+    assert!(
+        c.contains(&"url".to_owned()) && c.contains(&"url::shard".to_owned()),
+        "{c:?}"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

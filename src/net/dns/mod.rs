@@ -30,8 +30,8 @@ use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{Hosts, TokioResolver};
 use reqwest::dns::{Addrs, Resolve, Resolving};
 
-use crate::cli::Config;
 use crate::net::dns::cache::DnsCache;
+use crate::net::NetOptions;
 use crate::record::DnsError;
 
 /// A lookup may take this share (numerator, denominator) of the connect deadline (`--connect-timeout`, or
@@ -90,7 +90,7 @@ impl fmt::Debug for Resolver {
 
 impl Resolver {
     /// Reads the system configuration (`/etc/resolv.conf` unless `--dns-server` is given, and `/etc/hosts`).
-    pub(crate) fn new(cfg: &Config) -> Resolver {
+    pub(crate) fn new(cfg: &NetOptions) -> Resolver {
         let (num, den) = DNS_SHARE_OF_CONNECT;
         let budget = cfg.connect_timeout.min(cfg.timeout) * num / den;
         let backend = match dns_backend(&cfg.dns_servers, budget) {

@@ -8,10 +8,10 @@ use hickory_resolver::proto::ProtoError;
 use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::ResolveError;
 
-fn config(flags: &[&str]) -> Config {
+fn config(flags: &[&str]) -> NetOptions {
     let mut argv = vec!["crawlfish"];
     argv.extend_from_slice(flags);
-    crate::cli::Cli::parse_from(argv).into_config().unwrap()
+    crate::cli::Cli::parse_from(argv).into_config().unwrap().net
 }
 
 fn no_records(code: ResponseCode) -> ResolveError {
@@ -242,7 +242,7 @@ fn dns_server_forms() {
         "--dns-server",
         "[::1]:53",
     ]);
-    let servers = cli.into_config().unwrap().dns_servers;
+    let servers = cli.into_config().unwrap().net.dns_servers;
     assert_eq!(
         servers,
         vec!["127.0.0.9:53".parse().unwrap(), "[::1]:53".parse().unwrap()]

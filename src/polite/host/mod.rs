@@ -31,8 +31,8 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::record::ErrorKind;
 use crate::polite::robots_cache::ByteCache;
+use crate::record::ErrorKind;
 
 /// The table sweeps once this many hosts, or a quarter of its size after the last sweep if more, were added:
 /// amortised O(1) a new host, and at most that many hosts keep idle sockets beyond those in use.

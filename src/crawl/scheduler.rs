@@ -1,0 +1,474 @@
+//! The scheduler: one loop owns the frontier, the `JoinSet` of tasks, the global semaphore and the sitemap queue.
+//! It reads seeds while too few URLs are ready to go (a huge list is streamed, never queued whole), takes a global
+//! permit **before** spawning (so queued URLs cost memory, not tasks), turns every page task's outcome into
+//! exactly one record on the bounded channel (a slow writer slows the crawl), and queues what pages link to.
+//!
+//! What a task does is behind the [`Visit`] seam (`visit.rs` has the real one), so the loop runs without the
+//! network under a paused clock in the model test (`crawl_model.rs`), which proves that every run ends with
+//! exactly one record per reachable URL at its smallest depth.
+//!
+//! Liveness rule: input is read whenever nothing queued can be dispatched (in particular whenever nothing is in
+//! flight), because only the input's end can close level 0 and release the deeper levels parked behind it.
+//!
+//! Must not write output (the writer owns it) or make requests (tasks do, through `polite.rs`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::crawl::frontier::{Frontier, Job};
+use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
+use crate::crawl::CrawlOptions;
+use crate::input::{InputEvent, Seed};
+use crate::output::since::Since;
+use crate::output::{Progress, Resumed};
+use crate::record::{cut, ErrorKind, Record};
+use crate::url::host_key;
+use crate::url::key::key;
+use crate::url::scope::Root;
+use crate::url::shard::OtherShards;
+
+/// Ready URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
+/// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
+const MAX_READ_AHEAD: usize = 4_096;
+/// Sitemap files read at once. One file lists up to 50,000 URLs; reading them one at a time, and only when the
+/// frontier runs low, keeps memory independent of how many URLs a host's sitemaps hold.
+const SITEMAP_FILES_IN_FLIGHT: usize = 1;
+/// Longest listed-URL string kept in an `invalid_url` record.
+const MAX_INVALID_LINE_CHARS: usize = 2048;
+
+/// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// What the run shares with the scheduler.
+#[derive(Clone)]
+pub struct Ctx {
+    pub cfg: Arc<CrawlOptions>,
+    pub visit: Arc<dyn Visit>,
+    pub progress: Arc<Progress>,
+    /// The earlier run (`--since`, `--state`): every record gets its `change` from it as it is sent.
+    pub since: Option<Arc<Since>>,
+}
+
+/// Why the scheduler stopped, beyond "everything was done".
+#[derive(Debug, Default)]
+pub struct CrawlEnd {
+    pub input_error: Option<String>,
+    /// `--shard`: what was left to the other shards.
+    pub other_shards: OtherShards,
+}
+
+/// What a running task is, so that even a panicked page task gets its record.
+enum Running {
+    Page(Job),
+    /// A sitemap step; true for a file (it holds one of [`SITEMAP_FILES_IN_FLIGHT`]).
+    Sitemap(bool),
+}
+
+/// The scheduler's whole state. The loop in [`crawl`] is a biased `select!` over four arms, in this order:
+/// cancellation (starts the grace period), the grace deadline (aborts what is left), a finished task (record and
+/// links), and the next input event (only while [`Scheduler::wants_input`]).
+struct Scheduler {
+    /// Flags, the visitor and the progress counters.
+    ctx: Ctx,
+    /// Seen-set, per-host queues and the breadth-first level: what waits and what may go next.
+    frontier: Frontier,
+    /// Every task in flight, pages and sitemap steps.
+    tasks: JoinSet<TaskOutcome>,
+    /// What each task in `tasks` is.
+    running: HashMap<Id, Running>,
+    /// Global permits: `-c`. Taken before a task is spawned, held by it to its end.
+    semaphore: Arc<Semaphore>,
+    /// Sitemap steps waiting for a permit; each one holds level 0 open in the frontier until it is processed.
+    sitemaps: VecDeque<SitemapTask>,
+    /// Sitemap files in flight (at most [`SITEMAP_FILES_IN_FLIGHT`]).
+    sitemap_files_running: usize,
+    /// Sitemap files queued per listed origin, bounded by [`crate::crawl::sitemap::MAX_SITEMAPS`].
+    sitemap_hosts: HashMap<Arc<str>, usize>,
+    /// The bounded channel to the writer.
+    records: mpsc::Sender<Record>,
+    /// Pages dispatched (for `--max-pages`).
+    dispatched: u64,
+    /// The writer is gone (broken pipe): stop.
+    output_closed: bool,
+    /// The input may still yield seeds.
+    input_open: bool,
+    /// Set once cancelled: in-flight tasks are aborted at this instant.
+    grace: Option<Instant>,
+    /// Below this many ready URLs the input is read on.
+    low_water: usize,
+    /// `--shard`: what was left to the other shards.
+    other_shards: OtherShards,
+}
+
+/// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
+/// closed, or `cancel` fired (then in-flight fetches get [`GRACE`] to finish).
+pub async fn crawl(
+    ctx: Ctx,
+    mut seeds: mpsc::Receiver<InputEvent>,
+    records: mpsc::Sender<Record>,
+    frontier: Frontier,
+    resumed: Vec<Resumed>,
+    cancel: CancellationToken,
+) -> CrawlEnd {
+    let mut s = Scheduler {
+        low_water: (ctx.cfg.concurrency * 4).max(256),
+        semaphore: Arc::new(Semaphore::new(ctx.cfg.concurrency)),
+        ctx,
+        frontier,
+        tasks: JoinSet::new(),
+        running: HashMap::new(),
+        sitemaps: VecDeque::new(),
+        sitemap_files_running: 0,
+        sitemap_hosts: HashMap::new(),
+        records,
+        dispatched: 0,
+        output_closed: false,
+        input_open: true,
+        grace: None,
+        other_shards: OtherShards::default(),
+    };
+    s.requeue_resumed(resumed);
+    let mut end = CrawlEnd::default();
+    loop {
+        // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
+        let mut starved = false;
+        if s.grace.is_none() && !s.output_closed {
+            starved = s.dispatch();
+        }
+        if s.tasks.is_empty()
+            && (s.frontier.is_finished()
+                || s.budget_spent()
+                || s.grace.is_some()
+                || s.output_closed)
+        {
+            break;
+        }
+        if s.output_closed {
+            s.tasks.shutdown().await;
+            break;
+        }
+        let want_input = s.wants_input(starved);
+        if s.tasks.is_empty() && !want_input && s.grace.is_none() {
+            // Unreachable by the liveness rule (the model test checks it); never wait on nothing.
+            tracing::error!("scheduler: nothing in flight, nothing to read, yet work is queued");
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = cancel.cancelled(), if s.grace.is_none() => s.grace = Some(Instant::now() + GRACE),
+            () = sleep_until_opt(s.grace), if s.grace.is_some() => {
+                s.tasks.shutdown().await;
+                break;
+            }
+            Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined).await,
+            event = seeds.recv(), if want_input => match event {
+                Some(InputEvent::Seed(seed)) => s.seed(seed).await,
+                Some(InputEvent::Failed(msg)) => {
+                    tracing::error!("{msg}");
+                    end.input_error = Some(msg);
+                    s.close_input();
+                }
+                None => s.close_input(),
+            },
+            else => break,
+        }
+    }
+    end.other_shards = s.other_shards;
+    end
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Scheduler {
+    fn budget_spent(&self) -> bool {
+        self.ctx
+            .cfg
+            .max_pages
+            .is_some_and(|max| self.dispatched >= max)
+    }
+
+    fn close_input(&mut self) {
+        self.input_open = false;
+        self.frontier.close_input();
+    }
+
+    /// Input is read while few queued URLs are ready to go, further ahead (up to [`MAX_READ_AHEAD`]) while a
+    /// global slot idles for want of a ready host, and always when nothing is in flight. URLs parked behind the
+    /// breadth-first level do not count: they cannot go until level 0 closes, and only the input's end closes it.
+    fn wants_input(&self, starved: bool) -> bool {
+        if !self.input_open || self.grace.is_some() || self.budget_spent() {
+            return false;
+        }
+        let ready = self.frontier.queued_ready();
+        ready < self.low_water || (starved && ready < MAX_READ_AHEAD) || self.tasks.is_empty()
+    }
+
+    /// Spawns page fetches while a global permit and a ready job are both at hand, then sitemap steps. Returns true
+    /// when a permit was left over because no queued page was ready.
+    fn dispatch(&mut self) -> bool {
+        let mut starved = false;
+        while !self.budget_spent() {
+            let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
+                break;
+            };
+            let Some(job) = self.frontier.pop() else {
+                starved = true;
+                break;
+            };
+            self.dispatched += 1;
+            let task = self.ctx.visit.page(job.clone());
+            let handle = self.tasks.spawn(async move {
+                let _permit = permit;
+                task.await
+            });
+            self.running.insert(handle.id(), Running::Page(job));
+            self.ctx.progress.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        self.dispatch_sitemaps();
+        starved
+    }
+
+    /// Sitemap steps go when a permit is free; a file only while the frontier runs low (or nothing else runs), so
+    /// a host's sitemaps are expanded as the crawl drains them, not all at once.
+    fn dispatch_sitemaps(&mut self) {
+        while !self.budget_spent() {
+            let is_file = match self.sitemaps.front() {
+                None => return,
+                Some(SitemapTask::Discover { .. }) => false,
+                Some(SitemapTask::File { .. }) => true,
+            };
+            let low = self.frontier.queued() < self.low_water || self.tasks.is_empty();
+            if is_file && (self.sitemap_files_running >= SITEMAP_FILES_IN_FLIGHT || !low) {
+                return;
+            }
+            let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
+                return;
+            };
+            let Some(step) = self.sitemaps.pop_front() else {
+                return;
+            };
+            self.sitemap_files_running += usize::from(is_file);
+            let task = self.ctx.visit.sitemap(step);
+            let handle = self.tasks.spawn(async move {
+                let _permit = permit;
+                task.await
+            });
+            self.running.insert(handle.id(), Running::Sitemap(is_file));
+        }
+    }
+
+    /// Queues a sitemap step; it holds level 0 open until its outcome is processed.
+    fn queue_sitemap(&mut self, step: SitemapTask) {
+        self.frontier.hold(0);
+        self.sitemaps.push_back(step);
+    }
+
+    /// A listed line. With `--shard`, a URL of another shard is left to it (no record here), and invalid lines are
+    /// reported by shard 0 alone, so the shards' outputs together hold one record per line.
+    async fn seed(&mut self, seed: Seed) {
+        if let Some(shard) = self.ctx.cfg.shard {
+            let mine = match &seed {
+                Seed::Invalid { .. } => shard.index == 0,
+                Seed::Url(url) => shard.owns_host(url.host_str().unwrap_or_default()),
+            };
+            if !mine {
+                self.other_shards.listed += 1;
+                return;
+            }
+        }
+        match seed {
+            Seed::Invalid {
+                line,
+                reason,
+                key: k,
+            } => {
+                let line = cut(&line, MAX_INVALID_LINE_CHARS);
+                // Distinct lines are told apart by their bytes; a line reported by the run being resumed is
+                // known by its record's `url` (the lossy, cut line).
+                if !self.frontier.was_seen(key(&line)) && self.frontier.first_sight(k) {
+                    let msg = format!("not an http(s) URL: {reason}");
+                    self.emit(Record::failed(&line, 0, None, ErrorKind::InvalidUrl, msg))
+                        .await;
+                }
+            }
+            Seed::Url(url) => {
+                let host: Arc<str> = host_key(&url).into();
+                let root = Root::shared(&url);
+                if self.ctx.cfg.sitemap && !self.sitemap_hosts.contains_key(&host) {
+                    self.sitemap_hosts.insert(host.clone(), 0);
+                    self.queue_sitemap(SitemapTask::Discover {
+                        listed: url.clone(),
+                        root: root.clone(),
+                    });
+                }
+                self.frontier.push(Job {
+                    url,
+                    host,
+                    depth: 0,
+                    parent: None,
+                    root,
+                });
+            }
+        }
+    }
+
+    async fn finished(&mut self, joined: Result<(Id, TaskOutcome), tokio::task::JoinError>) {
+        let (id, outcome) = match joined {
+            Ok((id, outcome)) => (id, Ok(outcome)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        match (self.running.remove(&id), outcome) {
+            (Some(Running::Page(job)), outcome) => {
+                self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+                let (record, follow) = page_outcome(&job, outcome);
+                let parent: Arc<str> = Arc::from(record.url.as_str());
+                for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
+                    self.queue_link(link, job.depth + 1, &parent, &job.root);
+                }
+                self.frontier.done(&job.host, job.depth);
+                self.emit(record).await;
+            }
+            (Some(Running::Sitemap(is_file)), outcome) => {
+                if is_file {
+                    self.sitemap_files_running = self.sitemap_files_running.saturating_sub(1);
+                }
+                match outcome {
+                    Ok(TaskOutcome::SitemapFiles { root, files, top }) => {
+                        self.sitemap_files(&root, files, top);
+                    }
+                    Ok(TaskOutcome::SitemapUrls {
+                        root,
+                        sitemap,
+                        urls,
+                    }) => {
+                        for url in urls {
+                            self.push_at(url, 0, Some(sitemap.clone()), root.clone());
+                        }
+                    }
+                    // A step that panicked found nothing; the hold it took is released below all the same.
+                    _ => {}
+                }
+                self.frontier.release(0);
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Queues sitemap files of a listed origin, at most [`crate::crawl::sitemap::MAX_SITEMAPS`] per origin in the run.
+    fn sitemap_files(&mut self, root: &Arc<Root>, files: Vec<Url>, top: bool) {
+        let origin: Arc<str> = root.origin.ascii_serialization().into();
+        let count = self.sitemap_hosts.entry(origin).or_insert(0);
+        let left = crate::crawl::sitemap::MAX_SITEMAPS.saturating_sub(*count);
+        *count += files.len().min(left);
+        for url in files.into_iter().take(left) {
+            self.queue_sitemap(SitemapTask::File {
+                url,
+                root: root.clone(),
+                top,
+            });
+        }
+    }
+
+    /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
+    /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
+    /// enters, so the frontier only ever holds this shard's URLs.
+    fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<Root>) {
+        let k = key(link);
+        if !self.frontier.first_sight(k) {
+            return;
+        }
+        if let Some(shard) = self.ctx.cfg.shard {
+            if !crate::url::host_of(link).is_some_and(|h| shard.owns_host(h)) {
+                self.other_shards.linked += 1;
+                return;
+            }
+        }
+        if let Ok(url) = Url::parse(link) {
+            let job = Job {
+                host: host_key(&url).into(),
+                url,
+                depth,
+                parent: Some(parent.clone()),
+                root: root.clone(),
+            };
+            self.frontier.enqueue(job, k);
+        }
+    }
+
+    fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<Root>) {
+        let host: Arc<str> = host_key(&url).into();
+        self.frontier.push(Job {
+            url,
+            host,
+            depth,
+            parent,
+            root,
+        });
+    }
+
+    /// `--resume` in crawl mode: links of pages already written are queued again (the seen-set drops those done).
+    fn requeue_resumed(&mut self, resumed: Vec<Resumed>) {
+        let cfg = self.ctx.cfg.clone();
+        for r in resumed {
+            let Ok(page) = Url::parse(&r.url) else {
+                continue;
+            };
+            if r.depth >= cfg.depth || r.status.is_none() || (r.meta_nofollow && cfg.robots) {
+                continue;
+            }
+            let root = Root::shared(&page);
+            let parent: Arc<str> = Arc::from(page.as_str());
+            for link in r
+                .links
+                .iter()
+                .filter(|l| cfg.may_follow(&root.host, l, true))
+            {
+                self.queue_link(link, r.depth + 1, &parent, &root);
+            }
+        }
+    }
+
+    async fn emit(&mut self, mut record: Record) {
+        if let Some(since) = &self.ctx.since {
+            record.change = Some(since.change(&record));
+        }
+        if self.ctx.cfg.archive {
+            // With --warc every record carries the field: null when no response was archived.
+            record.warc_offset.get_or_insert(None);
+        }
+        if self.records.send(record).await.is_err() {
+            self.output_closed = true;
+        }
+    }
+}
+
+/// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
+/// the wrong outcome still gets its one record.
+fn page_outcome(
+    job: &Job,
+    outcome: Result<TaskOutcome, tokio::task::JoinError>,
+) -> (Record, Vec<u32>) {
+    if let Ok(TaskOutcome::Page { record, follow }) = outcome {
+        return (*record, follow);
+    }
+    let msg = match outcome {
+        Err(e) => format!("internal error while fetching: {e}"),
+        Ok(_) => "internal error: task returned no page".to_owned(),
+    };
+    let parent = job.parent.as_deref().map(str::to_owned);
+    let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
+    (record, Vec::new())
+}

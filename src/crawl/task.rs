@@ -1,0 +1,54 @@
+//! The task seam: what the scheduler asks of a task ([`Visit`]) and what a task answers ([`TaskOutcome`]).
+//! The real visitor is [`super::visit::Live`]; the model test has one without a network.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use url::Url;
+
+use crate::crawl::frontier::Job;
+use crate::record::Record;
+use crate::url::scope::Root;
+
+/// The seam between the scheduler and the network: what a task does with a job.
+pub trait Visit: Send + Sync + 'static {
+    /// Fetches and parses one page; must return [`TaskOutcome::Page`].
+    fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome>;
+    /// One sitemap step; returns [`TaskOutcome::SitemapFiles`] or [`TaskOutcome::SitemapUrls`].
+    fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome>;
+}
+
+/// A sitemap step of a listed host.
+#[derive(Debug)]
+pub enum SitemapTask {
+    /// Which sitemap files the host has: robots.txt `Sitemap:` lines on its origin, else `/sitemap.xml`.
+    Discover { listed: Url, root: Arc<Root> },
+    /// One sitemap file; an index is expanded only when `top` (one level deep).
+    File {
+        url: Url,
+        root: Arc<Root>,
+        top: bool,
+    },
+}
+
+/// What a task found.
+#[derive(Debug)]
+pub enum TaskOutcome {
+    Page {
+        record: Box<Record>,
+        /// Indices into `record.links` of the links a crawl may follow.
+        follow: Vec<u32>,
+    },
+    /// Sitemap files to read next (`top`: listed by robots.txt or the default; else an index's children).
+    SitemapFiles {
+        root: Arc<Root>,
+        files: Vec<Url>,
+        top: bool,
+    },
+    /// The page URLs one sitemap file lists (already limited to its origin).
+    SitemapUrls {
+        root: Arc<Root>,
+        sitemap: Arc<str>,
+        urls: Vec<Url>,
+    },
+}

@@ -1,0 +1,193 @@
+//! The writer: sole owner of stdout or `-o FILE`. One JSON line per record, whole lines only, written whenever the
+//! channel is momentarily empty; `--resume` files are checked and read by [`super::resume`], bytes go through
+//! [`super::sink`] (which cuts a failed write back to whole records); broken pipe as a quiet end.
+//!
+//! Runs on its own thread, so a slow consumer blocks only the writer and, through the bounded channel, the crawl.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::input::FileId;
+use crate::output::resume::Resumed;
+use crate::output::sink::Sink;
+use crate::output::{Progress, Summary, WriterEnd};
+use crate::record::Record;
+use crate::url::key::SeenSet;
+
+/// The output stream and, with `--resume`, the records already in it.
+pub struct Output {
+    pub writer: Sink,
+    pub done: SeenSet,
+    /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
+    pub resumed: Vec<Resumed>,
+    /// FILE's identity (same device and inode), to tell it from `--warc`'s; `None` for stdout and devices.
+    pub id: Option<FileId>,
+    /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
+    pub created: Option<PathBuf>,
+    /// The change not made yet: FILE cut to this length (0 without `--resume`), by [`Output::commit`].
+    cut: Option<Cut>,
+}
+
+struct Cut {
+    file: File,
+    len: u64,
+    name: String,
+    resume: bool,
+}
+
+impl Output {
+    /// Makes the first change to FILE: truncates it, or with `--resume` cuts its torn last line. Called once every
+    /// file of the run is open and checked, so a usage error never touches FILE.
+    ///
+    /// # Errors
+    /// FILE cannot be truncated.
+    pub fn commit(&mut self) -> Result<()> {
+        let Some(cut) = self.cut.take() else {
+            return Ok(());
+        };
+        if cut.resume {
+            crate::output::resume::cut_torn_line(&cut.file, cut.len, &cut.name)
+        } else {
+            cut.file
+                .set_len(0)
+                .with_context(|| format!("cannot write {}", cut.name))
+        }
+    }
+}
+
+/// Opens stdout or `-o FILE` without changing a byte of FILE (it is created when missing). With `--resume`, reads
+/// FILE, finds a torn last line and collects the URLs done. [`Output::commit`] then truncates or cuts it.
+///
+/// # Errors
+/// FILE is one of the `inputs` (same device and inode), or cannot be opened or read.
+pub fn open(
+    path: Option<&Path>,
+    resume: bool,
+    keep_links: bool,
+    inputs: &[(FileId, &str)],
+) -> Result<Output> {
+    let Some(path) = path else {
+        // `crawlfish list.txt >> list.txt`: stdout is a regular file that is also an input.
+        let id = crate::output::file::stdout_meta()
+            .as_ref()
+            .and_then(FileId::of);
+        if let Some((_, name)) = inputs.iter().find(|(input, _)| Some(*input) == id) {
+            bail!("stdout is also an input ({name}); refusing to write over the list being read");
+        }
+        return Ok(Output {
+            writer: Sink::stdout(),
+            done: SeenSet::default(),
+            resumed: Vec::new(),
+            id: None,
+            created: None,
+            cut: None,
+        });
+    };
+    let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
+    if let Some((_, name)) = inputs.iter().find(|(input, _)| Some(*input) == id) {
+        bail!(
+            "-o {}: is also an input ({name}); refusing to write over the list being read",
+            path.display()
+        );
+    }
+    let name = path.display().to_string();
+    let (file, len, done, resumed, created) = if resume {
+        let r = crate::output::resume::open(path, keep_links)?;
+        (r.file, r.len, r.done, r.resumed, r.created)
+    } else {
+        let (file, created) = crate::output::file::open_unchanged(path, false)
+            .with_context(|| format!("cannot write {name}"))?;
+        (file, 0, SeenSet::default(), Vec::new(), created)
+    };
+    let id = file.metadata().ok().as_ref().and_then(FileId::of);
+    // Only a regular file is cut (a device or FIFO is written as it is, as `File::create` would).
+    let cut = match id {
+        Some(_) => Some(Cut {
+            file: file
+                .try_clone()
+                .with_context(|| format!("cannot write {name}"))?,
+            len,
+            name: name.clone(),
+            resume,
+        }),
+        None => None,
+    };
+    Ok(Output {
+        writer: Sink::file(file, name, len),
+        done,
+        resumed,
+        id,
+        created,
+        cut,
+    })
+}
+
+/// How long the writer naps when the channel is empty while records are flowing, and how many naps in a row
+/// before it parks on the channel (50 ms of silence).
+const NAP: std::time::Duration = std::time::Duration::from_millis(1);
+const NAPS_BEFORE_PARKING: u32 = 50;
+
+/// Starts the writer thread. It ends when every sender is dropped (then drains and flushes) or on a write
+/// failure (then it cancels the run and closes the channel so the crawl stops instead of blocking).
+pub fn spawn_writer(
+    mut sink: Sink,
+    mut rx: mpsc::Receiver<Record>,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> oneshot::Receiver<(Summary, WriterEnd)> {
+    let (done_tx, done_rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let mut summary = Summary::default();
+        let mut idle = 0u32;
+        let end = loop {
+            let record = match rx.try_recv() {
+                Ok(record) => record,
+                Err(TryRecvError::Empty) => {
+                    // Momentarily empty: write what there is, so `| jq` sees it. Then nap instead of parking on
+                    // the channel while records are flowing: a parked receiver costs every sender a thread
+                    // wake-up (one per record), a 1 ms nap costs one per millisecond. Long idle: park.
+                    if let Err(end) = sink.flush(&mut summary, &progress) {
+                        break end;
+                    }
+                    idle += 1;
+                    if idle <= NAPS_BEFORE_PARKING {
+                        std::thread::sleep(NAP);
+                        continue;
+                    }
+                    match rx.blocking_recv() {
+                        Some(record) => record,
+                        None => break WriterEnd::Drained,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => {
+                    break match sink.flush(&mut summary, &progress) {
+                        Ok(()) => WriterEnd::Drained,
+                        Err(end) => end,
+                    };
+                }
+            };
+            idle = 0;
+            if let Err(e) = sink.push(&record) {
+                tracing::error!(error = %e, url = %record.url, "record not serialisable");
+                continue;
+            }
+            if sink.wants_flush() {
+                if let Err(end) = sink.flush(&mut summary, &progress) {
+                    break end;
+                }
+            }
+        };
+        if end != WriterEnd::Drained {
+            cancel.cancel();
+            rx.close();
+        }
+        let _ = done_tx.send((summary, end));
+    });
+    done_rx
+}
