@@ -20,9 +20,13 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Summary line and progress bar on stderr.
     pub summary: bool,
+    /// The network adapter's options.
     pub net: NetOptions,
+    /// The polite path's options.
     pub polite: PoliteOptions,
+    /// The crawl engine's options.
     pub crawl: CrawlOptions,
+    /// The output's options.
     pub output: OutputOptions,
     /// `--warc FILE`.
     pub warc: Option<WarcOptions>,

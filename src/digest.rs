@@ -10,7 +10,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 /// The algorithm's name, the part before `:`.
-pub const ALGORITHM: &str = "xxh3";
+pub(crate) const ALGORITHM: &str = "xxh3";
 
 /// The digest of `body`, or `None` for an empty body: `digest` is null exactly when no body byte was read.
 #[must_use]
@@ -20,13 +20,13 @@ pub fn of(body: &[u8]) -> Option<String> {
 
 /// `"xxh3:"` and the 128-bit hash as 32 lowercase hex digits.
 #[must_use]
-pub fn format(hash: u128) -> String {
+pub(crate) fn format(hash: u128) -> String {
     format!("{ALGORITHM}:{hash:032x}")
 }
 
 /// The hash in a digest this version writes; `None` for another algorithm or a malformed string.
 #[must_use]
-pub fn parse(digest: &str) -> Option<u128> {
+pub(crate) fn parse(digest: &str) -> Option<u128> {
     let hex = digest.strip_prefix(ALGORITHM)?.strip_prefix(':')?;
     if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;

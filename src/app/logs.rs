@@ -29,7 +29,7 @@ const C1: std::ops::RangeInclusive<char> = '\u{80}'..='\u{9f}';
 /// Whether `c` must not reach a terminal raw: C0 controls (newline and tab included, so one event stays one
 /// line), DEL and C1 controls.
 #[must_use]
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_ascii_control() || C1.contains(&c) || BIDI_AND_SEPARATORS.contains(&c)
 }
 
@@ -68,9 +68,10 @@ impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
     }
 }
 
+#[cfg(test)]
 /// `s` with every unsafe character escaped (see [`is_unsafe`]).
 #[must_use]
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let _ = Escaping(&mut out).write_str(s);
     out
@@ -79,7 +80,7 @@ pub fn escape(s: &str) -> String {
 /// tracing-subscriber's default field layout (`message name=value …`, `%` as Display, `?` and strings as Debug)
 /// with control characters escaped in every value and in the message.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SafeFields;
+pub(crate) struct SafeFields;
 
 impl<'w> FormatFields<'w> for SafeFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
@@ -150,7 +151,7 @@ impl Visit for SafeVisitor<'_> {
 /// The fmt layer writes each event with one `write_all` of a whole string, so an event is seen whole; a chunk
 /// that is not valid UTF-8 on its own is passed through unchanged.
 #[derive(Debug)]
-pub struct JsonSafe<W>(pub W);
+pub(crate) struct JsonSafe<W>(pub W);
 
 impl<W: io::Write> io::Write for JsonSafe<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -181,7 +182,7 @@ impl<W: io::Write> io::Write for JsonSafe<W> {
 
 /// Makes a [`JsonSafe`] stderr for each event.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct JsonSafeStderr;
+pub(crate) struct JsonSafeStderr;
 
 impl<'a> MakeWriter<'a> for JsonSafeStderr {
     type Writer = JsonSafe<io::Stderr>;

@@ -5,12 +5,12 @@
 
 /// Descriptors needed beyond one a connection: stdio, the output and input files, the runtime's epoll and
 /// wakers, DNS, and the sockets of hosts added since the host table's last sweep (`host.rs`).
-pub const FD_RESERVE: u64 = 64 + crate::polite::host::SWEEP_GROWTH as u64;
+pub(crate) const FD_RESERVE: u64 = 64 + crate::polite::host::SWEEP_GROWTH as u64;
 
 /// The descriptors a run with `concurrency` connections needs: one a connection, a quarter more for idle
 /// keep-alive sockets of hosts not yet swept, and [`FD_RESERVE`].
 #[must_use]
-pub fn fds_needed(concurrency: usize) -> u64 {
+pub(crate) fn fds_needed(concurrency: usize) -> u64 {
     let c = concurrency as u64;
     c + c / 4 + FD_RESERVE
 }
@@ -19,7 +19,7 @@ pub fn fds_needed(concurrency: usize) -> u64 {
 ///
 /// # Errors
 /// When it stays below [`fds_needed`]: the message names the limit, the need and the fixes.
-pub fn raise_open_files(concurrency: usize) -> Result<u64, String> {
+pub(crate) fn raise_open_files(concurrency: usize) -> Result<u64, String> {
     let need = fds_needed(concurrency);
     let (soft, hard) = rlimit::Resource::NOFILE
         .get()

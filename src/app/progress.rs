@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::output::Progress;
 
 /// Starts the bar if stderr is a terminal; it stops when `stop` is cancelled.
-pub fn spawn(progress: Arc<Progress>, stop: CancellationToken) {
+pub(crate) fn spawn(progress: Arc<Progress>, stop: CancellationToken) {
     if !std::io::stderr().is_terminal() {
         return;
     }

@@ -39,10 +39,13 @@ fn start_warc(
 /// How a run ended.
 #[derive(Debug)]
 pub struct Outcome {
+    /// What was written.
     pub summary: Summary,
+    /// Wall time of the run.
     pub elapsed: Duration,
     /// Set when a signal interrupted the run.
     pub signal: Option<Signal>,
+    /// How the writer ended (drained, broken pipe, failed).
     pub writer: WriterEnd,
     /// The input could not be read to its end.
     pub input_error: Option<String>,

@@ -6,14 +6,16 @@
 /// The signal that interrupted the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
+    /// SIGINT (Ctrl-C): exit 130.
     Interrupt,
+    /// SIGTERM: exit 143.
     Terminate,
     /// The terminal closed or the session ended (cron, ssh): handled like SIGTERM.
     Hangup,
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP. If a handler cannot be installed, that signal keeps its default action.
-pub async fn shutdown_signal() -> Signal {
+pub(crate) async fn shutdown_signal() -> Signal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -40,7 +42,7 @@ pub async fn shutdown_signal() -> Signal {
 }
 
 /// Registers for SIGINT at once (so no SIGINT delivered after this call is missed) and resolves on the next one.
-pub fn next_interrupt() -> impl std::future::Future<Output = ()> {
+pub(crate) fn next_interrupt() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let listener = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     async move {

@@ -24,7 +24,7 @@ const HIDDEN_ENV_VALUES: [&str; 2] = ["header", "proxy"];
 
 /// `CRAWLFISH_` and the long flag uppercased with `-` as `_`: `--max-body` → `CRAWLFISH_MAX_BODY`.
 #[must_use]
-pub fn env_name(long: &str) -> String {
+pub(crate) fn env_name(long: &str) -> String {
     format!(
         "{ENV_PREFIX}{}",
         long.to_ascii_uppercase().replace('-', "_")
@@ -35,7 +35,7 @@ pub fn env_name(long: &str) -> String {
 /// have none). On/off flags read their variable as a boolean (`1/true/yes/on` or `0/false/no/off`, anything else
 /// is a usage error); `-v` reads a count (`CRAWLFISH_VERBOSE=2` is `-vv`).
 #[must_use]
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     Cli::command().mut_args(|arg| {
         let Some(long) = arg.get_long().map(str::to_owned) else {
             return arg;
@@ -74,7 +74,7 @@ fn is_off(value: &str) -> bool {
 ///
 /// # Errors
 /// clap's error (a usage error, or `--help`/`--version`, which clap reports as errors to print and exit 0 on).
-pub fn try_parse() -> Result<Cli, clap::Error> {
+pub(crate) fn try_parse() -> Result<Cli, clap::Error> {
     if let Ok(cli) = Cli::try_parse_from(std::env::args_os()) {
         if cli.schema || cli.generate.is_some() {
             return Ok(cli);
@@ -102,7 +102,7 @@ fn empty_variable(cmd: &clap::Command) -> Option<String> {
 /// The option variables set in this process, for a usage error's note: a value nobody typed (a stray
 /// `CRAWLFISH_TIMEOUT` in a profile) is otherwise reported as if it came from the command line.
 #[must_use]
-pub fn variables_in_use() -> Vec<String> {
+pub(crate) fn variables_in_use() -> Vec<String> {
     command()
         .get_arguments()
         .filter_map(|a| a.get_env())
@@ -114,7 +114,7 @@ pub fn variables_in_use() -> Vec<String> {
 /// The option variables set in this process with their values (`NAME=value`; a hidden one, `-H`'s, as
 /// `NAME=***`), for the `-v` log line that makes a run's environment visible.
 #[must_use]
-pub fn variables_with_values() -> Vec<String> {
+pub(crate) fn variables_with_values() -> Vec<String> {
     command()
         .get_arguments()
         .filter_map(|a| {
@@ -133,7 +133,7 @@ pub fn variables_with_values() -> Vec<String> {
 /// What `kind` asks for, rendered from [`command`] (so it lists the environment variables too). Built in memory:
 /// `clap_complete` panics on a failed write, and the caller decides what a closed stdout means.
 #[must_use]
-pub fn generate(kind: Generate) -> Vec<u8> {
+pub(crate) fn generate(kind: Generate) -> Vec<u8> {
     use clap_complete::Shell;
     let mut cmd = command();
     let mut out = Vec::new();

@@ -261,6 +261,44 @@ impl Cli {
     /// # Errors
     /// A usage error naming the offending flag value.
     pub fn into_config(self) -> Result<Config> {
+        self.check_rate()?;
+        // Checked in the order the flags were always checked, so the first error reported is the same.
+        let mut headers = HeaderMap::new();
+        for h in &self.headers {
+            let (name, value) = parse_header(h)?;
+            headers.append(name, value);
+        }
+        let crawl = self.crawl_options()?;
+        let net = self.net_options()?;
+        let (output, warc) = self.output_options()?;
+        let polite = PoliteOptions {
+            rate: (self.rate > 0.0).then_some(self.rate),
+            retries: self.retries,
+            max_retry_after: self.max_retry_after,
+            max_redirects: self.max_redirects,
+            backoff_base: crate::polite::BACKOFF_BASE,
+            headers,
+            robots: crawl.robots,
+            user_agent: net.user_agent.clone(),
+            timeout: self.timeout,
+            scope: self.scope,
+            shard: self.shard,
+        };
+        Ok(Config {
+            files: self.files,
+            summary: !self.quiet,
+            crawl: CrawlOptions {
+                archive: warc.is_some(),
+                ..crawl
+            },
+            net,
+            polite,
+            output,
+            warc,
+        })
+    }
+
+    fn check_rate(&self) -> Result<()> {
         if !self.rate.is_finite() || self.rate < 0.0 {
             bail!("--rate must be a number >= 0, got {}", self.rate);
         }
@@ -272,11 +310,10 @@ impl Cli {
                 Duration::MAX.as_secs() / 31_557_600
             );
         }
-        let mut headers = HeaderMap::new();
-        for h in &self.headers {
-            let (name, value) = parse_header(h)?;
-            headers.append(name, value);
-        }
+        Ok(())
+    }
+
+    fn crawl_options(&self) -> Result<CrawlOptions> {
         let include = compile_regexes(&self.include, "--include")?;
         let exclude = compile_regexes(&self.exclude, "--exclude")?;
         let extractors = self
@@ -284,6 +321,25 @@ impl Cli {
             .iter()
             .map(|s| Extractor::parse(s).map_err(|e| anyhow::anyhow!("--select {s:?}: {e}")))
             .collect::<Result<Vec<_>>>()?;
+        Ok(CrawlOptions {
+            concurrency: self.concurrency as usize,
+            per_host: self.per_host as usize,
+            depth: self.depth,
+            scope: self.scope,
+            shard: self.shard,
+            include,
+            exclude,
+            max_pages: self.max_pages,
+            follow_nofollow: self.follow_nofollow,
+            extractors,
+            max_body: self.max_body,
+            robots: !self.ignore_robots,
+            sitemap: self.sitemap,
+            archive: false,
+        })
+    }
+
+    fn net_options(&self) -> Result<NetOptions> {
         let resolve = self
             .resolve
             .iter()
@@ -300,88 +356,56 @@ impl Cli {
             std::env::var(k).ok()
         })?;
         let trust = Trust::from_flags(&self.cacert, self.insecure)?;
-        let user_agent = match self.user_agent {
+        let user_agent = match &self.user_agent {
             Some(ua) => {
-                HeaderValue::from_str(&ua).with_context(|| {
+                HeaderValue::from_str(ua).with_context(|| {
                     format!("--user-agent {ua:?}: not a valid header value (no control characters such as newlines)")
                 })?;
-                ua
+                ua.clone()
             }
             None => crate::net::default_user_agent(),
         };
+        Ok(NetOptions {
+            user_agent,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            idle_per_host: self.per_host.min(self.concurrency) as usize,
+            headers_out: self.response_headers,
+            resolve,
+            dns_servers,
+            proxies,
+            trust,
+        })
+    }
+
+    fn output_options(&self) -> Result<(OutputOptions, Option<WarcOptions>)> {
         // `-o -` is stdout, as for the inputs; --resume needs a file to read back.
-        let output = self.output.filter(|p| p.as_os_str() != STDOUT_NAME);
+        let output = self.output.clone().filter(|p| p.as_os_str() != STDOUT_NAME);
         if self.resume && output.is_none() {
             bail!("--resume needs -o FILE (it reads FILE back), not stdout");
         }
         let read_back = self.since.is_some() || self.state.is_some();
         let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
             .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
-        let warc = match self.warc {
+        let warc = match &self.warc {
             Some(path) if path.as_os_str() == STDOUT_NAME => {
                 bail!("--warc needs a FILE (stdout carries the records)")
             }
             Some(path) => Some(WarcOptions {
-                path,
+                path: path.clone(),
                 level: self.warc_level,
                 command: String::new(),
             }),
             None => None,
         };
-        let (concurrency, per_host) = (self.concurrency as usize, self.per_host as usize);
-        let robots = !self.ignore_robots;
-        Ok(Config {
-            files: self.files,
-            summary: !self.quiet,
-            net: NetOptions {
-                user_agent: user_agent.clone(),
-                timeout: self.timeout,
-                connect_timeout: self.connect_timeout,
-                idle_per_host: per_host.min(concurrency),
-                headers_out: self.response_headers,
-                resolve,
-                dns_servers,
-                proxies,
-                trust,
-            },
-            polite: PoliteOptions {
-                rate: (self.rate > 0.0).then_some(self.rate),
-                retries: self.retries,
-                max_retry_after: self.max_retry_after,
-                max_redirects: self.max_redirects,
-                backoff_base: crate::polite::BACKOFF_BASE,
-                headers,
-                robots,
-                user_agent,
-                timeout: self.timeout,
-                scope: self.scope,
-                shard: self.shard,
-            },
-            crawl: CrawlOptions {
-                archive: warc.is_some(),
-                concurrency,
-                per_host,
-                depth: self.depth,
-                scope: self.scope,
-                shard: self.shard,
-                include,
-                exclude,
-                max_pages: self.max_pages,
-                follow_nofollow: self.follow_nofollow,
-                extractors,
-                max_body: self.max_body,
-                robots,
-                sitemap: self.sitemap,
-            },
-            output: OutputOptions {
-                output,
-                resume: self.resume,
-                since: self.since,
-                state: self.state.map(|dir| (dir, self.keep as usize)),
-                fields,
-            },
-            warc,
-        })
+        let output = OutputOptions {
+            output,
+            resume: self.resume,
+            since: self.since.clone(),
+            state: self.state.clone().map(|dir| (dir, self.keep as usize)),
+            fields,
+        };
+        Ok((output, warc))
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use url::Url;
@@ -18,7 +18,7 @@ use crate::url::scope::Root;
 
 /// A URL waiting for (or given to) a fetch.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub(crate) struct Job {
     pub url: Url,
     pub host: Arc<str>,
     pub depth: u32,
@@ -69,7 +69,7 @@ impl HostQueue {
 
 /// The crawl frontier.
 #[derive(Debug)]
-pub struct Frontier {
+pub(crate) struct Frontier {
     per_host: usize,
     seen: SeenSet,
     hosts: HashMap<Arc<str>, HostQueue>,
@@ -92,7 +92,7 @@ pub struct Frontier {
 
 impl Frontier {
     #[must_use]
-    pub fn new(per_host: usize, seen: SeenSet) -> Frontier {
+    pub(crate) fn new(per_host: usize, seen: SeenSet) -> Frontier {
         Frontier {
             per_host: per_host.max(1),
             seen,
@@ -110,20 +110,20 @@ impl Frontier {
     }
 
     /// Marks a key seen; false if it already was (the caller then drops the URL or line).
-    pub fn first_sight(&mut self, k: u64) -> bool {
+    pub(crate) fn first_sight(&mut self, k: u64) -> bool {
         self.seen.insert(k)
     }
 
     /// Whether a key was seen (this run, or in the file being resumed).
     #[must_use]
-    pub fn was_seen(&self, k: u64) -> bool {
+    pub(crate) fn was_seen(&self, k: u64) -> bool {
         self.seen.contains(&k)
     }
 
     /// Queues a job unless its URL was seen. Returns whether it was queued. A depth-0 job whose URL waits in a
     /// queue at a greater depth (a link found before the input reached it) replaces that job: the URL is
     /// reported once, at depth 0.
-    pub fn push(&mut self, job: Job) -> bool {
+    pub(crate) fn push(&mut self, job: Job) -> bool {
         let k = key(job.url.as_str());
         if !self.first_sight(k) {
             if job.depth > 0 || self.deep.remove(&k).is_none() {
@@ -137,7 +137,7 @@ impl Frontier {
 
     /// Queues a job whose URL the caller has just marked seen with [`Frontier::first_sight`] under key `k` (so a
     /// page's links are hashed once and only new ones are parsed and given a host key).
-    pub fn enqueue(&mut self, job: Job, k: u64) {
+    pub(crate) fn enqueue(&mut self, job: Job, k: u64) {
         self.add_pending(job.depth, 1);
         self.queued += 1;
         let d = job.depth as usize;
@@ -172,7 +172,7 @@ impl Frontier {
     }
 
     /// The next job to dispatch: round-robin over hosts with a free slot whose smallest waiting depth is open.
-    pub fn pop(&mut self) -> Option<Job> {
+    pub(crate) fn pop(&mut self) -> Option<Job> {
         let mut tries = self.ring.len();
         while tries > 0 {
             tries -= 1;
@@ -218,7 +218,7 @@ impl Frontier {
     }
 
     /// A dispatched job finished (whatever its outcome).
-    pub fn done(&mut self, host: &str, depth: u32) {
+    pub(crate) fn done(&mut self, host: &str, depth: u32) {
         let wake = self.hosts.get_mut(host).is_some_and(|hq| {
             hq.in_flight = hq.in_flight.saturating_sub(1);
             let wake = hq.slot == Slot::Idle && hq.queued() > 0;
@@ -236,28 +236,28 @@ impl Frontier {
 
     /// Counts work at `depth` that is neither queued nor dispatched (e.g. a sitemap being read), so the level
     /// below cannot close while it may still add URLs. Undo with `release`.
-    pub fn hold(&mut self, depth: u32) {
+    pub(crate) fn hold(&mut self, depth: u32) {
         self.add_pending(depth, 1);
     }
 
-    pub fn release(&mut self, depth: u32) {
+    pub(crate) fn release(&mut self, depth: u32) {
         self.add_pending(depth, -1);
     }
 
     /// No more depth-0 URLs will come from the input.
-    pub fn close_input(&mut self) {
+    pub(crate) fn close_input(&mut self) {
         self.input_open = false;
         self.update_level();
     }
 
     #[must_use]
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.queued
     }
 
     /// Queued URLs at the open level: the only ones that may be dispatched now (deeper ones wait for it to close).
     #[must_use]
-    pub fn queued_ready(&self) -> usize {
+    pub(crate) fn queued_ready(&self) -> usize {
         self.queued_at
             .get(self.level as usize)
             .copied()
@@ -266,7 +266,7 @@ impl Frontier {
 
     /// Nothing queued, in flight, held, or still to come from the input.
     #[must_use]
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         !self.input_open && self.pending.iter().all(|&n| n == 0)
     }
 

@@ -11,7 +11,7 @@ pub(crate) mod frontier;
 mod model;
 mod scheduler;
 pub(crate) mod sitemap;
-mod task;
+pub(crate) mod task;
 pub(crate) mod visit;
 
 use regex::Regex;
@@ -21,7 +21,6 @@ use crate::url::shard::Shard;
 use crate::url::Scope;
 
 pub(crate) use scheduler::{crawl, Ctx};
-pub(crate) use task::Visit;
 
 /// `-c`'s default: requests in flight, all hosts together.
 pub(crate) const DEFAULT_CONCURRENCY: u32 = 64;
@@ -32,6 +31,7 @@ pub(crate) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 
 /// What the crawl engine is built with: how wide, how deep, which links, what to extract.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent flags of the CLI contract
 pub struct CrawlOptions {
     pub concurrency: usize,
     pub per_host: usize,

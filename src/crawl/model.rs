@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::crawl::frontier::{Frontier, Job};
+use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
-use crate::crawl::{crawl, Ctx, SitemapTask, TaskOutcome, Visit};
+use crate::crawl::{crawl, Ctx};
 use crate::input::{InputEvent, Seed};
 use crate::output::Progress;
 use crate::record::{ErrorKind, Record};
@@ -198,14 +199,16 @@ impl Visit for Model {
 /// Runs one case through the real scheduler and checks it against the model. `Err` says what broke.
 fn run_case(c: &Case) -> Result<(), String> {
     let graph = Arc::new(Graph::new(c));
-    let mut cfg = CrawlOptions::default();
-    cfg.concurrency = c.concurrency;
-    cfg.per_host = c.per_host;
-    cfg.depth = c.depth;
-    cfg.max_pages = c.max_pages;
-    cfg.robots = false;
-    cfg.scope = Scope::Any;
-    cfg.shard = c.shard;
+    let cfg = CrawlOptions {
+        concurrency: c.concurrency,
+        per_host: c.per_host,
+        depth: c.depth,
+        max_pages: c.max_pages,
+        robots: false,
+        scope: Scope::Any,
+        shard: c.shard,
+        ..CrawlOptions::default()
+    };
     let seen = Arc::new(Seen::default());
     let model = Model {
         graph: graph.clone(),

@@ -45,11 +45,11 @@ const SITEMAP_FILES_IN_FLIGHT: usize = 1;
 const MAX_INVALID_LINE_CHARS: usize = 2048;
 
 /// How long in-flight fetches may still finish after SIGINT/SIGTERM before they are cancelled.
-pub const GRACE: Duration = Duration::from_secs(2);
+pub(super) const GRACE: Duration = Duration::from_secs(2);
 
 /// What the run shares with the scheduler.
 #[derive(Clone)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub cfg: Arc<CrawlOptions>,
     pub visit: Arc<dyn Visit>,
     pub progress: Arc<Progress>,
@@ -59,7 +59,7 @@ pub struct Ctx {
 
 /// Why the scheduler stopped, beyond "everything was done".
 #[derive(Debug, Default)]
-pub struct CrawlEnd {
+pub(crate) struct CrawlEnd {
     pub input_error: Option<String>,
     /// `--shard`: what was left to the other shards.
     pub other_shards: OtherShards,
@@ -110,7 +110,7 @@ struct Scheduler {
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
 /// closed, or `cancel` fired (then in-flight fetches get [`GRACE`] to finish).
-pub async fn crawl(
+pub(crate) async fn crawl(
     ctx: Ctx,
     mut seeds: mpsc::Receiver<InputEvent>,
     records: mpsc::Sender<Record>,

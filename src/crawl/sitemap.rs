@@ -20,12 +20,12 @@ use crate::polite::{Follow, Polite};
 use crate::url::scope::Root;
 
 /// URLs kept from one sitemap (the protocol's own limit).
-pub const MAX_URLS: usize = 50_000;
+pub(crate) const MAX_URLS: usize = 50_000;
 /// Sitemaps read per host, index children included.
-pub const MAX_SITEMAPS: usize = 100;
+pub(crate) const MAX_SITEMAPS: usize = 100;
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Sitemap {
+pub(crate) enum Sitemap {
     Index(Vec<String>),
     Urls(Vec<String>),
 }
@@ -35,7 +35,7 @@ pub enum Sitemap {
 ///
 /// # Errors
 /// Malformed XML or gzip.
-pub fn parse(body: &[u8], max_bytes: u64) -> Result<Sitemap, String> {
+pub(crate) fn parse(body: &[u8], max_bytes: u64) -> Result<Sitemap, String> {
     let inflated;
     let xml: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -93,7 +93,7 @@ fn push_loc(locs: &mut Vec<String>, text: &str) {
 }
 
 /// One sitemap step: which files a listed host has, or what one file lists.
-pub async fn run(polite: &Polite, max_body: u64, task: SitemapTask) -> TaskOutcome {
+pub(crate) async fn run(polite: &Polite, max_body: u64, task: SitemapTask) -> TaskOutcome {
     match task {
         SitemapTask::Discover { listed, root } => {
             let files = discover(polite, &listed, &root).await;

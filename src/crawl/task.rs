@@ -11,7 +11,7 @@ use crate::record::Record;
 use crate::url::scope::Root;
 
 /// The seam between the scheduler and the network: what a task does with a job.
-pub trait Visit: Send + Sync + 'static {
+pub(crate) trait Visit: Send + Sync + 'static {
     /// Fetches and parses one page; must return [`TaskOutcome::Page`].
     fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome>;
     /// One sitemap step; returns [`TaskOutcome::SitemapFiles`] or [`TaskOutcome::SitemapUrls`].
@@ -20,7 +20,7 @@ pub trait Visit: Send + Sync + 'static {
 
 /// A sitemap step of a listed host.
 #[derive(Debug)]
-pub enum SitemapTask {
+pub(crate) enum SitemapTask {
     /// Which sitemap files the host has: robots.txt `Sitemap:` lines on its origin, else `/sitemap.xml`.
     Discover { listed: Url, root: Arc<Root> },
     /// One sitemap file; an index is expanded only when `top` (one level deep).
@@ -33,7 +33,7 @@ pub enum SitemapTask {
 
 /// What a task found.
 #[derive(Debug)]
-pub enum TaskOutcome {
+pub(crate) enum TaskOutcome {
     Page {
         record: Box<Record>,
         /// Indices into `record.links` of the links a crawl may follow.

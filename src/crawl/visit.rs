@@ -30,7 +30,7 @@ const INLINE_PARSE_MAX: usize = 256 * 1024;
 
 /// The real visitor: every request through [`Polite`].
 #[derive(Debug, Clone)]
-pub struct Live {
+pub(crate) struct Live {
     pub polite: Polite,
     pub cfg: Arc<CrawlOptions>,
     /// The earlier run, with `--since` or `--state`.

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use memchr::{memchr, memmem};
 
 /// Deepest element kept, counted in start tags (Blink's `kMaximumHTMLParserDOMTreeDepth`).
-pub const MAX_DEPTH: usize = 512;
+pub(super) const MAX_DEPTH: usize = 512;
 
 /// How far down the stack an end tag looks for its start tag; farther ones are ignored (over-counting depth).
 const END_TAG_REACH: usize = 64;
@@ -74,7 +74,7 @@ struct Open<'a> {
 
 /// Returns `html` with start tags deeper than [`MAX_DEPTH`] and their end tags removed; borrowed when nothing was.
 #[must_use]
-pub fn cap_depth(html: &str) -> Cow<'_, str> {
+pub(super) fn cap_depth(html: &str) -> Cow<'_, str> {
     let mut pass = Pass {
         html,
         stack: Vec::new(),

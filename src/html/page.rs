@@ -17,7 +17,7 @@ use url::Url;
 use crate::record::{cut, Extract};
 
 /// Longest title kept (characters): a hostile 5 MB `<title>` must not become a 5 MB JSON field.
-pub const MAX_TITLE_CHARS: usize = 2048;
+pub(crate) const MAX_TITLE_CHARS: usize = 2048;
 
 /// What a page yielded.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Extractor {
 
 /// Whether a response is HTML: by Content-Type, or by sniffing the first bytes when there is none.
 #[must_use]
-pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
+pub(crate) fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
     if let Some(ct) = content_type {
         let mime = ct.split(';').next().unwrap_or("").trim();
         return mime.eq_ignore_ascii_case("text/html")
@@ -100,7 +100,7 @@ pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 /// Decodes a body: charset from Content-Type, else `<meta charset>` in the first 1,024 bytes, else UTF-8.
 /// Invalid bytes become U+FFFD; nothing panics.
 #[must_use]
-pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+pub(crate) fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let label = content_type
         .and_then(charset_param)
         .or_else(|| meta_charset(&body[..body.len().min(1024)]));
@@ -195,7 +195,7 @@ fn resolve(base: &Url, href: &str) -> Option<String> {
 /// Strips and collapses ASCII whitespace (tab, LF, FF, CR, space) to one space, as `document.title` does; other
 /// spaces such as U+00A0 are text and stay.
 #[must_use]
-pub fn collapse(s: &str) -> String {
+pub(crate) fn collapse(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s
         .split(|c: char| c.is_ascii_whitespace())

@@ -26,18 +26,18 @@ use crate::html::Extractor;
 use crate::record::Extract;
 
 /// Most JSON bytes of extracted values in one record: the values' escaped text plus 3 (`"",`) per value.
-pub const MAX_EXTRACT_BYTES: usize = 1 << 20;
+pub(crate) const MAX_EXTRACT_BYTES: usize = 1 << 20;
 
 /// The extract key that marks a cut: its value lists the `--select` names whose values may be incomplete. It is
 /// reserved: no `--select` NAME may use it.
-pub const TRUNCATED_KEY: &str = "_truncated";
+pub(crate) const TRUNCATED_KEY: &str = "_truncated";
 
 /// Units of tree-builder work per page (one per element name read, node created or appended, ancestor counted).
 /// A normal 10 MB page needs about a quarter of it.
-pub const WORK_BUDGET: u64 = 64_000_000;
+pub(crate) const WORK_BUDGET: u64 = 64_000_000;
 
 /// Most nodes walked collecting text, over all matches of all selectors on a page.
-pub const MAX_TEXT_VISITS: usize = 32_000_000;
+pub(crate) const MAX_TEXT_VISITS: usize = 32_000_000;
 
 /// Input fed to html5ever between two budget checks (bytes).
 const CHUNK: usize = 16 * 1024;
@@ -50,7 +50,7 @@ const VALUE_OVERHEAD: usize = 3;
 
 /// Parses `html` and applies `extractors`, within the limits above.
 #[must_use]
-pub fn extract(html: &str, extractors: &[Extractor]) -> Extract {
+pub(crate) fn extract(html: &str, extractors: &[Extractor]) -> Extract {
     let capped = crate::html::nesting::cap_depth(html);
     let (doc, complete) = parse_bounded(&capped);
     let mut budget = Budget {

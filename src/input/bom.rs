@@ -26,7 +26,7 @@ const UNDECODABLE: u8 = 0xFF;
 ///
 /// # Errors
 /// Reading the first bytes failed.
-pub fn text(mut input: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+pub(crate) fn text(mut input: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut head = [0u8; SNIFF];
     let mut n = 0;
     while n < SNIFF {

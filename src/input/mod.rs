@@ -21,7 +21,7 @@ const MAX_LINE: usize = MAX_URL_LEN + 1;
 
 /// One input line that matters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seed {
+pub(crate) enum Seed {
     Url(Url),
     /// Not an http(s) URL: reported as one `invalid_url` record. `line` is lossy UTF-8; `key` is over the bytes.
     Invalid {
@@ -33,13 +33,13 @@ pub enum Seed {
 
 /// What the reader thread sends: seeds, then at most one read failure (the run then exits 2).
 #[derive(Debug)]
-pub enum InputEvent {
+pub(crate) enum InputEvent {
     Seed(Seed),
     Failed(String),
 }
 
 /// An opened input source.
-pub struct Source {
+pub(crate) struct Source {
     name: String,
     reader: Box<dyn Read + Send>,
     /// Set when the source is a regular file (stdin too, when redirected from one).
@@ -48,7 +48,7 @@ pub struct Source {
 
 /// A regular file's identity (device and inode): the same file whatever path, symlink or hard link names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId {
+pub(crate) struct FileId {
     dev: u64,
     ino: u64,
 }
@@ -56,7 +56,7 @@ pub struct FileId {
 impl FileId {
     /// The identity of a regular file; `None` for anything else (a terminal, a pipe, a device).
     #[must_use]
-    pub fn of(meta: &std::fs::Metadata) -> Option<FileId> {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Option<FileId> {
         use std::os::unix::fs::MetadataExt as _;
         meta.is_file().then(|| FileId {
             dev: meta.dev(),
@@ -67,7 +67,7 @@ impl FileId {
 
 /// The regular files among the inputs, by identity and name, so `-o` can refuse to be one of them.
 #[must_use]
-pub fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
+pub(crate) fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
     sources
         .iter()
         .filter_map(|s| Some((s.id?, s.name.as_str())))
@@ -78,7 +78,7 @@ pub fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
 ///
 /// # Errors
 /// A file that cannot be opened, or is a directory.
-pub fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
+pub(crate) fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
     if files.is_empty() {
         return Ok(vec![stdin_source()]);
     }
@@ -122,7 +122,7 @@ fn stdin_source() -> Source {
 
 /// Reads the sources one after another on a dedicated thread (not a tokio blocking thread: a reader stuck on an
 /// idle stdin must not keep the runtime from shutting down). Ends when the input ends or the receiver is gone.
-pub fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
+pub(crate) fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
     std::thread::spawn(move || {
         for source in sources {
             let text = match crate::input::bom::text(source.reader) {
@@ -186,7 +186,7 @@ fn read_line_capped<R: BufRead>(r: &mut R, out: &mut Vec<u8>, cap: usize) -> io:
 
 /// One line → a seed, or `None` for blank lines and `#` comments.
 #[must_use]
-pub fn parse_line(raw: &[u8]) -> Option<Seed> {
+pub(crate) fn parse_line(raw: &[u8]) -> Option<Seed> {
     let trimmed = raw.trim_ascii();
     if trimmed.is_empty() || trimmed.starts_with(b"#") {
         return None;

@@ -34,7 +34,7 @@ use crate::record::Headers;
 
 /// A response, read as far as the cap allowed.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub final_url: Url,
     pub status: u16,
     pub content_type: Option<String>,
@@ -45,7 +45,6 @@ pub struct Response {
     pub last_modified: Option<String>,
     pub body: Vec<u8>,
     pub truncated: bool,
-    pub retry_after: Option<Duration>,
     /// The address that answered (when the connection reports one).
     pub ip: Option<IpAddr>,
     /// The protocol of the response, as the record spells it.
@@ -59,21 +58,21 @@ pub struct Response {
 /// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
 /// userinfo. Only ever built for a request to the listed URL's own origin.
 #[derive(Debug, Clone, Copy)]
-pub struct Credentials<'a> {
+pub(crate) struct Credentials<'a> {
     pub headers: &'a reqwest::header::HeaderMap,
     pub basic: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// The validators of an earlier response for this very URL: sent as `If-None-Match` and `If-Modified-Since`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Validators<'a> {
+pub(crate) struct Validators<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
 }
 
 /// What every client is built from, and a client already built (the fallback should building another fail).
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     resolver: Arc<Resolver>,
     /// Proxies and TLS trust, made once per run and applied to every client (`net.rs`).
@@ -86,7 +85,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
-    pub fn new(cfg: Arc<NetOptions>) -> Result<Fetcher, reqwest::Error> {
+    pub(crate) fn new(cfg: Arc<NetOptions>) -> Result<Fetcher, reqwest::Error> {
         let resolver = Arc::new(Resolver::new(&cfg));
         let net = Arc::new(ClientOptions::new(&cfg.proxies, &cfg.trust)?);
         let client = build_client(&cfg, &resolver, &net)?;
@@ -100,12 +99,12 @@ impl Fetcher {
 
     /// A new client with its own connection pool, for one host: dropping it closes that host's idle connections.
     #[must_use]
-    pub fn pool(&self) -> reqwest::Client {
+    pub(crate) fn pool(&self) -> reqwest::Client {
         build_client(&self.cfg, &self.resolver, &self.net).unwrap_or_else(|_| self.client.clone())
     }
 
     #[must_use]
-    pub fn options(&self) -> &NetOptions {
+    pub(crate) fn options(&self) -> &NetOptions {
         &self.cfg
     }
 
@@ -114,7 +113,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// Transport failures, classified by [`FetchError::kind`].
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         url: &Url,
@@ -156,7 +155,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// The body broke off or the deadline passed.
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         resp: reqwest::Response,
         max_body: u64,
@@ -184,27 +183,27 @@ fn build_client(
 
 /// Statuses worth another attempt; everything else (404 …) is final after one request.
 #[must_use]
-pub fn is_retryable_status(s: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(s: StatusCode) -> bool {
     matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 /// Exponential backoff with full jitter: uniform in `[0, min(cap, base·2^(attempt-1))]`, `rand01` in `[0, 1)`.
 #[must_use]
-pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration, rand01: f64) -> Duration {
+pub(crate) fn backoff_delay(attempt: u32, base: Duration, cap: Duration, rand01: f64) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
     exp.min(cap).mul_f64(rand01.clamp(0.0, 1.0))
 }
 
 /// The `Retry-After` of a response head, as a delay from now.
 #[must_use]
-pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(v, SystemTime::now())
 }
 
 /// `Retry-After`: delay-seconds or an HTTP date (a date in the past means now).
 #[must_use]
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits for u64 is still "longer than any cap": give the URL up rather than retry at once.
@@ -221,7 +220,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// A response's metadata with an empty body (the body is read by `read_body`, or dropped); its headers too when
 /// `keep_headers` (`--headers`).
 #[must_use]
-pub fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
+pub(crate) fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
     let header = |name| {
         resp.headers()
             .get(name)
@@ -237,7 +236,6 @@ pub fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
         last_modified: header(LAST_MODIFIED),
         body: Vec::new(),
         truncated: false,
-        retry_after: retry_after(resp),
         ip: resp.remote_addr().map(|a| a.ip()),
         http_version: version_name(resp.version()),
         headers: keep_headers.then(|| Headers::of(resp.headers())),

@@ -21,7 +21,7 @@ pub(crate) use writer::{open, spawn_writer, Output};
 
 /// Live counters for the progress bar (written by the writer and the scheduler, read by the bar).
 #[derive(Debug, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     pub written: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicU64,
@@ -30,11 +30,13 @@ pub struct Progress {
 /// What was written, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
+    /// Records written.
     pub records: u64,
     /// Records with an error or a status >= 400.
     pub failed: u64,
     /// Records by status class: index 1 = 1xx … 5 = 5xx.
     pub by_class: [u64; 6],
+    /// Records by error kind.
     pub by_kind: BTreeMap<ErrorKind, u64>,
 }
 

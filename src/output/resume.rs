@@ -25,7 +25,7 @@ use crate::url::key::{key, SeenSet};
 /// `--select` extract) stay well under 8 MiB; only `links` (and a linked page's `url`) grow with the page: a
 /// 10 MiB body (the `--max-body` default) packed with `<a href=/N>` gives about 25 MiB of JSON. 64 MiB leaves
 /// room for that with margin, and is also the most memory the check ever holds for one line.
-pub const MAX_RECORD_LINE: usize = 64 << 20;
+pub(crate) const MAX_RECORD_LINE: usize = 64 << 20;
 
 /// How every record line starts (`url` is the first field): a torn first write still starts like this.
 const RECORD_START: &[u8] = b"{\"url\":\"";
@@ -36,7 +36,7 @@ const READ_BUFFER: usize = 64 * 1024;
 /// A record already in the `--resume` file, as far as resuming needs it. The fields without `serde(default)`
 /// must be present (even when `null`): they are how a record is told from another tool's JSON line.
 #[derive(Debug, Deserialize)]
-pub struct Resumed {
+pub(crate) struct Resumed {
     pub url: String,
     pub depth: u32,
     #[serde(default)]
@@ -63,7 +63,7 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// FILE opened for appending after its last complete record, and what it holds. Nothing in FILE has changed yet:
 /// [`cut_torn_line`] cuts a torn last line, once the run's other files are checked too.
-pub struct Resume {
+pub(crate) struct Resume {
     pub file: File,
     /// Length of FILE up to its last complete record: where the next record goes.
     pub len: u64,
@@ -79,7 +79,7 @@ pub struct Resume {
 ///
 /// # Errors
 /// FILE is not a regular file, is not crawlfish's output, or cannot be read.
-pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
+pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -135,7 +135,7 @@ pub fn open(path: &Path, keep_links: bool) -> Result<Resume> {
 ///
 /// # Errors
 /// FILE cannot be cut.
-pub fn cut_torn_line(file: &File, len: u64, name: &str) -> Result<()> {
+pub(crate) fn cut_torn_line(file: &File, len: u64, name: &str) -> Result<()> {
     if len < file.metadata()?.len() {
         file.set_len(len)
             .with_context(|| format!("cannot cut the torn last line of {name}"))?;
@@ -238,7 +238,7 @@ pub(crate) fn scan_lines<R: io::Read>(
 /// Whether `path` is a regular file that is empty or starts like a record (a cheap check before deleting a file
 /// named like a finished run).
 #[must_use]
-pub fn looks_like_records(path: &Path) -> bool {
+pub(crate) fn looks_like_records(path: &Path) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };

@@ -97,14 +97,14 @@ struct Stored(Option<Box<str>>, Option<Box<str>>);
 /// The validators a request for one URL carries, and the key of the URL they belong to (the final URL of the
 /// earlier run: a redirect hop to another URL never carries them).
 #[derive(Debug, Clone, Copy)]
-pub struct Conditional<'a> {
+pub(crate) struct Conditional<'a> {
     pub target: u64,
     pub validators: Validators<'a>,
 }
 
 /// What a 304 carries over from FILE.
 #[derive(Debug, Default, Deserialize)]
-pub struct Carried {
+pub(crate) struct Carried {
     url: String,
     #[serde(default)]
     pub title: Option<String>,
@@ -125,7 +125,7 @@ pub struct Carried {
 
 /// The earlier run: FILE (kept open to read a 304's line back) and its index.
 #[derive(Debug, Default)]
-pub struct Since {
+pub(crate) struct Since {
     file: Option<File>,
     entries: HashMap<u64, Entry, BuildHasherDefault<KeyHasher>>,
 }
@@ -133,15 +133,16 @@ pub struct Since {
 impl Since {
     /// No earlier run (`--state`'s first run): every URL is `new`.
     #[must_use]
-    pub fn empty() -> Since {
+    pub(crate) fn empty() -> Since {
         Since::default()
     }
 
+    #[cfg(test)]
     /// Reads FILE for `flag` after checking it is crawlfish's own output (a torn last line is left out).
     ///
     /// # Errors
     /// FILE is missing, not a regular file, not crawlfish's output, or unreadable: a usage error naming it.
-    pub fn open(path: &Path, flag: &str) -> Result<Since> {
+    pub(crate) fn open(path: &Path, flag: &str) -> Result<Since> {
         Since::open_for(path, flag, &[])
     }
 
@@ -151,7 +152,7 @@ impl Since {
     ///
     /// # Errors
     /// As [`Since::open`].
-    pub fn open_for(path: &Path, flag: &str, select: &[&str]) -> Result<Since> {
+    pub(crate) fn open_for(path: &Path, flag: &str, select: &[&str]) -> Result<Since> {
         let want = names_key(select.iter().copied());
         let name = path.display();
         let file = crate::output::resume::open_regular(path, flag)?;
@@ -176,7 +177,7 @@ impl Since {
 
     /// The validators for a request for `url`: only when the earlier record was a 2xx or a 304 that had some.
     #[must_use]
-    pub fn conditional(&self, url: &str) -> Option<Conditional<'_>> {
+    pub(crate) fn conditional(&self, url: &str) -> Option<Conditional<'_>> {
         let e = self.entries.get(&key(url))?;
         let v = e.validators.as_deref()?;
         Some(Conditional {
@@ -190,7 +191,7 @@ impl Since {
 
     /// What a 304 for `url` carries over: its earlier line, read back from FILE (off the runtime's threads: a
     /// line may be megabytes of links). `None` when FILE has no such record or it cannot be read back.
-    pub async fn carry(self: &Arc<Self>, url: &str) -> Option<Carried> {
+    pub(crate) async fn carry(self: &Arc<Self>, url: &str) -> Option<Carried> {
         let e = self.entries.get(&key(url))?;
         let (offset, len) = (e.offset, e.len as usize);
         let me = self.clone();
@@ -216,7 +217,7 @@ impl Since {
     /// the same status (a 2xx now after a 304 then counts as the same) and the same digest; else `changed` (an
     /// error now or then included).
     #[must_use]
-    pub fn change(&self, r: &Record) -> Change {
+    pub(crate) fn change(&self, r: &Record) -> Change {
         let Some(e) = self.entries.get(&key(&r.url)) else {
             return Change::New;
         };
@@ -239,7 +240,7 @@ impl Since {
 }
 
 /// The status of an answer to a conditional request that says "what you have is current".
-pub const NOT_MODIFIED: u16 = 304;
+pub(crate) const NOT_MODIFIED: u16 = 304;
 
 /// A key for a list of `--select` names, in order (no `--select`: the empty list).
 fn names_key<'a>(names: impl Iterator<Item = &'a str>) -> u64 {

@@ -62,7 +62,7 @@ enum Target {
 }
 
 /// The output stream, as the writer thread owns it.
-pub struct Sink {
+pub(crate) struct Sink {
     target: Target,
     /// For messages: "stdout" or FILE's path.
     name: String,
@@ -78,13 +78,13 @@ pub struct Sink {
 
 impl Sink {
     #[must_use]
-    pub fn stdout() -> Sink {
+    pub(crate) fn stdout() -> Sink {
         Sink::new(Target::Stdout(io::stdout()), "stdout".into(), 0)
     }
 
     /// FILE, opened by the caller and positioned at `at`, the end of its complete records.
     #[must_use]
-    pub fn file(file: File, name: String, at: u64) -> Sink {
+    pub(crate) fn file(file: File, name: String, at: u64) -> Sink {
         let cut = file.metadata().is_ok_and(|m| m.is_file());
         Sink::new(Target::File { file, cut }, name, at)
     }
@@ -102,7 +102,7 @@ impl Sink {
 
     /// Writes only `fields` of each record from now on (`--fields`, `--no-links`).
     #[must_use]
-    pub fn with_fields(mut self, fields: Option<Fields>) -> Sink {
+    pub(crate) fn with_fields(mut self, fields: Option<Fields>) -> Sink {
         self.fields = fields;
         self
     }
@@ -111,7 +111,7 @@ impl Sink {
     ///
     /// # Errors
     /// The record cannot be serialised (nothing is buffered then).
-    pub fn push(&mut self, record: &Record) -> serde_json::Result<()> {
+    pub(crate) fn push(&mut self, record: &Record) -> serde_json::Result<()> {
         let start = self.buf.len();
         let written = match self.fields {
             None => serde_json::to_writer(&mut self.buf, record),
@@ -127,7 +127,7 @@ impl Sink {
     }
 
     #[must_use]
-    pub fn wants_flush(&self) -> bool {
+    pub(crate) fn wants_flush(&self) -> bool {
         self.buf.len() >= FLUSH_AT
     }
 
@@ -135,7 +135,11 @@ impl Sink {
     ///
     /// # Errors
     /// How the writer ends: a broken pipe, or a failure (FILE then cut back to its last complete record).
-    pub fn flush(&mut self, summary: &mut Summary, progress: &Progress) -> Result<(), WriterEnd> {
+    pub(crate) fn flush(
+        &mut self,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<(), WriterEnd> {
         let mut done = 0;
         let result = loop {
             if done == self.buf.len() {

@@ -23,11 +23,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 /// The lock file in DIR.
-pub const LOCK: &str = "lock";
+pub(crate) const LOCK: &str = "lock";
 /// The run being written.
-pub const CURRENT: &str = "current.jsonl";
+pub(crate) const CURRENT: &str = "current.jsonl";
 /// The symlink to the newest finished run.
-pub const LATEST: &str = "latest.jsonl";
+pub(crate) const LATEST: &str = "latest.jsonl";
 /// The temporary name of the next `latest.jsonl`, renamed over it.
 const LATEST_TMP: &str = "latest.jsonl.tmp";
 /// A finished run's name: `YYYYMMDDTHHMMSS.mmmZ` and this.
@@ -40,11 +40,11 @@ const MAX_PID_TEXT: u64 = 32;
 /// Another run holds DIR's lock: exit 75 (`EX_TEMPFAIL`, try again later).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct Busy(String);
+pub(crate) struct Busy(String);
 
 /// DIR, locked for this run.
 #[derive(Debug)]
-pub struct State {
+pub(crate) struct State {
     dir: PathBuf,
     keep: usize,
     /// Held for the run; the lock goes with the file (also when the process dies).
@@ -56,7 +56,7 @@ impl State {
     ///
     /// # Errors
     /// [`Busy`], or DIR or its lock file cannot be created or locked.
-    pub fn lock(dir: &Path, keep: usize) -> Result<State> {
+    pub(crate) fn lock(dir: &Path, keep: usize) -> Result<State> {
         let name = dir.display();
         std::fs::create_dir_all(dir).with_context(|| format!("--state: cannot create {name}"))?;
         refuse_links(dir)?;
@@ -99,7 +99,7 @@ impl State {
 
     /// Where this run writes.
     #[must_use]
-    pub fn current(&self) -> PathBuf {
+    pub(crate) fn current(&self) -> PathBuf {
         self.dir.join(CURRENT)
     }
 
@@ -108,7 +108,7 @@ impl State {
     ///
     /// # Errors
     /// DIR cannot be listed.
-    pub fn latest(&self) -> Result<Option<PathBuf>> {
+    pub(crate) fn latest(&self) -> Result<Option<PathBuf>> {
         Ok(self.finished()?.pop())
     }
 
@@ -134,7 +134,7 @@ impl State {
     /// # Errors
     /// A sync, rename or link failed; what was done before stays done (at worst `current.jsonl` is resumed, or
     /// `latest.jsonl` lags one run behind until the next run finishes).
-    pub fn finish(&self) -> Result<PathBuf> {
+    pub(crate) fn finish(&self) -> Result<PathBuf> {
         let current = self.current();
         File::open(&current)
             .and_then(|f| f.sync_all())
@@ -220,7 +220,7 @@ impl State {
 /// Whether `path` is one of the names DIR's layout owns (`lock`, `current.jsonl`, `latest.jsonl` and its temporary
 /// name, a finished run's name), whether or not it exists yet: another file of the run (`--warc`) may not be one.
 #[must_use]
-pub fn owns(dir: &Path, path: &Path) -> bool {
+pub(crate) fn owns(dir: &Path, path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };

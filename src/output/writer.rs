@@ -21,7 +21,7 @@ use crate::record::Record;
 use crate::url::key::SeenSet;
 
 /// The output stream and, with `--resume`, the records already in it.
-pub struct Output {
+pub(crate) struct Output {
     pub writer: Sink,
     pub done: SeenSet,
     /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
@@ -47,7 +47,7 @@ impl Output {
     ///
     /// # Errors
     /// FILE cannot be truncated.
-    pub fn commit(&mut self) -> Result<()> {
+    pub(crate) fn commit(&mut self) -> Result<()> {
         let Some(cut) = self.cut.take() else {
             return Ok(());
         };
@@ -66,7 +66,7 @@ impl Output {
 ///
 /// # Errors
 /// FILE is one of the `inputs` (same device and inode), or cannot be opened or read.
-pub fn open(
+pub(crate) fn open(
     path: Option<&Path>,
     resume: bool,
     keep_links: bool,
@@ -135,7 +135,7 @@ const NAPS_BEFORE_PARKING: u32 = 50;
 
 /// Starts the writer thread. It ends when every sender is dropped (then drains and flushes) or on a write
 /// failure (then it cancels the run and closes the channel so the crawl stops instead of blocking).
-pub fn spawn_writer(
+pub(crate) fn spawn_writer(
     mut sink: Sink,
     mut rx: mpsc::Receiver<Record>,
     progress: Arc<Progress>,

@@ -97,7 +97,7 @@ impl Default for PoliteOptions {
 }
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
-pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+pub(crate) const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 /// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
 const REDIRECT_BODY_MAX: u64 = 64 * 1024;
 /// Longest `Location` kept in `redirects` when it cannot be followed (as long as an `invalid_url` line).
@@ -107,7 +107,7 @@ const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where a request's redirects may lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Follow {
+pub(crate) enum Follow {
     /// Listed URLs: anywhere (each new host's robots.txt is still asked).
     Anywhere,
     /// Discovered URLs: within `--scope` of the root; a redirect leaving it ends the URL with that 3xx.
@@ -118,7 +118,7 @@ pub enum Follow {
 
 /// What the path did for one URL: the last outcome, every request made, every redirect met.
 #[derive(Debug)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     pub result: Result<Response, FetchError>,
     /// Requests made for this URL: redirect hops and retries included, robots.txt not.
     pub attempts: u32,
@@ -136,7 +136,7 @@ enum Hop {
 
 /// The client, the host table and the rules every request obeys.
 #[derive(Debug, Clone)]
-pub struct Polite {
+pub(crate) struct Polite {
     fetcher: Fetcher,
     hosts: Arc<Hosts>,
     cfg: Arc<PoliteOptions>,
@@ -146,7 +146,7 @@ pub struct Polite {
 
 impl Polite {
     #[must_use]
-    pub fn new(cfg: Arc<PoliteOptions>, fetcher: Fetcher) -> Polite {
+    pub(crate) fn new(cfg: Arc<PoliteOptions>, fetcher: Fetcher) -> Polite {
         Polite {
             hosts: Arc::new(Hosts::new(cfg.rate, cfg.max_retry_after)),
             fetcher,
@@ -157,7 +157,7 @@ impl Polite {
 
     /// Archives every exchange from now on (`--warc`).
     #[must_use]
-    pub fn with_archive(mut self, archive: Archive) -> Polite {
+    pub(crate) fn with_archive(mut self, archive: Archive) -> Polite {
         self.archive = Some(archive);
         self
     }
@@ -191,18 +191,13 @@ impl Polite {
     }
 
     #[must_use]
-    pub fn hosts(&self) -> &Hosts {
+    pub(crate) fn hosts(&self) -> &Hosts {
         &self.hosts
-    }
-
-    #[must_use]
-    pub fn cfg(&self) -> &Arc<PoliteOptions> {
-        &self.cfg
     }
 
     /// Fetches `url` through every rule: robots, backoff, rate limit, retries, redirects (each hop again through
     /// all of them), up to `max_body` bytes of the final body. `cond`'s validators go on the hop to its target.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         url: &Url,
         root: &Root,
@@ -295,7 +290,7 @@ impl Polite {
     }
 
     /// robots.txt of `host`, fetched through this path by the first caller (single-flight).
-    pub async fn robots<'h>(&self, host: &'h Host) -> &'h Robots {
+    pub(crate) async fn robots<'h>(&self, host: &'h Host) -> &'h Robots {
         host.robots(|| self.fetch_robots(host.origin().clone()))
             .await
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// A first-in, first-out cache whose entries carry a size estimate; the sum stays at most the budget.
 #[derive(Debug)]
-pub struct ByteCache<V> {
+pub(crate) struct ByteCache<V> {
     entries: HashMap<Arc<str>, (V, usize, u64)>,
     /// Keys in insertion order with the generation they were inserted at (an older generation is stale).
     order: VecDeque<(Arc<str>, u64)>,
@@ -20,7 +20,7 @@ pub struct ByteCache<V> {
 
 impl<V> ByteCache<V> {
     #[must_use]
-    pub fn new(budget: usize) -> ByteCache<V> {
+    pub(crate) fn new(budget: usize) -> ByteCache<V> {
         ByteCache {
             entries: HashMap::new(),
             order: VecDeque::new(),
@@ -32,7 +32,7 @@ impl<V> ByteCache<V> {
 
     /// Keeps `value` (estimated at `bytes`, the key included by the caller) under `key`, evicting the oldest
     /// entries until it fits. A value larger than the whole budget is not kept.
-    pub fn put(&mut self, key: Arc<str>, value: V, bytes: usize) {
+    pub(crate) fn put(&mut self, key: Arc<str>, value: V, bytes: usize) {
         self.take(&key);
         if bytes > self.budget {
             return;
@@ -55,26 +55,23 @@ impl<V> ByteCache<V> {
     }
 
     /// Removes and returns the value kept under `key`.
-    pub fn take(&mut self, key: &str) -> Option<V> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<V> {
         let (value, bytes, _) = self.entries.remove(key)?;
         self.bytes -= bytes;
         Some(value)
     }
 
+    #[cfg(test)]
     /// Estimated bytes kept.
     #[must_use]
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
+    #[cfg(test)]
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     fn evict_oldest(&mut self) -> bool {

@@ -17,19 +17,33 @@ pub(crate) use parts::{Extract, Headers};
 /// One line of output. Field order is the contract users script against: never reorder, only append.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
+    /// The URL as listed or discovered, normalised (or the input line, for `invalid_url`).
     pub url: String,
+    /// The URL of the last response, after redirects.
     pub final_url: Option<String>,
+    /// The final HTTP status; `None` when no response came.
     pub status: Option<u16>,
+    /// Links followed from a listed URL to reach this one (0: listed).
     pub depth: u32,
+    /// The page this URL was found on (`None` for listed URLs).
     pub parent: Option<String>,
+    /// The response's `Content-Type`.
     pub content_type: Option<String>,
+    /// Body bytes kept, after decompression.
     pub bytes: u64,
+    /// The body was cut at `--max-body`.
     pub truncated: bool,
+    /// The page's `<title>` text, whitespace collapsed.
     pub title: Option<String>,
+    /// Absolute http(s) links of the page, deduplicated, in document order.
     pub links: Vec<String>,
+    /// When the first request was sent (RFC 3339, UTC).
     pub fetched_at: String,
+    /// Milliseconds from the first request to the record.
     pub elapsed_ms: u64,
+    /// Requests made for this URL: redirect hops and retries included, robots.txt not.
     pub attempts: u32,
+    /// Why the URL has no (final) response; `None` for any HTTP status.
     pub error: Option<RecordError>,
     /// Present only when `--select` was given (an extension appended after the core fields).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,14 +108,23 @@ pub struct RecordError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
+    /// Not an http(s) URL, or unparsable.
     InvalidUrl,
+    /// The name did not resolve.
     Dns,
+    /// The connection was refused, reset or unreachable.
     Connect,
+    /// The TLS handshake or certificate failed.
     Tls,
+    /// A deadline passed (connect or whole request).
     Timeout,
+    /// More than `--max-redirects` hops, or a loop.
     TooManyRedirects,
+    /// The body broke off or could not be decoded.
     Body,
+    /// robots.txt disallows the URL (or a hop of it).
     RobotsDisallowed,
+    /// Anything else.
     Other,
 }
 
@@ -119,6 +142,7 @@ impl ErrorKind {
         ErrorKind::Other,
     ];
 
+    /// The kind as it appears in records: `snake_case`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -152,7 +176,7 @@ impl fmt::Display for ErrorKind {
 
 /// A failed fetch, as the fetcher saw it. [`FetchError::kind`] is the only place a kind is decided.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("no complete response within {0:?} (headers and body)")]
     Deadline(Duration),
     #[error("{}", chain_message(.0))]
@@ -169,7 +193,7 @@ pub enum FetchError {
 
 impl FetchError {
     #[must_use]
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             FetchError::Deadline(_) => ErrorKind::Timeout,
             FetchError::Request(e) => classify(e),
@@ -186,12 +210,12 @@ impl FetchError {
 /// Name resolution failed. Raised by our resolver so that classification can find it in the chain.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct DnsError(pub String);
+pub(crate) struct DnsError(pub String);
 
 /// Decides the kind of a reqwest error: reqwest's own predicates first, then a walk down the `source()` chain to
 /// the resolver, rustls or io error underneath (hyper wraps them several layers deep).
 #[must_use]
-pub fn classify(err: &reqwest::Error) -> ErrorKind {
+pub(crate) fn classify(err: &reqwest::Error) -> ErrorKind {
     if err.is_timeout() {
         return ErrorKind::Timeout;
     }
@@ -388,7 +412,7 @@ impl Record {
 
 /// The first `max` characters of `s` (on a char boundary).
 #[must_use]
-pub fn cut(s: &str, max: usize) -> String {
+pub(crate) fn cut(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => s[..i].to_owned(),
         None => s.to_owned(),

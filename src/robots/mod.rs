@@ -20,15 +20,17 @@ use std::time::Duration;
 
 /// Crawl-delay values above this are lowered to it: a robots.txt asking for an hour between requests would
 /// otherwise stall a host's URLs for the whole run.
-pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 /// Bytes a rule costs beyond its pattern: its arena offset, length and allow flag.
 const RULE_BYTES: usize = std::mem::size_of::<Rule>();
 
 /// A parsed robots.txt.
 #[derive(Debug)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub rules: Rules,
     /// Crawl-delay for our group, at most [`MAX_CRAWL_DELAY`]; `None` when absent or zero.
+    #[allow(dead_code)]
+    // the engine reads `rules.delay`; the tests (and the differential test) read this
     pub crawl_delay: Option<Duration>,
     /// The file asked for more than [`MAX_CRAWL_DELAY`] (log it once).
     pub delay_capped: bool,
@@ -44,7 +46,7 @@ struct Rule {
 /// The Allow/Disallow patterns that apply to us, longest first (allow first among equals), and the file's
 /// `Sitemap:` lines.
 #[derive(Debug, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     arena: Vec<u8>,
     list: Vec<Rule>,
     pub sitemaps: Vec<String>,
@@ -55,7 +57,7 @@ pub struct Rules {
 impl Rules {
     /// Whether `path` (path and query, already in [`canonical_pct`] form) may be fetched.
     #[must_use]
-    pub fn allowed(&self, path: &str) -> bool {
+    pub(crate) fn allowed(&self, path: &str) -> bool {
         if path == "/robots.txt" {
             return true;
         }
@@ -73,7 +75,7 @@ impl Rules {
 
     /// Heap bytes held (for the robots cache's budget).
     #[must_use]
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.arena.capacity()
             + self.list.capacity() * RULE_BYTES
             + self
@@ -90,7 +92,7 @@ pub(crate) const PRODUCT_TOKEN: &str = "crawlfish";
 
 /// Parses a robots.txt body for [`PRODUCT_TOKEN`].
 #[must_use]
-pub fn parse(body: &[u8]) -> Parsed {
+pub(crate) fn parse(body: &[u8]) -> Parsed {
     parse_for(PRODUCT_TOKEN, body)
 }
 
@@ -106,7 +108,7 @@ enum Line<'a> {
 
 /// [`parse`] for any agent.
 #[must_use]
-pub fn parse_for(agent: &str, body: &[u8]) -> Parsed {
+pub(crate) fn parse_for(agent: &str, body: &[u8]) -> Parsed {
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let lines: Vec<Line<'_>> = body
         .split(|&b| b == b'\n' || b == b'\r' || b == 0)
@@ -293,7 +295,7 @@ fn glob(pattern: &[u8], path: &[u8]) -> bool {
 /// digits, `-._~`) is decoded, every other escape gets uppercase hex; nothing else changes. Applied to rules and
 /// to the URL being checked alike, so `/%7Ejoe` matches `Disallow: /~joe` and `%e2` matches `%E2`.
 #[must_use]
-pub fn canonical_pct(s: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn canonical_pct(s: &[u8]) -> Cow<'_, [u8]> {
     if !s.contains(&b'%') {
         return Cow::Borrowed(s);
     }

@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// Keys are already `SipHash` outputs: hashing them again for the table would only cost time.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -27,12 +27,12 @@ impl Hasher for KeyHasher {
 }
 
 /// A set of URL keys (see [`key`]).
-pub type SeenSet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
+pub(crate) type SeenSet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
 
 /// The seen-set key of an invalid input line, over its bytes as read: two lines that differ only in bytes that
 /// are not UTF-8 (both shown as U+FFFD) are two lines. Kept apart from URL keys by a prefix.
 #[must_use]
-pub fn line_key(bytes: &[u8]) -> u64 {
+pub(crate) fn line_key(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     h.write(b"\0invalid line\0");
     h.write(bytes);
@@ -41,7 +41,7 @@ pub fn line_key(bytes: &[u8]) -> u64 {
 
 /// The seen-set key of a URL (or of an invalid line's record, as `--resume` reads it back).
 #[must_use]
-pub fn key(s: &str) -> u64 {
+pub(crate) fn key(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()

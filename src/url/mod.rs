@@ -11,7 +11,7 @@ use url::Url;
 
 /// Longest input URL accepted (bytes). Longer lines are `invalid_url`: no server accepts them and they are
 /// usually a corrupted list.
-pub const MAX_URL_LEN: usize = 8192;
+pub(crate) const MAX_URL_LEN: usize = 8192;
 
 /// Parses and normalises a URL: lowercase scheme and host, IDN → punycode, default port and fragment dropped.
 /// A string without `://` is read as `https://STRING`. Only http and https with a host are accepted.
@@ -51,7 +51,7 @@ fn has_scheme(raw: &str) -> bool {
 
 /// The politeness key of a URL: its origin (`scheme://host:port`), the unit robots.txt and rate limits apply to.
 #[must_use]
-pub fn host_key(url: &Url) -> String {
+pub(crate) fn host_key(url: &Url) -> String {
     host_key_str(url).map_or_else(|| url.origin().ascii_serialization(), str::to_owned)
 }
 
@@ -59,7 +59,7 @@ pub fn host_key(url: &Url) -> String {
 /// userinfo serialises its origin as its own prefix (the default port is already dropped, hosts are already
 /// lowercase punycode, IPv6 in brackets). `None` otherwise.
 #[must_use]
-pub fn host_key_str(url: &Url) -> Option<&str> {
+pub(crate) fn host_key_str(url: &Url) -> Option<&str> {
     let plain = matches!(url.scheme(), "http" | "https")
         && url.username().is_empty()
         && url.password().is_none()
@@ -97,7 +97,7 @@ impl Scope {
 /// The host of a URL string as the `url` crate serialises it (`scheme://[userinfo@]host[:port]…`), without
 /// parsing the rest: links are checked for scope by the hundred thousand.
 #[must_use]
-pub fn host_of(url: &str) -> Option<&str> {
+pub(crate) fn host_of(url: &str) -> Option<&str> {
     let rest = &url[url.find("://")? + 3..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -111,7 +111,7 @@ pub fn host_of(url: &str) -> Option<&str> {
 /// (root-relative or relative, no dot segments, only characters that need no escaping): the common case, done
 /// without a full URL parse. `None` means "not plain: use `Url::join`".
 #[must_use]
-pub fn join_plain(base: &Url, href: &str) -> Option<String> {
+pub(crate) fn join_plain(base: &Url, href: &str) -> Option<String> {
     let href = href.split_once('#').map_or(href, |(h, _)| h);
     let first = *href.as_bytes().first()?;
     if !(first == b'/' || first.is_ascii_alphanumeric()) || href.starts_with("//") {
@@ -150,7 +150,7 @@ pub fn join_plain(base: &Url, href: &str) -> Option<String> {
 
 /// The registrable domain (eTLD+1) of a host, e.g. `example.co.uk` for `a.example.co.uk`.
 #[must_use]
-pub fn registrable_domain(host: &str) -> Option<&str> {
+pub(crate) fn registrable_domain(host: &str) -> Option<&str> {
     if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
         return None;
     }

@@ -8,7 +8,7 @@ use url::{Origin, Url};
 /// The listed URL a request descends from: the reference for `--scope`, the only origin `-H` headers and
 /// userinfo credentials go to, and those credentials.
 #[derive(Debug)]
-pub struct Root {
+pub(crate) struct Root {
     /// Host name of the listed URL (for `--scope`).
     pub host: Box<str>,
     /// Origin of the listed URL: requests to it carry `-H` and the userinfo.
@@ -22,14 +22,14 @@ pub struct Root {
 impl Root {
     /// The root of a listed URL, shared by every job that descends from it.
     #[must_use]
-    pub fn shared(url: &Url) -> Arc<Root> {
+    pub(crate) fn shared(url: &Url) -> Arc<Root> {
         Arc::new(Root::of(url))
     }
 
     /// Whether `url` is on this root's origin (compared without building an `Origin` when the URL's own prefix
     /// is its origin: once per request).
     #[must_use]
-    pub fn is_origin_of(&self, url: &Url) -> bool {
+    pub(crate) fn is_origin_of(&self, url: &Url) -> bool {
         match crate::url::host_key_str(url) {
             Some(k) => *self.origin_key == *k,
             None => url.origin() == self.origin,
@@ -37,7 +37,7 @@ impl Root {
     }
 
     #[must_use]
-    pub fn of(url: &Url) -> Root {
+    pub(crate) fn of(url: &Url) -> Root {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()

@@ -16,7 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Largest N accepted: far beyond any real fleet, and small enough that `I/N` stays a short, checkable flag.
-pub const MAX_SHARDS: u32 = 65_536;
+pub(crate) const MAX_SHARDS: u32 = 65_536;
 
 /// This machine's part of a sharded crawl: shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,14 +78,14 @@ pub struct OtherShards {
 
 /// The shard key of a host: its registrable domain, else the host itself (see the module docs).
 #[must_use]
-pub fn shard_key(host: &str) -> &str {
+pub(crate) fn shard_key(host: &str) -> &str {
     let host = host.trim_end_matches('.');
     crate::url::registrable_domain(host).unwrap_or(host)
 }
 
 /// The XXH3-64 (seed 0) hash of a host's [`shard_key`], lowercased.
 #[must_use]
-pub fn shard_hash(host: &str) -> u64 {
+pub(crate) fn shard_hash(host: &str) -> u64 {
     let key = shard_key(host);
     if key.bytes().any(|b| b.is_ascii_uppercase()) {
         // Hosts from `url` are already lowercase; this path is for callers that pass a name as typed.
@@ -96,7 +96,7 @@ pub fn shard_hash(host: &str) -> u64 {
 
 /// The shard (`0..count`) URLs on `host` belong to.
 #[must_use]
-pub fn shard_of(host: &str, count: u32) -> u32 {
+pub(crate) fn shard_of(host: &str, count: u32) -> u32 {
     (shard_hash(host) % u64::from(count.max(1))) as u32
 }
 

@@ -41,7 +41,7 @@ const DROPPED: [&str; 3] = ["transfer-encoding", "content-encoding", "content-le
 
 /// Why a stored body is not the whole body (`WARC-Truncated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
+pub(crate) enum Cut {
     /// `--max-body` (or the robots.txt / redirect cap) cut it.
     Length,
     /// The body broke off or its deadline passed.
@@ -62,7 +62,7 @@ impl Cut {
 
 /// One HTTP exchange, as far as it is known when the response head arrives; the body is added by [`Head::with`].
 #[derive(Debug)]
-pub struct Head {
+pub(crate) struct Head {
     target: String,
     date: String,
     ip: Option<IpAddr>,
@@ -73,7 +73,7 @@ pub struct Head {
 /// A whole exchange, ready to be turned into a request and a response record. It borrows the body: the
 /// response keeps it for the JSON record, and the archive reads it straight into the compressor (no copy).
 #[derive(Debug)]
-pub struct Capture<'a> {
+pub(crate) struct Capture<'a> {
     head: Head,
     body: &'a [u8],
     cut: Option<Cut>,
@@ -82,7 +82,7 @@ pub struct Capture<'a> {
 /// The two records of one exchange. The response record is in three parts, its WARC and HTTP head, the body
 /// (borrowed) and the record's closing CRLF CRLF, so that the body is compressed where it lies.
 #[derive(Debug)]
-pub struct Records<'a> {
+pub(crate) struct Records<'a> {
     pub request: Vec<u8>,
     pub response_head: Vec<u8>,
     pub body: &'a [u8],
@@ -91,7 +91,7 @@ pub struct Records<'a> {
 impl Records<'_> {
     /// The response record's bytes, in order.
     #[must_use]
-    pub fn response(&self) -> [&[u8]; 3] {
+    pub(crate) fn response(&self) -> [&[u8]; 3] {
         [&self.response_head, self.body, RECORD_END]
     }
 }
@@ -102,7 +102,7 @@ const RECORD_END: &[u8] = b"\r\n\r\n";
 impl Head {
     /// The request (reconstructed: see the module notes) and the response head of one exchange.
     #[must_use]
-    pub fn of(
+    pub(crate) fn of(
         resp: &reqwest::Response,
         url: &Url,
         user_agent: &str,
@@ -176,7 +176,7 @@ impl Head {
 
     /// The exchange with its body as stored (`cut` says why it is not whole).
     #[must_use]
-    pub fn with(self, body: &[u8], cut: Option<Cut>) -> Capture<'_> {
+    pub(crate) fn with(self, body: &[u8], cut: Option<Cut>) -> Capture<'_> {
         Capture {
             head: self,
             body,
@@ -188,18 +188,13 @@ impl Head {
 impl<'a> Capture<'a> {
     /// Bytes of the exchange (to decide where to compress it).
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.head.request.len() + self.head.response.len() + self.body.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The head, the body and why it is cut (to rebuild the capture around an owned copy of the body).
     #[must_use]
-    pub fn into_parts(self) -> (Head, &'a [u8], Option<Cut>) {
+    pub(crate) fn into_parts(self) -> (Head, &'a [u8], Option<Cut>) {
         (self.head, self.body, self.cut)
     }
 }
@@ -234,7 +229,7 @@ fn push_headers(out: &mut String, headers: &HeaderMap, skip: &[&str]) {
 
 /// A new `<urn:uuid:…>` (version 4, random).
 #[must_use]
-pub fn record_id() -> String {
+pub(crate) fn record_id() -> String {
     let n = fastrand::u128(..);
     // Version 4, variant 10xx (RFC 9562 §5.4).
     let n = (n & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
@@ -251,7 +246,7 @@ pub fn record_id() -> String {
 
 /// `sha1:` and the base32 SHA-1 of `bytes` (the form WARC readers expect).
 #[must_use]
-pub fn sha1(bytes: &[&[u8]]) -> String {
+pub(crate) fn sha1(bytes: &[&[u8]]) -> String {
     use sha1::Digest as _;
     let mut h = sha1::Sha1::new();
     for b in bytes {
@@ -296,7 +291,7 @@ fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u
 impl<'a> Capture<'a> {
     /// The request record and the response record of this exchange, each naming the other.
     #[must_use]
-    pub fn records(&self) -> Records<'a> {
+    pub(crate) fn records(&self) -> Records<'a> {
         let h = &self.head;
         let (req_id, resp_id) = (record_id(), record_id());
         let ip = h.ip.map(|ip| ip.to_string());
@@ -364,7 +359,7 @@ pub struct WarcOptions {
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the
 /// command line, already redacted by the command-line layer (`WarcOptions::command`).
 #[must_use]
-pub fn warcinfo(filename: &str, command: &str, user_agent: &str, robots: bool) -> Vec<u8> {
+pub(crate) fn warcinfo(filename: &str, command: &str, user_agent: &str, robots: bool) -> Vec<u8> {
     let block = format!(
         "software: crawlfish/{}\r\nformat: WARC File Format 1.1\r\nconformsTo: \
          http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\

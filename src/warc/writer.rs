@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
 use crate::output::WriterEnd;
-pub use crate::warc::gzip::{gzip, DEFAULT_LEVEL};
+pub(crate) use crate::warc::gzip::{gzip, DEFAULT_LEVEL};
 use crate::warc::Capture;
 
 /// Exchanges waiting for the writer: a full channel makes tasks wait, so a slow disk slows the crawl.
@@ -42,7 +42,7 @@ const NAPS_BEFORE_PARKING: u32 = 50;
 
 /// Exchanges up to this many bytes are compressed right in the task (about 50 µs for a 15 KB page); bigger ones
 /// on the blocking pool, so a 10 MB body cannot stall a runtime worker.
-pub const INLINE_MAX: usize = 256 * 1024;
+pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
 /// What the writer is sent: the request and response records of one exchange, each a whole gzip member.
 struct Msg {
@@ -53,7 +53,7 @@ struct Msg {
 
 /// The handle tasks archive through (cheap to clone).
 #[derive(Debug, Clone)]
-pub struct Archive {
+pub(crate) struct Archive {
     tx: mpsc::Sender<Msg>,
     level: u32,
 }
@@ -67,7 +67,7 @@ impl std::fmt::Debug for Msg {
 impl Archive {
     /// Archives one exchange; the byte offset of its response record's gzip member, once written. `None` when
     /// the writer has stopped (a write failure: the run is ending).
-    pub async fn exchange(&self, capture: Capture<'_>) -> Option<u64> {
+    pub(crate) async fn exchange(&self, capture: Capture<'_>) -> Option<u64> {
         let level = self.level;
         let (request, response) = if capture.len() <= INLINE_MAX {
             pack(&capture, level)
@@ -101,7 +101,7 @@ fn pack(capture: &Capture, level: u32) -> (std::io::Result<Vec<u8>>, std::io::Re
 
 /// The opened file and where the next member goes.
 #[derive(Debug)]
-pub struct WarcFile {
+pub(crate) struct WarcFile {
     file: File,
     name: String,
     /// Where the next member goes: the file is cut to this length by [`WarcFile::commit`].
@@ -117,7 +117,7 @@ pub struct WarcFile {
 /// # Errors
 /// FILE is one of `others` (an input or the JSON output), or cannot be opened for writing (a missing directory,
 /// a directory, no permission).
-pub fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Result<WarcFile> {
+pub(crate) fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Result<WarcFile> {
     let name = path.display().to_string();
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
     if let Some((_, other)) = others.iter().find(|(f, _)| Some(*f) == id) {
@@ -136,13 +136,13 @@ pub fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Result<Warc
 impl WarcFile {
     /// The file's identity (same device and inode), to tell it from the other files of the run.
     #[must_use]
-    pub fn id(&self) -> Option<FileId> {
+    pub(crate) fn id(&self) -> Option<FileId> {
         self.file.metadata().ok().as_ref().and_then(FileId::of)
     }
 
     /// The file this run created, if it did.
     #[must_use]
-    pub fn created(&self) -> Option<&Path> {
+    pub(crate) fn created(&self) -> Option<&Path> {
         self.created.as_deref()
     }
 
@@ -151,7 +151,7 @@ impl WarcFile {
     ///
     /// # Errors
     /// With `append`, FILE is not a WARC file of gzip members, or cannot be read.
-    pub fn check(&mut self, append: bool) -> Result<()> {
+    pub(crate) fn check(&mut self, append: bool) -> Result<()> {
         self.len = if append {
             whole_members(&mut self.file).with_context(|| format!("--warc {}", self.name))?
         } else {
@@ -164,7 +164,7 @@ impl WarcFile {
     ///
     /// # Errors
     /// The file cannot be truncated or positioned.
-    pub fn commit(&mut self) -> Result<()> {
+    pub(crate) fn commit(&mut self) -> Result<()> {
         let name = &self.name;
         let size = self.file.metadata()?.len();
         if self.len < size {
@@ -246,7 +246,7 @@ fn whole_members(file: &mut File) -> Result<u64> {
 /// Starts the writer thread: it writes `info` (the `warcinfo` record) first, then every exchange sent to the
 /// returned [`Archive`] (whose records are deflated at `level`), until every handle is dropped.
 #[must_use]
-pub fn spawn(
+pub(crate) fn spawn(
     out: WarcFile,
     info: &[u8],
     level: u32,

@@ -1,7 +1,13 @@
 //! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback.
 
 // Test code panics on purpose and favours directness over the pedantic style of the engine.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
+// `pub` helpers are shared by the modules of this one binary, not an API: unreachable_pub does not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::pedantic,
+    unreachable_pub
+)]
 
 mod attack_fixes;
 mod attack_fixes2;

@@ -32,7 +32,7 @@ use memchr::{memchr, memchr2};
 
 /// What a page's markup says, raw (entities decoded, not yet resolved against a URL).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Scan<'a> {
+pub(crate) struct Scan<'a> {
     /// Text of the first `<title>`, at most `title_cap` bytes of it.
     pub title: Option<String>,
     pub base: Option<String>,
@@ -43,7 +43,7 @@ pub struct Scan<'a> {
 
 /// Scans `html`; keeps at most `title_cap` bytes of the title.
 #[must_use]
-pub fn scan(html: &str, title_cap: usize) -> Scan<'_> {
+pub(crate) fn scan(html: &str, title_cap: usize) -> Scan<'_> {
     let b = html.as_bytes();
     let mut out = Scan::default();
     let mut i = 0;

@@ -36,9 +36,9 @@ use crate::record::ErrorKind;
 
 /// The table sweeps once this many hosts, or a quarter of its size after the last sweep if more, were added:
 /// amortised O(1) a new host, and at most that many hosts keep idle sockets beyond those in use.
-pub const SWEEP_GROWTH: usize = 64;
+pub(crate) const SWEEP_GROWTH: usize = 64;
 /// Budget of the cache of released hosts' robots.txt results (estimated bytes).
-pub const ROBOTS_CACHE_BYTES: usize = 16 << 20;
+pub(crate) const ROBOTS_CACHE_BYTES: usize = 16 << 20;
 /// Estimated bytes of a cached robots.txt result beyond its rules: the state, the key, the cache's bookkeeping.
 const ROBOTS_ENTRY_BYTES: usize = 512;
 /// The shortest limiter period governor can hold (1 ns).
@@ -52,7 +52,7 @@ const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 
 /// What robots.txt says about a host for this run.
 #[derive(Debug)]
-pub enum Robots {
+pub(crate) enum Robots {
     /// 4xx, an unparsable file, or a redirect chain too long: everything is allowed.
     AllowAll,
     /// The rules for us (`robots.rs`: they cost about the file's size).
@@ -68,7 +68,7 @@ impl Robots {
     ///
     /// # Errors
     /// The kind and message the URL's record gets.
-    pub fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
+    pub(crate) fn check(&self, url: &Url) -> Result<(), (ErrorKind, String)> {
         match self {
             Robots::AllowAll => Ok(()),
             Robots::Rules(r) if r.allowed(&robots_path(url)) => Ok(()),
@@ -82,7 +82,7 @@ impl Robots {
     }
 
     #[must_use]
-    pub fn sitemaps(&self) -> &[String] {
+    pub(crate) fn sitemaps(&self) -> &[String] {
         match self {
             Robots::Rules(r) => &r.sitemaps,
             _ => &[],
@@ -102,7 +102,7 @@ impl Robots {
 
 /// A host's robots.txt result for the run, shared with the cache when the host is released (the Crawl-delay
 /// limiter goes along, so it keeps its state).
-pub struct RobotsState {
+pub(crate) struct RobotsState {
     robots: Robots,
     /// Set when Crawl-delay is slower than `-r`.
     delay: Option<DefaultDirectRateLimiter>,
@@ -117,7 +117,7 @@ struct Backoff {
 }
 
 /// One host's politeness state, shared by the tasks fetching from it.
-pub struct Host {
+pub(crate) struct Host {
     origin: Url,
     rate: Option<f64>,
     limiter: Option<DefaultDirectRateLimiter>,
@@ -159,7 +159,7 @@ fn robots_path(url: &Url) -> std::borrow::Cow<'_, str> {
 /// Whether `-r R` can be enforced: the limiter's period `1/R` must be a whole number of nanoseconds between 1 ns
 /// and the largest `Duration` (so neither `1e-300`, which would overflow, nor `1e12` mean "unlimited").
 #[must_use]
-pub fn rate_is_representable(per_second: f64) -> bool {
+pub(crate) fn rate_is_representable(per_second: f64) -> bool {
     // try_from_secs_f64 rounds: 1/1.5e9 s would become a 1 ns period, 50 % slower than asked. Check the real value.
     per_second.is_finite()
         && per_second > 0.0
@@ -168,9 +168,10 @@ pub fn rate_is_representable(per_second: f64) -> bool {
 }
 
 impl Host {
+    #[cfg(test)]
     /// `origin` is any URL of the host (only its origin is used).
     #[must_use]
-    pub fn new(origin: &Url, rate: Option<f64>, max_backoff: Duration) -> Host {
+    pub(crate) fn new(origin: &Url, rate: Option<f64>, max_backoff: Duration) -> Host {
         Host::with_robots(origin, rate, max_backoff, None)
     }
 
@@ -198,7 +199,7 @@ impl Host {
     }
 
     /// This host's client, built by `make` on first use.
-    pub fn client(&self, make: impl FnOnce() -> reqwest::Client) -> &reqwest::Client {
+    pub(crate) fn client(&self, make: impl FnOnce() -> reqwest::Client) -> &reqwest::Client {
         self.pool.get_or_init(make)
     }
 
@@ -229,7 +230,7 @@ impl Host {
     }
 
     /// Waits until a request to this host may go: host-wide backoff, then `-r`, then Crawl-delay.
-    pub async fn ready(&self) {
+    pub(crate) async fn ready(&self) {
         loop {
             self.wait_backoff().await;
             if let Some(l) = &self.limiter {
@@ -264,7 +265,7 @@ impl Host {
     }
 
     /// A 429 or 503: every request to this host waits `at_least` (Retry-After), or twice the last pause.
-    pub fn slow_down(&self, at_least: Duration) {
+    pub(crate) fn slow_down(&self, at_least: Duration) {
         let mut b = self.lock_backoff();
         let doubled = if b.delay.is_zero() {
             FIRST_SLOWDOWN
@@ -277,7 +278,7 @@ impl Host {
     }
 
     /// A success: the host-wide pause halves, and ends once it is short.
-    pub fn relax(&self) {
+    pub(crate) fn relax(&self) {
         let mut b = self.lock_backoff();
         b.delay /= 2;
         if b.delay < Duration::from_millis(50) {
@@ -285,9 +286,10 @@ impl Host {
         }
     }
 
+    #[cfg(test)]
     /// The pause a 429/503 currently imposes on this host (for tests and logs).
     #[must_use]
-    pub fn current_backoff(&self) -> Duration {
+    pub(crate) fn current_backoff(&self) -> Duration {
         self.lock_backoff().delay
     }
 
@@ -300,12 +302,12 @@ impl Host {
 
     /// The origin (`scheme://host:port/`) this state belongs to.
     #[must_use]
-    pub fn origin(&self) -> &Url {
+    pub(crate) fn origin(&self) -> &Url {
         &self.origin
     }
 
     /// Waits for the host-wide backoff and the `-r` limiter only (robots.txt itself is not held to Crawl-delay).
-    pub async fn ready_for_robots(&self) {
+    pub(crate) async fn ready_for_robots(&self) {
         loop {
             self.wait_backoff().await;
             if let Some(l) = &self.limiter {
@@ -319,7 +321,10 @@ impl Host {
     }
 
     /// robots.txt for this host: the first caller runs `fetch`; concurrent callers wait for that one fetch.
-    pub async fn robots<F: Future<Output = Robots>>(&self, fetch: impl FnOnce() -> F) -> &Robots {
+    pub(crate) async fn robots<F: Future<Output = Robots>>(
+        &self,
+        fetch: impl FnOnce() -> F,
+    ) -> &Robots {
         let state = self
             .robots
             .get_or_init(|| async {
@@ -348,7 +353,7 @@ impl Host {
 
 /// The hosts' politeness state, created on first use and released when idle (see the module docs).
 #[derive(Debug)]
-pub struct Hosts {
+pub(crate) struct Hosts {
     table: Mutex<Table>,
     rate: Option<f64>,
     max_backoff: Duration,
@@ -371,13 +376,17 @@ impl std::fmt::Debug for RobotsState {
 
 impl Hosts {
     #[must_use]
-    pub fn new(rate: Option<f64>, max_backoff: Duration) -> Hosts {
+    pub(crate) fn new(rate: Option<f64>, max_backoff: Duration) -> Hosts {
         Hosts::with_robots_budget(rate, max_backoff, ROBOTS_CACHE_BYTES)
     }
 
     /// [`Hosts::new`] with another robots cache budget (tests).
     #[must_use]
-    pub fn with_robots_budget(rate: Option<f64>, max_backoff: Duration, budget: usize) -> Hosts {
+    pub(crate) fn with_robots_budget(
+        rate: Option<f64>,
+        max_backoff: Duration,
+        budget: usize,
+    ) -> Hosts {
         Hosts {
             table: Mutex::new(Table {
                 map: HashMap::new(),
@@ -391,7 +400,7 @@ impl Hosts {
 
     /// The state of `url`'s host (its origin), created on first use (with its robots.txt result when the cache
     /// still holds it).
-    pub fn get(&self, url: &Url) -> Arc<Host> {
+    pub(crate) fn get(&self, url: &Url) -> Arc<Host> {
         // Looked up by a slice of the URL (no allocation per request); the key is built only for a new host.
         if let Some(k) = crate::url::host_key_str(url) {
             if let Some(h) = self.lock().map.get(k) {
@@ -412,15 +421,17 @@ impl Hosts {
         host
     }
 
+    #[cfg(test)]
     /// Hosts in the table, and robots.txt results in the cache (for tests and logs).
     #[must_use]
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         let t = self.lock();
         (t.map.len(), t.robots.len())
     }
 
+    #[cfg(test)]
     /// Sweeps now, whatever the table's size (tests).
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.lock().sweep(Instant::now());
     }
 
