@@ -1,33 +1,16 @@
-//! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback.
+//! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback. The
+//! modules follow the features they test; the scripted servers and helpers are in `support/`.
 
 // Test code panics on purpose and favours directness over the pedantic style of the engine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::pedantic)]
 
-mod attack_fixes;
-mod attack_fixes2;
-mod attack_net;
-mod conventions;
-mod conventions_attack;
-mod conventions_output;
-mod core;
+mod cli;
 mod crawl;
-mod dns;
-mod dns_attack;
-mod files;
-mod hostile;
-mod meta;
+mod html;
+mod net;
+mod output;
 mod polite;
-mod proxy;
-mod proxy_servers;
-mod readme;
 mod recipes;
-mod resume;
-mod rules;
-mod rules_attack;
-mod shard;
-mod state;
+mod record;
 mod support;
-mod terminal;
-mod tls;
 mod warc;
-mod warc_level;
