@@ -3,7 +3,7 @@
 //! unsharded output (same URLs, one record each, same depth and status) under `--scope host` and `domain`, no host
 //! may be requested by two shards, and each run must match a breadth-first model of the web. Also: `--scope any`
 //! counts the links it leaves to other shards, redirects and robots.txt redirects never cross shards, `--state`
-//! and `--resume` keep to the shard, and the recipes in `examples/` name the right fields and flags.
+//! and `--resume` keep to the shard, and the recipes in `deploy/` name the right fields and flags (`recipes.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 

@@ -5,9 +5,9 @@
 # domain hashes to i, so no host is crawled by two tasks and the union of the shards' outputs is what one
 # machine would have written. Keep --array at 0-(N-1): N comes from Slurm itself (SLURM_ARRAY_TASK_COUNT).
 #
-#   sbatch examples/slurm-array.sh urls.txt
+#   sbatch deploy/slurm-array.sh urls.txt
 #   # a failed or cancelled task: resubmit just that index, it resumes its shard's current.jsonl:
-#   SHARDS=8 sbatch --array=5 examples/slurm-array.sh urls.txt
+#   SHARDS=8 sbatch --array=5 deploy/slurm-array.sh urls.txt
 #   # afterwards:
 #   cat crawl-state/shard-*/latest.jsonl > all.jsonl
 #

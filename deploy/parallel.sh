@@ -2,8 +2,8 @@
 # crawlfish with GNU parallel: N shards as N processes here, or spread over machines with --sshlogin
 # (README: "Running on many machines (shards)"). Every shard reads the SAME full list.
 #
-#   examples/parallel.sh urls.txt 4                       # 4 shards on this machine
-#   SSHLOGIN=host1,host2 examples/parallel.sh urls.txt 8  # 8 shards over two hosts (crawlfish and the
+#   deploy/parallel.sh urls.txt 4                       # 4 shards on this machine
+#   SSHLOGIN=host1,host2 deploy/parallel.sh urls.txt 8  # 8 shards over two hosts (crawlfish and the
 #                                                         # list at the same path there; state stays there)
 #   cat state/*/latest.jsonl > all.jsonl                  # merge (on each host, with --sshlogin)
 set -euo pipefail
