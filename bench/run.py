@@ -4,14 +4,14 @@
     python3 bench/run.py            # build, serve the site, run W1 W2 W3 W1M, print the tables
     python3 bench/run.py --runs 7 --workloads W1,W2
 
-It builds the release binaries, starts `examples/bench_site` (a generated 4-host site served from memory on
+It builds the release binaries, starts `bench/bench_site.rs` (a generated 4-host site served from memory on
 127.0.0.31-34:8088, a separate process), and runs each workload's commands interleaved (A B A B ...), after
 warm-up runs. For every run it records wall time, CPU (user+sys, from wait4), peak RSS (wait4's ru_maxrss) and
 the pages the server actually served (so a run that silently fetched less is flagged).
 
 Workloads
   W1   the 20,000-URL list, fetch + parse + JSON lines to a file; beside it the same with `--warc` and with
-       `--warc --warc-level 0` (target: <= 1.6x, paired ratio printed; `examples/warc_cost` then times the
+       `--warc --warc-level 0` (target: <= 1.6x, paired ratio printed; `bench/warc_cost.rs` then times the
        compression at both levels and the digests of that archive's records alone) and
        the fetch-only limit (same client, bodies dropped): `crawlfish -c 64 -r 0 --per-host 64 --ignore-robots`
   W2   crawl from the 4 roots (`--depth 100 --scope host`) until all 20,000 pages are fetched
@@ -21,7 +21,7 @@ Workloads
   W1S  the first 5,000 lines of the W1 list: CPU per page must not grow with the size of the run (W1 vs W1S)
   W5S  --sitemap on a host whose robots.txt names a sitemap index of 99 x 50,000 URLs, with --max-pages 100:
        sitemap files must be read lazily (peak RSS < 100 MB, files read counted at the server)
-  W4   many hosts (default on): 20,000 names h{i}.localhost served by `examples/many_hosts` on 127.0.0.1:8090
+  W4   many hosts (default on): 20,000 names h{i}.localhost served by `bench/many_hosts.rs` on 127.0.0.1:8090
        (`*.localhost` is loopback, RFC 6761: no --resolve flags, no hosts file), 2 pages each, a robots.txt on
        every host, default politeness but `-r 0`, under `ulimit -n 1024`; beside it fetch_only on the same
        60,000 requests (robots.txt included, no idle pool: 20,000 idle sockets would not fit). Targets: 40,000

@@ -1,4 +1,5 @@
-//! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback.
+//! One integration-test binary (as ripgrep does): the real `crawlfish` against local servers on loopback. The
+//! modules follow the features they test; the scripted servers and helpers are in `support/`.
 
 // Test code panics on purpose and favours directness over the pedantic style of the engine.
 // `pub` helpers are shared by the modules of this one binary, not an API: unreachable_pub does not apply.
@@ -9,32 +10,14 @@
     unreachable_pub
 )]
 
-mod attack_fixes;
-mod attack_fixes2;
-mod attack_net;
-mod conventions;
-mod conventions_attack;
-mod conventions_output;
-mod core;
+mod cli;
 mod crawl;
-mod dns;
-mod dns_attack;
-mod files;
-mod hostile;
+mod html;
 mod layers;
-mod meta;
+mod net;
+mod output;
 mod polite;
-mod proxy;
-mod proxy_servers;
-mod readme;
 mod recipes;
-mod resume;
-mod rules;
-mod rules_attack;
-mod shard;
-mod state;
+mod record;
 mod support;
-mod terminal;
-mod tls;
 mod warc;
-mod warc_level;

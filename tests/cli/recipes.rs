@@ -1,21 +1,21 @@
-//! The recipes for running shards on existing schedulers (`examples/`: a Kubernetes Indexed Job, a Slurm array
+//! The recipes for running shards on existing schedulers (`deploy/`: a Kubernetes Indexed Job, a Slurm array
 //! script, GNU parallel): each names the right fields and passes a valid `--shard` command line.
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser as _;
 
-use crate::core::tempdir;
+use crate::support::*;
 
-fn example(name: &str) -> PathBuf {
+fn recipe(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
+        .join("deploy")
         .join(name)
 }
 
-/// A shell recipe from `examples/` that `bash -n` accepts: its path and text.
+/// A shell recipe from `deploy/` that `bash -n` accepts: its path and text.
 fn checked_script(name: &str) -> (PathBuf, String) {
-    let script = example(name);
+    let script = recipe(name);
     let status = std::process::Command::new("bash")
         .arg("-n")
         .arg(&script)
@@ -36,7 +36,7 @@ fn assert_valid_command(words: &[&str]) {
 #[test]
 fn k8s_manifest_names_the_right_fields() {
     use yaml_rust2::{Yaml, YamlLoader};
-    let text = std::fs::read_to_string(example("k8s-indexed-job.yaml")).unwrap();
+    let text = std::fs::read_to_string(recipe("k8s-indexed-job.yaml")).unwrap();
     let docs = YamlLoader::load_from_str(&text).unwrap();
     let job = docs
         .iter()

@@ -6,7 +6,7 @@
 //! wake-up lateness (a timer that fires 3 ms late does not push every later request back: with burst 1 a
 //! 100-request host at `-r 20` took 5.6 s instead of 5.0 s); spending one cell up front keeps a fresh host from
 //! getting two requests at once, which, with the first one slowed by its TCP handshake, let a one-second window
-//! at the server hold R+2 (measured by `tests/cli/core.rs` and the W3 benchmark).
+//! at the server hold R+2 (measured by `tests/cli/polite/rate.rs` and the W3 benchmark).
 //!
 //! [`Hosts`] is the table of the hosts' state, shared by all tasks (a redirect hop may land on any host). It is
 //! bounded: when it has grown by [`SWEEP_GROWTH`] hosts (or a quarter) since the last sweep, it sweeps. A host no task holds (only the

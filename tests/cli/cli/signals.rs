@@ -1,0 +1,99 @@
+//! Signals and pipes: SIGINT and SIGTERM flush complete lines and exit 130/143, a second SIGINT exits at once, and a
+//! closed stdout (`| head -1`) ends the run promptly and quietly.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn sigint_and_sigterm_flush_complete_lines_and_exit_130_143() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let site = Site::start("127.0.0.1").await;
+        site.html("/fast", "<title>fast</title>");
+        site.route(
+            "/hang",
+            vec![Step::html("late").delay(Duration::from_secs(60))],
+        );
+        let input = format!("{}\n{}\n", site.url("/fast"), site.url("/hang"));
+        let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], input);
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).await.unwrap();
+        let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(first["url"], site.url("/fast"));
+        kill(&child, &format!("-{signal}"));
+        let mut rest = String::new();
+        let status = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
+                .await
+                .unwrap();
+            child.wait().await.unwrap()
+        })
+        .await
+        .expect("no exit within the grace period");
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        assert!(
+            parse_lines(&rest).is_empty(),
+            "the hanging fetch has no record: {rest}"
+        );
+        assert!(rest.is_empty() || rest.ends_with('\n'));
+    }
+}
+
+#[tokio::test]
+async fn a_second_sigint_exits_at_once() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/hang",
+        vec![Step::html("late").delay(Duration::from_secs(60))],
+    );
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots"], site.url("/hang"));
+    // Wait until the request is in flight (server-side), then interrupt twice, reading the first's notice.
+    wait_until("the request", Duration::from_secs(10), || {
+        site.hits("/hang") > 0
+    })
+    .await;
+    kill(&child, "-INT");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut notice = String::new();
+    stderr.read_line(&mut notice).await.unwrap();
+    assert!(notice.contains("interrupt again"), "{notice}");
+    let second = std::time::Instant::now();
+    kill(&child, "-INT");
+    assert_eq!(
+        exit_code_within(&mut child, Duration::from_secs(10)).await,
+        Some(130)
+    );
+    // The grace period is 2 s; the second interrupt must not wait for it (tolerance: 1 s).
+    assert!(
+        second.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        second.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn head_one_ends_promptly_and_quietly() {
+    let site = Site::start("127.0.0.1").await;
+    let mut input = String::new();
+    for i in 0..3000 {
+        site.html(&format!("/{i}"), "<title>t</title>");
+        input += &format!("{}\n", site.url(&format!("/{i}")));
+    }
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-c", "8"], input);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).await.unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&first).is_ok());
+    drop(stdout); // `head -1` exits
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("crawlfish kept running after its reader left")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.trim().is_empty(), "stderr not quiet: {stderr}");
+    assert!(site.total_hits() < 3000, "the crawl stopped early");
+}

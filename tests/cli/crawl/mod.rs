@@ -1,0 +1,6 @@
+//! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps and `--shard`.
+
+mod graph;
+mod redirects;
+mod shard;
+mod sitemap;
