@@ -5,7 +5,7 @@
 //! (28 GB/s), blake3 in 3.7 µs (4 GB/s), against ~20 µs to parse the page; 128 bits keep accidental collisions
 //! out of reach for any number of pages a crawl can see. The crate is pure Rust without dependencies.
 //!
-//! Owns the format only: `visit.rs` decides when a record has a digest, `since.rs` compares them.
+//! Owns the format only: [`crate::crawl::visit`] decides when a record has a digest, [`crate::output::since`] compares them.
 
 use xxhash_rust::xxh3::xxh3_128;
 

@@ -7,7 +7,7 @@
 //! truncated or cut, and a run refused before that removes the files it created. `--warc` is opened first, before
 //! `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were.
 //!
-//! Must not write records or decide exit codes; `output.rs`, `resume.rs`, `warc_writer.rs` and `state.rs` own how
+//! Must not write records or decide exit codes; [`crate::output`], [`crate::output::resume`], [`crate::warc::writer`] and [`crate::output::state`] own how
 //! each file is read and cut.
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! `tracing::warn!(x = %remote)` is covered without thinking about it. Colour codes are added by the formatter
 //! around the fields, after this escaping, so they survive (a byte filter on the output would strip them too).
 //!
-//! Owns no policy on what is logged or when colour is on (`main.rs` decides both).
+//! Owns no policy on what is logged or when colour is on ([`crate::cli`] decides both).
 
 use std::fmt::{self, Write as _};
 use std::io;

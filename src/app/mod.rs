@@ -1,4 +1,4 @@
-//! Run wiring: [`run`] assembles the adapters, the polite path and the crawl engine from a [`crate::Config`],
+//! Run wiring: [`run()`] assembles the adapters, the polite path and the crawl engine from a [`crate::Config`],
 //! opens the run's files ([`files`]), and owns what a process around a run needs: logs, signals, the progress bar
 //! and the open-files limit.
 //!

@@ -1,10 +1,10 @@
 //! Process-wide setup, before the runtime starts: the open-files limit. (The allocator's options are compile-time
 //! defaults: `.cargo/config.toml`.)
 //!
-//! Must not read flags beyond `-c`, nor print: `main.rs` turns an error into the message and exit code.
+//! Must not read flags beyond `-c`, nor print: [`crate::cli`] turns an error into the message and exit code.
 
 /// Descriptors needed beyond one a connection: stdio, the output and input files, the runtime's epoll and
-/// wakers, DNS, and the sockets of hosts added since the host table's last sweep (`host.rs`).
+/// wakers, DNS, and the sockets of hosts added since the host table's last sweep ([`crate::polite::host`]).
 pub(crate) const FD_RESERVE: u64 = 64 + crate::polite::host::SWEEP_GROWTH as u64;
 
 /// The descriptors a run with `concurrency` connections needs: one a connection, a quarter more for idle

@@ -18,7 +18,7 @@ use crate::url::shard;
 use crate::warc::{self, writer as warc_writer};
 use crate::{input, polite};
 
-/// Starts `--warc FILE`'s writer (the file open, checked and cut by `run_files.rs`), `warcinfo` first.
+/// Starts `--warc FILE`'s writer (the file open, checked and cut by [`crate::app::files`]), `warcinfo` first.
 fn start_warc(
     cfg: &Config,
     opts: &warc::WarcOptions,

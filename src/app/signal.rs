@@ -1,7 +1,7 @@
 //! `shutdown_signal()`: resolves on the first SIGINT, SIGTERM or SIGHUP and says which, so `main` can exit 130,
 //! 143 or 129. All three stop the run the same way (complete records flushed).
 //!
-//! Owns nothing else: what a signal does to the crawl is decided in `lib.rs`.
+//! Owns nothing else: what a signal does to the crawl is decided in [`crate`].
 
 /// The signal that interrupted the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

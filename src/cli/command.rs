@@ -2,7 +2,7 @@
 //! every option, added here generically so a flag added to `Cli` later gets one without anyone writing `env = …`.
 //! `--generate` (man page, shell completions) renders this same `Command`, env annotations included.
 //!
-//! Owns the environment mapping and the generated files; validation stays in `cli.rs` (an environment value goes
+//! Owns the environment mapping and the generated files; validation stays in [`crate::cli`] (an environment value goes
 //! through the same value parser and `Cli::into_config` as the flag). Must not open files or sockets.
 
 use clap::builder::BoolishValueParser;

@@ -1,4 +1,4 @@
-//! Unit tests of `cli.rs`: the clap definition, the defaults of the contract, usage errors, `--resolve`.
+//! Unit tests of [`crate::cli`]: the clap definition, the defaults of the contract, usage errors, `--resolve`.
 
 use super::*;
 use clap::CommandFactory;

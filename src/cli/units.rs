@@ -6,7 +6,7 @@
 //! flags always were, so `30`, `0.5` and `1e3` still work), bytes for a size (parsed as `u64`).
 //!
 //! Owns only the syntax; which flags take which unit, and what range a flag allows beyond "representable and
-//! positive", is `cli.rs`'s business.
+//! positive", is [`crate::cli`]'s business.
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //!
 //! [`scheduler`] owns the loop (frontier, tasks, permits, the record channel); [`frontier`] is its plain-data
 //! queue; [`visit`] is what one task does for one URL (through the polite path) and [`sitemap`] the `--sitemap`
-//! steps. The model test (`model.rs`) proves the loop against breadth-first search.
+//! steps. The model test (`src/crawl/model.rs`) proves the loop against breadth-first search.
 //!
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
@@ -33,20 +33,31 @@ pub(crate) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 #[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)] // independent flags of the CLI contract
 pub struct CrawlOptions {
+    /// `-c`: requests in flight, all hosts together (the global permits).
     pub concurrency: usize,
+    /// `--per-host`: requests in flight to one host.
     pub per_host: usize,
+    /// `--depth`: link levels followed below the listed URLs.
     pub depth: u32,
+    /// `--scope`: which discovered links are followed.
     pub scope: Scope,
     /// `--shard I/N`: only URLs of this shard are fetched.
     pub shard: Option<Shard>,
+    /// `--include`: a link must match one (when any is given).
     pub include: Vec<Regex>,
+    /// `--exclude`: a link matching one is not followed.
     pub exclude: Vec<Regex>,
+    /// `--max-pages`: URLs dispatched at most.
     pub max_pages: Option<u64>,
+    /// `--follow-nofollow`: `rel=nofollow` links are followed too.
     pub follow_nofollow: bool,
+    /// `--select`: what to extract from each page.
     pub extractors: Vec<Extractor>,
+    /// `--max-body`: body bytes kept per page.
     pub max_body: u64,
     /// robots.txt and `<meta name=robots nofollow>` obeyed.
     pub robots: bool,
+    /// `--sitemap`: listed hosts' sitemaps are read.
     pub sitemap: bool,
     /// `--warc`: records wait for their `warc_offset`.
     pub archive: bool,

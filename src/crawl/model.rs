@@ -1,4 +1,4 @@
-//! Model test of the scheduler (`crawl.rs`): random site graphs run through the real [`crate::crawl::crawl`]
+//! Model test of the scheduler ([`crate::crawl`]): random site graphs run through the real [`crate::crawl::crawl`]
 //! loop with a model [`Visit`] (no network, a paused clock, deterministic per-page delays), checked against
 //! breadth-first search: every run ends, every reachable URL gets exactly one record at its smallest depth, no
 //! page is fetched twice, `-c` and `--per-host` are never exceeded, and `--max-pages` yields exactly that many.

@@ -3,14 +3,14 @@
 //! permit **before** spawning (so queued URLs cost memory, not tasks), turns every page task's outcome into
 //! exactly one record on the bounded channel (a slow writer slows the crawl), and queues what pages link to.
 //!
-//! What a task does is behind the [`Visit`] seam (`visit.rs` has the real one), so the loop runs without the
-//! network under a paused clock in the model test (`crawl_model.rs`), which proves that every run ends with
+//! What a task does is behind the [`Visit`] seam ([`crate::crawl::visit`] has the real one), so the loop runs without the
+//! network under a paused clock in the model test (`src/crawl/model.rs`), which proves that every run ends with
 //! exactly one record per reachable URL at its smallest depth.
 //!
 //! Liveness rule: input is read whenever nothing queued can be dispatched (in particular whenever nothing is in
 //! flight), because only the input's end can close level 0 and release the deeper levels parked behind it.
 //!
-//! Must not write output (the writer owns it) or make requests (tasks do, through `polite.rs`).
+//! Must not write output (the writer owns it) or make requests (tasks do, through [`crate::polite`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;

@@ -3,7 +3,7 @@
 //!
 //! A sitemap lists URLs of its own origin only (sitemaps.org, "Sitemap file location"): entries on other origins
 //! and relative `<loc>`s are skipped and counted in one log line per file; sitemap files on other origins are
-//! skipped the same way. Every sitemap request goes through the politeness path (`polite.rs`) like a page.
+//! skipped the same way. Every sitemap request goes through the politeness path ([`crate::polite`]) like a page.
 //!
 //! One step at a time ([`run`]): the scheduler decides when to read the next file and what to queue. Must not
 //! touch the frontier or records.

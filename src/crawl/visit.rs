@@ -3,7 +3,7 @@
 //! [`Live`] is the real implementation of the scheduler's [`Visit`] seam; tests plug in a model instead.
 //!
 //! With `--since`, a page's request carries the earlier run's validators, and a 304 is answered from the earlier
-//! record (title, links, extract, digest, validators read back by `since.rs`): its links are followed as if the
+//! record (title, links, extract, digest, validators read back by [`crate::output::since`]): its links are followed as if the
 //! page had been fetched. Tasks return what they found and mutate nothing shared. Must not queue, dedup or write (the scheduler and the
 //! writer own those).
 

@@ -2,7 +2,7 @@
 //! so a ten-million-line list is never in memory and a slow crawl stops the reading.
 //!
 //! Knows nothing of HTTP: a line is either a normalised URL or an invalid line to report. Each input's
-//! byte-order mark is handled by `bom.rs` (UTF-8 BOM skipped, UTF-16 decoded).
+//! byte-order mark is handled by [`crate::input::bom`] (UTF-8 BOM skipped, UTF-16 decoded).
 
 pub(crate) mod bom;
 

@@ -2,16 +2,16 @@
 //! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
 //! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
 //!
-//! Names are resolved by `dns.rs`'s one `Resolver` (and its cache), shared by every client of the run.
+//! Names are resolved by [`crate::net::dns`]'s one `Resolver` (and its cache), shared by every client of the run.
 //!
-//! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in `host.rs`: reqwest has no
+//! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in [`crate::polite::host`]: reqwest has no
 //! global cap on idle keep-alive connections (only one per host, and a timeout), so the idle sockets of a host
 //! are closed by dropping its client when the host's state is released. Open sockets then follow the hosts in use
 //! (about `-c`), not every host the run has met.
 //!
-//! Proxies and TLS trust come made from `net.rs`; every client gets them.
+//! Proxies and TLS trust come made from [`crate::net::proxy`]; every client gets them.
 //!
-//! Must not parse pages, follow redirects, retry or know hosts: `polite.rs` does all of that, so every request
+//! Must not parse pages, follow redirects, retry or know hosts: [`crate::polite`] does all of that, so every request
 //! passes the same robots, rate-limit and scope checks.
 
 use std::net::IpAddr;
@@ -51,7 +51,7 @@ pub(crate) struct Response {
     pub http_version: Option<&'static str>,
     /// Every header, only when `--headers` asked for them.
     pub headers: Option<Headers>,
-    /// With `--warc`: the byte offset of this response's record in the WARC file (set by `polite.rs`).
+    /// With `--warc`: the byte offset of this response's record in the WARC file (set by [`crate::polite`]).
     pub warc_offset: Option<u64>,
 }
 
@@ -75,7 +75,7 @@ pub(crate) struct Validators<'a> {
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     resolver: Arc<Resolver>,
-    /// Proxies and TLS trust, made once per run and applied to every client (`net.rs`).
+    /// Proxies and TLS trust, made once per run and applied to every client ([`crate::net::proxy`]).
     net: Arc<ClientOptions>,
     cfg: Arc<NetOptions>,
 }

@@ -23,8 +23,11 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the network layer is built with: timeouts, the User-Agent, pool sizes, names, proxies and trust.
 #[derive(Debug, Clone)]
 pub struct NetOptions {
+    /// The User-Agent header of every request.
     pub user_agent: String,
+    /// Deadline of a whole request, headers and body.
     pub timeout: Duration,
+    /// Deadline of a TCP (and TLS) connect.
     pub connect_timeout: Duration,
     /// Idle connections a client (one per host) keeps: `--per-host`, at most `-c`.
     pub idle_per_host: usize,

@@ -1,10 +1,10 @@
 //! The network options every HTTP client of a run is built with: which proxy a request goes through
-//! (`--proxy`, `--no-proxy`, else the standard environment variables) and the TLS trust of `trust.rs`, resolved
-//! once per run into a `ClientOptions` that `fetch.rs` applies to each client it builds (one per host).
+//! (`--proxy`, `--no-proxy`, else the standard environment variables) and the TLS trust of [`crate::net::trust`], resolved
+//! once per run into a `ClientOptions` that [`crate::net::fetch`] applies to each client it builds (one per host).
 //! Owns the masking of proxy credentials in anything crawlfish prints.
 //!
-//! Must not touch name resolution, which headers a request carries, or when it is sent (`fetch.rs`,
-//! `polite.rs`): a proxy changes where a connection goes, never which requests are made.
+//! Must not touch name resolution, which headers a request carries, or when it is sent ([`crate::net::fetch`],
+//! [`crate::polite`]): a proxy changes where a connection goes, never which requests are made.
 
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;

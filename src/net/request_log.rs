@@ -1,10 +1,10 @@
 //! The `-vv` request log: one `debug` event per HTTP request sent (pages, redirect hops, retries, robots.txt,
 //! sitemap files) with its method, URL, status or error kind, milliseconds, attempt, purpose and redirect hop.
 //!
-//! `polite.rs` (the one path every request takes) calls it; nothing here decides anything. When the
+//! [`crate::polite`] (the one path every request takes) calls it; nothing here decides anything. When the
 //! `crawlfish::request` target is off at `debug` (the default, `-v`, `-q`) a request costs one check of
 //! tracing's cached callsite interest and no clock read. The URL goes through the log formatter, which escapes it
-//! (`logs.rs`).
+//! ([`crate::app::logs`]).
 
 use reqwest::StatusCode;
 use tokio::time::Instant;

@@ -1,5 +1,5 @@
 //! The output adapter: records to stdout or `-o FILE` ([`writer`], through [`sink`]), and the earlier runs read
-//! back: `--resume` ([`resume`]), `--since` ([`since`]), `--state DIR` ([`state`]); [`file`] opens files without
+//! back: `--resume` ([`resume`]), `--since` ([`since`]), `--state DIR` ([`state`]); [`self::file`] opens files without
 //! changing them.
 //!
 //! Must not log records or decide exit codes; the writer reports a [`Summary`] and how it ended.
@@ -60,6 +60,7 @@ pub(crate) const DEFAULT_KEEP: u32 = 10;
 pub struct OutputOptions {
     /// `-o FILE`; `None`: stdout.
     pub output: Option<std::path::PathBuf>,
+    /// `--resume`: continue FILE, skipping what it holds.
     pub resume: bool,
     /// `--since FILE`.
     pub since: Option<std::path::PathBuf>,

@@ -4,10 +4,10 @@
 //! `final_url`, `status`, `depth`, `attempts` and `error`). Anything else (another tool's JSONL, text, a binary,
 //! a FIFO or a device) is a usage error naming the file, and the file is left byte for byte as it was. Only a
 //! file proven ours has its torn last line (a write cut short by a crash) cut, and only by [`cut_torn_line`], once
-//! the run's other files have been checked too (`run_files.rs`). A missing or empty FILE is a fresh start.
+//! the run's other files have been checked too ([`crate::app::files`]). A missing or empty FILE is a fresh start.
 //!
 //! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
-//! `--since FILE` (`since.rs`) reads its file through the same checks (`scan_lines`), read-only.
+//! `--since FILE` ([`crate::output::since`]) reads its file through the same checks (`scan_lines`), read-only.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek};
@@ -196,7 +196,7 @@ fn scan<R: io::Read>(
 
 /// Reads records line by line (each line capped at [`MAX_RECORD_LINE`]): `each` gets every complete line (its
 /// `\n` included) and where it starts, and says why it is not a record. A torn last line is left out. Shared
-/// with `--since` (`since.rs`), so both accept exactly the same files.
+/// with `--since` ([`crate::output::since`]), so both accept exactly the same files.
 pub(crate) fn scan_lines<R: io::Read>(
     file: R,
     mut each: impl FnMut(&[u8], u64) -> Result<(), String>,

@@ -2,7 +2,7 @@
 //! owns the index of FILE, the validators a request may carry ([`Since::conditional`]), the record fields a 304
 //! carries over ([`Since::carry`]) and the one rule that decides `change` ([`Since::change`]).
 //!
-//! FILE passes the same checks as a `--resume` file (`resume.rs`: crawlfish's own output, a line cap), but is
+//! FILE passes the same checks as a `--resume` file ([`crate::output::resume`]: crawlfish's own output, a line cap), but is
 //! only read, never cut. Memory is bounded by what the comparison needs: per URL a hash key, where its line
 //! starts and ends in FILE, its status, the key of its final URL, its digest and its validators (about 70
 //! bytes a URL). Titles, links and extracts stay in FILE: a 304 reads its one line back from there, so crawl
@@ -146,12 +146,12 @@ impl Since {
         Since::open_for(path, flag, &[])
     }
 
-    /// [`Since::open`] for a run whose `--select` names are `select`: an earlier record is asked about (and a 304
+    /// `Since::open` (test-only) for a run whose `--select` names are `select`: an earlier record is asked about (and a 304
     /// answered from it) only when it was extracted with the same names, in the same order, and its body was
     /// not cut at `--max-body` (a 304 must not make a partial page look whole).
     ///
     /// # Errors
-    /// As [`Since::open`].
+    /// The file is missing, unreadable, or not crawlfish's output.
     pub(crate) fn open_for(path: &Path, flag: &str, select: &[&str]) -> Result<Since> {
         let want = names_key(select.iter().copied());
         let name = path.display();

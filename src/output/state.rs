@@ -13,7 +13,7 @@
 //! the swap is one rename either way. A run that is interrupted or fails to write leaves `current.jsonl` for the
 //! next run to resume and moves nothing.
 //!
-//! Must not read or write records (`resume.rs`, `since.rs` and the writer do), nor decide exit codes.
+//! Must not read or write records ([`crate::output::resume`], [`crate::output::since`] and the writer do), nor decide exit codes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -59,8 +59,11 @@ pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub struct PoliteOptions {
     /// Requests per second per host; `None` = unlimited.
     pub rate: Option<f64>,
+    /// `--retries`: extra attempts after retryable failures.
     pub retries: u32,
+    /// `--max-retry-after`: the longest Retry-After honoured.
     pub max_retry_after: Duration,
+    /// `--max-redirects`: hops followed per URL.
     pub max_redirects: usize,
     /// Base delay of the retry backoff.
     pub backoff_base: Duration,

@@ -11,7 +11,7 @@ use crate::record::Record;
 /// The JSON Schema (draft 2020-12) of a record, as `crawlfish --schema` prints it.
 pub const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
 
-/// The fields `--resume` reads back from its file (`resume.rs`), and `--since`/`--state` from theirs.
+/// The fields `--resume` reads back from its file ([`crate::output::resume`]), and `--since`/`--state` from theirs.
 const RESUME_NEEDS: [&str; 6] = ["url", "final_url", "status", "depth", "attempts", "error"];
 /// What `--since` and `--state` read on top: the validators, the digest, and what a 304 carries over.
 const SINCE_NEEDS: [&str; 8] = [

@@ -1,7 +1,9 @@
 //! The output contract: [`Record`] (one JSON line per URL, fields in contract order), [`ErrorKind`] (the only
 //! vocabulary of `error.kind`) and [`classify`], the one function that turns a transport failure into a kind.
 //!
-//! Owns no I/O: the writer (`output.rs`) serialises records, the fetcher (`fetch.rs`) produces the errors.
+//! Owns no I/O: the writer ([`crate::output`]) serialises records, the fetcher ([`crate::net::fetch`]) produces the errors.
+//!
+//! Must not do I/O or know where a record goes: the writer (`crate::output`) serialises it.
 
 pub(crate) mod fields;
 mod parts;
@@ -54,7 +56,7 @@ pub struct Record {
     pub etag: Option<String>,
     /// The final response's `Last-Modified`, as sent.
     pub last_modified: Option<String>,
-    /// `"xxh3:HEX"` of the body as read (`digest.rs`); null when no body byte was read.
+    /// `"xxh3:HEX"` of the body as read ([`crate::digest`]); null when no body byte was read.
     pub digest: Option<String>,
     /// Present only with `--since` or `--state`: how this URL's result compares with the earlier run's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,12 +65,12 @@ pub struct Record {
     pub ip: Option<String>,
     /// `"HTTP/1.1"`, `"HTTP/2"` …: the final response's protocol; null without a response.
     pub http_version: Option<&'static str>,
-    /// Present only with `--headers`: the final response's headers (`fields.rs`).
+    /// Present only with `--headers`: the final response's headers ([`crate::record::fields`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
     /// Present only with `--warc` (`Some`): the byte offset, in the WARC file, of the gzip member that holds this
     /// URL's final response record, null (`Some(None)`) when no response was archived. The scheduler fills in the
-    /// null for every record of a `--warc` run as it sends it (`crawl.rs`).
+    /// null for every record of a `--warc` run as it sends it ([`crate::crawl`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[allow(clippy::option_option)]
     // absent vs null is the point: absent without --warc, null with it
@@ -78,7 +80,7 @@ pub struct Record {
     pub meta_nofollow: bool,
 }
 
-/// `change` in a record (`since.rs` decides it).
+/// `change` in a record ([`crate::output::since`] decides it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {

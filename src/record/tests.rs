@@ -1,4 +1,4 @@
-//! Unit tests of `record.rs`: field order, serialisation, error classification.
+//! Unit tests of [`crate::record`]: field order, serialisation, error classification.
 
 use super::*;
 

@@ -2,7 +2,7 @@
 //! product token (else `*`), keeps their Allow/Disallow patterns in one compact arena, and caps Crawl-delay at
 //! [`MAX_CRAWL_DELAY`]; [`Rules::allowed`] finds the longest matching pattern (`*` and a final `$` supported).
 //!
-//! Must not fetch, log or decide what a status code means (that is `polite.rs` and `host.rs`): it is a pure
+//! Must not fetch, log or decide what a status code means (that is [`crate::polite`] and [`crate::polite::host`]): it is a pure
 //! function of the bytes.
 //!
 //! # Why not `texting_robots` any more
@@ -50,7 +50,7 @@ pub(crate) struct Rules {
     arena: Vec<u8>,
     list: Vec<Rule>,
     pub sitemaps: Vec<String>,
-    /// Crawl-delay, capped, in seconds (what `host.rs` builds its limiter from).
+    /// Crawl-delay, capped, in seconds (what [`crate::polite::host`] builds its limiter from).
     pub delay: Option<f32>,
 }
 

@@ -1,4 +1,4 @@
-//! Tests of `robots.rs`: RFC 9309 cases, the bounds (memory, time, hostile patterns), and a differential test
+//! Tests of [`crate::robots`]: RFC 9309 cases, the bounds (memory, time, hostile patterns), and a differential test
 //! against `texting_robots` 0.2 (the crate this replaced) on random files, where that crate accepts them.
 
 use std::fmt::Write as _;

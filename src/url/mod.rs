@@ -2,6 +2,8 @@
 //! under ([`host_key`]), and which discovered links a crawl may follow ([`Scope`]).
 //!
 //! No I/O, no async: everything here is table-tested.
+//!
+//! Must not do I/O or know about requests: it only says what a URL is, whose it is and where it may lead.
 
 pub(crate) mod key;
 pub(crate) mod scope;

@@ -9,8 +9,8 @@
 //! and release; the unit test pins a few values). Partitioning by registrable domain keeps every host, and every
 //! `--scope domain` crawl, with one owner: politeness (rate limits, robots.txt, backoff) has one owner per host.
 //!
-//! Must not know about the scheduler or the network: `crawl.rs` filters listed URLs and links with
-//! [`Shard::owns_host`], `polite.rs` refuses redirect hops and robots.txt redirects to other shards.
+//! Must not know about the scheduler or the network: [`crate::crawl`] filters listed URLs and links with
+//! [`Shard::owns_host`], [`crate::polite`] refuses redirect hops and robots.txt redirects to other shards.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,6 @@
 //! One WARC record into one gzip member (RFC 1952), so any record can be read from its offset: deflated with a
 //! per-thread reused compressor, or stored (level 0, and tiny records). Owns only the encoding: the file, the
-//! order of members and their offsets are `warc_writer.rs`'s.
+//! order of members and their offsets are [`crate::warc::writer`]'s.
 
 use std::cell::RefCell;
 

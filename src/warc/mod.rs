@@ -13,7 +13,10 @@
 //! `Content-Encoding` and `Content-Length` are dropped and a `Content-Length` of the stored body is written; the
 //! payload digest is over that stored body.
 //!
-//! Builds bytes only: `warc_writer.rs` compresses them and writes them off the runtime threads.
+//! Builds bytes only: [`crate::warc::writer`] compresses them and writes them off the runtime threads.
+//!
+//! Must not decide which exchanges are archived (the polite path captures every one) nor read the command line
+//! (it gets it redacted in [`WarcOptions::command`]).
 
 pub(crate) mod gzip;
 pub(crate) mod writer;
@@ -348,6 +351,7 @@ impl<'a> Capture<'a> {
 /// `--warc FILE` and how it is written.
 #[derive(Debug, Clone)]
 pub struct WarcOptions {
+    /// The archive file.
     pub path: std::path::PathBuf,
     /// `--warc-level N`: the gzip level of each record (0 = stored).
     pub level: u32,

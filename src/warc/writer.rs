@@ -1,5 +1,5 @@
 //! The WARC writer: sole owner of `--warc FILE`. A task archives an exchange ([`Archive::exchange`]) by building
-//! its two records (`warc.rs`) and compressing each into its own gzip member itself (`warc_gzip.rs`; inline up
+//! its two records ([`crate::warc`]) and compressing each into its own gzip member itself ([`crate::warc::gzip`]; inline up
 //! to [`INLINE_MAX`], else on the blocking pool): on a 2-core machine one writer thread doing all the
 //! compression was the bottleneck (W1 2.6x slower). The writer thread only writes: the members waiting for it
 //! (up to `BATCH` exchanges) in order with one `write`, so a crash leaves whole records and at most one torn

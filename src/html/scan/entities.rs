@@ -1,5 +1,5 @@
 //! Character references, decoded as the WHATWG tokenizer decodes them (named, legacy names without `;` and the
-//! attribute-value rule, numeric with the Windows-1252 remap), for `scan.rs`. Pure; must not allocate when there
+//! attribute-value rule, numeric with the Windows-1252 remap), for [`crate::html::scan`]. Pure; must not allocate when there
 //! is nothing to decode.
 
 use std::borrow::Cow;

@@ -1,9 +1,9 @@
-//! The DNS answer cache of `dns.rs`: per (name, family), the answer's addresses (at most [`MAX_ADDRS`]) or a
+//! The DNS answer cache of [`crate::net::dns`]: per (name, family), the answer's addresses (at most [`MAX_ADDRS`]) or a
 //! negative answer, kept for its TTL. A fixed number of entries of a fixed largest size, so its memory is bounded
 //! by constants, not by what servers send or how many hosts a crawl meets (hickory's own cache, which keeps every
 //! record of an answer, is turned off).
 //!
-//! Must not query, parse or word errors: `dns.rs` decides what is kept and for how long.
+//! Must not query, parse or word errors: [`crate::net::dns`] decides what is kept and for how long.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

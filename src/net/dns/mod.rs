@@ -1,11 +1,11 @@
-//! Name resolution for every HTTP client of a run: [`Resolver`], reqwest's `Resolve`, built once by `fetch.rs` and
+//! Name resolution for every HTTP client of a run: [`Resolver`], reqwest's `Resolve`, built once by [`crate::net::fetch`] and
 //! shared by all its clients (one per host), so one cache serves the whole run. In this order: `--resolve`
 //! overrides; RFC 6761 special names answered here (`localhost` and `*.localhost` are loopback, `.invalid` never
 //! resolves); `/etc/hosts`; then DNS through one hickory resolver (the system's servers, or `--dns-server`), A and
-//! AAAA asked apart (`dns_query.rs`), each answer kept for its TTL in `dns_cache.rs` (hickory's own cache is off:
+//! AAAA asked apart ([`crate::net::dns::query`]), each answer kept for its TTL in [`crate::net::dns::cache`] (hickory's own cache is off:
 //! it keeps every record a server sends). Lookups of one name that overlap share one query.
 //!
-//! Also the form of a `--dns-server` value ([`parse_dns_server`], called by `cli.rs`'s validation).
+//! Also the form of a `--dns-server` value ([`parse_dns_server`], called by [`crate::cli`]'s validation).
 //!
 //! Must not connect, retry requests or know URLs: it turns a host name into addresses or a [`DnsError`] (kind
 //! `dns`) whose message tells NXDOMAIN, a timeout and other failures apart.

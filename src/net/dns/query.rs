@@ -1,8 +1,8 @@
-//! DNS queries for `dns.rs`'s resolver: a host name made a DNS name, A and AAAA asked apart through hickory (the
-//! cache of `dns_cache.rs` first), and both families' outcomes made one answer or one message, the same whichever
+//! DNS queries for [`crate::net::dns`]'s resolver: a host name made a DNS name, A and AAAA asked apart through hickory (the
+//! cache of [`crate::net::dns::cache`] first), and both families' outcomes made one answer or one message, the same whichever
 //! query ended first.
 //!
-//! Must not read configuration, share lookups between connections or know URLs (`dns.rs` does).
+//! Must not read configuration, share lookups between connections or know URLs ([`crate::net::dns`] does).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Unit tests of `dns.rs`: failure messages, the lookup budget, the order of local answers, `--dns-server` forms.
+//! Unit tests of [`crate::net::dns`]: failure messages, the lookup budget, the order of local answers, `--dns-server` forms.
 
 use super::query::{combine, dns_name, outcome_of, FamilyResult};
 use super::*;

@@ -1,9 +1,9 @@
 //! Which TLS servers are trusted: the bundled webpki roots, the system's trust store beside them, `--cacert`
 //! files, or nothing at all with `-k/--insecure`. Reads the `--cacert` files when the command line is checked
 //! (a bad file is a usage error before any network I/O), and builds the one rustls configuration that every
-//! client of the run shares (`net.rs` hands it to reqwest).
+//! client of the run shares ([`crate::net::proxy`] hands it to reqwest).
 //!
-//! Must not touch proxies (`net.rs`), name resolution or requests (`fetch.rs`).
+//! Must not touch proxies ([`crate::net::proxy`]), name resolution or requests ([`crate::net::fetch`]).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! most [`MAX_STORE_BYTES`], and the whole read runs on a thread of its own that the caller waits for at most
 //! [`STORE_TIMEOUT`]: a store that cannot be read in time is skipped with one warning, never a hung run.
 //!
-//! Must not build the TLS configuration or read `--cacert` (`trust.rs`).
+//! Must not build the TLS configuration or read `--cacert` ([`crate::net::trust`]).
 
 use std::ffi::OsString;
 use std::io::Read as _;
