@@ -10,8 +10,15 @@
 //! URL they came from (the earlier record's final URL), retries of that hop included; never on robots.txt or
 //! sitemap files.
 //!
-//! Owns no pages, records or queues; must not parse or write. It joins `fetch.rs` (one exchange) and `host.rs`
-//! (per-host state), which no longer import each other.
+//! Split by what each part decides: [`Polite::get`] drives a URL's hops (robots check, credentials, validators,
+//! redirects and where they may lead); `Polite::hop` decides retries and backoff (attempts, Retry-After, host
+//! slow-down); `exchange.rs` does one request's send, `-vv` line, WARC capture, redirect-or-read and archive
+//! record, for pages, sitemap files and robots.txt alike, so that sequence exists once; `robots.rs` only adds
+//! robots.txt's own semantics (RFC 9309) on top of it.
+//!
+//! Owns no pages, records or queues; must not parse pages or write records (only the archive, through the
+//! `warc` writer it is given). It joins `fetch.rs` (one request) and `host.rs` (per-host state), which do not
+//! import each other, and imports nothing from `crawl`, `config`, `app` or `cli` (the layer test).
 
 pub(crate) mod host;
 pub(crate) mod robots_cache;
@@ -19,17 +26,14 @@ pub(crate) mod robots_cache;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::LOCATION;
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::StatusCode;
-use tokio::time::Instant;
 use url::Url;
-
-use reqwest::header::HeaderMap;
 
 use crate::net::fetch::{
     backoff_delay, is_retryable_status, Credentials, Fetcher, Response, Validators,
 };
-use crate::net::request_log::{Purpose, Sent, Tag};
+use crate::net::request_log::{Purpose, Tag};
 use crate::output::since::Conditional;
 use crate::polite::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
@@ -38,8 +42,11 @@ use crate::url::scope::Root;
 use crate::url::shard::Shard;
 use crate::url::Scope;
 use crate::warc::writer::Archive;
-use crate::warc::{Cut, Head};
+use exchange::{ExchangeRequest, Exchanged, Then};
 
+// One request's send, `-vv` line, capture, read and archive record (`impl Polite`'s `exchange`): the only place
+// these happen, for every request of this path.
+mod exchange;
 // robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
 mod robots;
 
@@ -101,8 +108,6 @@ impl Default for PoliteOptions {
 
 /// The redirect statuses that are followed (RFC 9110 §15.4); any other 3xx is a final answer.
 pub(crate) const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
-/// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
-const REDIRECT_BODY_MAX: u64 = 64 * 1024;
 /// Longest `Location` kept in `redirects` when it cannot be followed (as long as an `invalid_url` line).
 const MAX_DEAD_END_CHARS: usize = 2048;
 /// Longest backoff between retries, whatever the attempt count.
@@ -137,6 +142,23 @@ enum Hop {
     DeadEnd(Response, String),
 }
 
+/// Why an attempt's answer is retried unread.
+enum Retry {
+    /// A 429/503: the host was slowed down, and every request to it (this retry too) waits that out.
+    AfterHost,
+    /// A 5xx: this URL backs off before its next attempt (the host is not slowed down).
+    AfterBackoff,
+}
+
+/// Why an attempt's answer is read, and what its body means for the hop.
+enum Reading {
+    /// A redirect (to follow, or a dead end as it resolved).
+    Redirect(Result<Url, String>),
+    /// A final answer. `retry_broken`: a body that breaks off (retryably) is retried; `relax`: once read, the
+    /// host's backoff relaxes (not after a 429/503/5xx given up on).
+    Body { retry_broken: bool, relax: bool },
+}
+
 /// The client, the host table and the rules every request obeys.
 #[derive(Debug, Clone)]
 pub(crate) struct Polite {
@@ -165,34 +187,6 @@ impl Polite {
         self
     }
 
-    /// The head of an exchange to archive, when archiving.
-    fn capture(
-        &self,
-        resp: &reqwest::Response,
-        url: &Url,
-        creds: Option<Credentials<'_>>,
-        validators: Option<Validators<'_>>,
-    ) -> Option<Head> {
-        self.archive.as_ref()?;
-        Some(Head::of(resp, url, &self.cfg.user_agent, creds, validators))
-    }
-
-    /// Archives an exchange whose body was read; the response gets its record's offset.
-    async fn archived(&self, head: Option<Head>, mut resp: Response) -> Response {
-        if let (Some(head), Some(archive)) = (head, &self.archive) {
-            let cut = resp.truncated.then_some(Cut::Length);
-            resp.warc_offset = archive.exchange(head.with(&resp.body, cut)).await;
-        }
-        resp
-    }
-
-    /// Archives an exchange whose body was not read (retried) or broke off.
-    async fn archived_without_body(&self, head: Option<Head>, cut: Cut) {
-        if let (Some(head), Some(archive)) = (head, &self.archive) {
-            archive.exchange(head.with(&[], Some(cut))).await;
-        }
-    }
-
     #[must_use]
     pub(crate) fn hosts(&self) -> &Hosts {
         &self.hosts
@@ -216,16 +210,9 @@ impl Polite {
         };
         loop {
             let host = self.hosts.get(&url);
-            if self.cfg.robots {
-                if let Err((kind, msg)) = self.robots(&host).await.check(&url) {
-                    let msg = if ex.redirects.is_empty() {
-                        msg
-                    } else {
-                        format!("redirected to {url}: {msg}")
-                    };
-                    ex.result = Err(FetchError::Refused(kind, msg));
-                    return ex;
-                }
+            if let Err(refused) = self.allowed(&host, &url, !ex.redirects.is_empty()).await {
+                ex.result = Err(refused);
+                return ex;
             }
             let creds = root.is_origin_of(&url).then(|| Credentials {
                 headers: &self.cfg.headers,
@@ -241,33 +228,63 @@ impl Polite {
                 .hop(&host, &url, (creds, validators), max_body, tag)
                 .await;
             ex.attempts += n;
-            match hop {
-                Err(e) => ex.result = Err(e),
-                Ok(Hop::Done(resp)) => ex.result = Ok(resp),
-                Ok(Hop::DeadEnd(resp, to)) => {
-                    ex.redirects.push(Redirect {
-                        url: to,
-                        status: resp.status,
-                    });
+            match self.after_hop(hop, follow, root, &mut ex) {
+                Some(target) => url = target,
+                None => return ex,
+            }
+        }
+    }
+
+    /// Whether robots.txt lets `url` be fetched (always, with `--ignore-robots`). A refusal met after a redirect
+    /// names where the redirect led, since the record carries the URL that was asked for.
+    async fn allowed(&self, host: &Host, url: &Url, redirected: bool) -> Result<(), FetchError> {
+        if !self.cfg.robots {
+            return Ok(());
+        }
+        self.robots(host).await.check(url).map_err(|(kind, msg)| {
+            let msg = if redirected {
+                format!("redirected to {url}: {msg}")
+            } else {
+                msg
+            };
+            FetchError::Refused(kind, msg)
+        })
+    }
+
+    /// Records one hop's outcome in `ex`: a redirect in `redirects`, a final answer or error in `result`. Returns
+    /// where to go next when the redirect is followed.
+    fn after_hop(
+        &self,
+        hop: Result<Hop, FetchError>,
+        follow: Follow,
+        root: &Root,
+        ex: &mut Exchange,
+    ) -> Option<Url> {
+        match hop {
+            Err(e) => ex.result = Err(e),
+            Ok(Hop::Done(resp)) => ex.result = Ok(resp),
+            Ok(Hop::DeadEnd(resp, to)) => {
+                ex.redirects.push(Redirect {
+                    url: to,
+                    status: resp.status,
+                });
+                ex.result = Ok(resp);
+            }
+            Ok(Hop::Redirect(resp, target)) => {
+                ex.redirects.push(Redirect {
+                    url: target.as_str().to_owned(),
+                    status: resp.status,
+                });
+                if !self.may_follow(follow, root, &target) {
                     ex.result = Ok(resp);
-                }
-                Ok(Hop::Redirect(resp, target)) => {
-                    ex.redirects.push(Redirect {
-                        url: target.as_str().to_owned(),
-                        status: resp.status,
-                    });
-                    if !self.may_follow(follow, root, &target) {
-                        ex.result = Ok(resp);
-                    } else if ex.redirects.len() > self.cfg.max_redirects {
-                        ex.result = Err(FetchError::TooManyRedirects(self.cfg.max_redirects));
-                    } else {
-                        url = target;
-                        continue;
-                    }
+                } else if ex.redirects.len() > self.cfg.max_redirects {
+                    ex.result = Err(FetchError::TooManyRedirects(self.cfg.max_redirects));
+                } else {
+                    return Some(target);
                 }
             }
-            return ex;
         }
+        None
     }
 
     /// Whether a redirect to `target` is followed. With `--shard`, never to a host of another shard (whatever
@@ -298,8 +315,9 @@ impl Polite {
             .await
     }
 
-    /// One URL of one hop, with retries: waits on the host before each attempt, backs the host off on 429/503.
-    /// Returns the outcome and the number of requests made.
+    /// One URL of one hop, with retries: waits on the host before each attempt, backs off between them. Returns
+    /// the outcome and the number of requests made. Each attempt is one [`Polite::exchange`], judged by
+    /// [`Polite::judge`].
     async fn hop(
         &self,
         host: &Host,
@@ -308,103 +326,102 @@ impl Polite {
         max_body: u64,
         tag: Tag,
     ) -> (Result<Hop, FetchError>, u32) {
-        let cfg = &self.cfg;
         let mut attempt = 0;
         loop {
             host.ready().await;
             attempt += 1;
-            let retries_left = attempt <= cfg.retries;
-            let deadline = Instant::now() + cfg.timeout;
-            let client = host.client(|| self.fetcher.pool());
-            let sent = Sent::start(tag, url, attempt);
-            let resp = match self
-                .fetcher
-                .send(client, url, creds, validators, deadline)
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    sent.end(None, Some(&e));
-                    if retries_left && e.kind().is_retryable() {
-                        tokio::time::sleep(self.backoff(attempt)).await;
-                        continue;
-                    }
-                    return (Err(e), attempt);
-                }
+            let retries_left = attempt <= self.cfg.retries;
+            let req = ExchangeRequest {
+                host,
+                url,
+                creds,
+                validators,
+                tag,
+                attempt,
             };
-            let head = self.capture(&resp, url, creds, validators);
-            let status = resp.status();
-            if retries_left && is_retryable_status(status) {
-                let retry_after = crate::net::fetch::retry_after(&resp);
-                match status {
-                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                        if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
-                            // Past the cap: give the URL up with this status rather than stall the run; the
-                            // host still pauses, for the cap.
-                            host.slow_down(cfg.max_retry_after);
-                            let r = self.fetcher.read(resp, max_body, deadline).await;
-                            sent.end(Some(status), r.as_ref().err());
-                            let r = match r {
-                                Ok(r) => Ok(Hop::Done(self.archived(head, r).await)),
-                                Err(e) => {
-                                    self.archived_without_body(head, Cut::Disconnect).await;
-                                    Err(e)
-                                }
-                            };
-                            return (r, attempt);
-                        }
-                        host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
-                    }
-                    _ => {
-                        sent.end(Some(status), None);
-                        self.archived_without_body(head, Cut::Unspecified).await;
-                        tokio::time::sleep(self.backoff(attempt)).await;
-                        continue;
-                    }
+            let judge = |resp: &reqwest::Response| self.judge(host, resp, url, attempt, max_body);
+            let hop = match self.exchange(req, judge).await {
+                Exchanged::Failed(e) if retries_left && e.kind().is_retryable() => None,
+                // The host itself was slowed down: `host.ready()` waits that out, no backoff on top.
+                Exchanged::Skipped(Retry::AfterHost) => continue,
+                Exchanged::Skipped(Retry::AfterBackoff) => None,
+                Exchanged::Read(Err(e), Reading::Body { retry_broken, .. })
+                    if retry_broken && e.kind().is_retryable() =>
+                {
+                    None
                 }
-                sent.end(Some(status), None);
-                self.archived_without_body(head, Cut::Unspecified).await;
-                continue;
-            }
-            if matches!(
-                status,
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-            ) {
-                // No retry left for this URL, but the host asked every request to slow down.
-                let asked =
-                    crate::net::fetch::retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
-                host.slow_down(asked.min(cfg.max_retry_after));
-            }
-            if let Some(target) = redirect_location(&resp, url) {
-                host.relax();
-                let r = read_redirect(&self.fetcher, resp, deadline).await;
-                sent.end(Some(status), None);
-                let r = self.archived(head, r).await;
-                let hop = match target {
-                    Ok(url) => Hop::Redirect(r, url),
-                    Err(raw) => Hop::DeadEnd(r, raw),
-                };
-                return (Ok(hop), attempt);
-            }
-            let read = self.fetcher.read(resp, max_body, deadline).await;
-            sent.end(Some(status), read.as_ref().err());
-            match read {
-                Err(e) if retries_left && e.kind().is_retryable() => {
-                    self.archived_without_body(head, Cut::Disconnect).await;
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                Exchanged::Failed(e) | Exchanged::Read(Err(e), _) => Some(Err(e)),
+                Exchanged::Read(Ok(resp), Reading::Redirect(Ok(to))) => {
+                    Some(Ok(Hop::Redirect(resp, to)))
                 }
-                Ok(r) => {
-                    if !is_retryable_status(status) {
+                Exchanged::Read(Ok(resp), Reading::Redirect(Err(raw))) => {
+                    Some(Ok(Hop::DeadEnd(resp, raw)))
+                }
+                Exchanged::Read(Ok(resp), Reading::Body { relax, .. }) => {
+                    if relax {
                         host.relax();
                     }
-                    return (Ok(Hop::Done(self.archived(head, r).await)), attempt);
+                    Some(Ok(Hop::Done(resp)))
                 }
-                Err(e) => {
-                    self.archived_without_body(head, Cut::Disconnect).await;
-                    return (Err(e), attempt);
-                }
+            };
+            if let Some(hop) = hop {
+                return (hop, attempt);
             }
+            tokio::time::sleep(self.backoff(attempt)).await;
         }
+    }
+
+    /// What to do with one attempt's answer, from its head: retry it unread, or read it. A 429/503 slows the
+    /// whole host down (Retry-After, capped) and a redirect relaxes it, before any body is read, as the original
+    /// answer came.
+    fn judge(
+        &self,
+        host: &Host,
+        resp: &reqwest::Response,
+        url: &Url,
+        attempt: u32,
+        max_body: u64,
+    ) -> Then<Retry, Reading> {
+        let cfg = &self.cfg;
+        let status = resp.status();
+        let retries_left = attempt <= cfg.retries;
+        let throttled = matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
+        if retries_left && is_retryable_status(status) {
+            if !throttled {
+                return Then::Skip(Retry::AfterBackoff);
+            }
+            let retry_after = crate::net::fetch::retry_after(resp);
+            if retry_after.is_some_and(|d| d > cfg.max_retry_after) {
+                // Past the cap: give the URL up with this status rather than stall the run; the host still
+                // pauses, for the cap.
+                host.slow_down(cfg.max_retry_after);
+                let last = Reading::Body {
+                    retry_broken: false,
+                    relax: false,
+                };
+                return Then::Read(max_body, last);
+            }
+            host.slow_down(retry_after.unwrap_or_else(|| self.backoff(attempt)));
+            return Then::Skip(Retry::AfterHost);
+        }
+        if throttled {
+            // No retry left for this URL, but the host asked every request to slow down.
+            let asked =
+                crate::net::fetch::retry_after(resp).unwrap_or_else(|| self.backoff(attempt));
+            host.slow_down(asked.min(cfg.max_retry_after));
+        }
+        if let Some(target) = redirect_location(resp, url) {
+            host.relax();
+            return Then::Redirect(Reading::Redirect(target));
+        }
+        let body = Reading::Body {
+            retry_broken: retries_left,
+            relax: !is_retryable_status(status),
+        };
+        Then::Read(max_body, body)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -441,13 +458,4 @@ fn redirect_location(resp: &reqwest::Response, base: &Url) -> Option<Result<Url,
     }
     let shown = joined.map_or_else(|_| location.into_owned(), |j| j.to_string());
     Some(Err(crate::record::cut(&shown, MAX_DEAD_END_CHARS)))
-}
-
-/// A redirect's head and as much of its small body as arrives; a broken body does not undo the redirect.
-async fn read_redirect(fetcher: &Fetcher, resp: reqwest::Response, deadline: Instant) -> Response {
-    let stub = crate::net::fetch::head(&resp, fetcher.options().headers_out);
-    fetcher
-        .read(resp, REDIRECT_BODY_MAX, deadline)
-        .await
-        .unwrap_or(stub)
 }

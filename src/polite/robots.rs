@@ -1,15 +1,18 @@
 //! robots.txt through the politeness path: [`Polite::fetch_robots`] fetches one origin's robots.txt (each
 //! redirect hop waiting on its host's backoff and `-r`, never with `-H` or credentials, never to another shard's
-//! host) and turns the answer into [`Robots`] per RFC 9309. A child of `polite.rs`; owns no host state.
+//! host) and turns the answer into [`Robots`] per RFC 9309. Each request is one `Polite::exchange`
+//! (`exchange.rs`: send, `-vv` line, archive record); this file only decides what the answers mean. A child of
+//! `polite/mod.rs`; owns no host state.
+
+use std::convert::Infallible;
 
 use reqwest::StatusCode;
-use tokio::time::Instant;
 use url::Url;
 
-use super::{read_redirect, redirect_target, Polite, MAX_DEAD_END_CHARS};
-use crate::net::request_log::{Purpose, Sent, Tag};
+use super::exchange::{ExchangeRequest, Exchanged, Then};
+use super::{redirect_target, Polite, MAX_DEAD_END_CHARS};
+use crate::net::request_log::{Purpose, Tag};
 use crate::polite::host::Robots;
-use crate::warc::Cut;
 
 /// robots.txt bodies past this are cut (Google reads 500 KiB).
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -25,49 +28,41 @@ impl Polite {
         for hop in 0..=ROBOTS_MAX_REDIRECTS {
             let host = self.hosts.get(&url);
             host.ready_for_robots().await;
-            let deadline = Instant::now() + self.cfg.timeout;
-            let client = host.client(|| self.fetcher.pool());
-            let tag = Tag::new(Purpose::Robots, hop);
-            let sent = Sent::start(tag, &url, 1);
-            let resp = match self.fetcher.send(client, &url, None, None, deadline).await {
-                Ok(r) => r,
-                Err(e) => {
-                    sent.end(None, Some(&e));
+            let req = ExchangeRequest {
+                host: &host,
+                url: &url,
+                creds: None,
+                validators: None,
+                tag: Tag::new(Purpose::Robots, hop),
+                attempt: 1,
+            };
+            // Never retried, so never left unread.
+            let then = |resp: &reqwest::Response| -> Then<Infallible, Option<Url>> {
+                match redirect_target(resp, &url) {
+                    Some(target) => Then::Redirect(Some(target)),
+                    None => Then::Read(MAX_ROBOTS_BYTES, None),
+                }
+            };
+            let target = match self.exchange(req, then).await {
+                Exchanged::Read(Ok(_), Some(target)) => target,
+                Exchanged::Read(Ok(r), None) if (200..300).contains(&r.status) => {
+                    return rules(&origin, r.body).await;
+                }
+                Exchanged::Read(Ok(r), None) => return robots_from_status(r.status),
+                Exchanged::Failed(e) | Exchanged::Read(Err(e), _) => {
                     return Robots::Unreachable(e.kind(), e.to_string());
                 }
+                Exchanged::Skipped(never) => match never {},
             };
-            let head = self.capture(&resp, &url, None, None);
-            let code = resp.status();
-            if let Some(target) = redirect_target(&resp, &url) {
-                let r = read_redirect(&self.fetcher, resp, deadline).await;
-                sent.end(Some(code), None);
-                self.archived(head, r).await;
-                if !self.owns(&target) {
-                    // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
-                    // so the host is refused (as for a 5xx), not allowed.
-                    let target = crate::record::cut(target.as_str(), MAX_DEAD_END_CHARS);
-                    return Robots::DisallowAll(format!(
-                        "robots.txt redirects to {target}, a host of another shard (--shard): not followed"
-                    ));
-                }
-                url = target;
-                continue;
+            if !self.owns(&target) {
+                // Its host belongs to another shard: not requested from here. Unread rules cannot be obeyed,
+                // so the host is refused (as for a 5xx), not allowed.
+                let target = crate::record::cut(target.as_str(), MAX_DEAD_END_CHARS);
+                return Robots::DisallowAll(format!(
+                    "robots.txt redirects to {target}, a host of another shard (--shard): not followed"
+                ));
             }
-            let status = code.as_u16();
-            let read = self.fetcher.read(resp, MAX_ROBOTS_BYTES, deadline).await;
-            sent.end(Some(code), read.as_ref().err());
-            let read = match read {
-                Ok(r) => Ok(self.archived(head, r).await),
-                Err(e) => {
-                    self.archived_without_body(head, Cut::Disconnect).await;
-                    Err(e)
-                }
-            };
-            return match read {
-                Ok(r) if (200..300).contains(&status) => rules(&origin, r.body).await,
-                Ok(_) => robots_from_status(status),
-                Err(e) => Robots::Unreachable(e.kind(), e.to_string()),
-            };
+            url = target;
         }
         // Too many redirects: RFC 9309 §2.3.1.2 lets a crawler treat it as unavailable (4xx): allow all.
         Robots::AllowAll
