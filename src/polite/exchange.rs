@@ -1,5 +1,5 @@
-//! One exchange of the polite path: [`Polite::exchange`] sends one request (`fetch.rs`), logs its `-vv` line
-//! (`request_log.rs`), captures it for the WARC archive, then leaves the body unread, reads a redirect's small
+//! One exchange of the polite path: [`Polite::exchange`] sends one request ([`crate::net::fetch`]), logs its `-vv` line
+//! ([`crate::net::request_log`]), captures it for the WARC archive, then leaves the body unread, reads a redirect's small
 //! body, or reads the body, as the caller decides from the response head, and archives what was read. Every
 //! request crawlfish sends (page and sitemap hops and their retries in `Polite::hop`, robots.txt in
 //! `fetch_robots`) goes through here, so each gets exactly one log line and one archive record.

@@ -1,6 +1,6 @@
 //! The one path every request takes: pages, each redirect hop, robots.txt and sitemap files. For every hop it
 //! checks *that hop's* host's robots.txt (fetching it first when the host is new), waits on that host's backoff,
-//! rate limiter and Crawl-delay, sends one request (`fetch.rs`), retries what is worth retrying, and follows a
+//! rate limiter and Crawl-delay, sends one request ([`crate::net::fetch`]), retries what is worth retrying, and follows a
 //! redirect itself (the client's own redirect policy is off), checking where it leads against the caller's
 //! [`Follow`] rule. It counts every request in `attempts` and records every redirect response in `redirects`.
 //!
@@ -13,11 +13,11 @@
 //! Split by what each part decides: [`Polite::get`] drives a URL's hops (robots check, credentials, validators,
 //! redirects and where they may lead); `Polite::hop` decides retries and backoff (attempts, Retry-After, host
 //! slow-down); `exchange.rs` does one request's send, `-vv` line, WARC capture, redirect-or-read and archive
-//! record, for pages, sitemap files and robots.txt alike, so that sequence exists once; `robots.rs` only adds
+//! record, for pages, sitemap files and robots.txt alike, so that sequence exists once; [`crate::robots`] only adds
 //! robots.txt's own semantics (RFC 9309) on top of it.
 //!
 //! Owns no pages, records or queues; must not parse pages or write records (only the archive, through the
-//! `warc` writer it is given). It joins `fetch.rs` (one request) and `host.rs` (per-host state), which do not
+//! `warc` writer it is given). It joins [`crate::net::fetch`] (one request) and [`crate::polite::host`] (per-host state), which do not
 //! import each other, and imports nothing from `crawl`, `config`, `app` or `cli` (the layer test).
 
 pub(crate) mod host;

@@ -1,4 +1,4 @@
-//! Recent robots.txt results of hosts whose state was released (`host.rs`), bounded in bytes: a host that comes
+//! Recent robots.txt results of hosts whose state was released ([`crate::polite::host`]), bounded in bytes: a host that comes
 //! back soon gets its rules (and its Crawl-delay limiter) back instead of being asked for robots.txt again. The
 //! oldest entries go first once the estimated bytes pass the budget.
 //!

@@ -14,11 +14,11 @@
 //! addition, no backoff is pending and its limiters have refilled: `2/R` (the burst of 2) and Crawl-delay since
 //! its last request. A fresh state then allows no more than the old one would have (one request at once, the next
 //! `1/R` later, where the refilled old limiter allowed two), so R+1 in any one-second window still holds. Its
-//! robots.txt result goes to a cache bounded in bytes (`robots_cache.rs`), so a host that comes back is not
+//! robots.txt result goes to a cache bounded in bytes ([`crate::polite::robots_cache`]), so a host that comes back is not
 //! asked again while the cache still holds it.
 //!
 //! Knows nothing of pages or records; of HTTP it only holds the host's client (its connection pool), built by
-//! the caller: `polite.rs` fetches robots.txt and hands the result in.
+//! the caller: [`crate::polite`] fetches robots.txt and hands the result in.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,7 +55,7 @@ const FIRST_SLOWDOWN: Duration = Duration::from_secs(1);
 pub(crate) enum Robots {
     /// 4xx, an unparsable file, or a redirect chain too long: everything is allowed.
     AllowAll,
-    /// The rules for us (`robots.rs`: they cost about the file's size).
+    /// The rules for us ([`crate::robots`]: they cost about the file's size).
     Rules(Box<crate::robots::Rules>),
     /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
     DisallowAll(String),

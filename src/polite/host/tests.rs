@@ -1,4 +1,4 @@
-//! Unit tests of `host.rs`: robots groups through `Robots::check`, Crawl-delay, backoff.
+//! Unit tests of [`crate::polite::host`]: robots groups through `Robots::check`, Crawl-delay, backoff.
 
 use super::*;
 
