@@ -89,7 +89,7 @@ async fn visit(
             };
         }
     };
-    let exchange = Exchanged {
+    let exchange = TripFacts {
         fetched_at,
         elapsed_ms,
         attempts: ex.attempts,
@@ -138,8 +138,8 @@ async fn visit(
     }
 }
 
-/// What the politeness path did for a URL, for its record.
-struct Exchanged {
+/// The facts of a URL's trip through the polite path that its record reports.
+struct TripFacts {
     fetched_at: String,
     elapsed_ms: u64,
     attempts: u32,
@@ -182,7 +182,7 @@ fn response_record(
     job: Job,
     parent: Option<String>,
     resp: Response,
-    exchange: Exchanged,
+    exchange: TripFacts,
     content: Content,
 ) -> Box<Record> {
     Box::new(Record {
@@ -223,7 +223,7 @@ fn not_modified(
     parent: Option<String>,
     mut resp: Response,
     carried: Carried,
-    exchange: Exchanged,
+    exchange: TripFacts,
 ) -> TaskOutcome {
     let follow = follow_list(cfg, &job, &carried.links, carried.meta_nofollow, |_| true);
     resp.etag = resp.etag.or(carried.etag);

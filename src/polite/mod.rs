@@ -124,9 +124,10 @@ pub(crate) enum Follow {
     SameOrigin,
 }
 
-/// What the path did for one URL: the last outcome, every request made, every redirect met.
+/// A URL's trip through the path: the last outcome, every request made, every redirect met (one exchange is
+/// [`exchange::Exchanged`]).
 #[derive(Debug)]
-pub(crate) struct Exchange {
+pub(crate) struct Trip {
     pub result: Result<Response, FetchError>,
     /// Requests made for this URL: redirect hops and retries included, robots.txt not.
     pub attempts: u32,
@@ -201,9 +202,9 @@ impl Polite {
         follow: Follow,
         max_body: u64,
         cond: Option<Conditional<'_>>,
-    ) -> Exchange {
+    ) -> Trip {
         let mut url = url.clone();
-        let mut ex = Exchange {
+        let mut ex = Trip {
             result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
             attempts: 0,
             redirects: Vec::new(),
@@ -258,7 +259,7 @@ impl Polite {
         hop: Result<Hop, FetchError>,
         follow: Follow,
         root: &Root,
-        ex: &mut Exchange,
+        ex: &mut Trip,
     ) -> Option<Url> {
         match hop {
             Err(e) => ex.result = Err(e),
