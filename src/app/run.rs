@@ -18,21 +18,18 @@ use crate::url::shard;
 use crate::warc::{self, writer as warc_writer};
 use crate::{input, polite};
 
-/// Starts `--warc FILE`'s writer (the file open, checked and cut by [`crate::app::files`]), `warcinfo` first.
+/// Starts `--warc FILE`'s writer (the file open, checked and cut by [`crate::app::files`]; `name` its file name),
+/// `warcinfo` first.
 fn start_warc(
     cfg: &Config,
     opts: &warc::WarcOptions,
-    file: warc_writer::WarcFile,
+    (file, name): (warc_writer::WarcFile, &str),
     cancel: CancellationToken,
 ) -> (
     warc_writer::Archive,
     tokio::sync::oneshot::Receiver<WriterEnd>,
 ) {
-    let name = opts
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let info = warc::warcinfo(&name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
+    let info = warc::warcinfo(name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
     warc_writer::spawn(file, &info, opts.level, cancel)
 }
 
@@ -73,10 +70,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         since,
         state,
         warc,
+        warc_name,
+        held,
     } = run_files::open(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
     let warc = match (warc, &cfg.warc) {
-        (Some(file), Some(opts)) => Some(start_warc(&cfg, opts, file, cancel.clone())),
+        (Some(file), Some(opts)) => {
+            Some(start_warc(&cfg, opts, (file, &warc_name), cancel.clone()))
+        }
         _ => None,
     };
     let (archive, warc_done) = warc.unzip();
@@ -155,6 +156,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
             }
         }
     }
+    // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
+    drop(held);
     Ok(Outcome {
         summary,
         elapsed: started.elapsed(),
