@@ -101,7 +101,7 @@ fn same_inode(meta: &std::fs::Metadata) -> (u64, u64) {
 /// namespace shows 0).
 fn holder(meta: &std::fs::Metadata) -> Option<u32> {
     let text = std::fs::read_to_string("/proc/locks").ok()?;
-    holder_in(&text, meta_key(meta))
+    holder_in(&text, &meta_key(meta))
 }
 
 /// `MAJ:MIN:INODE` as `/proc/locks` writes it (glibc's encoding of `st_dev`).
@@ -112,7 +112,7 @@ fn meta_key(meta: &std::fs::Metadata) -> String {
     format!("{major:02x}:{minor:02x}:{ino}")
 }
 
-fn holder_in(locks: &str, key: String) -> Option<u32> {
+fn holder_in(locks: &str, key: &str) -> Option<u32> {
     locks.lines().find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
         // Waiters are listed as `N: -> FLOCK …`: only the holder's line has the type second.
@@ -133,9 +133,9 @@ mod tests {
                      1: -> FLOCK  ADVISORY  WRITE 777 fe:00:42 0 EOF\n\
                      2: FLOCK  ADVISORY  WRITE 26953 fe:00:42 0 EOF\n\
                      3: POSIX  ADVISORY  WRITE 11 08:01:7 0 EOF\n";
-        assert_eq!(holder_in(locks, "fe:00:42".into()), Some(26953));
-        assert_eq!(holder_in(locks, "08:01:7".into()), None, "not a flock");
-        assert_eq!(holder_in("garbage\n\n1:", "fe:00:42".into()), None);
+        assert_eq!(holder_in(locks, "fe:00:42"), Some(26953));
+        assert_eq!(holder_in(locks, "08:01:7"), None, "not a flock");
+        assert_eq!(holder_in("garbage\n\n1:", "fe:00:42"), None);
     }
 
     #[test]

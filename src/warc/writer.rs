@@ -142,9 +142,9 @@ pub(crate) fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Resu
 fn refuse_unseekable(path: &Path, name: &str, file: Option<&File>) -> Result<()> {
     use std::os::unix::fs::FileTypeExt as _;
     let seekable = match file {
-        None => std::fs::metadata(path)
-            .map(|m| !(m.file_type().is_fifo() || m.file_type().is_socket()))
-            .unwrap_or(true),
+        None => std::fs::metadata(path).map_or(true, |m| {
+            !(m.file_type().is_fifo() || m.file_type().is_socket())
+        }),
         Some(mut file) => file.stream_position().is_ok(),
     };
     if !seekable {
