@@ -1,15 +1,19 @@
 //! The run's own files, opened so that a usage error changes none of them: `-o FILE` (or `--state DIR`'s
-//! `current.jsonl`), `--since FILE` and `--warc FILE`.
+//! `current.jsonl`), `--since FILE` and `--warc FILE` (with `--warc DIR` naming `--state DIR`, DIR's
+//! `current.warc.gz`).
 //!
 //! Each file is first opened without changing a byte (created when missing) and checked: not another file of the
 //! run (same device and inode, through any path or link, also once both are open), writable, and with `--resume`
 //! or `--state` crawlfish's own output or a WARC file. Only once every one is open and checked is anything
-//! truncated or cut, and a run refused before that removes the files it created. `--warc` is opened first, before
+//! truncated or cut, and a run refused before that removes the files it created. Every regular file written is
+//! locked for the run as it is opened ([`crate::output::file::lock`]): a second run writing it is refused (exit 75)
+//! before anything is changed. `--warc` is opened first, before
 //! `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were.
 //!
 //! Must not write records or decide exit codes; [`crate::output`], [`crate::output::resume`], [`crate::warc::writer`] and [`crate::output::state`] own how
 //! each file is read and cut.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,12 +25,17 @@ use crate::output::file::stdout_meta;
 use crate::output::{self, since, state};
 use crate::warc::writer as warc_writer;
 
-/// The run's files, open, checked, and ready to be written.
+/// The run's files, open, checked, locked, and ready to be written.
 pub(crate) struct Files {
     pub out: output::Output,
     pub since: Option<Arc<since::Since>>,
     pub state: Option<state::State>,
     pub warc: Option<warc_writer::WarcFile>,
+    /// The archive's file name, for its `warcinfo` record (`current.warc.gz` with `--warc DIR`).
+    pub warc_name: String,
+    /// Second handles on the locked files: the run's locks last until these are dropped, after `--state` has
+    /// renamed its files (the writer threads close theirs before that).
+    pub held: Vec<File>,
 }
 
 /// Files this run created, removed unless the run goes ahead ([`Created::keep`]).
@@ -52,10 +61,11 @@ impl Drop for Created {
 }
 
 /// Opens the output (stdout, `-o FILE` or `--state`'s `current.jsonl`, DIR locked), the earlier run to compare
-/// with, and `--warc FILE`; each truncated or cut only once all are open and checked.
+/// with, and `--warc FILE`; each locked for the run, and truncated or cut only once all are open and checked.
 ///
 /// # Errors
-/// A usage error (exit 2), or [`state::Busy`]: no file of the run was changed, and those it created are removed.
+/// A usage error (exit 2), or [`crate::output::file::Busy`] (another run holds DIR or writes one of the files):
+/// no file of the run was changed, and those it created are removed.
 pub(crate) fn open(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<Files> {
     let mut created = Created::default();
     let files = open_checked(cfg, inputs, &mut created)?;
@@ -64,10 +74,9 @@ pub(crate) fn open(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<Files> {
 }
 
 fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) -> Result<Files> {
-    let keep_links = cfg.crawl.depth > 0;
     let others = warc_others(cfg, inputs);
     // With --state, a WARC whose directory does not exist yet may be meant for DIR, which the lock creates when it
-    // does not exist either: it is opened once DIR is there.
+    // does not exist either: it is opened once DIR is there. `--warc DIR` (DIR's own archive) is opened there too.
     let state_dir_missing = cfg
         .output
         .state
@@ -77,74 +86,20 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
         .warc
         .as_ref()
         .map(|w| w.path.as_path())
-        .filter(|p| !state_dir_missing || dir_exists(p));
+        .filter(|p| !rotates(cfg, p) && (!state_dir_missing || dir_exists(p)));
     let mut warc = match early {
         Some(path) => Some(open_warc(cfg, path, &others, created)?),
         None => None,
     };
-    let (mut out, since, state) = if let Some((dir, keep)) = &cfg.output.state {
-        // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
-        let current = dir.join(state::CURRENT);
-        if let Some((_, name)) = inputs.iter().find(|(f, _)| Some(*f) == id(&current)) {
-            bail!(
-                "--state {}: its {} is also an input ({name}); refusing to write over the list being read",
-                dir.display(),
-                state::CURRENT
-            );
-        }
-        let state = state::State::lock(dir, *keep)?;
-        if let (None, Some(path)) = (&warc, cfg.warc.as_ref().map(|w| &w.path)) {
-            warc = Some(open_warc(cfg, path, &others, created)?);
-        }
-        let since = match state.latest()? {
-            Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
-            None => since::Since::empty(),
-        };
-        let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
-        (out, Some(Arc::new(since)), Some(state))
-    } else {
-        let since = match &cfg.output.since {
-            Some(path) => {
-                if cfg
-                    .output
-                    .output
-                    .as_deref()
-                    .is_some_and(|o| same_file(o, path))
-                {
-                    bail!(
-                        "--since {}: is also the output (-o); write this run to another file",
-                        path.display()
-                    );
-                }
-                Some(Arc::new(since::Since::open_for(
-                    path,
-                    "--since",
-                    &select_names(cfg),
-                )?))
-            }
-            None => None,
-        };
-        let out = output::open(
-            cfg.output.output.as_deref(),
-            cfg.output.resume,
-            keep_links,
-            inputs,
-        )?;
-        (out, since, None)
+    let (mut out, since, state) = match &cfg.output.state {
+        Some((dir, keep)) => open_state(cfg, (dir, *keep), inputs, &others, &mut warc, created)?,
+        None => open_plain(cfg, inputs, warc.as_ref())?,
     };
     created.add(out.created.as_deref());
     if let Some(w) = &mut warc {
         // Also when neither existed before this run (or a link led one to the other): compared as opened.
         if w.id().is_some() && w.id() == out.id {
-            let output = output_path(cfg).unwrap_or_default();
-            bail!(
-                "--warc {}: is also the output ({}); refusing to write over it",
-                cfg.warc
-                    .as_ref()
-                    .map_or(Path::new(""), |w| w.path.as_path())
-                    .display(),
-                output.display()
-            );
+            bail!(also_output(cfg));
         }
         w.check(append(cfg))?;
     }
@@ -152,12 +107,152 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
     if let Some(w) = &mut warc {
         w.commit()?;
     }
+    let warc_name = match (&warc, &state) {
+        (Some(_), Some(_)) if cfg.warc.as_ref().is_some_and(|w| rotates(cfg, &w.path)) => {
+            state::CURRENT_WARC.to_owned()
+        }
+        _ => cfg.warc.as_ref().map_or_else(String::new, |w| {
+            w.path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        }),
+    };
+    let held = out
+        .hold
+        .take()
+        .into_iter()
+        .chain(warc.as_ref().and_then(warc_writer::WarcFile::hold))
+        .collect();
     Ok(Files {
         out,
         since,
         state,
         warc,
+        warc_name,
+        held,
     })
+}
+
+type Opened = (
+    output::Output,
+    Option<Arc<since::Since>>,
+    Option<state::State>,
+);
+
+/// `--state DIR`: DIR locked, `--warc` opened if it waited for DIR, the latest run read, `current.jsonl` opened.
+fn open_state(
+    cfg: &Config,
+    (dir, keep): (&Path, usize),
+    inputs: &[(FileId, &str)],
+    others: &[(FileId, String)],
+    warc: &mut Option<warc_writer::WarcFile>,
+    created: &mut Created,
+) -> Result<Opened> {
+    // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
+    let current = dir.join(state::CURRENT);
+    if let Some((_, name)) = inputs.iter().find(|(f, _)| Some(*f) == id(&current)) {
+        bail!(
+            "--state {}: its {} is also an input ({name}); refusing to write over the list being read",
+            dir.display(),
+            state::CURRENT
+        );
+    }
+    let mut state = state::State::lock(dir, keep)?;
+    if let (None, Some(path)) = (&warc, cfg.warc.as_ref().map(|w| &w.path)) {
+        *warc = Some(if rotates(cfg, path) {
+            // DIR's own archive: appended to (an interrupted run's is resumed), renamed with the records.
+            let own = state.with_warc();
+            let file = warc_writer::open(&own, true, &borrowed(others))?;
+            created.add(file.created());
+            file
+        } else {
+            open_warc(cfg, path, others, created)?
+        });
+    }
+    let since = match state.latest()? {
+        Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
+        None => since::Since::empty(),
+    };
+    refuse_warc(cfg, warc.as_ref(), &current)?;
+    let keep_links = cfg.crawl.depth > 0;
+    let out = output::open(Some(&current), "--state", true, keep_links, inputs)?;
+    Ok((out, Some(Arc::new(since)), Some(state)))
+}
+
+/// stdout or `-o FILE`, and `--since FILE`.
+fn open_plain(
+    cfg: &Config,
+    inputs: &[(FileId, &str)],
+    warc: Option<&warc_writer::WarcFile>,
+) -> Result<Opened> {
+    let since = match &cfg.output.since {
+        Some(path) => {
+            if cfg
+                .output
+                .output
+                .as_deref()
+                .is_some_and(|o| same_file(o, path))
+            {
+                bail!(
+                    "--since {}: is also the output (-o); write this run to another file",
+                    path.display()
+                );
+            }
+            Some(Arc::new(since::Since::open_for(
+                path,
+                "--since",
+                &select_names(cfg),
+            )?))
+        }
+        None => None,
+    };
+    if let Some(o) = &cfg.output.output {
+        refuse_warc(cfg, warc, o)?;
+    }
+    let out = output::open(
+        cfg.output.output.as_deref(),
+        "-o",
+        cfg.output.resume,
+        cfg.crawl.depth > 0,
+        inputs,
+    )?;
+    Ok((out, since, None))
+}
+
+/// The output may not be the open `--warc` file (through any path or link): refused by identity before the
+/// output is locked, which would otherwise meet this run's own lock on the archive.
+fn refuse_warc(cfg: &Config, warc: Option<&warc_writer::WarcFile>, output: &Path) -> Result<()> {
+    match warc.and_then(warc_writer::WarcFile::id) {
+        Some(w) if Some(w) == id(output) => bail!(also_output(cfg)),
+        _ => Ok(()),
+    }
+}
+
+fn also_output(cfg: &Config) -> String {
+    format!(
+        "--warc {}: is also the output ({}); refusing to write over it",
+        cfg.warc
+            .as_ref()
+            .map_or(Path::new(""), |w| w.path.as_path())
+            .display(),
+        output_path(cfg).unwrap_or_default().display()
+    )
+}
+
+/// `--warc DIR` naming `--state DIR` itself: DIR keeps one archive per run, beside its records.
+fn rotates(cfg: &Config, warc: &Path) -> bool {
+    let Some((dir, _)) = &cfg.output.state else {
+        return false;
+    };
+    match (std::fs::canonicalize(warc), std::fs::canonicalize(dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        // DIR is not there yet: named alike (`d`, `d/`, `./d`) is the same DIR.
+        _ => warc.components().eq(dir.components()),
+    }
+}
+
+fn borrowed(others: &[(FileId, String)]) -> Vec<(FileId, &str)> {
+    others.iter().map(|(f, n)| (*f, n.as_str())).collect()
 }
 
 /// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names).
@@ -182,8 +277,7 @@ fn open_warc(
             path.display()
         );
     }
-    let others: Vec<(FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
-    let file = warc_writer::open(path, append(cfg), &others)?;
+    let file = warc_writer::open(path, append(cfg), &borrowed(others))?;
     created.add(file.created());
     Ok(file)
 }

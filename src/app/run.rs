@@ -18,22 +18,20 @@ use crate::url::shard;
 use crate::warc::{self, writer as warc_writer};
 use crate::{input, polite};
 
-/// Starts `--warc FILE`'s writer (the file open, checked and cut by [`crate::app::files`]), `warcinfo` first.
+/// Starts `--warc`'s writer (the file open, checked and cut by [`crate::app::files`]; `name` its file name),
+/// `warcinfo` first.
 fn start_warc(
     cfg: &Config,
-    opts: &warc::WarcOptions,
-    file: warc_writer::WarcFile,
+    file: Option<warc_writer::WarcFile>,
+    name: &str,
     cancel: CancellationToken,
-) -> (
+) -> Option<(
     warc_writer::Archive,
     tokio::sync::oneshot::Receiver<WriterEnd>,
-) {
-    let name = opts
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let info = warc::warcinfo(&name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
-    warc_writer::spawn(file, &info, opts.level, cancel)
+)> {
+    let (file, opts) = (file?, cfg.warc.as_ref()?);
+    let info = warc::warcinfo(name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
+    Some(warc_writer::spawn(file, &info, opts.level, cancel))
 }
 
 /// How a run ended.
@@ -73,12 +71,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         since,
         state,
         warc,
+        warc_name,
+        held,
     } = run_files::open(&cfg, &inputs)?;
     let cancel = CancellationToken::new();
-    let warc = match (warc, &cfg.warc) {
-        (Some(file), Some(opts)) => Some(start_warc(&cfg, opts, file, cancel.clone())),
-        _ => None,
-    };
+    let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
 
@@ -155,6 +152,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
             }
         }
     }
+    // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
+    drop(held);
     Ok(Outcome {
         summary,
         elapsed: started.elapsed(),

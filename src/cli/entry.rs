@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use crate::app::logs::{JsonSafeStderr, SafeFields};
 use crate::cli::LogFormat;
-use crate::output::state::Busy;
+use crate::output::file::Busy;
 use crate::{Outcome, Signal, WriterEnd};
 
-/// sysexits.h's "temporary failure, try again later": another run holds `--state`'s lock.
+/// sysexits.h's "temporary failure, try again later": another run holds `--state`'s lock or writes one of this
+/// run's files.
 const EX_TEMPFAIL: u8 = 75;
 use tracing_subscriber::EnvFilter;
 
@@ -110,7 +111,7 @@ async fn shutdown(quiet: bool, json_logs: bool) -> Signal {
 }
 
 /// The exit code of a run: a pure function of its outcome (README's exit-code table). A run that could not
-/// start is 2, or 75 (`EX_TEMPFAIL`) when another run holds `--state`'s lock.
+/// start is 2, or 75 (`EX_TEMPFAIL`) when another run holds `--state`'s lock or writes one of its files.
 fn exit_code(outcome: Result<&Outcome, &anyhow::Error>) -> ExitCode {
     let o = match outcome {
         Ok(o) => o,

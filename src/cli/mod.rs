@@ -71,7 +71,8 @@ pub struct Cli {
     pub keep: u32,
 
     /// Also archive every HTTP exchange (redirect hops, retries, robots.txt, sitemaps) in FILE: WARC/1.1, one
-    /// gzip member per record (.warc.gz); with --resume or --state, append to it
+    /// gzip member per record (.warc.gz); with --resume or --state, append to it. With --state DIR, --warc DIR:
+    /// one archive per run in DIR, renamed and pruned with its records
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
 
@@ -449,6 +450,9 @@ fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
     if host.starts_with('.') || host.contains("..") || host.ends_with('.') {
         bail!("--resolve {raw:?}: {host:?} is not a host name (an empty label)");
     }
+    // Keyed as URLs spell the name (`bücher.test` is `xn--bcher-kva.test` in every URL), else it never applies.
+    let host = crate::url::ascii_host(host)
+        .with_context(|| format!("--resolve {raw:?}: {host:?} is not a valid host name"))?;
     Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
 }
 

@@ -203,6 +203,11 @@ fn no_proxy_list(list: &str, source: &str, strict: bool) -> Result<String> {
             .strip_prefix('*')
             .filter(|e| e.starts_with('.'))
             .unwrap_or(entry);
+        // Matched against URL hosts, which spell an IDN in punycode: `bücher.test` as `xn--bcher-kva.test`.
+        let (dot, name) = entry.strip_prefix('.').map_or(("", entry), |n| (".", n));
+        let ascii = crate::url::ascii_host(name).map(|n| format!("{dot}{n}"));
+        let entry = ascii.unwrap_or_else(|| entry.to_owned());
+        let entry = entry.as_str();
         let ok = entry == "*"
             || entry
                 .trim_start_matches('[')
@@ -212,7 +217,7 @@ fn no_proxy_list(list: &str, source: &str, strict: bool) -> Result<String> {
             || is_cidr(entry)
             || is_host_name(entry.strip_prefix('.').unwrap_or(entry));
         if ok {
-            kept.push(entry);
+            kept.push(entry.to_owned());
         } else if strict {
             bail!(
                 "{source} {list:?}: {entry:?} is not a host name, domain, IP address, CIDR block or '*'"
@@ -333,6 +338,20 @@ mod tests {
             .iter()
             .map(|r| (r.targets, r.url.to_string(), r.source.clone()))
             .collect()
+    }
+
+    /// `--no-proxy bücher.test` was refused, and in `NO_PROXY` never matched: URLs carry the punycode name.
+    #[test]
+    fn idn_entries_are_spelled_as_urls_spell_them() {
+        let p = Proxies::from_flags(Some("p:3128"), Some("bücher.test, *.Bücher.de"), env(&[]))
+            .unwrap();
+        assert_eq!(
+            p.no_proxy.as_deref(),
+            Some("xn--bcher-kva.test,.xn--bcher-kva.de")
+        );
+        let vars = [("NO_PROXY", "bücher.test")];
+        let p = Proxies::from_flags(Some("p:3128"), None, env(&vars)).unwrap();
+        assert_eq!(p.no_proxy.as_deref(), Some("xn--bcher-kva.test"));
     }
 
     #[test]

@@ -74,12 +74,14 @@ pub(crate) struct Resume {
     pub created: Option<std::path::PathBuf>,
 }
 
-/// Opens FILE for `--resume`: checks it is ours, finds a torn last line, collects the URLs done. FILE is created
-/// when missing, and otherwise left as it is (see [`cut_torn_line`]).
+/// Opens FILE for `--resume` and locks it for the run (as `flag`, [`crate::output::file::lock`]) before reading a
+/// byte: checks it is ours, finds a torn last line, collects the URLs done. FILE is created when missing, and
+/// otherwise left as it is (see [`cut_torn_line`]).
 ///
 /// # Errors
-/// FILE is not a regular file, is not crawlfish's output, or cannot be read.
-pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
+/// FILE is another run's ([`crate::output::file::Busy`]), is not a regular file, is not crawlfish's output, or
+/// cannot be read.
+pub(crate) fn open(path: &Path, flag: &str, keep_links: bool) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -88,6 +90,7 @@ pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
                 .create_new(true)
                 .open(path)
                 .with_context(|| format!("cannot create {name} for --resume"))?;
+            crate::output::file::lock(&file, path, flag)?;
             return Ok(Resume {
                 file,
                 len: 0,
@@ -108,6 +111,8 @@ pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         bail!(not_regular(path)); // replaced between the check and the open
     }
+    // Before reading: a file another run is appending to has a torn line in the middle of the read.
+    crate::output::file::lock(&file, path, flag)?;
     let mut resume = Resume {
         file,
         len: 0,
@@ -410,7 +415,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let ours = dir.join("ours.jsonl");
         std::fs::write(&ours, format!("{RECORD}{{\"url\":\"http://a.test/2\",\"de")).unwrap();
-        let r = open(&ours, true).unwrap();
+        let r = open(&ours, "-o", true).unwrap();
         assert!(r.done.contains(&key("http://a.test/1")));
         assert_eq!(r.resumed.len(), 1);
         assert!(
@@ -422,7 +427,7 @@ mod tests {
 
         let theirs = dir.join("theirs.txt");
         std::fs::write(&theirs, "a note").unwrap();
-        let e = open(&theirs, false).err().unwrap();
+        let e = open(&theirs, "-o", false).err().unwrap();
         assert!(format!("{e:#}").contains("theirs.txt"), "{e:#}");
         assert_eq!(std::fs::read(&theirs).unwrap(), b"a note");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -30,6 +30,9 @@ pub(crate) struct Output {
     pub id: Option<FileId>,
     /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
     pub created: Option<PathBuf>,
+    /// A second handle on FILE, so the run's lock on it outlives the writer thread (`--state` holds it until
+    /// `current.jsonl` is renamed); `None` for stdout and devices.
+    pub hold: Option<File>,
     /// The change not made yet: FILE cut to this length (0 without `--resume`), by [`Output::commit`].
     cut: Option<Cut>,
 }
@@ -61,13 +64,16 @@ impl Output {
     }
 }
 
-/// Opens stdout or `-o FILE` without changing a byte of FILE (it is created when missing). With `--resume`, reads
-/// FILE, finds a torn last line and collects the URLs done. [`Output::commit`] then truncates or cuts it.
+/// Opens stdout or `-o FILE` without changing a byte of FILE (it is created when missing) and locks FILE for the
+/// run, named as `flag` in messages ([`crate::output::file::lock`]). With `--resume`, reads FILE, finds a torn
+/// last line and collects the URLs done. [`Output::commit`] then truncates or cuts it.
 ///
 /// # Errors
-/// FILE is one of the `inputs` (same device and inode), or cannot be opened or read.
+/// FILE is one of the `inputs` (same device and inode), another run's ([`crate::output::file::Busy`]), or cannot
+/// be opened or read.
 pub(crate) fn open(
     path: Option<&Path>,
+    flag: &str,
     resume: bool,
     keep_links: bool,
     inputs: &[(FileId, &str)],
@@ -86,6 +92,7 @@ pub(crate) fn open(
             resumed: Vec::new(),
             id: None,
             created: None,
+            hold: None,
             cut: None,
         });
     };
@@ -98,11 +105,14 @@ pub(crate) fn open(
     }
     let name = path.display().to_string();
     let (file, len, done, resumed, created) = if resume {
-        let r = crate::output::resume::open(path, keep_links)?;
+        let r = crate::output::resume::open(path, flag, keep_links)?;
         (r.file, r.len, r.done, r.resumed, r.created)
     } else {
         let (file, created) = crate::output::file::open_unchanged(path, false)
             .with_context(|| format!("cannot write {name}"))?;
+        // Truncating too: a second run writing the same file interleaves lines just the same.
+        // A file this run just created and another one locked first is that run's now: it is not removed.
+        crate::output::file::lock(&file, path, flag)?;
         (file, 0, SeenSet::default(), Vec::new(), created)
     };
     let id = file.metadata().ok().as_ref().and_then(FileId::of);
@@ -118,12 +128,14 @@ pub(crate) fn open(
         }),
         None => None,
     };
+    let hold = id.and_then(|_| file.try_clone().ok());
     Ok(Output {
         writer: Sink::file(file, name, len),
         done,
         resumed,
         id,
         created,
+        hold,
         cut,
     })
 }

@@ -150,6 +150,21 @@ pub(crate) fn join_plain(base: &Url, href: &str) -> Option<String> {
     Some(out)
 }
 
+/// A host name as typed (`--resolve`, `--no-proxy`, a shard key) spelled as URLs spell it: a name with non-ASCII
+/// characters goes through IDNA (UTS #46, as the `url` crate maps every URL's host) to lowercase punycode,
+/// `bücher.test` → `xn--bcher-kva.test`; an ASCII name is returned as it is. `None`: not a valid IDN.
+/// Without this a flag keyed by the typed name would never meet a URL's host.
+#[must_use]
+pub(crate) fn ascii_host(host: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if host.is_ascii() {
+        return Some(std::borrow::Cow::Borrowed(host));
+    }
+    match url::Host::parse(host) {
+        Ok(url::Host::Domain(d)) => Some(std::borrow::Cow::Owned(d)),
+        _ => None,
+    }
+}
+
 /// The registrable domain (eTLD+1) of a host, e.g. `example.co.uk` for `a.example.co.uk`.
 #[must_use]
 pub(crate) fn registrable_domain(host: &str) -> Option<&str> {
@@ -162,6 +177,19 @@ pub(crate) fn registrable_domain(host: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_idns_are_spelled_as_urls_spell_them() {
+        let url = Url::parse("http://Bücher.test/").unwrap();
+        assert_eq!(ascii_host("bücher.test").unwrap(), url.host_str().unwrap());
+        assert_eq!(ascii_host("BÜCHER.test").unwrap(), "xn--bcher-kva.test");
+        assert_eq!(
+            ascii_host("Example.COM").unwrap(),
+            "Example.COM",
+            "ASCII is left to the caller"
+        );
+        assert_eq!(ascii_host("bü cher.test"), None);
+    }
 
     #[test]
     fn normalises_case_ports_fragments_idn() {

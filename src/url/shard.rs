@@ -12,6 +12,7 @@
 //! Must not know about the scheduler or the network: [`crate::crawl`] filters listed URLs and links with
 //! [`Shard::owns_host`], [`crate::polite`] refuses redirect hops and robots.txt redirects to other shards.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -76,11 +77,23 @@ pub struct OtherShards {
     pub linked: u64,
 }
 
-/// The shard key of a host: its registrable domain, else the host itself (see the module docs).
+/// The shard key of a host: its registrable domain, else the host itself (see the module docs). A name typed with
+/// non-ASCII characters is keyed as its URL's host is (punycode, [`crate::url::ascii_host`]), so `bücher.test`
+/// and `xn--bcher-kva.test` share a shard.
 #[must_use]
-pub(crate) fn shard_key(host: &str) -> &str {
+pub(crate) fn shard_key(host: &str) -> Cow<'_, str> {
     let host = host.trim_end_matches('.');
-    crate::url::registrable_domain(host).unwrap_or(host)
+    match crate::url::ascii_host(host) {
+        Some(Cow::Owned(ascii)) => {
+            let ascii = ascii.trim_end_matches('.');
+            Cow::Owned(
+                crate::url::registrable_domain(ascii)
+                    .unwrap_or(ascii)
+                    .to_owned(),
+            )
+        }
+        _ => Cow::Borrowed(crate::url::registrable_domain(host).unwrap_or(host)),
+    }
 }
 
 /// The XXH3-64 (seed 0) hash of a host's [`shard_key`], lowercased.
@@ -168,6 +181,9 @@ mod tests {
         }
         // A public suffix under a private registry: each user's site is its own domain.
         assert_eq!(shard_key("alice.github.io"), "alice.github.io");
+        // A typed IDN is keyed as its URL's host: the same shard for both spellings.
+        assert_eq!(shard_key("www.bücher.de"), "xn--bcher-kva.de");
+        assert_eq!(shard_hash("bücher.test"), shard_hash("xn--bcher-kva.test"));
         // Trailing dots never count, as README says (an attack run found "a.." keyed as "a.").
         assert_eq!(shard_key("localhost.."), "localhost");
         assert_eq!(shard_key("127.0.0.1."), "127.0.0.1");

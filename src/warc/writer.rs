@@ -115,16 +115,19 @@ pub(crate) struct WarcFile {
 /// this leaves FILE as it was.
 ///
 /// # Errors
-/// FILE is one of `others` (an input or the JSON output), or cannot be opened for writing (a missing directory,
-/// a directory, no permission).
+/// FILE is one of `others` (an input or the JSON output), another run's ([`crate::output::file::Busy`]), not
+/// seekable (a FIFO, a pipe), or cannot be opened for writing (a missing directory, a directory, no permission).
 pub(crate) fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Result<WarcFile> {
     let name = path.display().to_string();
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
     if let Some((_, other)) = others.iter().find(|(f, _)| Some(*f) == id) {
         bail!("--warc {name}: is also {other}; refusing to write over it");
     }
+    refuse_unseekable(path, &name, None)?;
     let (file, created) = crate::output::file::open_unchanged(path, append)
         .with_context(|| format!("cannot write --warc {name}"))?;
+    refuse_unseekable(path, &name, Some(&file))?;
+    crate::output::file::lock(&file, path, "--warc")?;
     Ok(WarcFile {
         file,
         name,
@@ -133,7 +136,34 @@ pub(crate) fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Resu
     })
 }
 
+/// The archive is written at offsets (each record's `warc_offset`, the cut back to whole members): a FIFO, socket
+/// or pipe (`/dev/stdout` into `| gzip`) cannot be. Checked by type before opening (opening a FIFO waits for a
+/// reader), then by seeking the opened file (a terminal); `/dev/null` seeks and is accepted.
+fn refuse_unseekable(path: &Path, name: &str, file: Option<&File>) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let seekable = match file {
+        None => std::fs::metadata(path).map_or(true, |m| {
+            !(m.file_type().is_fifo() || m.file_type().is_socket())
+        }),
+        Some(mut file) => file.stream_position().is_ok(),
+    };
+    if !seekable {
+        bail!(
+            "--warc {name}: is a pipe, FIFO or socket, which a WARC file cannot be (records are written at \
+             offsets): give --warc a regular file"
+        );
+    }
+    Ok(())
+}
+
 impl WarcFile {
+    /// A second handle on the open file: the run's lock on it is held until this is dropped too (`--state` keeps
+    /// it until the archive is renamed).
+    #[must_use]
+    pub(crate) fn hold(&self) -> Option<File> {
+        self.file.try_clone().ok()
+    }
+
     /// The file's identity (same device and inode), to tell it from the other files of the run.
     #[must_use]
     pub(crate) fn id(&self) -> Option<FileId> {

@@ -204,3 +204,22 @@ async fn an_on_off_variable_that_says_off_is_as_if_unset() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--keep` means nothing without `--state`: exit 2 like the other dependent flags, typed or from the
+/// environment (also at its default value), before anything is read or fetched.
+#[tokio::test]
+async fn keep_without_state_is_a_usage_error_from_the_flag_or_the_environment() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok");
+    for (argv, env) in [
+        (vec!["--keep", "3"], vec![]),
+        (vec!["--keep", "10"], vec![]),
+        (vec![], vec![("CRAWLFISH_KEEP", "3")]),
+    ] {
+        let run = run_env(&argv, &env, &site.url("/")).await;
+        assert_eq!(run.code, Some(2), "{argv:?} {env:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--state"), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(site.total_hits(), 0);
+}

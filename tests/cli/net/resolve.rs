@@ -60,3 +60,40 @@ async fn resolve_refuses_a_host_with_an_empty_label() {
         assert!(run.records.is_empty());
     }
 }
+
+// Guards: `--resolve bücher.test:PORT:ADDR` was accepted and never matched (URLs carry the punycode name, the
+// override kept the typed one), and `--no-proxy bücher.test` was refused: both are keyed as URLs spell the host.
+#[tokio::test]
+async fn idn_names_in_resolve_and_no_proxy_are_spelled_as_urls_spell_them() {
+    let site = Site::start("127.0.0.4").await;
+    site.html("/", "<title>idn</title>");
+    let port = site.addr.port();
+    let proxy = proxy::HttpProxy::start("127.0.0.5", None).await;
+    let url = format!("http://bücher.test:{port}/");
+    let resolve = format!("bücher.test:{port}:127.0.0.4");
+    let proxy_url = proxy.url();
+    let run = crawlfish(
+        &args(&[
+            "--resolve",
+            &resolve,
+            "--proxy",
+            &proxy_url,
+            "--no-proxy",
+            "bücher.test",
+        ]),
+        &url,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let record = &run.records[0];
+    assert_eq!(record["title"], "idn", "{record}");
+    assert_eq!(
+        record["ip"], "127.0.0.4",
+        "connected to the override, directly"
+    );
+    assert!(proxy.seen().is_empty(), "--no-proxy applied");
+    assert_eq!(
+        site.header("/", "host").as_deref(),
+        Some(format!("xn--bcher-kva.test:{port}").as_str())
+    );
+}

@@ -1,6 +1,7 @@
 //! Where records go: `-o` and the user's files, `--resume`, `--state DIR` and `--since FILE`.
 
 mod files;
+mod locks;
 mod resume;
 mod since;
 mod state;

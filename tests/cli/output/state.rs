@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{by_url, latest, long_query, records_in};
+use super::{by_url, latest, long_query, records_in, RECORD};
 use crate::support::*;
 
 const LAST_MODIFIED: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
@@ -442,4 +442,48 @@ async fn state_compares_long_failed_urls_with_the_earlier_run() {
         assert_eq!(records[0]["change"], change);
     }
     std::fs::remove_dir_all(state.parent().unwrap()).unwrap();
+}
+
+// Guards: a finished run named after the format's last millisecond made every later run panic (exit 101) after
+// crawling everything; other odd names in DIR (not UTF-8, impossible dates) must not be trusted either.
+#[tokio::test]
+async fn hostile_run_names_in_dir_never_panic_a_run() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "<title>home</title>");
+    let state = tempdir("state-hostile").join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let record = RECORD;
+    let hostile = [
+        "99991231T235959.999Z.jsonl".as_bytes(),
+        b"99999999T999999.999Z.jsonl",
+        b"20261326T000000.000Z.jsonl",
+        b"2026\xff\xfe26T000000.000Z.jsonl",
+    ];
+    for name in hostile {
+        std::fs::write(state.join(std::ffi::OsStr::from_bytes(name)), record).unwrap();
+    }
+    let state_s = state.to_str().unwrap();
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let run = crawlfish(&args(&["--state", state_s, "--keep", "5"]), &site.url("/")).await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let newest = latest(&state);
+        let name = newest.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            name.starts_with("20") && name.as_str() < "9999",
+            "a sensible name: {name}"
+        );
+        assert_eq!(records_in(&newest).len(), 1);
+        made.push(name);
+    }
+    assert_ne!(made[0], made[1], "two runs, two names");
+    for name in hostile {
+        let path = state.join(std::ffi::OsStr::from_bytes(name));
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap(),
+            record,
+            "left as it was"
+        );
+    }
 }

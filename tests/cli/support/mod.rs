@@ -9,7 +9,9 @@ pub mod tls;
 pub mod warcio;
 
 mod files;
+mod gate;
 pub use files::{age, dir_snapshot, tempdir};
+pub use gate::Gate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,6 +35,8 @@ pub struct Step {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub delay: Duration,
+    /// Answered only once this gate is open.
+    pub gate: Option<Gate>,
 }
 
 impl Step {
@@ -45,6 +49,7 @@ impl Step {
             headers: vec![],
             body: body.into(),
             delay: Duration::ZERO,
+            gate: None,
         }
     }
     pub fn header(mut self, k: &str, v: &str) -> Step {
@@ -53,6 +58,10 @@ impl Step {
     }
     pub fn delay(mut self, d: Duration) -> Step {
         self.delay = d;
+        self
+    }
+    pub fn held(mut self, gate: &Gate) -> Step {
+        self.gate = Some(gate.clone());
         self
     }
 }
@@ -158,6 +167,9 @@ async fn handle(State(state): State<Arc<SiteState>>, req: Request) -> Response {
         .map(|steps| steps[n.min(steps.len() - 1)].clone());
     let step = step.unwrap_or_else(|| Step::new(404, "not found"));
     tokio::time::sleep(step.delay).await;
+    if let Some(gate) = &step.gate {
+        gate.pass().await;
+    }
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut resp = Response::new(Body::from(step.body));
     *resp.status_mut() = StatusCode::from_u16(step.status).unwrap();

@@ -5,6 +5,8 @@
 //! DIR/current.jsonl               the run being written; resumed as --resume would when a run died
 //! DIR/20261126T182517.123Z.jsonl  finished runs, named by their UTC end time (kept: --keep N)
 //! DIR/latest.jsonl                symlink to the newest finished run; the next run compares with it
+//! DIR/current.warc.gz             with --warc DIR: the run's archive, renamed with its records
+//! DIR/20261126T182517.123Z.warc.gz    (and deleted with them by --keep)
 //! ```
 //!
 //! A finished run's `current.jsonl` is synced, then renamed to its timestamp name (atomic in one directory);
@@ -26,6 +28,10 @@ use anyhow::{Context, Result};
 pub(crate) const LOCK: &str = "lock";
 /// The run being written.
 pub(crate) const CURRENT: &str = "current.jsonl";
+/// The run's archive being written, with `--warc DIR` (the same DIR).
+pub(crate) const CURRENT_WARC: &str = "current.warc.gz";
+/// A finished run's archive: its records' name with this instead of `.jsonl`.
+const WARC_SUFFIX: &str = ".warc.gz";
 /// The symlink to the newest finished run.
 pub(crate) const LATEST: &str = "latest.jsonl";
 /// The temporary name of the next `latest.jsonl`, renamed over it.
@@ -34,19 +40,21 @@ const LATEST_TMP: &str = "latest.jsonl.tmp";
 const FINISHED_SUFFIX: &str = ".jsonl";
 /// Length of the timestamp in a finished run's name.
 const STAMP_LEN: usize = "20261126T182517.123Z".len();
+/// Names tried by [`State::free_name`] before giving up (a DIR holding a thousand runs in one second is not a
+/// real one).
+const FREE_NAME_TRIES: u32 = 1000;
 /// Longest PID text read back from a held lock, for the message.
 const MAX_PID_TEXT: u64 = 32;
 
-/// Another run holds DIR's lock: exit 75 (`EX_TEMPFAIL`, try again later).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct Busy(String);
+pub(crate) use crate::output::file::Busy;
 
 /// DIR, locked for this run.
 #[derive(Debug)]
 pub(crate) struct State {
     dir: PathBuf,
     keep: usize,
+    /// `--warc DIR`: [`CURRENT_WARC`] is renamed and pruned with the records.
+    warc: bool,
     /// Held for the run; the lock goes with the file (also when the process dies).
     _lock: File,
 }
@@ -93,8 +101,15 @@ impl State {
         Ok(State {
             dir: dir.to_owned(),
             keep,
+            warc: false,
             _lock: lock,
         })
+    }
+
+    /// This run archives into DIR ([`CURRENT_WARC`], renamed and pruned with its records); returns its path.
+    pub(crate) fn with_warc(&mut self) -> PathBuf {
+        self.warc = true;
+        self.dir.join(CURRENT_WARC)
     }
 
     /// Where this run writes.
@@ -136,13 +151,28 @@ impl State {
     /// `latest.jsonl` lags one run behind until the next run finishes).
     pub(crate) fn finish(&self) -> Result<PathBuf> {
         let current = self.current();
-        File::open(&current)
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("--state: cannot sync {}", current.display()))?;
+        let warc = self.warc.then(|| self.dir.join(CURRENT_WARC));
+        for file in std::iter::once(&current).chain(&warc) {
+            File::open(file)
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("--state: cannot sync {}", file.display()))?;
+        }
         let target = self.dir.join(self.next_name()?);
         // latest.jsonl's replacement is made first: if that fails (no space, no inodes), nothing has moved and
         // current.jsonl is resumed next time.
         let tmp = self.latest_tmp(&target)?;
+        // The archive before the records: a crash between the two leaves a finished archive and current.jsonl,
+        // whose resumed run starts a new current.warc.gz, never records pointing into a renamed archive.
+        if let Some(warc) = &warc {
+            let to = warc_of(&target);
+            std::fs::rename(warc, &to).with_context(|| {
+                format!(
+                    "--state: cannot rename {} to {}",
+                    warc.display(),
+                    to.display()
+                )
+            })?;
+        }
         std::fs::rename(&current, &target).with_context(|| {
             format!(
                 "--state: cannot rename {} to {}",
@@ -161,22 +191,61 @@ impl State {
     /// The finished run's name: its UTC end time, or 1 ms after the newest run already there if the clock is
     /// behind that (a clock set back, a file from the future): names always sort in the order runs finished, so
     /// `--keep` never deletes the run that just ended and the next run compares with it.
+    ///
+    /// A name in DIR is never trusted: when nothing can sort after the newest (`99991231T235959.999Z.jsonl`, the
+    /// format's last millisecond) or the clock is outside the format (before 1970), the run takes the first free
+    /// name from its end time (logged: the next run compares with that newest file until it is removed).
     fn next_name(&self) -> Result<String> {
-        let name = stamp(SystemTime::now()) + FINISHED_SUFFIX;
-        let Some(newest) = self.finished()?.pop() else {
-            return Ok(name);
-        };
+        let now = stamp(SystemTime::now());
+        let newest = self.finished()?.pop();
         let newest_name = newest
-            .file_name()
-            .and_then(|n| n.to_str())
+            .as_ref()
+            .and_then(|n| n.file_name()?.to_str())
             .unwrap_or_default();
         // Compared as names, i.e. to the millisecond: a run ending in the same millisecond as the last one would
         // otherwise take (and replace) its name.
-        if name.as_str() > newest_name {
-            return Ok(name);
+        if let Some(name) = now.as_ref().map(|n| format!("{n}{FINISHED_SUFFIX}")) {
+            if name.as_str() > newest_name {
+                return Ok(name);
+            }
         }
-        let after = unstamp(&newest).map_or_else(SystemTime::now, |t| t + Duration::from_millis(1));
-        Ok(stamp(after) + FINISHED_SUFFIX)
+        let after = newest
+            .as_deref()
+            .and_then(unstamp)
+            .and_then(|t| t.checked_add(Duration::from_millis(1)))
+            .and_then(stamp);
+        if let Some(after) = after {
+            return Ok(after + FINISHED_SUFFIX);
+        }
+        tracing::warn!(
+            newest = %newest_name,
+            "--state: no run name sorts after the newest one in DIR; naming this run by its end time (remove \
+             that file so runs compare with the run before them again)"
+        );
+        self.free_name(now.as_deref())
+    }
+
+    /// The first name from `start` on (else 1970's first millisecond), a millisecond apart, that no file in DIR
+    /// has: a rename must never replace a run.
+    fn free_name(&self, start: Option<&str>) -> Result<String> {
+        let mut t = start
+            .and_then(unstamp_str)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        for _ in 0..FREE_NAME_TRIES {
+            if let Some(name) = stamp(t).map(|s| s + FINISHED_SUFFIX) {
+                if std::fs::symlink_metadata(self.dir.join(&name)).is_err() {
+                    return Ok(name);
+                }
+            }
+            let Some(next) = t.checked_add(Duration::from_millis(1)) else {
+                break;
+            };
+            t = next;
+        }
+        anyhow::bail!(
+            "--state {}: no free name for this run; current.jsonl is kept and resumed next time",
+            self.dir.display()
+        )
     }
 
     /// A symlink to `target` under a temporary name, ready to be renamed over `latest.jsonl`.
@@ -212,6 +281,13 @@ impl State {
             }
             if let Err(e) = std::fs::remove_file(old) {
                 tracing::warn!(file = %old.display(), error = %e, "--state: cannot delete an old run");
+                continue;
+            }
+            let warc = warc_of(old);
+            if std::fs::symlink_metadata(&warc).is_ok_and(|m| m.is_file()) {
+                if let Err(e) = std::fs::remove_file(&warc) {
+                    tracing::warn!(file = %warc.display(), error = %e, "--state: cannot delete an old archive");
+                }
             }
         }
     }
@@ -232,13 +308,31 @@ pub(crate) fn owns(dir: &Path, path: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false, // DIR (or the parent) does not exist yet: nothing of DIR's can be there
     };
-    in_dir && ([LOCK, CURRENT, LATEST, LATEST_TMP].contains(&name) || is_finished_name(name))
+    in_dir
+        && ([LOCK, CURRENT, CURRENT_WARC, LATEST, LATEST_TMP].contains(&name)
+            || is_finished_name(name)
+            || name
+                .strip_suffix(WARC_SUFFIX)
+                .and_then(unstamp_str)
+                .is_some())
+}
+
+/// A finished run's archive: `STAMP.warc.gz` beside `STAMP.jsonl`.
+fn warc_of(run: &Path) -> PathBuf {
+    let name = run.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let stamp = name.strip_suffix(FINISHED_SUFFIX).unwrap_or(name);
+    run.with_file_name(format!("{stamp}{WARC_SUFFIX}"))
 }
 
 /// DIR's own files must be what they seem: `lock` and `current.jsonl` regular files (a symlink there would make
 /// crawlfish write through it, outside DIR), `latest.jsonl` a symlink.
 fn refuse_links(dir: &Path) -> Result<()> {
-    for (name, want_link) in [(LOCK, false), (CURRENT, false), (LATEST, true)] {
+    for (name, want_link) in [
+        (LOCK, false),
+        (CURRENT, false),
+        (CURRENT_WARC, false),
+        (LATEST, true),
+    ] {
         let path = dir.join(name);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
@@ -263,43 +357,54 @@ fn refuse_links(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The time a finished run's name says (the inverse of [`stamp`]).
+/// The time a finished run's name says (the inverse of [`stamp`]); `None` for any name that is not one.
 fn unstamp(path: &Path) -> Option<SystemTime> {
-    let s = path.file_name()?.to_str()?.strip_suffix(FINISHED_SUFFIX)?;
-    let b = s.get(..STAMP_LEN)?;
-    let rfc = format!(
-        "{}-{}-{}T{}:{}:{}",
-        &b[0..4],
-        &b[4..6],
-        &b[6..8],
-        &b[9..11],
-        &b[11..13],
-        &b[13..]
-    );
-    humantime::parse_rfc3339(&rfc).ok()
+    unstamp_str(path.file_name()?.to_str()?.strip_suffix(FINISHED_SUFFIX)?)
 }
 
-/// `YYYYMMDDTHHMMSS.mmmZ` (UTC): sorts by time, and has no `:` (awkward in file names).
-fn stamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t)
-        .to_string()
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect()
-}
-
-fn is_finished_name(name: &str) -> bool {
-    let Some(stamp) = name.strip_suffix(FINISHED_SUFFIX) else {
-        return false;
-    };
-    let b = stamp.as_bytes();
-    b.len() == STAMP_LEN
+/// The time of a `YYYYMMDDTHHMMSS.mmmZ` stamp, checked byte by byte before any slicing (a hostile name must not
+/// panic) and then as a date (no 13th month).
+fn unstamp_str(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    let shaped = b.len() == STAMP_LEN
         && b.iter().enumerate().all(|(i, c)| match i {
             8 => *c == b'T',
             15 => *c == b'.',
             19 => *c == b'Z',
             _ => c.is_ascii_digit(),
-        })
+        });
+    if !shaped {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| s.get(r);
+    let rfc = format!(
+        "{}-{}-{}T{}:{}:{}",
+        part(0..4)?,
+        part(4..6)?,
+        part(6..8)?,
+        part(9..11)?,
+        part(11..13)?,
+        part(13..STAMP_LEN)?
+    );
+    humantime::parse_rfc3339(&rfc).ok()
+}
+
+/// `YYYYMMDDTHHMMSS.mmmZ` (UTC): sorts by time, and has no `:` (awkward in file names). `None` outside what the
+/// format holds (before 1970, after 9999).
+fn stamp(t: SystemTime) -> Option<String> {
+    use std::fmt::Write as _;
+    t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    let mut text = String::new();
+    // humantime's Display fails (and `to_string` would panic) past year 9999.
+    write!(text, "{}", humantime::format_rfc3339_millis(t)).ok()?;
+    Some(text.chars().filter(|c| *c != '-' && *c != ':').collect())
+}
+
+/// A finished run's name: a stamp that is a real time, and `.jsonl`.
+fn is_finished_name(name: &str) -> bool {
+    name.strip_suffix(FINISHED_SUFFIX)
+        .and_then(unstamp_str)
+        .is_some()
 }
 
 /// Makes the renames durable (a failure only weakens durability across a power loss: logged).
@@ -310,67 +415,4 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps_sort_and_are_recognised() {
-        let t = humantime::parse_rfc3339("2026-11-26T18:25:17.123Z").unwrap();
-        assert_eq!(stamp(t), "20261126T182517.123Z");
-        assert!(is_finished_name("20261126T182517.123Z.jsonl"));
-        for other in [
-            CURRENT,
-            LATEST,
-            LATEST_TMP,
-            LOCK,
-            "notes.jsonl",
-            "20261126T182517.123Z.jsonl.tmp",
-        ] {
-            assert!(!is_finished_name(other), "{other}");
-        }
-    }
-
-    #[test]
-    fn lock_finish_keep() {
-        let dir = std::env::temp_dir().join(format!("crawlfish-state-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let state = State::lock(&dir, 2).unwrap();
-        let again = State::lock(&dir, 2).unwrap_err();
-        assert!(again.is::<Busy>(), "{again:#}");
-        assert_eq!(state.latest().unwrap(), None);
-        let mut done = Vec::new();
-        for run in 0..3 {
-            std::fs::write(state.current(), format!("{{\"url\":\"run {run}\"}}\n")).unwrap();
-            done.push(state.finish().unwrap());
-            assert!(!state.current().exists());
-            assert_eq!(
-                std::fs::read_to_string(dir.join(LATEST)).unwrap(),
-                format!("{{\"url\":\"run {run}\"}}\n")
-            );
-            assert_eq!(state.latest().unwrap().as_ref(), done.last());
-        }
-        assert!(!done[0].exists(), "--keep 2 deleted the oldest");
-        assert!(done[1].exists() && done[2].exists());
-        drop(state);
-        assert!(State::lock(&dir, 2).is_ok(), "the lock goes with the run");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// Two runs ending in the same millisecond (or a run "from the future" in DIR) must not share a name: the
-    /// second rename would replace the first run.
-    #[test]
-    fn names_never_collide_or_go_back() {
-        let dir =
-            std::env::temp_dir().join(format!("crawlfish-state-names-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let state = State::lock(&dir, 5).unwrap();
-        let now = stamp(SystemTime::now()) + FINISHED_SUFFIX;
-        std::fs::write(dir.join(&now), "{\"url\":\"x\"}\n").unwrap();
-        assert!(state.next_name().unwrap() > now, "same millisecond");
-        let future = "20991231T235959.999Z.jsonl";
-        std::fs::write(dir.join(future), "{\"url\":\"x\"}\n").unwrap();
-        assert_eq!(state.next_name().unwrap(), "21000101T000000.000Z.jsonl");
-        drop(state);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;
