@@ -100,7 +100,13 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
             Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
             None => since::Since::empty(),
         };
-        let out = output::open(Some(&state.current()), true, keep_links, inputs)?;
+        let out = output::open(
+            Some(&state.current()),
+            true,
+            keep_links,
+            inputs,
+            warc_end(warc.as_ref()),
+        )?;
         (out, Some(Arc::new(since)), Some(state))
     } else {
         let since = match &cfg.output.since {
@@ -129,11 +135,12 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
             cfg.output.resume,
             keep_links,
             inputs,
+            warc_end(warc.as_ref()),
         )?;
         (out, since, None)
     };
     created.add(out.created.as_deref());
-    if let Some(w) = &mut warc {
+    if let Some(w) = &warc {
         // Also when neither existed before this run (or a link led one to the other): compared as opened.
         if w.id().is_some() && w.id() == out.id {
             let output = output_path(cfg).unwrap_or_default();
@@ -146,7 +153,6 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
                 output.display()
             );
         }
-        w.check(append(cfg))?;
     }
     out.commit()?;
     if let Some(w) = &mut warc {
@@ -160,7 +166,8 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
     })
 }
 
-/// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names).
+/// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names)
+/// and, when appended to, read to its last whole record ([`warc_writer::WarcFile::check`]).
 fn open_warc(
     cfg: &Config,
     path: &Path,
@@ -183,9 +190,18 @@ fn open_warc(
         );
     }
     let others: Vec<(FileId, &str)> = others.iter().map(|(f, n)| (*f, n.as_str())).collect();
-    let file = warc_writer::open(path, append(cfg), &others)?;
+    let mut file = warc_writer::open(path, append(cfg), &others)?;
     created.add(file.created());
+    // Read (never changed) before the output is read: which of its records have a response in the archive
+    // depends on where the archive's whole records end.
+    let repair = cfg.warc.as_ref().is_some_and(|w| w.repair);
+    file.check(append(cfg), repair)?;
     Ok(file)
+}
+
+/// Where `--warc`'s whole records end, for `--resume` to fetch again the URLs whose responses are not in it.
+fn warc_end(warc: Option<&warc_writer::WarcFile>) -> Option<u64> {
+    warc.map(warc_writer::WarcFile::end)
 }
 
 /// The files `--warc` may not be, by identity (those that exist now): the inputs, the output, `--since`'s file,

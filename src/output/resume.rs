@@ -6,6 +6,11 @@
 //! file proven ours has its torn last line (a write cut short by a crash) cut, and only by [`cut_torn_line`], once
 //! the run's other files have been checked too ([`crate::app::files`]). A missing or empty FILE is a fresh start.
 //!
+//! With `--warc`, a record whose response is not in the archive is not done: it has a `status` and a null
+//! `warc_offset` (the archive failed, e.g. a full disk), or a `warc_offset` at or past the end of the archive's whole
+//! records (cut as torn, or moved aside by `--warc-repair`). Its URL is fetched again and gets a new line after the
+//! old one; the last line of a URL is the one that counts (here and in `--since`).
+//!
 //! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
 //! `--since FILE` ([`crate::output::since`]) reads its file through the same checks (`scan_lines`), read-only.
 
@@ -52,6 +57,32 @@ pub(crate) struct Resumed {
     /// The page said `<meta name=robots content=nofollow>`: its links are not queued again (older records: false).
     #[serde(default)]
     pub meta_nofollow: bool,
+    /// Absent (`None`) without `--warc`; `Some(None)` when written as null.
+    #[serde(default, deserialize_with = "present_some")]
+    #[allow(clippy::option_option)]
+    // absent and null differ: only a null says the archive missed it
+    warc_offset: Option<Option<u64>>,
+}
+
+impl Resumed {
+    /// With `--warc` (whose whole records end at `end`): the record says it has a response, but the archive does
+    /// not hold it.
+    fn unarchived(&self, end: u64) -> bool {
+        match self.warc_offset {
+            Some(None) => self.status.is_some(),
+            Some(Some(offset)) => offset >= end,
+            None => false,
+        }
+    }
+}
+
+/// A field that is present (null or not): `Some`, so that a missing one (`serde(default)`: `None`) can be told
+/// from a null.
+#[allow(clippy::option_option)]
+fn present_some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A required field that may be `null` (serde treats a missing `Option` as `None` unless told otherwise).
@@ -79,7 +110,7 @@ pub(crate) struct Resume {
 ///
 /// # Errors
 /// FILE is not a regular file, is not crawlfish's output, or cannot be read.
-pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
+pub(crate) fn open(path: &Path, keep_links: bool, warc_end: Option<u64>) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -116,8 +147,15 @@ pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
         created: None,
     };
     let mut kept = keep_links.then_some(Vec::new());
-    let scan = scan(&mut resume.file, &mut resume.done, kept.as_mut())
-        .with_context(|| format!("cannot read {name} for --resume"))?;
+    let mut again = SeenSet::default();
+    let read = Found {
+        done: &mut resume.done,
+        kept: kept.as_mut(),
+        warc_end,
+        again: &mut again,
+    };
+    let scan =
+        scan(&mut resume.file, read).with_context(|| format!("cannot read {name} for --resume"))?;
     let complete = match scan {
         Scan::Ours(complete) => complete,
         Scan::Foreign(why) => bail!(
@@ -125,6 +163,14 @@ pub(crate) fn open(path: &Path, keep_links: bool) -> Result<Resume> {
              file crawlfish wrote: give -o a new file"
         ),
     };
+    if !again.is_empty() {
+        tracing::warn!(
+            file = %name,
+            "--resume --warc: {} URLs have a record but no response in the archive (warc_offset null, or past the \
+             end of its whole records): they are fetched again, and each gets a new line that supersedes the old",
+            again.len()
+        );
+    }
     resume.file.seek(io::SeekFrom::Start(complete))?;
     resume.len = complete;
     resume.resumed = kept.unwrap_or_default();
@@ -178,16 +224,31 @@ pub(crate) enum Scan {
     Foreign(String),
 }
 
-/// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line.
-fn scan<R: io::Read>(
-    file: R,
-    done: &mut SeenSet,
-    mut kept: Option<&mut Vec<Resumed>>,
-) -> io::Result<Scan> {
+/// Where reading the records puts what it finds.
+struct Found<'a> {
+    done: &'a mut SeenSet,
+    /// Records kept for their links (crawl mode).
+    kept: Option<&'a mut Vec<Resumed>>,
+    /// With `--warc`: where the archive's whole records end.
+    warc_end: Option<u64>,
+    /// URLs whose last line has no response in the archive: fetched again.
+    again: &'a mut SeenSet,
+}
+
+/// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line. A URL's
+/// last line decides whether it is done.
+fn scan<R: io::Read>(file: R, mut to: Found<'_>) -> io::Result<Scan> {
     scan_lines(file, |line, _| {
         let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
-        done.insert(key(&r.url));
-        if let Some(v) = kept.as_deref_mut() {
+        let k = key(&r.url);
+        if to.warc_end.is_some_and(|end| r.unarchived(end)) {
+            to.done.remove(&k);
+            to.again.insert(k);
+            return Ok(());
+        }
+        to.done.insert(k);
+        to.again.remove(&k);
+        if let Some(v) = to.kept.as_deref_mut() {
             v.push(r);
         }
         Ok(())
@@ -225,7 +286,10 @@ pub(crate) fn scan_lines<R: io::Read>(
             LineEnd::Newline => {}
         }
         if let Err(e) = each(&line, complete) {
-            return Ok(Scan::Foreign(format!("line {number} is not a record: {e}")));
+            return Ok(Scan::Foreign(format!(
+                "line {number} is not a record: {e}{}",
+                missing_hint(&e)
+            )));
         }
         complete += line.len() as u64;
         if line.capacity() > READ_BUFFER * 16 {
@@ -233,6 +297,18 @@ pub(crate) fn scan_lines<R: io::Read>(
         }
     }
     unreachable!("a file has fewer than 2^64 lines")
+}
+
+/// For a line that lacks a field crawlfish reads back: most likely a `--fields` output written to stdout (an
+/// `-o FILE` always keeps them), so say which fields are needed.
+fn missing_hint(why: &str) -> String {
+    if !why.starts_with("missing field") {
+        return String::new();
+    }
+    format!(
+        " (an output written with --fields to stdout? reading it back needs {}; -o FILE always keeps them)",
+        crate::record::fields::RESUME_NEEDS.join(",")
+    )
 }
 
 /// Whether `path` is a regular file that is empty or starts like a record (a cheap check before deleting a file
@@ -332,7 +408,14 @@ mod tests {
         \"links\":[],\"attempts\":1,\"error\":{\"kind\":\"dns\",\"message\":\"x\"}}\n";
 
     fn scan_bytes(bytes: &[u8]) -> Scan {
-        scan(bytes, &mut SeenSet::default(), None).unwrap()
+        let (mut done, mut again) = (SeenSet::default(), SeenSet::default());
+        let read = Found {
+            done: &mut done,
+            kept: None,
+            warc_end: None,
+            again: &mut again,
+        };
+        scan(bytes, read).unwrap()
     }
 
     #[test]
@@ -397,6 +480,59 @@ mod tests {
         assert!(line.capacity() <= 2 * MAX_RECORD_LINE);
     }
 
+    /// Issue 22: a record whose response is not in the archive (null `warc_offset`, or past the archive's end) was
+    /// taken as done by `--resume --warc`; the last line of a URL decides.
+    #[test]
+    fn with_warc_a_record_missing_from_the_archive_is_not_done() {
+        let line = |url: &str, status: &str, offset: &str| {
+            format!(
+                "{{\"url\":\"http://a.test/{url}\",\"final_url\":null,\"status\":{status},\"depth\":0,\
+                 \"attempts\":1,\"error\":null,\"warc_offset\":{offset}}}\n"
+            )
+        };
+        let file = [
+            line("null", "200", "null"),
+            line("past", "200", "500"),
+            line("kept", "200", "499"),
+            line("dns", "null", "null"),
+            line("again", "200", "null"),
+            line("again", "200", "10"),
+            line("undone", "200", "10"),
+            line("undone", "200", "null"),
+        ]
+        .concat();
+        let scan_with = |end: Option<u64>| {
+            let (mut done, mut again) = (SeenSet::default(), SeenSet::default());
+            let mut kept = Vec::new();
+            let read = Found {
+                done: &mut done,
+                kept: Some(&mut kept),
+                warc_end: end,
+                again: &mut again,
+            };
+            scan(file.as_bytes(), read).unwrap();
+            (done, again.len(), kept.len())
+        };
+        let (done, again, kept) = scan_with(Some(500));
+        for (url, is_done) in [
+            ("null", false),
+            ("past", false),
+            ("kept", true),
+            ("dns", true),
+            ("again", true),
+            ("undone", false),
+        ] {
+            assert_eq!(
+                done.contains(&key(&format!("http://a.test/{url}"))),
+                is_done,
+                "{url}"
+            );
+        }
+        assert_eq!((again, kept), (3, 4));
+        // Without --warc this run does not archive: every URL is done, as before.
+        assert_eq!(scan_with(None).0.len(), 6);
+    }
+
     #[test]
     fn null_fields_must_still_be_present() {
         let no_error = RECORD.replace(",\"error\":{\"kind\":\"dns\",\"message\":\"x\"}", "");
@@ -410,7 +546,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let ours = dir.join("ours.jsonl");
         std::fs::write(&ours, format!("{RECORD}{{\"url\":\"http://a.test/2\",\"de")).unwrap();
-        let r = open(&ours, true).unwrap();
+        let r = open(&ours, true, None).unwrap();
         assert!(r.done.contains(&key("http://a.test/1")));
         assert_eq!(r.resumed.len(), 1);
         assert!(
@@ -422,7 +558,7 @@ mod tests {
 
         let theirs = dir.join("theirs.txt");
         std::fs::write(&theirs, "a note").unwrap();
-        let e = open(&theirs, false).err().unwrap();
+        let e = open(&theirs, false, None).err().unwrap();
         assert!(format!("{e:#}").contains("theirs.txt"), "{e:#}");
         assert_eq!(std::fs::read(&theirs).unwrap(), b"a note");
         std::fs::remove_dir_all(&dir).unwrap();

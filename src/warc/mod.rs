@@ -18,6 +18,7 @@
 //! Must not decide which exchanges are archived (the polite path captures every one) nor read the command line
 //! (it gets it redacted in [`WarcOptions::command`]).
 
+mod check;
 pub(crate) mod gzip;
 pub(crate) mod writer;
 
@@ -358,6 +359,8 @@ pub struct WarcOptions {
     /// The command line as `warcinfo` shows it, secrets already redacted by the command-line layer; empty for a
     /// run started from the library.
     pub command: String,
+    /// `--warc-repair`: appending to a FILE damaged in the middle moves the damaged tail aside instead of stopping.
+    pub repair: bool,
 }
 
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the

@@ -1,5 +1,7 @@
-//! `--warc FILE`: what is archived, at which gzip level, and when a WARC file is refused.
+//! `--warc FILE`: what is archived, at which gzip level, when a WARC file is refused, and how an archive that is
+//! not whole is resumed.
 
 mod archive;
+mod check;
 mod level;
 mod refused;
