@@ -4,8 +4,9 @@
 //! Each file is first opened without changing a byte (created when missing) and checked: not another file of the
 //! run (same device and inode, through any path or link, also once both are open), writable, and with `--resume`
 //! or `--state` crawlfish's own output or a WARC file. Only once every one is open and checked is anything
-//! truncated or cut, and a run refused before that removes the files it created. `--warc` is opened first, before
-//! `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were.
+//! truncated or cut, and a run refused before that removes the files it created. `--warc` is opened (and, when
+//! appended to, read to its last whole record) first, before `-o` and before `--state` takes DIR's lock, so a bad
+//! `--warc` path leaves both as they were, and `--resume` knows which records have their response in the archive.
 //!
 //! Must not write records or decide exit codes; [`crate::output`], [`crate::output::resume`], [`crate::warc::writer`] and [`crate::output::state`] own how
 //! each file is read and cut.

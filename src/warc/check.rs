@@ -265,9 +265,11 @@ mod tests {
 
     fn three() -> (Vec<u8>, [u64; 3]) {
         // Varied text: in a run of one letter, a flipped distance code still copies the same letter.
-        let middle: String = (0..800u32)
-            .map(|i| format!("{} ", i.wrapping_mul(2_654_435_761)))
-            .collect();
+        let middle = (0..800u32).fold(String::new(), |mut s, i| {
+            s += &i.wrapping_mul(2_654_435_761).to_string();
+            s.push(' ');
+            s
+        });
         let (a, b, c) = (record("first"), record(&middle), record("third"));
         let starts = [0, a.len() as u64, (a.len() + b.len()) as u64];
         ([a, b, c].concat(), starts)

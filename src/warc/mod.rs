@@ -13,7 +13,8 @@
 //! `Content-Encoding` and `Content-Length` are dropped and a `Content-Length` of the stored body is written; the
 //! payload digest is over that stored body.
 //!
-//! Builds bytes only: [`crate::warc::writer`] compresses them and writes them off the runtime threads.
+//! Builds bytes only: [`crate::warc::writer`] compresses them and writes them off the runtime threads, and
+//! [`crate::warc::check`] verifies an existing file before it is appended to.
 //!
 //! Must not decide which exchanges are archived (the polite path captures every one) nor read the command line
 //! (it gets it redacted in [`WarcOptions::command`]).

@@ -8,9 +8,10 @@
 //! two system calls and a wake-up per exchange.
 //!
 //! Opening the file: first without changing a byte ([`open`]: created if missing), then checked ([`WarcFile::check`],
-//! read-only), and only once every other file of the run is open and checked too, cut ([`WarcFile::commit`]):
-//! without `--resume` truncated; with it, complete gzip members are kept, a torn last one is cut, and a new
-//! `warcinfo` is appended before anything else. A write failure cuts the file back to
+//! read-only, every member verified by [`crate::warc::check`]), and only once every other file of the run is open and
+//! checked too, cut ([`WarcFile::commit`]): without `--resume` truncated; with it, whole members are kept, a torn
+//! last one is cut (a member damaged in the middle stops the run, or with `--warc-repair` is moved aside with
+//! everything after it), and a new `warcinfo` is appended before anything else. A write failure cuts the file back to
 //! its last whole member, cancels the run and ends the writer with [`WriterEnd::Failed`] (exit 2).
 
 use std::fs::File;

@@ -137,6 +137,16 @@ async fn a_damaged_member_in_the_middle_stops_resume_naming_its_offset_and_chang
         "the output is untouched"
     );
     assert_eq!(c.site.hits("/new"), 0, "nothing was fetched");
+    // --warc-repair only where the file is appended to.
+    let run = crawlfish(&args(&["--warc", c.warc_s(), "--warc-repair"]), &more).await;
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr
+            .contains("--warc-repair: only with --resume or --state"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&c.warc).unwrap(), warc_before);
     std::fs::remove_dir_all(&c.dir).unwrap();
 }
 
@@ -237,7 +247,7 @@ async fn records_with_a_null_warc_offset_are_fetched_again_by_resume() {
     assert_eq!(lines.len(), 4, "one new line, after the old");
     assert_eq!(lines[3]["url"], p1.as_str());
     c.assert_offsets_point_home();
-    // --since reads the last line of a URL too: the new one, whose digest is the page's.
+    // --since reads a file with two lines for a URL (the last one counts).
     let again = c.dir.join("again.jsonl");
     let run = crawlfish(
         &args(&[
