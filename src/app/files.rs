@@ -7,8 +7,9 @@
 //! or `--state` crawlfish's own output or a WARC file. Only once every one is open and checked is anything
 //! truncated or cut, and a run refused before that removes the files it created. Every regular file written is
 //! locked for the run as it is opened ([`crate::output::file::lock`]): a second run writing it is refused (exit 75)
-//! before anything is changed. `--warc` is opened first, before
-//! `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were.
+//! before anything is changed. `--warc` is opened (and, when appended to, read to its last whole record) first,
+//! before `-o` and before `--state` takes DIR's lock, so a bad `--warc` path leaves both as they were, and
+//! `--resume` knows which records have their response in the archive.
 //!
 //! Must not write records or decide exit codes; [`crate::output`], [`crate::output::resume`], [`crate::warc::writer`] and [`crate::output::state`] own how
 //! each file is read and cut.
@@ -96,12 +97,11 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
         None => open_plain(cfg, inputs, warc.as_ref())?,
     };
     created.add(out.created.as_deref());
-    if let Some(w) = &mut warc {
+    if let Some(w) = &warc {
         // Also when neither existed before this run (or a link led one to the other): compared as opened.
         if w.id().is_some() && w.id() == out.id {
             bail!(also_output(cfg));
         }
-        w.check(append(cfg))?;
     }
     out.commit()?;
     if let Some(w) = &mut warc {
@@ -162,8 +162,9 @@ fn open_state(
         *warc = Some(if rotates(cfg, path) {
             // DIR's own archive: appended to (an interrupted run's is resumed), renamed with the records.
             let own = state.with_warc();
-            let file = warc_writer::open(&own, true, &borrowed(others))?;
+            let mut file = warc_writer::open(&own, true, &borrowed(others))?;
             created.add(file.created());
+            file.check(true, cfg.warc.as_ref().is_some_and(|w| w.repair))?;
             file
         } else {
             open_warc(cfg, path, others, created)?
@@ -175,7 +176,14 @@ fn open_state(
     };
     refuse_warc(cfg, warc.as_ref(), &current)?;
     let keep_links = cfg.crawl.depth > 0;
-    let out = output::open(Some(&current), "--state", true, keep_links, inputs)?;
+    let out = output::open(
+        Some(&current),
+        "--state",
+        true,
+        keep_links,
+        inputs,
+        warc_end(warc.as_ref()),
+    )?;
     Ok((out, Some(Arc::new(since)), Some(state)))
 }
 
@@ -215,6 +223,7 @@ fn open_plain(
         cfg.output.resume,
         cfg.crawl.depth > 0,
         inputs,
+        warc_end(warc),
     )?;
     Ok((out, since, None))
 }
@@ -255,7 +264,8 @@ fn borrowed(others: &[(FileId, String)]) -> Vec<(FileId, &str)> {
     others.iter().map(|(f, n)| (*f, n.as_str())).collect()
 }
 
-/// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names).
+/// `--warc FILE`, opened unchanged (checked against the run's other files, and not one of `--state` DIR's names)
+/// and, when appended to, read to its last whole record ([`warc_writer::WarcFile::check`]).
 fn open_warc(
     cfg: &Config,
     path: &Path,
@@ -277,9 +287,18 @@ fn open_warc(
             path.display()
         );
     }
-    let file = warc_writer::open(path, append(cfg), &borrowed(others))?;
+    let mut file = warc_writer::open(path, append(cfg), &borrowed(others))?;
     created.add(file.created());
+    // Read (never changed) before the output is read: which of its records have a response in the archive
+    // depends on where the archive's whole records end.
+    let repair = cfg.warc.as_ref().is_some_and(|w| w.repair);
+    file.check(append(cfg), repair)?;
     Ok(file)
+}
+
+/// Where `--warc`'s whole records end, for `--resume` to fetch again the URLs whose responses are not in it.
+fn warc_end(warc: Option<&warc_writer::WarcFile>) -> Option<u64> {
+    warc.map(warc_writer::WarcFile::end)
 }
 
 /// The files `--warc` may not be, by identity (those that exist now): the inputs, the output, `--since`'s file,

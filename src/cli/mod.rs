@@ -81,6 +81,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(0..=9))]
     pub warc_level: u32,
 
+    /// With --warc and --resume or --state: when FILE is damaged in the middle, move the damaged record and
+    /// everything after it to FILE.damaged-OFFSET and go on (URLs archived there are fetched again) instead of
+    /// exiting 2
+    #[arg(long, requires = "warc")]
+    pub warc_repair: bool,
+
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -173,8 +179,8 @@ pub struct Cli {
     #[arg(long = "headers")]
     pub response_headers: bool,
 
-    /// Print only these record fields, in record order (e.g. url,status,title); --resume, --since and --state
-    /// add back the fields they read
+    /// Print only these record fields, in record order (e.g. url,status,title); -o FILE, --resume, --since and
+    /// --state add back the fields reading FILE again needs
     #[arg(long, value_name = "LIST")]
     pub fields: Option<String>,
 
@@ -385,9 +391,15 @@ impl Cli {
         if self.resume && output.is_none() {
             bail!("--resume needs -o FILE (it reads FILE back), not stdout");
         }
+        if self.warc_repair && !self.resume && self.state.is_none() {
+            bail!("--warc-repair: only with --resume or --state (without them --warc FILE is replaced, not appended to)");
+        }
         let read_back = self.since.is_some() || self.state.is_some();
+        // Any -o FILE may be resumed (or read by --since) later, if only because the run died: it keeps what
+        // --resume reads even when this run was not started with --resume, so a --fields run is never lost.
+        let resumable = self.resume || self.state.is_some() || output.is_some();
         let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
-            .map(|f| f.forced(self.resume || self.state.is_some(), read_back, self.depth));
+            .map(|f| f.forced(resumable, read_back, self.depth, self.warc.is_some()));
         let warc = match &self.warc {
             Some(path) if path.as_os_str() == STDOUT_NAME => {
                 bail!("--warc needs a FILE (stdout carries the records)")
@@ -396,6 +408,7 @@ impl Cli {
                 path: path.clone(),
                 level: self.warc_level,
                 command: String::new(),
+                repair: self.warc_repair,
             }),
             None => None,
         };

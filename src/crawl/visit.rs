@@ -21,7 +21,7 @@ use crate::html::{self, Page};
 use crate::net::fetch::Response;
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
 use crate::polite::{Follow, Polite};
-use crate::record::{now_rfc3339, ErrorKind, Record, RecordError, Redirect};
+use crate::record::{now_rfc3339, ErrorKind, FetchError, Record, RecordError, Redirect};
 
 /// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
 /// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
@@ -74,26 +74,20 @@ async fn visit(
         .get(&job.url, &job.root, follow, cfg.max_body, cond)
         .await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut resp = match ex.result {
-        Ok(r) => r,
-        Err(e) => {
-            let mut record =
-                Record::failed(job.url.as_str(), job.depth, parent, e.kind(), e.to_string());
-            record.fetched_at = fetched_at;
-            record.elapsed_ms = elapsed_ms;
-            record.attempts = ex.attempts;
-            record.redirects = ex.redirects;
-            return TaskOutcome::Page {
-                record: Box::new(record),
-                follow: Vec::new(),
-            };
-        }
-    };
     let exchange = TripFacts {
         fetched_at,
         elapsed_ms,
         attempts: ex.attempts,
         redirects: ex.redirects,
+    };
+    let mut resp = match ex.result {
+        Ok(r) => r,
+        Err(e) => {
+            return TaskOutcome::Page {
+                record: failed_record(job, parent, &e, ex.received, exchange),
+                follow: Vec::new(),
+            };
+        }
     };
     if resp.status == NOT_MODIFIED && asked {
         if let Some(carried) = match since {
@@ -212,6 +206,48 @@ fn response_record(
         warc_offset: resp.warc_offset.map(Some),
         meta_nofollow: content.meta_nofollow,
     })
+}
+
+/// A URL without a whole final response. When a response came but its body broke off (`received`), the record
+/// says what was received: the head's fields (`status`, `final_url`, `content_type`, validators, `ip`,
+/// `http_version`, `headers`) and its archived record's `warc_offset`, with `truncated` true, no body (`bytes` 0,
+/// `digest` null: none is kept), no title or links (a page cut off is not parsed) and the error.
+fn failed_record(
+    job: Job,
+    parent: Option<String>,
+    e: &FetchError,
+    received: Option<Box<Response>>,
+    exchange: TripFacts,
+) -> Box<Record> {
+    let error = RecordError {
+        kind: e.kind(),
+        message: e.to_string(),
+    };
+    if let Some(mut head) = received {
+        head.truncated = true;
+        let content = Content {
+            bytes: 0,
+            title: None,
+            links: Vec::new(),
+            extract: None,
+            digest: None,
+            meta_nofollow: false,
+            error: Some(error),
+        };
+        return response_record(job, parent, *head, exchange, content);
+    }
+    let mut record = Record::failed(
+        job.url.as_str(),
+        job.depth,
+        parent,
+        error.kind,
+        error.message,
+    );
+    record.fetched_at = exchange.fetched_at;
+    record.elapsed_ms = exchange.elapsed_ms;
+    record.attempts = exchange.attempts;
+    record.redirects = exchange.redirects;
+    Box::new(record)
 }
 
 /// A 304 answered from the earlier record: its links are followed unless its `meta_nofollow` says not (all of

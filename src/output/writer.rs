@@ -66,7 +66,9 @@ impl Output {
 
 /// Opens stdout or `-o FILE` without changing a byte of FILE (it is created when missing) and locks FILE for the
 /// run, named as `flag` in messages ([`crate::output::file::lock`]). With `--resume`, reads FILE, finds a torn
-/// last line and collects the URLs done. [`Output::commit`] then truncates or cuts it.
+/// last line and collects the URLs done (with `warc_end`, the end of `--warc`'s whole records, not those whose
+/// response is missing from the archive: see [`crate::output::resume`]). [`Output::commit`] then truncates or
+/// cuts it.
 ///
 /// # Errors
 /// FILE is one of the `inputs` (same device and inode), another run's ([`crate::output::file::Busy`]), or cannot
@@ -77,6 +79,7 @@ pub(crate) fn open(
     resume: bool,
     keep_links: bool,
     inputs: &[(FileId, &str)],
+    warc_end: Option<u64>,
 ) -> Result<Output> {
     let Some(path) = path else {
         // `crawlfish list.txt >> list.txt`: stdout is a regular file that is also an input.
@@ -105,7 +108,7 @@ pub(crate) fn open(
     }
     let name = path.display().to_string();
     let (file, len, done, resumed, created) = if resume {
-        let r = crate::output::resume::open(path, flag, keep_links)?;
+        let r = crate::output::resume::open(path, flag, keep_links, warc_end)?;
         (r.file, r.len, r.done, r.resumed, r.created)
     } else {
         let (file, created) = crate::output::file::open_unchanged(path, false)

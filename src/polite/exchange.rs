@@ -52,8 +52,16 @@ pub(super) enum Exchanged<S, R> {
     Failed(FetchError),
     /// [`Then::Skip`]: the body was not read.
     Skipped(S),
-    /// [`Then::Redirect`] or [`Then::Read`]: the response read, or the error its body broke off with.
-    Read(Result<Response, FetchError>, R),
+    /// [`Then::Redirect`] or [`Then::Read`]: the response read, or its head and the error its body broke off with.
+    Read(Result<Response, Broken>, R),
+}
+
+/// A response whose body did not arrive whole (it broke off, or the deadline passed while reading it).
+#[derive(Debug)]
+pub(crate) struct Broken {
+    pub(crate) error: FetchError,
+    /// Its head, no body, and the offset of its archived record (`WARC-Truncated: disconnect`) with `--warc`.
+    pub(crate) head: Box<Response>,
 }
 
 impl Polite {
@@ -83,7 +91,7 @@ impl Polite {
         match then(&resp) {
             Then::Skip(s) => {
                 sent.end(Some(status), None);
-                self.archived_without_body(head, Cut::Unspecified).await;
+                let _ = self.archived_without_body(head, Cut::Unspecified).await;
                 Exchanged::Skipped(s)
             }
             Then::Redirect(r) => {
@@ -92,13 +100,19 @@ impl Polite {
                 Exchanged::Read(Ok(self.archived(head, resp).await), r)
             }
             Then::Read(max_body, r) => {
+                // Kept for the record in case the body breaks off (`read` consumes the response): a few short
+                // strings next to a whole request.
+                let mut stub = crate::net::fetch::head(&resp, self.fetcher.options().headers_out);
                 let read = self.fetcher.read(resp, max_body, deadline).await;
                 sent.end(Some(status), read.as_ref().err());
                 let read = match read {
                     Ok(resp) => Ok(self.archived(head, resp).await),
-                    Err(e) => {
-                        self.archived_without_body(head, Cut::Disconnect).await;
-                        Err(e)
+                    Err(error) => {
+                        stub.warc_offset = self.archived_without_body(head, Cut::Disconnect).await;
+                        Err(Broken {
+                            error,
+                            head: Box::new(stub),
+                        })
                     }
                 };
                 Exchanged::Read(read, r)
@@ -127,10 +141,11 @@ impl Polite {
         resp
     }
 
-    /// Archives an exchange whose body was not read (retried) or broke off.
-    async fn archived_without_body(&self, head: Option<Head>, cut: Cut) {
-        if let (Some(head), Some(archive)) = (head, &self.archive) {
-            archive.exchange(head.with(&[], Some(cut))).await;
+    /// Archives an exchange whose body was not read (retried) or broke off; the offset of its response record.
+    async fn archived_without_body(&self, head: Option<Head>, cut: Cut) -> Option<u64> {
+        match (head, &self.archive) {
+            (Some(head), Some(archive)) => archive.exchange(head.with(&[], Some(cut))).await,
+            _ => None,
         }
     }
 }

@@ -42,7 +42,7 @@ use crate::url::scope::Root;
 use crate::url::shard::Shard;
 use crate::url::Scope;
 use crate::warc::writer::Archive;
-use exchange::{ExchangeRequest, Exchanged, Then};
+use exchange::{Broken, ExchangeRequest, Exchanged, Then};
 
 // One request's send, `-vv` line, capture, read and archive record (`impl Polite`'s `exchange`): the only place
 // these happen, for every request of this path.
@@ -132,6 +132,9 @@ pub(crate) struct Trip {
     /// Requests made for this URL: redirect hops and retries included, robots.txt not.
     pub attempts: u32,
     pub redirects: Vec<Redirect>,
+    /// When `result` is the error a final response's body broke off with: that response's head (no body), with
+    /// its archived record's offset under `--warc`.
+    pub received: Option<Box<Response>>,
 }
 
 /// The outcome of one hop.
@@ -141,6 +144,8 @@ enum Hop {
     /// A redirect whose `Location` does not lead to an http(s) URL (`ftp:`, `javascript:`, garbage): recorded
     /// in `redirects` as it resolved, not followed, and the URL ends with it.
     DeadEnd(Response, String),
+    /// A final answer whose body did not arrive whole, after the retries.
+    Broken(Broken),
 }
 
 /// Why an attempt's answer is retried unread.
@@ -208,6 +213,7 @@ impl Polite {
             result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
             attempts: 0,
             redirects: Vec::new(),
+            received: None,
         };
         loop {
             let host = self.hosts.get(&url);
@@ -264,6 +270,10 @@ impl Polite {
         match hop {
             Err(e) => ex.result = Err(e),
             Ok(Hop::Done(resp)) => ex.result = Ok(resp),
+            Ok(Hop::Broken(broken)) => {
+                ex.result = Err(broken.error);
+                ex.received = Some(broken.head);
+            }
             Ok(Hop::DeadEnd(resp, to)) => {
                 ex.redirects.push(Redirect {
                     url: to,
@@ -346,12 +356,13 @@ impl Polite {
                 // The host itself was slowed down: `host.ready()` waits that out, no backoff on top.
                 Exchanged::Skipped(Retry::AfterHost) => continue,
                 Exchanged::Skipped(Retry::AfterBackoff) => None,
-                Exchanged::Read(Err(e), Reading::Body { retry_broken, .. })
-                    if retry_broken && e.kind().is_retryable() =>
+                Exchanged::Read(Err(b), Reading::Body { retry_broken, .. })
+                    if retry_broken && b.error.kind().is_retryable() =>
                 {
                     None
                 }
-                Exchanged::Failed(e) | Exchanged::Read(Err(e), _) => Some(Err(e)),
+                Exchanged::Failed(e) => Some(Err(e)),
+                Exchanged::Read(Err(b), _) => Some(Ok(Hop::Broken(b))),
                 Exchanged::Read(Ok(resp), Reading::Redirect(Ok(to))) => {
                     Some(Ok(Hop::Redirect(resp, to)))
                 }

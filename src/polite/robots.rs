@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::exchange::{ExchangeRequest, Exchanged, Then};
+use super::exchange::{Broken, ExchangeRequest, Exchanged, Then};
 use super::{redirect_target, Polite, MAX_DEAD_END_CHARS};
 use crate::net::request_log::{Purpose, Tag};
 use crate::polite::host::Robots;
@@ -49,7 +49,7 @@ impl Polite {
                     return rules(&origin, r.body).await;
                 }
                 Exchanged::Read(Ok(r), None) => return robots_from_status(r.status),
-                Exchanged::Failed(e) | Exchanged::Read(Err(e), _) => {
+                Exchanged::Failed(e) | Exchanged::Read(Err(Broken { error: e, .. }), _) => {
                     return Robots::Unreachable(e.kind(), e.to_string());
                 }
                 Exchanged::Skipped(never) => match never {},

@@ -12,7 +12,8 @@ use crate::record::Record;
 pub const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
 
 /// The fields `--resume` reads back from its file ([`crate::output::resume`]), and `--since`/`--state` from theirs.
-const RESUME_NEEDS: [&str; 6] = ["url", "final_url", "status", "depth", "attempts", "error"];
+pub(crate) const RESUME_NEEDS: [&str; 6] =
+    ["url", "final_url", "status", "depth", "attempts", "error"];
 /// What `--since` and `--state` read on top: the validators, the digest, and what a 304 carries over.
 const SINCE_NEEDS: [&str; 8] = [
     "meta_nofollow",
@@ -75,16 +76,20 @@ impl Fields {
         self.0 &= !Fields::bit(name);
     }
 
-    /// Adds back what reading this output again needs: `--resume` (and `links` when crawling deeper), and with
-    /// `--since`/`--state` what the next comparison reads. Returns `self` unchanged when nothing is read back.
+    /// Adds back what reading this output again needs: `--resume` (and `links` when crawling deeper, and
+    /// `warc_offset` with `--warc`, which says whether the response is archived), and with `--since`/`--state` what
+    /// the next comparison reads. Returns `self` unchanged when nothing is read back.
     #[must_use]
-    pub fn forced(mut self, resume: bool, since: bool, depth: u32) -> Fields {
+    pub fn forced(mut self, resume: bool, since: bool, depth: u32, warc: bool) -> Fields {
         if resume || since {
             for f in RESUME_NEEDS {
                 self.0 |= Fields::bit(f);
             }
             if depth > 0 {
                 self.0 |= Fields::bit("links") | Fields::bit("meta_nofollow");
+            }
+            if warc {
+                self.0 |= Fields::bit("warc_offset");
             }
         }
         if since {
@@ -160,9 +165,10 @@ mod tests {
         assert_eq!(Fields::parse(None, false).unwrap(), None);
         let no_links = Fields::parse(None, true).unwrap().unwrap();
         assert!(!no_links.has("links") && no_links.has("title"));
-        let forced = f.forced(true, false, 1);
+        let forced = f.forced(true, false, 1, false);
         assert!(forced.has("attempts") && forced.has("links") && !forced.has("digest"));
-        assert!(f.forced(false, true, 0).has("digest"));
-        assert_eq!(f.forced(false, false, 3), f);
+        assert!(!forced.has("warc_offset") && f.forced(true, false, 0, true).has("warc_offset"));
+        assert!(f.forced(false, true, 0, false).has("digest"));
+        assert_eq!(f.forced(false, false, 3, true), f);
     }
 }

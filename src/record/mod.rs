@@ -33,7 +33,7 @@ pub struct Record {
     pub content_type: Option<String>,
     /// Body bytes kept, after decompression.
     pub bytes: u64,
-    /// The body was cut at `--max-body`.
+    /// The body is not whole: cut at `--max-body`, or it broke off (then `error` says why and no body is kept).
     pub truncated: bool,
     /// The page's `<title>` text, whitespace collapsed.
     pub title: Option<String>,
@@ -45,7 +45,8 @@ pub struct Record {
     pub elapsed_ms: u64,
     /// Requests made for this URL: redirect hops and retries included, robots.txt not.
     pub attempts: u32,
-    /// Why the URL has no (final) response; `None` for any HTTP status.
+    /// Why the URL has no (final) response, why its body is not whole, or why it could not be parsed; an HTTP
+    /// status (404 …) is a result, never an error.
     pub error: Option<RecordError>,
     /// Present only when `--select` was given (an extension appended after the core fields).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,11 +13,13 @@
 //! `Content-Encoding` and `Content-Length` are dropped and a `Content-Length` of the stored body is written; the
 //! payload digest is over that stored body.
 //!
-//! Builds bytes only: [`crate::warc::writer`] compresses them and writes them off the runtime threads.
+//! Builds bytes only: [`crate::warc::writer`] compresses them and writes them off the runtime threads, and
+//! [`crate::warc::check`] verifies an existing file before it is appended to.
 //!
 //! Must not decide which exchanges are archived (the polite path captures every one) nor read the command line
 //! (it gets it redacted in [`WarcOptions::command`]).
 
+mod check;
 pub(crate) mod gzip;
 pub(crate) mod writer;
 
@@ -358,6 +360,8 @@ pub struct WarcOptions {
     /// The command line as `warcinfo` shows it, secrets already redacted by the command-line layer; empty for a
     /// run started from the library.
     pub command: String,
+    /// `--warc-repair`: appending to a FILE damaged in the middle moves the damaged tail aside instead of stopping.
+    pub repair: bool,
 }
 
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the

@@ -8,14 +8,15 @@
 //! two system calls and a wake-up per exchange.
 //!
 //! Opening the file: first without changing a byte ([`open`]: created if missing), then checked ([`WarcFile::check`],
-//! read-only), and only once every other file of the run is open and checked too, cut ([`WarcFile::commit`]):
-//! without `--resume` truncated; with it, complete gzip members are kept, a torn last one is cut, and a new
-//! `warcinfo` is appended before anything else. A write failure cuts the file back to
+//! read-only, every member verified by [`crate::warc::check`]), and only once every other file of the run is open and
+//! checked too, cut ([`WarcFile::commit`]): without `--resume` truncated; with it, whole members are kept, a torn
+//! last one is cut (a member damaged in the middle stops the run, or with `--warc-repair` is moved aside with
+//! everything after it), and a new `warcinfo` is appended before anything else. A write failure cuts the file back to
 //! its last whole member, cancels the run and ends the writer with [`WriterEnd::Failed`] (exit 2).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IoSlice, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::io::{IoSlice, Read as _, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use tokio::sync::mpsc::error::TryRecvError;
@@ -24,13 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
 use crate::output::WriterEnd;
+use crate::warc::check::{self, Tail};
 pub(crate) use crate::warc::gzip::{gzip, DEFAULT_LEVEL};
 use crate::warc::Capture;
 
 /// Exchanges waiting for the writer: a full channel makes tasks wait, so a slow disk slows the crawl.
 const CHANNEL: usize = 256;
-/// Bytes read at a time while checking an existing file on `--resume`.
-const READ_BUF: usize = 256 * 1024;
 /// The most exchanges written with one `write`: a batch of members written together costs one system call
 /// and one wake-up instead of two each.
 pub(crate) const BATCH: usize = 128;
@@ -108,6 +108,10 @@ pub(crate) struct WarcFile {
     len: u64,
     /// The file did not exist: its real path, so a run refused before it starts can remove it.
     created: Option<std::path::PathBuf>,
+    /// FILE as given, to name `FILE.damaged-OFFSET` beside it.
+    path: PathBuf,
+    /// `--warc-repair` found a damaged member at `len`: where [`WarcFile::commit`] moves the tail from `len` on.
+    damaged: Option<PathBuf>,
 }
 
 /// Opens FILE for writing (and with `append`, reading) without changing a byte of it (created when missing):
@@ -133,6 +137,8 @@ pub(crate) fn open(path: &Path, append: bool, others: &[(FileId, &str)]) -> Resu
         name,
         len: 0,
         created,
+        path: path.to_owned(),
+        damaged: None,
     })
 }
 
@@ -177,27 +183,61 @@ impl WarcFile {
     }
 
     /// Decides where writing starts, reading only: at 0 (the file is replaced), or with `append` after its whole
-    /// gzip members (a torn last one is cut by [`WarcFile::commit`]).
+    /// members ([`check::members`]). A torn last member is cut by [`WarcFile::commit`]; a damaged member with whole
+    /// ones after it is an error naming its offset, unless `repair` (`--warc-repair`): then the commit moves it and
+    /// everything after it aside.
     ///
     /// # Errors
-    /// With `append`, FILE is not a WARC file of gzip members, or cannot be read.
-    pub(crate) fn check(&mut self, append: bool) -> Result<()> {
-        self.len = if append {
-            whole_members(&mut self.file).with_context(|| format!("--warc {}", self.name))?
-        } else {
-            0
-        };
+    /// With `append`, FILE is not a WARC file of gzip members, is damaged in the middle (without `repair`), or
+    /// cannot be read.
+    pub(crate) fn check(&mut self, append: bool, repair: bool) -> Result<()> {
+        self.len = 0;
+        if !append {
+            return Ok(());
+        }
+        let name = &self.name;
+        let checked = check::members(&self.file).with_context(|| format!("--warc {name}"))?;
+        self.len = checked.whole;
+        if let Tail::Damaged { next, why } = checked.tail {
+            let at = checked.whole;
+            let aside = damaged_path(&self.path, at);
+            if !repair {
+                bail!(
+                    "--warc {name}: the record at byte {at} is damaged ({why}) and whole records follow it (the \
+                     next at byte {next}); nothing was changed. --warc-repair moves bytes {at}.. aside to {} and \
+                     goes on (URLs whose responses were archived there are fetched again)",
+                    aside.display()
+                );
+            }
+            if std::fs::symlink_metadata(&aside).is_ok() {
+                bail!(
+                    "--warc-repair: {} already exists (an earlier repair?); move it away first. Nothing was changed",
+                    aside.display()
+                );
+            }
+            self.damaged = Some(aside);
+        }
         Ok(())
     }
 
-    /// Cuts the file to where writing starts (the first change made to it) and positions it there.
+    /// Where the archive's whole records end once committed: a record whose `warc_offset` is at or past it has
+    /// no response in the file (cut as torn, or moved aside by `--warc-repair`).
+    #[must_use]
+    pub(crate) fn end(&self) -> u64 {
+        self.len
+    }
+
+    /// Cuts the file to where writing starts (the first change made to it) and positions it there; with
+    /// `--warc-repair` and damage, first copies the damaged tail aside.
     ///
     /// # Errors
-    /// The file cannot be truncated or positioned.
+    /// The file cannot be truncated or positioned, or the damaged tail cannot be saved (FILE is then not cut).
     pub(crate) fn commit(&mut self) -> Result<()> {
         let name = &self.name;
         let size = self.file.metadata()?.len();
-        if self.len < size {
+        if let Some(aside) = self.damaged.take() {
+            self.move_aside(&aside, size)?;
+        } else if self.len < size {
             if self.len > 0 {
                 tracing::warn!(
                     file = %name,
@@ -212,65 +252,45 @@ impl WarcFile {
         self.file.seek(SeekFrom::Start(self.len))?;
         Ok(())
     }
-}
 
-/// A reader that counts the bytes consumed from it (the end of each gzip member).
-struct Counting<R> {
-    inner: R,
-    pos: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Counting<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-    fn consume(&mut self, n: usize) {
-        self.pos += n as u64;
-        self.inner.consume(n);
-    }
-}
-
-/// The length of the file's prefix made of whole gzip members (each decompressed to check it). The first member
-/// must be a WARC record: anything else is refused rather than cut.
-fn whole_members(file: &mut File) -> Result<u64> {
-    let mut r = Counting {
-        inner: BufReader::with_capacity(READ_BUF, &mut *file),
-        pos: 0,
-    };
-    let mut whole = 0;
-    loop {
-        if r.fill_buf()?.is_empty() {
-            return Ok(whole);
+    /// `--warc-repair`: copies bytes `len..size` to `aside` (a new file), syncs it and its directory, and only
+    /// then cuts FILE at `len` and syncs it: a crash in between leaves both copies, never neither.
+    fn move_aside(&mut self, aside: &Path, size: u64) -> Result<()> {
+        let (name, at) = (&self.name, self.len);
+        let shown = aside.display();
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(aside)
+            .with_context(|| format!("--warc-repair: cannot create {shown}"))?;
+        self.file.seek(SeekFrom::Start(at))?;
+        let copied = std::io::copy(&mut (&self.file).take(size - at), &mut out)
+            .and_then(|n| out.sync_all().map(|()| n))
+            .with_context(|| format!("--warc-repair: cannot write {shown}"))?;
+        if let Some(dir) = aside.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The new name must survive a crash too; a directory that cannot be opened to sync is not fatal.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
         }
-        let mut decoder = flate2::bufread::GzDecoder::new(&mut r);
-        let ok = if whole == 0 {
-            let mut magic = [0u8; 5];
-            match decoder.read_exact(&mut magic) {
-                Ok(()) if &magic == b"WARC/" => {
-                    std::io::copy(&mut decoder, &mut std::io::sink()).is_ok()
-                }
-                Ok(()) => bail!("not a WARC file (its first record does not start with WARC/)"),
-                Err(_) => false,
-            }
-        } else {
-            std::io::copy(&mut decoder, &mut std::io::sink()).is_ok()
-        };
-        if !ok {
-            if whole == 0 {
-                bail!("not a WARC file of gzip members (its first member is unreadable); refusing to cut it");
-            }
-            return Ok(whole);
-        }
-        whole = r.pos;
+        self.file
+            .set_len(at)
+            .and_then(|()| self.file.sync_all())
+            .with_context(|| {
+                format!("cannot cut --warc {name} after saving its damaged tail to {shown}")
+            })?;
+        tracing::warn!(
+            file = %name,
+            "--warc-repair: moved {copied} bytes from byte {at} on (a damaged record and everything after it) to \
+             {shown}; URLs whose responses were there are fetched again"
+        );
+        Ok(())
     }
+}
+
+/// `FILE.damaged-OFFSET`, beside FILE.
+fn damaged_path(path: &Path, at: u64) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".damaged-{at}"));
+    PathBuf::from(name)
 }
 
 /// Starts the writer thread: it writes `info` (the `warcinfo` record) first, then every exchange sent to the

@@ -139,6 +139,60 @@ async fn fields_with_resume_keep_what_resume_reads() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+// Guards issue 22: a `--fields` run to -o FILE wrote records that neither `--resume` nor `--since` accepts, so a run
+// that died was lost.
+#[tokio::test]
+async fn a_fields_output_file_can_be_resumed_and_read_by_since() {
+    let site = Site::start("127.0.0.1").await;
+    for p in ["/a", "/b", "/c"] {
+        site.html(p, "<title>t</title>");
+    }
+    let dir = tempdir("fields-file");
+    let (out, later) = (dir.join("out.jsonl"), dir.join("later.jsonl"));
+    let (out_s, later_s) = (out.to_str().unwrap(), later.to_str().unwrap());
+    let two = format!("{}\n{}\n", site.url("/a"), site.url("/b"));
+    // Not started with --resume: the run that "dies" after two URLs.
+    let run = crawlfish(&args(&["--fields", "url,status", "-o", out_s]), &two).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        keys(&text, 0),
+        ["url", "final_url", "status", "depth", "attempts", "error"],
+        "-o FILE keeps what --resume reads"
+    );
+    let three = format!("{two}{}\n", site.url("/c"));
+    let run = crawlfish(
+        &args(&["--fields", "url,status", "-o", out_s, "--resume"]),
+        &three,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!((site.hits("/a"), site.hits("/c")), (1, 1));
+    let run = crawlfish(&args(&["--since", out_s, "-o", later_s]), &three).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let later = parse_lines(&std::fs::read_to_string(&later).unwrap());
+    assert_eq!(later.len(), 3);
+    assert!(
+        later.iter().all(|r| r["change"] == "changed"),
+        "no digest before: {later:#?}"
+    );
+    // To stdout nothing is added; reading such a file back says what it lacks.
+    let run = crawlfish(&args(&["--fields", "url,status"]), &two).await;
+    assert_eq!(keys(&run.stdout, 0), ["url", "status"]);
+    let piped = dir.join("piped.jsonl");
+    std::fs::write(&piped, &run.stdout).unwrap();
+    let run = crawlfish(&args(&["--since", piped.to_str().unwrap()]), &two).await;
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr
+            .contains("url,final_url,status,depth,attempts,error")
+            && run.stderr.contains("-o FILE always keeps them"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn schema_flag_prints_the_published_schema() {
     let out = bin().arg("--schema").output().await.unwrap();

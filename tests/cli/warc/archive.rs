@@ -322,3 +322,54 @@ async fn every_record_of_a_warc_run_has_warc_offset_null_when_nothing_was_archiv
     assert!(run.records[0].get("warc_offset").is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Guards issue 22.8: a response whose body broke off was archived (`WARC-Truncated: disconnect`) but its record had
+// `warc_offset`, `status` and `final_url` null.
+#[tokio::test]
+async fn a_body_that_broke_off_is_archived_and_its_record_says_what_was_received() {
+    let half = raw_server("127.0.0.155", |mut s| async move {
+        read_request(&mut s).await;
+        send(
+            &mut s,
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\netag: \"v1\"\r\ncontent-length: 1000\r\n\r\n<title>half",
+        )
+        .await;
+        drop(s); // FIN with 989 bytes missing
+    })
+    .await;
+    let url = format!("http://{half}/");
+    let dir = tempdir("warc-broken-body");
+    let warc = dir.join("a.warc.gz");
+    let warc_s = warc.to_str().unwrap();
+    let run = crawlfish(&args(&["--retries", "0", "--warc", warc_s]), &url).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let r = run.record(&url);
+    assert_eq!(r["error"]["kind"], "body", "{r}");
+    assert_eq!(
+        (r["status"].as_u64(), r["final_url"].as_str()),
+        (Some(200), Some(url.as_str()))
+    );
+    assert_eq!(
+        (r["truncated"].as_bool(), r["bytes"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert_eq!(
+        (r["content_type"].as_str(), r["etag"].as_str()),
+        (Some("text/html"), Some("\"v1\""))
+    );
+    assert!(r["digest"].is_null() && r["title"].is_null(), "{r}");
+    let (head, _) = record_at(warc_s, r["warc_offset"].as_u64().expect("warc_offset"));
+    assert_eq!(field(&head, "WARC-Type"), Some("response"));
+    assert_eq!(field(&head, "WARC-Target-URI"), Some(url.as_str()));
+    assert_eq!(field(&head, "WARC-Truncated"), Some("disconnect"));
+    check(warc_s);
+    // Without --warc the record says the same, without warc_offset.
+    let run = crawlfish(&args(&["--retries", "0"]), &url).await;
+    let r = run.record(&url);
+    assert_eq!(
+        (r["status"].as_u64(), r["error"]["kind"].as_str()),
+        (Some(200), Some("body"))
+    );
+    assert!(r.get("warc_offset").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

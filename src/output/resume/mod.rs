@@ -6,6 +6,11 @@
 //! file proven ours has its torn last line (a write cut short by a crash) cut, and only by [`cut_torn_line`], once
 //! the run's other files have been checked too ([`crate::app::files`]). A missing or empty FILE is a fresh start.
 //!
+//! With `--warc`, a record whose response is not in the archive is not done: it has a `status` and a null
+//! `warc_offset` (the archive failed, e.g. a full disk), or a `warc_offset` at or past the end of the archive's whole
+//! records (cut as torn, or moved aside by `--warc-repair`). Its URL is fetched again and gets a new line after the
+//! old one; the last line of a URL is the one that counts (here and in `--since`).
+//!
 //! Reading is streaming with a line cap ([`MAX_RECORD_LINE`]): memory stays bounded whatever the file holds.
 //! `--since FILE` ([`crate::output::since`]) reads its file through the same checks (`scan_lines`), read-only.
 
@@ -52,6 +57,32 @@ pub(crate) struct Resumed {
     /// The page said `<meta name=robots content=nofollow>`: its links are not queued again (older records: false).
     #[serde(default)]
     pub meta_nofollow: bool,
+    /// Absent (`None`) without `--warc`; `Some(None)` when written as null.
+    #[serde(default, deserialize_with = "present_some")]
+    #[allow(clippy::option_option)]
+    // absent and null differ: only a null says the archive missed it
+    warc_offset: Option<Option<u64>>,
+}
+
+impl Resumed {
+    /// With `--warc` (whose whole records end at `end`): the record says it has a response, but the archive does
+    /// not hold it.
+    fn unarchived(&self, end: u64) -> bool {
+        match self.warc_offset {
+            Some(None) => self.status.is_some(),
+            Some(Some(offset)) => offset >= end,
+            None => false,
+        }
+    }
+}
+
+/// A field that is present (null or not): `Some`, so that a missing one (`serde(default)`: `None`) can be told
+/// from a null.
+#[allow(clippy::option_option)]
+fn present_some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A required field that may be `null` (serde treats a missing `Option` as `None` unless told otherwise).
@@ -81,7 +112,7 @@ pub(crate) struct Resume {
 /// # Errors
 /// FILE is another run's ([`crate::output::file::Busy`]), is not a regular file, is not crawlfish's output, or
 /// cannot be read.
-pub(crate) fn open(path: &Path, flag: &str, keep_links: bool) -> Result<Resume> {
+pub(crate) fn open(path: &Path, flag: &str, keep_links: bool, warc_end: Option<u64>) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -121,8 +152,15 @@ pub(crate) fn open(path: &Path, flag: &str, keep_links: bool) -> Result<Resume> 
         created: None,
     };
     let mut kept = keep_links.then_some(Vec::new());
-    let scan = scan(&mut resume.file, &mut resume.done, kept.as_mut())
-        .with_context(|| format!("cannot read {name} for --resume"))?;
+    let mut again = SeenSet::default();
+    let read = Found {
+        done: &mut resume.done,
+        kept: kept.as_mut(),
+        warc_end,
+        again: &mut again,
+    };
+    let scan =
+        scan(&mut resume.file, read).with_context(|| format!("cannot read {name} for --resume"))?;
     let complete = match scan {
         Scan::Ours(complete) => complete,
         Scan::Foreign(why) => bail!(
@@ -130,6 +168,14 @@ pub(crate) fn open(path: &Path, flag: &str, keep_links: bool) -> Result<Resume> 
              file crawlfish wrote: give -o a new file"
         ),
     };
+    if !again.is_empty() {
+        tracing::warn!(
+            file = %name,
+            "--resume --warc: {} URLs have a record but no response in the archive (warc_offset null, or past the \
+             end of its whole records): they are fetched again, and each gets a new line that supersedes the old",
+            again.len()
+        );
+    }
     resume.file.seek(io::SeekFrom::Start(complete))?;
     resume.len = complete;
     resume.resumed = kept.unwrap_or_default();
@@ -183,16 +229,31 @@ pub(crate) enum Scan {
     Foreign(String),
 }
 
-/// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line.
-fn scan<R: io::Read>(
-    file: R,
-    done: &mut SeenSet,
-    mut kept: Option<&mut Vec<Resumed>>,
-) -> io::Result<Scan> {
+/// Where reading the records puts what it finds.
+struct Found<'a> {
+    done: &'a mut SeenSet,
+    /// Records kept for their links (crawl mode).
+    kept: Option<&'a mut Vec<Resumed>>,
+    /// With `--warc`: where the archive's whole records end.
+    warc_end: Option<u64>,
+    /// URLs whose last line has no response in the archive: fetched again.
+    again: &'a mut SeenSet,
+}
+
+/// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line. A URL's
+/// last line decides whether it is done.
+fn scan<R: io::Read>(file: R, mut to: Found<'_>) -> io::Result<Scan> {
     scan_lines(file, |line, _| {
         let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
-        done.insert(key(&r.url));
-        if let Some(v) = kept.as_deref_mut() {
+        let k = key(&r.url);
+        if to.warc_end.is_some_and(|end| r.unarchived(end)) {
+            to.done.remove(&k);
+            to.again.insert(k);
+            return Ok(());
+        }
+        to.done.insert(k);
+        to.again.remove(&k);
+        if let Some(v) = to.kept.as_deref_mut() {
             v.push(r);
         }
         Ok(())
@@ -230,7 +291,10 @@ pub(crate) fn scan_lines<R: io::Read>(
             LineEnd::Newline => {}
         }
         if let Err(e) = each(&line, complete) {
-            return Ok(Scan::Foreign(format!("line {number} is not a record: {e}")));
+            return Ok(Scan::Foreign(format!(
+                "line {number} is not a record: {e}{}",
+                missing_hint(&e)
+            )));
         }
         complete += line.len() as u64;
         if line.capacity() > READ_BUFFER * 16 {
@@ -238,6 +302,18 @@ pub(crate) fn scan_lines<R: io::Read>(
         }
     }
     unreachable!("a file has fewer than 2^64 lines")
+}
+
+/// For a line that lacks a field crawlfish reads back: most likely a `--fields` output written to stdout (an
+/// `-o FILE` always keeps them), so say which fields are needed.
+fn missing_hint(why: &str) -> String {
+    if !why.starts_with("missing field") {
+        return String::new();
+    }
+    format!(
+        " (an output written with --fields to stdout? reading it back needs {}; -o FILE always keeps them)",
+        crate::record::fields::RESUME_NEEDS.join(",")
+    )
 }
 
 /// Whether `path` is a regular file that is empty or starts like a record (a cheap check before deleting a file
@@ -327,109 +403,4 @@ fn read_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>, check_start: bool) -> io
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::Read as _;
-
-    use super::*;
-
-    const RECORD: &str =
-        "{\"url\":\"http://a.test/1\",\"final_url\":null,\"status\":null,\"depth\":0,\
-        \"links\":[],\"attempts\":1,\"error\":{\"kind\":\"dns\",\"message\":\"x\"}}\n";
-
-    fn scan_bytes(bytes: &[u8]) -> Scan {
-        scan(bytes, &mut SeenSet::default(), None).unwrap()
-    }
-
-    #[test]
-    fn records_and_a_torn_tail_are_ours() {
-        let mut file = RECORD.repeat(2).into_bytes();
-        let complete = file.len() as u64;
-        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
-        file.extend_from_slice(b"{\"url\":\"http://a.test/3\",\"de");
-        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
-        file.extend_from_slice(&[0; 100]); // zeros after a power loss
-        assert_eq!(scan_bytes(&file), Scan::Ours(complete));
-        assert_eq!(scan_bytes(b""), Scan::Ours(0));
-        assert_eq!(
-            scan_bytes(b"{\"u"),
-            Scan::Ours(0),
-            "the very first write, torn"
-        );
-    }
-
-    /// Found by the attack run: a one-line JSON file of another tool (no newline) starting like a record, and a
-    /// note appended to a real output file without a newline, were cut by `--resume`.
-    #[test]
-    fn a_last_line_that_is_not_a_torn_record_is_foreign() {
-        let other = b"{\"url\":\"https://api.example/v1\",\"token\":\"KEEP-ME\",\"items\":[1,2,3]}";
-        assert!(matches!(scan_bytes(other), Scan::Foreign(why) if why.contains("complete JSON")));
-        let mut noted = RECORD.as_bytes().to_vec();
-        noted.extend_from_slice(b"my notes: do not delete");
-        assert!(matches!(scan_bytes(&noted), Scan::Foreign(why) if why.contains("last line 2")));
-        // A whole record that only lost its newline is ours (cut and fetched again).
-        let whole = RECORD.trim_end().as_bytes();
-        assert_eq!(scan_bytes(whole), Scan::Ours(0));
-    }
-
-    #[test]
-    fn anything_else_is_foreign() {
-        for bytes in [
-            &b"remember the milk"[..],
-            b"\n",
-            b"{\"id\":1}\n",
-            b"{\"url\":\"http://a.test/\",\"depth\":0}\n",
-            b"\x7fELF\x02\x01",
-        ] {
-            assert!(
-                matches!(scan_bytes(bytes), Scan::Foreign(_)),
-                "{:?}",
-                String::from_utf8_lossy(bytes)
-            );
-        }
-        let mut mixed = RECORD.as_bytes().to_vec();
-        mixed.extend_from_slice(b"not json\n");
-        assert!(matches!(scan_bytes(&mixed), Scan::Foreign(why) if why.starts_with("line 2")));
-    }
-
-    #[test]
-    fn a_line_over_the_cap_is_foreign_without_reading_on() {
-        let mut r = BufReader::new(io::repeat(b'x').take(10 * MAX_RECORD_LINE as u64));
-        let mut line = b"{\"url\":\"".to_vec();
-        assert_eq!(
-            read_line(&mut r, &mut line, false).unwrap(),
-            LineEnd::TooLong
-        );
-        assert!(line.capacity() <= 2 * MAX_RECORD_LINE);
-    }
-
-    #[test]
-    fn null_fields_must_still_be_present() {
-        let no_error = RECORD.replace(",\"error\":{\"kind\":\"dns\",\"message\":\"x\"}", "");
-        assert!(serde_json::from_str::<Resumed>(&no_error).is_err());
-        assert!(serde_json::from_str::<Resumed>(RECORD).is_ok());
-    }
-
-    #[test]
-    fn open_cuts_only_a_proven_file() {
-        let dir = std::env::temp_dir().join(format!("crawlfish-resume-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ours = dir.join("ours.jsonl");
-        std::fs::write(&ours, format!("{RECORD}{{\"url\":\"http://a.test/2\",\"de")).unwrap();
-        let r = open(&ours, "-o", true).unwrap();
-        assert!(r.done.contains(&key("http://a.test/1")));
-        assert_eq!(r.resumed.len(), 1);
-        assert!(
-            std::fs::read_to_string(&ours).unwrap().len() > RECORD.len(),
-            "not cut before the commit"
-        );
-        cut_torn_line(&r.file, r.len, "ours.jsonl").unwrap();
-        assert_eq!(std::fs::read_to_string(&ours).unwrap(), RECORD);
-
-        let theirs = dir.join("theirs.txt");
-        std::fs::write(&theirs, "a note").unwrap();
-        let e = open(&theirs, "-o", false).err().unwrap();
-        assert!(format!("{e:#}").contains("theirs.txt"), "{e:#}");
-        assert_eq!(std::fs::read(&theirs).unwrap(), b"a note");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;
