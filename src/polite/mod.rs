@@ -16,6 +16,9 @@
 //! record, for pages, sitemap files and robots.txt alike, so that sequence exists once; [`crate::robots`] only adds
 //! robots.txt's own semantics (RFC 9309) on top of it.
 //!
+//! Every request is also held to the address guard (`guard.rs`): sent through its host's client for its listed
+//! URL's address class, an address written in its URL refused before anything is sent (before robots.txt).
+//!
 //! Owns no pages, records or queues; must not parse pages or write records (only the archive, through the
 //! `warc` writer it is given). It joins [`crate::net::fetch`] (one request) and [`crate::polite::host`] (per-host state), which do not
 //! import each other, and imports nothing from `crawl`, `config`, `app` or `cli` (the layer test).

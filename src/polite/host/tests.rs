@@ -132,6 +132,25 @@ mod release {
         drop(held);
     }
 
+    /// A robots.txt the address guard refused is that caller's answer only: the next caller fetches again.
+    #[tokio::test]
+    async fn a_robots_fetch_the_guard_refused_is_not_kept() {
+        let h = Host::new(&url("inside.test"), None, Duration::from_secs(30));
+        let blocked = h
+            .robots(|| async { Robots::Unreachable(ErrorKind::BlockedAddress, "no".into()) })
+            .await;
+        assert!(matches!(
+            blocked,
+            Err(Robots::Unreachable(ErrorKind::BlockedAddress, _))
+        ));
+        let kept = h.robots(|| async { Robots::AllowAll }).await;
+        assert!(matches!(kept, Ok(Robots::AllowAll)));
+        let again = h
+            .robots(|| async { panic!("robots.txt asked again") })
+            .await;
+        assert!(matches!(again, Ok(Robots::AllowAll)));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_table_stays_near_the_hosts_in_use() {
         let hosts = Hosts::with_robots_budget(None, Duration::from_secs(30), 4 * 1024);
