@@ -115,12 +115,19 @@ impl Fetcher {
         build_client(&self.cfg, resolver, &self.net).unwrap_or_else(|_| self.client.clone())
     }
 
+    /// The reference class of a listed URL's `host` known without I/O: an address's own, or what `--resolve`,
+    /// `localhost` or `/etc/hosts` say ([`crate::net::dns::guard`]).
+    #[must_use]
+    pub(crate) fn local_class(&self, host: &str) -> Option<Class> {
+        self.resolver.local_class(host)
+    }
+
     /// The reference class of a listed URL named by `host`, when it cannot be learnt from a connection to it:
-    /// through a proxy what `--resolve`, `localhost` or `/etc/hosts` say (never DNS: the proxy resolves names),
-    /// else the first address the resolver gives ([`crate::net::dns::guard`]); public when nothing answers.
+    /// through a proxy public (never DNS: the proxy resolves names), else the first address the resolver gives;
+    /// public when nothing answers.
     pub(crate) async fn reference_class(&self, host: &str) -> Class {
         if self.cfg.proxies.any() {
-            return self.resolver.local_class(host).unwrap_or(Class::Public);
+            return Class::Public;
         }
         self.resolver
             .lookup_class(host)

@@ -13,8 +13,9 @@ use crate::url::scope::Root;
 
 impl Polite {
     /// The class a request for `url` under `root` may reach (and any further out). A listed URL named by an
-    /// address knows its class from the start; one named by a host learns it from the address its host answered
-    /// from on the first connection made for it (robots.txt or the page), which is therefore not held to a class
+    /// address knows its class from the start, one whose name the resolver answers locally (`--resolve`,
+    /// `localhost`, `/etc/hosts`) from that answer; any other learns it from the address its host answered from
+    /// on the first connection made for it (robots.txt or the page), which is therefore not held to a class
     /// (only to the rules that do not depend on one). When the first request goes elsewhere (a root made from a
     /// `--resume`d page) or through a proxy (whose address the connection reports), the class is looked up
     /// instead ([`crate::net::fetch::Fetcher::reference_class`]).
@@ -22,6 +23,11 @@ impl Polite {
         let rules = &self.fetcher.options().addresses;
         if let Some(known) = root.reference() {
             return rules.ceiling(Some(known));
+        }
+        // Without I/O, so the run's `*.localhost` and `--resolve` names need no pool of their own for the first
+        // connection.
+        if let Some(local) = self.fetcher.local_class(&root.host) {
+            return rules.ceiling(Some(root.learn_reference(local)));
         }
         let own_host = url.host_str().is_some_and(|h| *h == *root.host);
         if own_host && !self.fetcher.options().proxies.any() {
