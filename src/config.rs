@@ -51,6 +51,7 @@ impl Config {
                 dns_servers: Vec::new(),
                 proxies: crate::net::proxy::Proxies::default(),
                 trust: crate::net::trust::Trust::default(),
+                addresses: crate::url::address::AddressRules::default(),
             },
             polite: PoliteOptions::default(),
             crawl,

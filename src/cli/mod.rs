@@ -28,6 +28,7 @@ use crate::net::NetOptions;
 use crate::output::OutputOptions;
 use crate::polite::PoliteOptions;
 use crate::record::fields::Fields;
+use crate::url::address::{AddressRules, Net};
 use crate::url::shard::Shard;
 use crate::url::Scope;
 use crate::warc::WarcOptions;
@@ -212,6 +213,21 @@ pub struct Cli {
     #[arg(long, value_name = "LIST")]
     pub no_proxy: Option<String>,
 
+    /// Never connect to addresses in CIDR (an address or ADDR/PREFIX; repeatable): links, redirects,
+    /// robots.txt and names resolving there get error kind `blocked_address`
+    #[arg(long = "deny-net", value_name = "CIDR")]
+    pub deny_net: Vec<String>,
+
+    /// Connect to addresses in CIDR even where the address rules refuse them (repeatable); against a
+    /// --deny-net, only where CIDR is the more specific block. Cloud metadata endpoints need this
+    #[arg(long = "allow-net", value_name = "CIDR")]
+    pub allow_net: Vec<String>,
+
+    /// Let a crawl reach addresses further in than its listed URL's (public < private < loopback <
+    /// link-local), as before the address guard; metadata endpoints and --deny-net are still refused
+    #[arg(long)]
+    pub allow_internal: bool,
+
     /// Also trust the CA certificates in FILE (PEM, repeatable), beside the bundled and the system's roots
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
@@ -363,6 +379,16 @@ impl Cli {
             std::env::var(k).ok()
         })?;
         let trust = Trust::from_flags(&self.cacert, self.insecure)?;
+        let nets = |flag: &str, raw: &[String]| {
+            raw.iter()
+                .map(|n| Net::parse(n).map_err(|e| anyhow::anyhow!("{flag} {e}")))
+                .collect::<Result<Vec<_>>>()
+        };
+        let addresses = AddressRules {
+            deny: nets("--deny-net", &self.deny_net)?,
+            allow: nets("--allow-net", &self.allow_net)?,
+            allow_internal: self.allow_internal,
+        };
         let user_agent = match &self.user_agent {
             Some(ua) => {
                 HeaderValue::from_str(ua).with_context(|| {
@@ -382,6 +408,7 @@ impl Cli {
             dns_servers,
             proxies,
             trust,
+            addresses,
         })
     }
 

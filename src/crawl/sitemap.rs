@@ -110,10 +110,12 @@ pub(crate) async fn run(polite: &Polite, max_body: u64, task: SitemapTask) -> Ta
 /// The listed host's sitemap files: its robots.txt `Sitemap:` lines on its own origin, else `/sitemap.xml`.
 async fn discover(polite: &Polite, listed: &Url, root: &Root) -> Vec<Url> {
     let host = polite.hosts().get(listed);
-    let robots = polite.robots(&host).await;
+    // robots.txt the address guard refused names no sitemaps; `/sitemap.xml` is then refused the same way.
+    let robots = polite.robots(&host, root).await;
     let mut skipped = 0usize;
     let mut files: Vec<Url> = robots
-        .sitemaps()
+        .as_ref()
+        .map_or(&[][..], |r| r.sitemaps())
         .iter()
         .filter_map(|s| {
             let kept = same_origin(s, &root.origin);

@@ -2,7 +2,8 @@
 //! deadline for headers and body, the body capped at a byte limit. Which headers a request carries is decided by
 //! the caller: `-H` headers and credentials are attached only when the caller says the request is to their origin.
 //!
-//! Names are resolved by [`crate::net::dns`]'s one `Resolver` (and its cache), shared by every client of the run.
+//! Names are resolved by [`crate::net::dns`]'s one `Resolver` (and its cache), shared by every client of the run,
+//! each client through the address guard for its ceiling ([`crate::net::dns::guard`]).
 //!
 //! Each host gets its own client ([`Fetcher::pool`]), held by that host's state in [`crate::polite::host`]: reqwest has no
 //! global cap on idle keep-alive connections (only one per host, and a timeout), so the idle sockets of a host
@@ -26,11 +27,13 @@ use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
+use crate::net::dns::guard::{Guard, Guarded};
 use crate::net::dns::Resolver;
 use crate::net::proxy::ClientOptions;
 use crate::net::NetOptions;
 use crate::record::FetchError;
 use crate::record::Headers;
+use crate::url::address::Class;
 
 /// A response, read as far as the cap allowed.
 #[derive(Debug)]
@@ -75,6 +78,8 @@ pub(crate) struct Validators<'a> {
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     resolver: Arc<Resolver>,
+    /// The address guard's rules, applied by every client's resolver ([`crate::net::dns::guard`]).
+    guard: Arc<Guard>,
     /// Proxies and TLS trust, made once per run and applied to every client ([`crate::net::proxy`]).
     net: Arc<ClientOptions>,
     cfg: Arc<NetOptions>,
@@ -87,20 +92,47 @@ impl Fetcher {
     /// When the TLS backend cannot be initialised or a setting (the User-Agent) is not a valid header.
     pub(crate) fn new(cfg: Arc<NetOptions>) -> Result<Fetcher, reqwest::Error> {
         let resolver = Arc::new(Resolver::new(&cfg));
+        let guard = Arc::new(Guard::new(cfg.addresses.clone(), cfg.proxies.host_names()));
         let net = Arc::new(ClientOptions::new(&cfg.proxies, &cfg.trust)?);
-        let client = build_client(&cfg, &resolver, &net)?;
+        // The fallback client is the strictest: a failure to build another never loosens the guard.
+        let strictest = Guarded::new(resolver.clone(), guard.clone(), Class::Public);
+        let client = build_client(&cfg, strictest, &net)?;
         Ok(Fetcher {
             client,
             resolver,
+            guard,
             net,
             cfg,
         })
     }
 
-    /// A new client with its own connection pool, for one host: dropping it closes that host's idle connections.
+    /// A new client with its own connection pool, for one host and one ceiling (the address class its requests
+    /// may reach): dropping it closes its idle connections. A pooled connection is reused only under the ceiling
+    /// it was checked for.
     #[must_use]
-    pub(crate) fn pool(&self) -> reqwest::Client {
-        build_client(&self.cfg, &self.resolver, &self.net).unwrap_or_else(|_| self.client.clone())
+    pub(crate) fn pool(&self, ceiling: Class) -> reqwest::Client {
+        let resolver = Guarded::new(self.resolver.clone(), self.guard.clone(), ceiling);
+        build_client(&self.cfg, resolver, &self.net).unwrap_or_else(|_| self.client.clone())
+    }
+
+    /// The reference class of a listed URL's `host` known without I/O: an address's own, or what `--resolve`,
+    /// `localhost` or `/etc/hosts` say ([`crate::net::dns::guard`]).
+    #[must_use]
+    pub(crate) fn local_class(&self, host: &str) -> Option<Class> {
+        self.resolver.local_class(host)
+    }
+
+    /// The reference class of a listed URL named by `host`, when it cannot be learnt from a connection to it:
+    /// through a proxy public (never DNS: the proxy resolves names), else the first address the resolver gives;
+    /// public when nothing answers.
+    pub(crate) async fn reference_class(&self, host: &str) -> Class {
+        if self.cfg.proxies.any() {
+            return Class::Public;
+        }
+        self.resolver
+            .lookup_class(host)
+            .await
+            .unwrap_or(Class::Public)
     }
 
     #[must_use]
@@ -168,7 +200,7 @@ impl Fetcher {
 /// Every client of the run, one per host, is built here, so each gets the same proxies and TLS trust.
 fn build_client(
     cfg: &NetOptions,
-    resolver: &Arc<Resolver>,
+    resolver: Guarded,
     net: &ClientOptions,
 ) -> Result<reqwest::Client, reqwest::Error> {
     let builder = reqwest::Client::builder()
@@ -177,7 +209,7 @@ fn build_client(
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(cfg.idle_per_host)
         .tcp_nodelay(true)
-        .dns_resolver(resolver.clone());
+        .dns_resolver(Arc::new(resolver));
     net.apply(builder).build()
 }
 

@@ -15,12 +15,15 @@ use std::time::Duration;
 use proxy::Proxies;
 use trust::Trust;
 
+use crate::url::address::AddressRules;
+
 /// `--timeout`'s default: the deadline of a whole request, headers and body.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// `--connect-timeout`'s default.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the network layer is built with: timeouts, the User-Agent, pool sizes, names, proxies and trust.
+/// What the network layer is built with: timeouts, the User-Agent, pool sizes, names, proxies, trust and the
+/// address guard's rules.
 #[derive(Debug, Clone)]
 pub struct NetOptions {
     /// The User-Agent header of every request.
@@ -41,6 +44,9 @@ pub struct NetOptions {
     pub proxies: Proxies,
     /// `--cacert` and `-k` ([`trust`]).
     pub trust: Trust,
+    /// `--deny-net`, `--allow-net`, `--allow-internal`: the address guard's rules ([`crate::url::address`],
+    /// applied by [`dns`]'s guarded resolver and by the polite path for addresses written in URLs).
+    pub addresses: AddressRules,
 }
 
 /// The default User-Agent: `crawlfish/VERSION`.

@@ -147,6 +147,25 @@ impl Proxies {
         Some(line)
     }
 
+    /// The proxies' own host names, lowercase, without a final dot: the resolver answers them unguarded (the
+    /// user chose them, and the class rule is about where a crawl leads, not how it gets out).
+    #[must_use]
+    pub(crate) fn host_names(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter_map(|r| match r.url.host() {
+                Some(url::Host::Domain(d)) => Some(d.trim_end_matches('.').to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether any request may go through a proxy (then the peer's address is the proxy's, not the target's).
+    #[must_use]
+    pub(crate) fn any(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
     fn to_reqwest(&self) -> Result<Vec<reqwest::Proxy>, reqwest::Error> {
         let bypass = self
             .no_proxy

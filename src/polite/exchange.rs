@@ -2,7 +2,8 @@
 //! ([`crate::net::request_log`]), captures it for the WARC archive, then leaves the body unread, reads a redirect's small
 //! body, or reads the body, as the caller decides from the response head, and archives what was read. Every
 //! request crawlfish sends (page and sitemap hops and their retries in `Polite::hop`, robots.txt in
-//! `fetch_robots`) goes through here, so each gets exactly one log line and one archive record.
+//! `fetch_robots`) goes through here, so each gets exactly one log line and one archive record, and each is held
+//! to the address guard (`guard.rs`): sent through the client for its ceiling, an address in its URL checked.
 //!
 //! Decides nothing: no retries, no backoff, no robots semantics, no redirect following. Waiting on the host comes
 //! before it (the caller's), judging the answer after it.
@@ -15,6 +16,7 @@ use super::Polite;
 use crate::net::fetch::{Credentials, Fetcher, Response, Validators};
 use crate::net::request_log::{Sent, Tag};
 use crate::record::FetchError;
+use crate::url::scope::Root;
 use crate::warc::{Cut, Head};
 
 /// Body bytes read from a redirect response (it is dropped; reading it lets the connection be reused).
@@ -26,6 +28,8 @@ pub(super) struct ExchangeRequest<'a> {
     /// The URL's host (its client is used).
     pub(super) host: &'a Host,
     pub(super) url: &'a Url,
+    /// The listed URL it descends from: the address class it may reach ([`crate::polite::guard`]).
+    pub(super) root: &'a Root,
     /// `-H` headers and Basic auth, only for the listed URL's own origin.
     pub(super) creds: Option<Credentials<'a>>,
     /// `--since`'s validators, only on the hop to the URL they came from.
@@ -72,15 +76,23 @@ impl Polite {
         req: ExchangeRequest<'_>,
         then: impl FnOnce(&reqwest::Response) -> Then<S, R>,
     ) -> Exchanged<S, R> {
+        // An address the request may not reach is refused before anything (no `-vv` line: nothing was sent).
+        let ceiling = self.ceiling(req.root, req.url).await;
+        if let Err(refused) = self.guard(req.url, ceiling) {
+            return Exchanged::Failed(refused);
+        }
         let deadline = Instant::now() + self.cfg.timeout;
-        let client = req.host.client(|| self.fetcher.pool());
+        let client = req.host.client(ceiling, || self.fetcher.pool(ceiling));
         let sent = Sent::start(req.tag, req.url, req.attempt);
         let resp = match self
             .fetcher
             .send(client, req.url, req.creds, req.validators, deadline)
             .await
         {
-            Ok(r) => r,
+            Ok(r) => {
+                self.learn(req.root, &r);
+                r
+            }
             Err(e) => {
                 sent.end(None, Some(&e));
                 return Exchanged::Failed(e);

@@ -16,6 +16,9 @@
 //! record, for pages, sitemap files and robots.txt alike, so that sequence exists once; [`crate::robots`] only adds
 //! robots.txt's own semantics (RFC 9309) on top of it.
 //!
+//! Every request is also held to the address guard (`guard.rs`): sent through its host's client for its listed
+//! URL's address class, an address written in its URL refused before anything is sent (before robots.txt).
+//!
 //! Owns no pages, records or queues; must not parse pages or write records (only the archive, through the
 //! `warc` writer it is given). It joins [`crate::net::fetch`] (one request) and [`crate::polite::host`] (per-host state), which do not
 //! import each other, and imports nothing from `crawl`, `config`, `app` or `cli` (the layer test).
@@ -47,6 +50,8 @@ use exchange::{Broken, ExchangeRequest, Exchanged, Then};
 // One request's send, `-vv` line, capture, read and archive record (`impl Polite`'s `exchange`): the only place
 // these happen, for every request of this path.
 mod exchange;
+// The address guard's ceiling, literal-address check and class learning (`impl Polite`).
+mod guard;
 // robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
 mod robots;
 
@@ -217,7 +222,14 @@ impl Polite {
         };
         loop {
             let host = self.hosts.get(&url);
-            if let Err(refused) = self.allowed(&host, &url, !ex.redirects.is_empty()).await {
+            // An address written in the URL is refused before its host's robots.txt is asked.
+            let ceiling = self.ceiling(root, &url).await;
+            if let Err(refused) = self.guard(&url, ceiling) {
+                ex.result = Err(refused);
+                return ex;
+            }
+            let redirected = !ex.redirects.is_empty();
+            if let Err(refused) = self.allowed(&host, &url, redirected, root).await {
                 ex.result = Err(refused);
                 return ex;
             }
@@ -232,7 +244,7 @@ impl Polite {
             let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
             let tag = Tag::new(purpose, ex.redirects.len());
             let (hop, n) = self
-                .hop(&host, &url, (creds, validators), max_body, tag)
+                .hop(&host, (&url, root), (creds, validators), max_body, tag)
                 .await;
             ex.attempts += n;
             match self.after_hop(hop, follow, root, &mut ex) {
@@ -244,11 +256,21 @@ impl Polite {
 
     /// Whether robots.txt lets `url` be fetched (always, with `--ignore-robots`). A refusal met after a redirect
     /// names where the redirect led, since the record carries the URL that was asked for.
-    async fn allowed(&self, host: &Host, url: &Url, redirected: bool) -> Result<(), FetchError> {
+    async fn allowed(
+        &self,
+        host: &Host,
+        url: &Url,
+        redirected: bool,
+        root: &Root,
+    ) -> Result<(), FetchError> {
         if !self.cfg.robots {
             return Ok(());
         }
-        self.robots(host).await.check(url).map_err(|(kind, msg)| {
+        let checked = match self.robots(host, root).await {
+            Ok(kept) => kept.check(url),
+            Err(refused) => refused.check(url),
+        };
+        checked.map_err(|(kind, msg)| {
             let msg = if redirected {
                 format!("redirected to {url}: {msg}")
             } else {
@@ -320,9 +342,14 @@ impl Polite {
             .is_none_or(|s| s.owns_host(url.host_str().unwrap_or_default()))
     }
 
-    /// robots.txt of `host`, fetched through this path by the first caller (single-flight).
-    pub(crate) async fn robots<'h>(&self, host: &'h Host) -> &'h Robots {
-        host.robots(|| self.fetch_robots(host.origin().clone()))
+    /// robots.txt of `host`, fetched through this path by the first caller (single-flight), for a request
+    /// descending from `root`. `Err`: the address guard refused it under `root`'s class (not kept for the host).
+    pub(crate) async fn robots<'h>(
+        &self,
+        host: &'h Host,
+        root: &Root,
+    ) -> Result<&'h Robots, Robots> {
+        host.robots(|| self.fetch_robots(host.origin().clone(), root))
             .await
     }
 
@@ -332,7 +359,7 @@ impl Polite {
     async fn hop(
         &self,
         host: &Host,
-        url: &Url,
+        (url, root): (&Url, &Root),
         (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
         max_body: u64,
         tag: Tag,
@@ -345,6 +372,7 @@ impl Polite {
             let req = ExchangeRequest {
                 host,
                 url,
+                root,
                 creds,
                 validators,
                 tag,

@@ -13,6 +13,7 @@ use super::exchange::{Broken, ExchangeRequest, Exchanged, Then};
 use super::{redirect_target, Polite, MAX_DEAD_END_CHARS};
 use crate::net::request_log::{Purpose, Tag};
 use crate::polite::host::Robots;
+use crate::url::scope::Root;
 
 /// robots.txt bodies past this are cut (Google reads 500 KiB).
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -21,7 +22,8 @@ const ROBOTS_MAX_REDIRECTS: usize = 5;
 
 impl Polite {
     /// robots.txt for `origin`: each hop waits on its host's backoff and `-r`; no `-H`, no credentials.
-    pub(super) async fn fetch_robots(&self, origin: Url) -> Robots {
+    /// `root`: the listed URL whose request needs it (robots.txt is held to that URL's address class).
+    pub(super) async fn fetch_robots(&self, origin: Url, root: &Root) -> Robots {
         let Ok(mut url) = origin.join("/robots.txt") else {
             return Robots::AllowAll;
         };
@@ -31,6 +33,7 @@ impl Polite {
             let req = ExchangeRequest {
                 host: &host,
                 url: &url,
+                root,
                 creds: None,
                 validators: None,
                 tag: Tag::new(Purpose::Robots, hop),

@@ -127,13 +127,15 @@ pub enum ErrorKind {
     Body,
     /// robots.txt disallows the URL (or a hop of it).
     RobotsDisallowed,
+    /// The address guard refused the address the URL (or a hop of it) leads to: no connection was made.
+    BlockedAddress,
     /// Anything else.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in the order the README table lists them.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::InvalidUrl,
         ErrorKind::Dns,
         ErrorKind::Connect,
@@ -142,6 +144,7 @@ impl ErrorKind {
         ErrorKind::TooManyRedirects,
         ErrorKind::Body,
         ErrorKind::RobotsDisallowed,
+        ErrorKind::BlockedAddress,
         ErrorKind::Other,
     ];
 
@@ -157,6 +160,7 @@ impl ErrorKind {
             ErrorKind::TooManyRedirects => "too_many_redirects",
             ErrorKind::Body => "body",
             ErrorKind::RobotsDisallowed => "robots_disallowed",
+            ErrorKind::BlockedAddress => "blocked_address",
             ErrorKind::Other => "other",
         }
     }
@@ -182,14 +186,15 @@ impl fmt::Display for ErrorKind {
 pub(crate) enum FetchError {
     #[error("no complete response within {0:?} (headers and body)")]
     Deadline(Duration),
-    #[error("{}", chain_message(.0))]
+    #[error("{}", request_message(.0))]
     Request(reqwest::Error),
     #[error("body: {}", chain_message(.0))]
     Body(reqwest::Error),
     /// A redirect past `--max-redirects` (the count is the limit).
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
-    /// The politeness path refused the request (robots.txt, or robots.txt unreachable): no request was made.
+    /// The politeness path refused the request (robots.txt, or robots.txt unreachable, or the address guard on
+    /// an address written in the URL): no request was made.
     #[error("{1}")]
     Refused(ErrorKind, String),
 }
@@ -215,6 +220,12 @@ impl FetchError {
 #[error("{0}")]
 pub(crate) struct DnsError(pub String);
 
+/// Every address a name resolved to was refused by the address guard. Raised by the resolver in place of the
+/// addresses, so the connector never gets one and classification finds it in the chain (kind `blocked_address`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BlockedError(pub String);
+
 /// Decides the kind of a reqwest error: reqwest's own predicates first, then a walk down the `source()` chain to
 /// the resolver, rustls or io error underneath (hyper wraps them several layers deep).
 #[must_use]
@@ -231,6 +242,9 @@ pub(crate) fn classify(err: &reqwest::Error) -> ErrorKind {
     let mut source: Option<&(dyn StdError + 'static)> = err.source();
     let mut saw_io_reset = false;
     while let Some(e) = source {
+        if e.is::<BlockedError>() {
+            return ErrorKind::BlockedAddress;
+        }
         if e.is::<DnsError>() {
             return ErrorKind::Dns;
         }
@@ -307,6 +321,22 @@ fn is_tls_handshake_failure(io: &std::io::Error) -> bool {
     io.get_ref()
         .and_then(|inner| inner.downcast_ref::<std::io::Error>())
         .is_some()
+}
+
+/// A request error's message: for an address the guard refused, the URL and the guard's words (what the
+/// connector wraps them in, "dns error", would mislead); otherwise [`chain_message`].
+fn request_message(err: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(blocked) = e.downcast_ref::<BlockedError>() {
+            return match err.url() {
+                Some(url) => format!("{url}: {blocked}"),
+                None => blocked.to_string(),
+            };
+        }
+        source = e.source();
+    }
+    chain_message(err)
 }
 
 /// The error and its sources joined with ": ", as curl-like users expect to read it.

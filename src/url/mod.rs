@@ -5,6 +5,7 @@
 //!
 //! Must not do I/O or know about requests: it only says what a URL is, whose it is and where it may lead.
 
+pub(crate) mod address;
 pub(crate) mod key;
 pub(crate) mod scope;
 pub(crate) mod shard;

@@ -1,9 +1,12 @@
-//! The listed URL a request descends from ([`Root`]): what `--scope` is measured against, and the only origin `-H`
-//! headers and userinfo credentials go to.
+//! The listed URL a request descends from ([`Root`]): what `--scope` is measured against, the only origin `-H`
+//! headers and userinfo credentials go to, and the address class the address guard measures against.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
-use url::{Origin, Url};
+use url::{Host, Origin, Url};
+
+use crate::url::address::{reference_class, Class};
 
 /// The listed URL a request descends from: the reference for `--scope`, the only origin `-H` headers and
 /// userinfo credentials go to, and those credentials.
@@ -17,6 +20,10 @@ pub(crate) struct Root {
     origin_key: Box<str>,
     /// The listed URL's userinfo, percent-decoded (user, password).
     pub basic: Option<(String, Option<String>)>,
+    /// The address class of the listed URL ([`crate::url::address`]): every request descending from it may reach
+    /// this class or one further out. Known at once for an address; for a name, set by the polite path from the
+    /// first address the listed URL's host answered from (or, through a proxy, from the name alone).
+    reference: OnceLock<Class>,
 }
 
 impl Root {
@@ -36,6 +43,17 @@ impl Root {
         }
     }
 
+    /// The listed URL's address class, once known.
+    #[must_use]
+    pub(crate) fn reference(&self) -> Option<Class> {
+        self.reference.get().copied()
+    }
+
+    /// Sets the listed URL's address class unless it is known already (the first one set stays).
+    pub(crate) fn learn_reference(&self, class: Class) -> Class {
+        *self.reference.get_or_init(|| class)
+    }
+
     #[must_use]
     pub(crate) fn of(url: &Url) -> Root {
         let decode = |s: &str| {
@@ -45,11 +63,18 @@ impl Root {
         };
         let basic = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decode(url.username()), url.password().map(decode)));
+        let reference = OnceLock::new();
+        match url.host() {
+            Some(Host::Ipv4(v4)) => _ = reference.set(reference_class(IpAddr::V4(v4))),
+            Some(Host::Ipv6(v6)) => _ = reference.set(reference_class(IpAddr::V6(v6))),
+            _ => {}
+        }
         Root {
             host: url.host_str().unwrap_or_default().into(),
             origin: url.origin(),
             origin_key: url.origin().ascii_serialization().into(),
             basic,
+            reference,
         }
     }
 }

@@ -7,6 +7,9 @@
 //!
 //! Also the form of a `--dns-server` value ([`parse_dns_server`], called by [`crate::cli`]'s validation).
 //!
+//! The clients do not get this resolver itself but [`guard::Guarded`] around it: the address guard, which hands
+//! the connector only the addresses a request may reach.
+//!
 //! Must not connect, retry requests or know URLs: it turns a host name into addresses or a [`DnsError`] (kind
 //! `dns`) whose message tells NXDOMAIN, a timeout and other failures apart.
 
@@ -386,6 +389,7 @@ fn printable(text: &str) -> String {
 }
 
 mod cache;
+pub(crate) mod guard;
 mod query;
 
 #[cfg(test)]

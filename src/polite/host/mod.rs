@@ -33,6 +33,7 @@ use url::Url;
 
 use crate::polite::robots_cache::ByteCache;
 use crate::record::ErrorKind;
+use crate::url::address::Class;
 
 /// The table sweeps once this many hosts, or a quarter of its size after the last sweep if more, were added:
 /// amortised O(1) a new host, and at most that many hosts keep idle sockets beyond those in use.
@@ -124,8 +125,10 @@ pub(crate) struct Host {
     robots: OnceCell<Arc<RobotsState>>,
     backoff: Mutex<Backoff>,
     max_backoff: Duration,
-    /// This host's own connection pool: dropped (closing its idle sockets) when no task holds the host.
-    pool: std::sync::OnceLock<reqwest::Client>,
+    /// This host's own connection pools, one per ceiling of the address guard (a connection checked for one
+    /// listed URL's class is never reused by a stricter one): dropped (closing their idle sockets) when no task
+    /// holds the host. Most runs use one.
+    pools: [std::sync::OnceLock<reqwest::Client>; Class::ALL.len()],
 }
 
 impl std::fmt::Debug for Host {
@@ -194,13 +197,17 @@ impl Host {
             robots: OnceCell::new_with(robots),
             backoff: Mutex::new(Backoff::default()),
             max_backoff,
-            pool: std::sync::OnceLock::new(),
+            pools: Default::default(),
         }
     }
 
-    /// This host's client, built by `make` on first use.
-    pub(crate) fn client(&self, make: impl FnOnce() -> reqwest::Client) -> &reqwest::Client {
-        self.pool.get_or_init(make)
+    /// This host's client for requests under `ceiling`, built by `make` on first use.
+    pub(crate) fn client(
+        &self,
+        ceiling: Class,
+        make: impl FnOnce() -> reqwest::Client,
+    ) -> &reqwest::Client {
+        self.pools[ceiling.index()].get_or_init(make)
     }
 
     /// Whether a fresh state could replace this one now without letting more through: no backoff pending or
@@ -320,23 +327,29 @@ impl Host {
         }
     }
 
-    /// robots.txt for this host: the first caller runs `fetch`; concurrent callers wait for that one fetch.
+    /// robots.txt for this host: the first caller runs `fetch`; concurrent callers wait for that one fetch. A
+    /// fetch the address guard refused (`blocked_address`, under the caller's listed URL's class) is not kept
+    /// for the host: it is that caller's answer (`Err`), and the next caller, maybe of a listed URL whose class
+    /// allows the address, fetches again.
     pub(crate) async fn robots<F: Future<Output = Robots>>(
         &self,
         fetch: impl FnOnce() -> F,
-    ) -> &Robots {
+    ) -> Result<&Robots, Robots> {
         let state = self
             .robots
-            .get_or_init(|| async {
+            .get_or_try_init(|| async {
                 let robots = fetch().await;
+                if matches!(robots, Robots::Unreachable(ErrorKind::BlockedAddress, _)) {
+                    return Err(robots);
+                }
                 let delay = match &robots {
                     Robots::Rules(r) => r.delay.and_then(|d| self.crawl_delay_limiter(d)),
                     _ => None,
                 };
-                Arc::new(RobotsState { robots, delay })
+                Ok(Arc::new(RobotsState { robots, delay }))
             })
-            .await;
-        &state.robots
+            .await?;
+        Ok(&state.robots)
     }
 
     fn crawl_delay_limiter(&self, delay_secs: f32) -> Option<DefaultDirectRateLimiter> {
@@ -453,7 +466,9 @@ impl Table {
             let Some(h) = Arc::get_mut(host) else {
                 return true;
             };
-            h.pool.take();
+            for pool in &mut h.pools {
+                pool.take();
+            }
             if !h.releasable(now) {
                 return true;
             }

@@ -113,7 +113,8 @@ mod release {
         let held = hosts.get(&url("held.test"));
         let idle = hosts.get(&url("idle.test"));
         idle.robots(|| async { Robots::DisallowAll("503".into()) })
-            .await;
+            .await
+            .unwrap();
         drop(idle);
         hosts.sweep();
         assert_eq!(
@@ -124,10 +125,30 @@ mod release {
         let back = hosts.get(&url("idle.test"));
         let robots = back
             .robots(|| async { panic!("robots.txt asked again") })
-            .await;
+            .await
+            .unwrap();
         assert!(matches!(robots, Robots::DisallowAll(_)));
         assert_eq!(hosts.counts(), (2, 0));
         drop(held);
+    }
+
+    /// A robots.txt the address guard refused is that caller's answer only: the next caller fetches again.
+    #[tokio::test]
+    async fn a_robots_fetch_the_guard_refused_is_not_kept() {
+        let h = Host::new(&url("inside.test"), None, Duration::from_secs(30));
+        let blocked = h
+            .robots(|| async { Robots::Unreachable(ErrorKind::BlockedAddress, "no".into()) })
+            .await;
+        assert!(matches!(
+            blocked,
+            Err(Robots::Unreachable(ErrorKind::BlockedAddress, _))
+        ));
+        let kept = h.robots(|| async { Robots::AllowAll }).await;
+        assert!(matches!(kept, Ok(Robots::AllowAll)));
+        let again = h
+            .robots(|| async { panic!("robots.txt asked again") })
+            .await;
+        assert!(matches!(again, Ok(Robots::AllowAll)));
     }
 
     #[tokio::test(start_paused = true)]
@@ -135,7 +156,7 @@ mod release {
         let hosts = Hosts::with_robots_budget(None, Duration::from_secs(30), 4 * 1024);
         for i in 0..10_000 {
             let h = hosts.get(&url(&format!("h{i}.test")));
-            h.robots(|| async { Robots::AllowAll }).await;
+            h.robots(|| async { Robots::AllowAll }).await.unwrap();
         }
         let (table, cached) = hosts.counts();
         assert!(table <= SWEEP_GROWTH + 1, "{table} hosts kept");

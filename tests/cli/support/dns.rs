@@ -42,6 +42,9 @@ pub enum Zone {
     TruncatedTcpCloses,
     /// Every query answered with a CNAME to this name and nothing else (no SOA).
     Cname(String),
+    /// The n-th A query gets the n-th of these (the last repeats); AAAA has no records. With TTL 0, a name that
+    /// answers one address and then another (DNS rebinding).
+    Sequence(Vec<IpAddr>),
 }
 
 /// One query the server received.
@@ -55,6 +58,8 @@ struct Seen {
 #[derive(Default)]
 struct DnsState {
     zone: Mutex<HashMap<String, Zone>>,
+    /// A queries answered so far per `Zone::Sequence` name.
+    answered: Mutex<HashMap<String, usize>>,
     ttl: AtomicU32,
     queries: Mutex<Vec<Seen>>,
     /// Every UDP answer is preceded by a forged and a malformed datagram.
@@ -251,6 +256,14 @@ fn respond(query: &[u8], state: &DnsState, tcp: bool) -> Option<Vec<u8>> {
         Some(Zone::Addrs(ips)) => (0, false, records(&ips)),
         Some(Zone::Truncated(_)) if !tcp => (0, true, vec![]),
         Some(Zone::Truncated(ips)) => (0, false, records(&ips)),
+        Some(Zone::Sequence(_)) if rtype != TYPE_A => (0, false, vec![]),
+        Some(Zone::Sequence(ips)) => {
+            let mut answered = state.answered.lock().unwrap();
+            let n = answered.entry(name.clone()).or_default();
+            let ip = ips[(*n).min(ips.len() - 1)];
+            *n += 1;
+            (0, false, records(&[ip]))
+        }
     };
     let negative = answers.is_empty() && rcode != 2 && !truncated;
     let ancount = u16::try_from(answers.len()).expect("at most 65,535 records");

@@ -1,9 +1,11 @@
 //! Test fixtures: a scriptable HTTP site (axum on a loopback address, port 0) that counts hits with server-side
 //! timestamps and in-flight peaks, raw TCP servers for byte-level misbehaviour, and a runner for the real binary.
-//! Every server binds to 127.0.0.0/8 only. The other scripted servers are in the submodules: `dns` (a DNS server),
-//! `proxy` (HTTP and SOCKS5 proxies), `tls` (a TLS site and its test CA); `warcio` reads WARC files back.
+//! Every server binds to 127.0.0.0/8 only, except inside a private network namespace (`netns`: only loopback up).
+//! The other scripted servers are in the submodules: `dns` (a DNS server), `proxy` (HTTP and SOCKS5 proxies),
+//! `tls` (a TLS site and its test CA); `warcio` reads WARC files back.
 
 pub mod dns;
+pub mod netns;
 pub mod proxy;
 pub mod tls;
 pub mod warcio;
@@ -86,7 +88,16 @@ pub struct Site {
 
 impl Site {
     pub async fn start(ip: &str) -> Site {
-        let listener = TcpListener::bind((ip, 0)).await.unwrap();
+        Site::serve(TcpListener::bind((ip, 0)).await.unwrap())
+    }
+
+    /// A site on exactly `addr` (another address with the port of a site already running, for a name that
+    /// resolves to one and then the other).
+    pub async fn start_at(addr: SocketAddr) -> Site {
+        Site::serve(TcpListener::bind(addr).await.unwrap())
+    }
+
+    fn serve(listener: TcpListener) -> Site {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(SiteState::default());
         let app = axum::Router::new()
