@@ -33,7 +33,7 @@ fn start_warc(
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let info = warc::warcinfo(&name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
-    warc_writer::spawn(file, &info, opts.level, cancel)
+    warc_writer::spawn(file, &info, opts.level, opts.verbatim_headers, cancel)
 }
 
 /// How a run ended.

@@ -18,6 +18,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
 use crate::url::key::{key, SeenSet};
+use crate::url::without_userinfo;
 
 /// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
 ///
@@ -186,7 +187,7 @@ fn scan<R: io::Read>(
 ) -> io::Result<Scan> {
     scan_lines(file, |line, _| {
         let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
-        done.insert(key(&r.url));
+        done.insert(key(&without_userinfo(&r.url)));
         if let Some(v) = kept.as_deref_mut() {
             v.push(r);
         }

@@ -25,6 +25,7 @@ use crate::net::fetch::Validators;
 use crate::output::resume::{present, scan_lines, Scan};
 use crate::record::{Change, Extract, Record};
 use crate::url::key::{key, KeyHasher};
+use crate::url::without_userinfo;
 
 /// Validators longer than this are not kept (nor sent): real ones are tens of bytes, and memory is per URL.
 const MAX_VALIDATOR_BYTES: usize = 512;
@@ -159,7 +160,10 @@ impl Since {
         let mut entries = HashMap::default();
         let scan = scan_lines(&file, |line, offset| {
             let l: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-            entries.insert(key(&l.url), entry(l, offset, line.len(), want));
+            entries.insert(
+                key(&without_userinfo(&l.url)),
+                entry(l, offset, line.len(), want),
+            );
             Ok(())
         })
         .with_context(|| format!("{flag}: cannot read {name}"))?;
@@ -201,7 +205,7 @@ impl Since {
             let mut line = vec![0; len];
             file.read_exact_at(&mut line, offset).ok()?;
             let carried: Carried = serde_json::from_slice(&line).ok()?;
-            (carried.url == wanted).then_some(carried)
+            (without_userinfo(&carried.url) == wanted).then_some(carried)
         });
         let carried = read.await.ok().flatten();
         if carried.is_none() {

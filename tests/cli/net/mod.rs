@@ -1,8 +1,9 @@
-//! The network: DNS, `--resolve`, request headers, proxies and TLS trust.
+//! The network: DNS, `--resolve`, request headers (and the secrets in them), proxies and TLS trust.
 
 mod dns;
 mod dns_errors;
 mod headers;
 mod proxy;
 mod resolve;
+mod secrets;
 mod tls;
