@@ -51,6 +51,7 @@ impl Config {
                 dns_servers: Vec::new(),
                 proxies: crate::net::proxy::Proxies::default(),
                 trust: crate::net::trust::Trust::default(),
+                max_inflight_bytes: crate::net::budget::DEFAULT_MAX_INFLIGHT_BYTES,
             },
             polite: PoliteOptions::default(),
             crawl,

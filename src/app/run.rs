@@ -55,6 +55,25 @@ pub struct Outcome {
     pub shard: Option<shard::Shard>,
 }
 
+/// The WARC writer's end: a failure of it is the run's when the JSON writer did not fail first.
+async fn warc_end(done: tokio::sync::oneshot::Receiver<WriterEnd>, writer: &mut WriterEnd) {
+    let end = done
+        .await
+        .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
+    if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
+        *writer = end;
+    }
+}
+
+/// `-v`: the most body bytes that were in flight at once, against `--max-inflight-bytes`.
+fn log_budget(budget: &crate::net::budget::Budget) {
+    tracing::info!(
+        peak = budget.peak(),
+        cap = budget.cap(),
+        "response body bytes in flight (--max-inflight-bytes)"
+    );
+}
+
 /// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
 ///
 /// # Errors
@@ -97,6 +116,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     }
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
+    let budget = fetcher.budget().clone();
     let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
@@ -132,6 +152,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     bar_stop.cancel();
+    log_budget(&budget);
     let (summary, mut writer) = written.await.unwrap_or_else(|_| {
         (
             Summary::default(),
@@ -140,12 +161,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     });
     // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
     if let Some(done) = warc_done {
-        let end = done
-            .await
-            .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
-        if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
-            writer = end;
-        }
+        warc_end(done, &mut writer).await;
     }
     // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
     if let Some(state) = state {

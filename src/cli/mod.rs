@@ -127,6 +127,13 @@ pub struct Cli {
           value_parser = units::parse_size)]
     pub max_body: u64,
 
+    /// Body bytes held in memory at once, all requests together (one body may go past it, up to --max-body,
+    /// so none waits forever)
+    #[arg(long, value_name = "SIZE",
+          default_value = units::format_size(crate::net::budget::DEFAULT_MAX_INFLIGHT_BYTES),
+          value_parser = units::parse_size)]
+    pub max_inflight_bytes: u64,
+
     /// User-Agent header [default: crawlfish/VERSION]
     #[arg(long, value_name = "S")]
     pub user_agent: Option<String>,
@@ -376,6 +383,7 @@ impl Cli {
             connect_timeout: self.connect_timeout,
             idle_per_host: self.per_host.min(self.concurrency) as usize,
             headers_out: self.response_headers,
+            max_inflight_bytes: self.max_inflight_bytes,
             resolve,
             dns_servers,
             proxies,

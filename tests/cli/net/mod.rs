@@ -1,5 +1,6 @@
 //! The network: DNS, `--resolve`, request headers (and the secrets in them), proxies and TLS trust.
 
+mod budget;
 mod dns;
 mod dns_errors;
 mod headers;
