@@ -5,7 +5,7 @@
 //! FILE passes the same checks as a `--resume` file ([`crate::output::resume`]: crawlfish's own output, a line cap), but is
 //! only read, never cut. Memory is bounded by what the comparison needs ([`index`]): per URL 32 bytes (a hash key,
 //! where its line starts in FILE, its status, 64 bits of its digest) and, when a request may carry them, its
-//! validators and the key of its final URL (~25 bytes for a typical pair): under 70 bytes a URL, measured in
+//! validators and the key of its final URL (~21 bytes for a typical pair): under 70 bytes a URL, measured in
 //! `bench/README.md`. Titles, links and extracts stay in FILE: a 304 reads its one line back from there, so
 //! crawl mode goes on through unchanged pages without holding every page's links.
 //!
