@@ -52,6 +52,7 @@ impl Config {
                 proxies: crate::net::proxy::Proxies::default(),
                 trust: crate::net::trust::Trust::default(),
                 addresses: crate::url::address::AddressRules::default(),
+                max_inflight_bytes: crate::net::budget::DEFAULT_MAX_INFLIGHT_BYTES,
             },
             polite: PoliteOptions::default(),
             crawl,

@@ -1,5 +1,5 @@
-//! Process-wide setup, before the runtime starts: the open-files limit. (The allocator's options are compile-time
-//! defaults: `.cargo/config.toml`.)
+//! Process-wide setup, before the run starts: the open-files limit, and surviving the file-size limit. (The
+//! allocator's options are compile-time defaults: `.cargo/config.toml`.)
 //!
 //! Must not read flags beyond `-c`, nor print: [`crate::cli`] turns an error into the message and exit code.
 
@@ -38,4 +38,18 @@ pub(crate) fn raise_open_files(concurrency: usize) -> Result<u64, String> {
         ));
     }
     Ok(limit)
+}
+
+/// Catches SIGXFSZ for the rest of the process. Its default action kills the process at the first write past
+/// `RLIMIT_FSIZE` (`ulimit -f`): exit 153, a torn line or member, no summary. Caught, that write fails with
+/// `EFBIG` instead, which the writers handle like a full disk: the file is cut back to whole records, the run
+/// ends with exit 2 and the summary. tokio's handler is used because the crate forbids `unsafe` (`sigaction`
+/// itself is unsafe in `libc`, `nix` and `rustix`): it replaces the default action for good, even once the
+/// returned stream is dropped. Needs a runtime context.
+///
+/// # Errors
+/// The handler cannot be installed (no runtime, or the signal driver failed).
+pub(crate) fn catch_file_size_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    signal(SignalKind::from_raw(libc::SIGXFSZ)).map(drop)
 }

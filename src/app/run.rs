@@ -31,7 +31,13 @@ fn start_warc(
 )> {
     let (file, opts) = (file?, cfg.warc.as_ref()?);
     let info = warc::warcinfo(name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
-    Some(warc_writer::spawn(file, &info, opts.level, cancel))
+    Some(warc_writer::spawn(
+        file,
+        &info,
+        opts.level,
+        opts.verbatim_headers,
+        cancel,
+    ))
 }
 
 /// How a run ended.
@@ -51,6 +57,25 @@ pub struct Outcome {
     pub other_shards: shard::OtherShards,
     /// `--shard`, as given.
     pub shard: Option<shard::Shard>,
+}
+
+/// The WARC writer's end: a failure of it is the run's when the JSON writer did not fail first.
+async fn warc_end(done: tokio::sync::oneshot::Receiver<WriterEnd>, writer: &mut WriterEnd) {
+    let end = done
+        .await
+        .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
+    if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
+        *writer = end;
+    }
+}
+
+/// `-v`: the most body bytes that were in flight at once, against `--max-inflight-bytes`.
+fn log_budget(budget: &crate::net::budget::Budget) {
+    tracing::info!(
+        peak = budget.peak(),
+        cap = budget.cap(),
+        "response body bytes in flight (--max-inflight-bytes)"
+    );
 }
 
 /// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
@@ -94,6 +119,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     }
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
+    let budget = fetcher.budget().clone();
     let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
@@ -129,6 +155,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     bar_stop.cancel();
+    log_budget(&budget);
     let (summary, mut writer) = written.await.unwrap_or_else(|_| {
         (
             Summary::default(),
@@ -137,12 +164,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     });
     // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
     if let Some(done) = warc_done {
-        let end = done
-            .await
-            .unwrap_or_else(|_| WriterEnd::Failed("WARC writer thread died".into()));
-        if matches!(end, WriterEnd::Failed(_)) && !matches!(writer, WriterEnd::Failed(_)) {
-            writer = end;
-        }
+        warc_end(done, &mut writer).await;
     }
     // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
     if let Some(state) = state {

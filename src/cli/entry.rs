@@ -66,6 +66,9 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(&anyhow::Error::new(e).context("cannot start the runtime")),
     };
+    if let Err(e) = runtime.block_on(async { crate::app::process::catch_file_size_signal() }) {
+        return usage_error(&anyhow::Error::new(e).context("cannot catch SIGXFSZ"));
+    }
     let outcome = runtime.block_on(crate::run(config, shutdown(!summary, json_logs)));
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();

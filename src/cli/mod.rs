@@ -87,6 +87,10 @@ pub struct Cli {
     /// exiting 2
     #[arg(long, requires = "warc")]
     pub warc_repair: bool,
+    /// With --warc: -H values in request records, redacted or verbatim (as sent: the archive then holds
+    /// them)
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = WarcHeaders::Redacted, requires = "warc")]
+    pub warc_headers: WarcHeaders,
 
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY,
@@ -129,6 +133,13 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", default_value = units::format_size(crate::crawl::DEFAULT_MAX_BODY),
           value_parser = units::parse_size)]
     pub max_body: u64,
+
+    /// Body bytes held in memory at once, all requests together (one body may go past it, up to --max-body,
+    /// so none waits forever)
+    #[arg(long, value_name = "SIZE",
+          default_value = units::format_size(crate::net::budget::DEFAULT_MAX_INFLIGHT_BYTES),
+          value_parser = units::parse_size)]
+    pub max_inflight_bytes: u64,
 
     /// User-Agent header [default: crawlfish/VERSION]
     #[arg(long, value_name = "S")]
@@ -287,8 +298,8 @@ impl Cli {
         self.check_rate()?;
         // Checked in the order the flags were always checked, so the first error reported is the same.
         let mut headers = HeaderMap::new();
-        for h in &self.headers {
-            let (name, value) = parse_header(h)?;
+        for (i, h) in self.headers.iter().enumerate() {
+            let (name, value) = parse_header(h, i + 1)?;
             headers.append(name, value);
         }
         let crawl = self.crawl_options()?;
@@ -404,6 +415,7 @@ impl Cli {
             connect_timeout: self.connect_timeout,
             idle_per_host: self.per_host.min(self.concurrency) as usize,
             headers_out: self.response_headers,
+            max_inflight_bytes: self.max_inflight_bytes,
             resolve,
             dns_servers,
             proxies,
@@ -436,6 +448,7 @@ impl Cli {
                 level: self.warc_level,
                 command: String::new(),
                 repair: self.warc_repair,
+                verbatim_headers: self.warc_headers == WarcHeaders::Verbatim,
             }),
             None => None,
         };
@@ -450,14 +463,31 @@ impl Cli {
     }
 }
 
-fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue)> {
+/// One `-H`. Errors name the flag by its position (and the header by its name once that is valid) but never
+/// echo the argument: it is usually a token or a cookie, and a usage error ends up in terminals and CI logs.
+/// `--warc-headers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WarcHeaders {
+    // Plain comments, as on `Scope`: doc comments would switch clap's --help to its long layout.
+    // Every -H value replaced by "(redacted by crawlfish)".
+    Redacted,
+    // As sent: the archive holds the credentials.
+    Verbatim,
+}
+
+fn parse_header(raw: &str, nth: usize) -> Result<(HeaderName, HeaderValue)> {
+    const HIDDEN: &str = "the argument is not shown: it may hold a secret";
     let (name, value) = raw
         .split_once(':')
-        .with_context(|| format!("-H {raw:?}: expected 'Name: value'"))?;
+        .with_context(|| format!("-H (number {nth}): expected 'Name: value' ({HIDDEN})"))?;
     let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .with_context(|| format!("-H {raw:?}: invalid header name"))?;
-    let value = HeaderValue::from_str(value.trim())
-        .with_context(|| format!("-H {raw:?}: invalid header value"))?;
+        .ok()
+        .with_context(|| format!("-H (number {nth}): invalid header name ({HIDDEN})"))?;
+    let value = HeaderValue::from_str(value.trim()).ok().with_context(|| {
+        format!(
+            "-H {name} (number {nth}): invalid header value, e.g. a control character ({HIDDEN})"
+        )
+    })?;
     Ok((name, value))
 }
 

@@ -295,7 +295,9 @@ impl Scheduler {
                 reason,
                 key: k,
             } => {
-                let line = cut(&line, MAX_INVALID_LINE_CHARS);
+                // A password in a line that is not a URL is not shown either.
+                let line =
+                    crate::url::without_userinfo(&cut(&line, MAX_INVALID_LINE_CHARS)).into_owned();
                 // Distinct lines are told apart by their bytes; a line reported by the run being resumed is
                 // known by its record's `url` (the lossy, cut line).
                 if !self.frontier.was_seen(key(&line)) && self.frontier.first_sight(k) {
@@ -304,9 +306,12 @@ impl Scheduler {
                         .await;
                 }
             }
-            Seed::Url(url) => {
-                let host: Arc<str> = host_key(&url).into();
+            Seed::Url(mut url) => {
+                // The credentials travel in the root (sent only to its origin); the URL, and so the record's
+                // `url`, every child's `parent` and the seen-set key, goes without them.
                 let root = Root::shared(&url);
+                crate::url::strip_userinfo(&mut url);
+                let host: Arc<str> = host_key(&url).into();
                 if self.ctx.cfg.sitemap && !self.sitemap_hosts.contains_key(&host) {
                     self.sitemap_hosts.insert(host.clone(), 0);
                     self.queue_sitemap(SitemapTask::Discover {
@@ -430,6 +435,8 @@ impl Scheduler {
                 continue;
             }
             let root = Root::shared(&page);
+            let mut page = page;
+            crate::url::strip_userinfo(&mut page); // a record written before userinfo was stripped
             let parent: Arc<str> = Arc::from(page.as_str());
             for link in r
                 .links

@@ -28,6 +28,7 @@ use tokio::time::{timeout_at, Instant};
 use url::Url;
 
 use crate::net::dns::guard::{Guard, Guarded};
+use crate::net::budget::{Budget, Held};
 use crate::net::dns::Resolver;
 use crate::net::proxy::ClientOptions;
 use crate::net::NetOptions;
@@ -56,6 +57,8 @@ pub(crate) struct Response {
     pub headers: Option<Headers>,
     /// With `--warc`: the byte offset of this response's record in the WARC file (set by [`crate::polite`]).
     pub warc_offset: Option<u64>,
+    /// The body's share of `--max-inflight-bytes`, given back when the response (so the record) is done.
+    pub budget: Option<Held>,
 }
 
 /// What a request may carry beyond the User-Agent: `-H` headers and Basic credentials from the listed URL's
@@ -83,6 +86,7 @@ pub(crate) struct Fetcher {
     /// Proxies and TLS trust, made once per run and applied to every client ([`crate::net::proxy`]).
     net: Arc<ClientOptions>,
     cfg: Arc<NetOptions>,
+    budget: Arc<Budget>,
 }
 
 impl Fetcher {
@@ -102,6 +106,7 @@ impl Fetcher {
             resolver,
             guard,
             net,
+            budget: Budget::new(cfg.max_inflight_bytes),
             cfg,
         })
     }
@@ -133,6 +138,12 @@ impl Fetcher {
             .lookup_class(host)
             .await
             .unwrap_or(Class::Public)
+    }
+
+    /// The run's `--max-inflight-bytes` budget.
+    #[must_use]
+    pub(crate) fn budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     #[must_use]
@@ -193,7 +204,7 @@ impl Fetcher {
         max_body: u64,
         deadline: Instant,
     ) -> Result<Response, FetchError> {
-        read_body(resp, max_body, deadline, &self.cfg).await
+        read_body(resp, (max_body, self.budget.hold()), deadline, &self.cfg).await
     }
 }
 
@@ -272,6 +283,7 @@ pub(crate) fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
         http_version: version_name(resp.version()),
         headers: keep_headers.then(|| Headers::of(resp.headers())),
         warc_offset: None,
+        budget: None,
     }
 }
 
@@ -287,9 +299,10 @@ fn version_name(v: reqwest::Version) -> Option<&'static str> {
     })
 }
 
+/// Reads the body, taking each chunk's bytes from the budget first (`held` travels on with the response).
 async fn read_body(
     mut resp: reqwest::Response,
-    max_body: u64,
+    (max_body, mut held): (u64, Held),
     deadline: Instant,
     cfg: &NetOptions,
 ) -> Result<Response, FetchError> {
@@ -310,15 +323,20 @@ async fn read_body(
             Ok(Ok(Some(c))) => c,
         };
         let room = cap - body.len();
+        let keep = chunk.len().min(room);
+        // The chunk is already in memory (hyper's buffer): waiting here stops reading more of this body.
+        timeout_at(deadline, held.take(keep))
+            .await
+            .map_err(|_| FetchError::Deadline(limit))?;
+        body.extend_from_slice(&chunk[..keep]);
         if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
             truncated = true;
             break;
         }
-        body.extend_from_slice(&chunk);
     }
     out.body = body;
     out.truncated = truncated;
+    out.budget = Some(held);
     Ok(out)
 }
 

@@ -1,8 +1,10 @@
 //! The network adapter: one HTTP exchange at a time ([`fetch`]), over the run's proxies ([`proxy`]), resolver
-//! ([`dns`]) and TLS trust ([`trust`]), plus the `-vv` request log line ([`request_log`]).
+//! ([`dns`]) and TLS trust ([`trust`]), with one byte budget for the bodies in flight ([`budget`]), plus the
+//! `-vv` request log line ([`request_log`]).
 //!
 //! Must not decide which requests are made, when, or how often: that is the polite path's (`crate::polite`).
 
+pub(crate) mod budget;
 pub(crate) mod dns;
 pub(crate) mod fetch;
 pub(crate) mod proxy;
@@ -47,6 +49,8 @@ pub struct NetOptions {
     /// `--deny-net`, `--allow-net`, `--allow-internal`: the address guard's rules ([`crate::url::address`],
     /// applied by [`dns`]'s guarded resolver and by the polite path for addresses written in URLs).
     pub addresses: AddressRules,
+    /// `--max-inflight-bytes`: response body bytes held in memory at once, all tasks together ([`budget`]).
+    pub max_inflight_bytes: u64,
 }
 
 /// The default User-Agent: `crawlfish/VERSION`.

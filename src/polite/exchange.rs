@@ -140,8 +140,15 @@ impl Polite {
         creds: Option<Credentials<'_>>,
         validators: Option<Validators<'_>>,
     ) -> Option<Head> {
-        self.archive.as_ref()?;
-        Some(Head::of(resp, url, &self.cfg.user_agent, creds, validators))
+        let archive = self.archive.as_ref()?;
+        Some(Head::of(
+            resp,
+            url,
+            &self.cfg.user_agent,
+            creds,
+            validators,
+            archive.verbatim_headers(),
+        ))
     }
 
     /// Archives an exchange whose body was read; the response gets its record's offset.

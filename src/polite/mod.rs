@@ -238,8 +238,9 @@ impl Polite {
                 basic: root.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
             });
             let validators = cond
+                .as_ref()
                 .filter(|c| c.target == key(url.as_str()))
-                .map(|c| c.validators);
+                .map(Conditional::validators);
             // Only sitemap files are fetched under `SameOrigin`.
             let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
             let tag = Tag::new(purpose, ex.redirects.len());

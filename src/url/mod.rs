@@ -52,6 +52,33 @@ fn has_scheme(raw: &str) -> bool {
         && !rest.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// `url` with its userinfo (`user:password@`) removed, textually, so it works on lines that are not URLs too.
+/// Records never show the userinfo of a listed URL (its credentials travel in [`scope::Root`]), and an earlier
+/// run's `url` is read through this, so files written before userinfo was stripped still match on
+/// `--resume`/`--since`.
+#[must_use]
+pub(crate) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let rest = &url[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}{}", &url[..start], &rest[at + 1..]).into(),
+        None => url.into(),
+    }
+}
+
+/// Removes a parsed URL's userinfo (see [`without_userinfo`]); returns whether it had any.
+pub(crate) fn strip_userinfo(url: &mut Url) -> bool {
+    let had = !url.username().is_empty() || url.password().is_some();
+    if had {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    had
+}
+
 /// The politeness key of a URL: its origin (`scheme://host:port`), the unit robots.txt and rate limits apply to.
 #[must_use]
 pub(crate) fn host_key(url: &Url) -> String {

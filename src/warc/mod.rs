@@ -5,8 +5,9 @@
 //!
 //! What a capture holds: the request as sent, *reconstructed* (reqwest does not expose its final request head):
 //! the request line, `Host`, `User-Agent`, `Accept`, the headers crawlfish adds (`-H`, Basic credentials,
-//! `If-None-Match`, `If-Modified-Since`) and the `Accept-Encoding` reqwest adds. Credentials (`Authorization`,
-//! `Cookie`, `Proxy-Authorization`) are archived with their value redacted. The response is stored as reqwest
+//! `If-None-Match`, `If-Modified-Since`) and the `Accept-Encoding` reqwest adds. Every `-H` value is archived
+//! redacted (any header may carry an API key), unless `--warc-headers verbatim` ([`WarcOptions::verbatim_headers`]); the Basic
+//! credentials of a URL's userinfo are always redacted. The response is stored as reqwest
 //! hands it over: the status line (with the canonical reason phrase), the headers (lower-case names), the body
 //! with transfer-encoding *and* content-encoding decoded (reqwest decompresses gzip/br/deflate and drops
 //! `Content-Encoding` and `Content-Length` itself). So the stored record stays consistent, `Transfer-Encoding`,
@@ -113,6 +114,7 @@ impl Head {
         user_agent: &str,
         creds: Option<Credentials<'_>>,
         validators: Option<Validators<'_>>,
+        verbatim: bool,
     ) -> Head {
         let version = version_str(resp.version());
         // hyper sends every HTTP/1 request as HTTP/1.1, whatever version the server answers with.
@@ -141,8 +143,24 @@ impl Head {
         if !overridden(&ACCEPT) {
             line(&mut req, "accept", REQWEST_ACCEPT.as_bytes());
         }
-        if let Some(headers) = extra {
-            push_headers(&mut req, headers, &[]);
+        match (extra, verbatim) {
+            (Some(extra), true) => {
+                for (name, value) in extra {
+                    let _ = write!(
+                        req,
+                        "{name}: {}\r\n",
+                        String::from_utf8_lossy(value.as_bytes())
+                    );
+                }
+            }
+            (Some(extra), false) => {
+                for name in extra.keys() {
+                    for _ in extra.get_all(name) {
+                        line(&mut req, name.as_str(), REDACTION.as_bytes());
+                    }
+                }
+            }
+            (None, _) => {}
         }
         if creds.is_some_and(|c| c.basic.is_some()) {
             line(&mut req, "authorization", b"Basic (redacted by crawlfish)");
@@ -362,6 +380,11 @@ pub struct WarcOptions {
     pub command: String,
     /// `--warc-repair`: appending to a FILE damaged in the middle moves the damaged tail aside instead of stopping.
     pub repair: bool,
+    /// `--warc-headers verbatim`: `-H` values are archived as sent, `Authorization` and `Cookie` included, so
+    /// the archive holds those credentials. Otherwise (the default) every `-H` value is redacted: an archive is
+    /// shared more widely than a command line, and any header (`X-Api-Key` …) may be a credential. A URL's
+    /// userinfo, sent as Basic credentials, is redacted either way: it is not a `-H`.
+    pub verbatim_headers: bool,
 }
 
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the

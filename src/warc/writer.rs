@@ -56,6 +56,8 @@ struct Msg {
 pub(crate) struct Archive {
     tx: mpsc::Sender<Msg>,
     level: u32,
+    /// `--warc-headers verbatim`.
+    verbatim_headers: bool,
 }
 
 impl std::fmt::Debug for Msg {
@@ -65,6 +67,12 @@ impl std::fmt::Debug for Msg {
 }
 
 impl Archive {
+    /// `--warc-headers verbatim`: request records show the `-H` values as sent.
+    #[must_use]
+    pub(crate) fn verbatim_headers(&self) -> bool {
+        self.verbatim_headers
+    }
+
     /// Archives one exchange; the byte offset of its response record's gzip member, once written. `None` when
     /// the writer has stopped (a write failure: the run is ending).
     pub(crate) async fn exchange(&self, capture: Capture<'_>) -> Option<u64> {
@@ -300,6 +308,7 @@ pub(crate) fn spawn(
     out: WarcFile,
     info: &[u8],
     level: u32,
+    verbatim_headers: bool,
     cancel: CancellationToken,
 ) -> (Archive, oneshot::Receiver<WriterEnd>) {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
@@ -354,7 +363,14 @@ pub(crate) fn spawn(
         }
         let _ = done_tx.send(end);
     });
-    (Archive { tx, level }, done_rx)
+    (
+        Archive {
+            tx,
+            level,
+            verbatim_headers,
+        },
+        done_rx,
+    )
 }
 
 struct Writer {

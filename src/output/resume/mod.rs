@@ -23,6 +23,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
 use crate::url::key::{key, SeenSet};
+use crate::url::without_userinfo;
 
 /// The longest line a record can plausibly be; a longer one means the file is not crawlfish's.
 ///
@@ -245,7 +246,7 @@ struct Found<'a> {
 fn scan<R: io::Read>(file: R, mut to: Found<'_>) -> io::Result<Scan> {
     scan_lines(file, |line, _| {
         let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
-        let k = key(&r.url);
+        let k = key(&without_userinfo(&r.url));
         if to.warc_end.is_some_and(|end| r.unarchived(end)) {
             to.done.remove(&k);
             to.again.insert(k);

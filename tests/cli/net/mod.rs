@@ -1,5 +1,7 @@
-//! The network: DNS, `--resolve`, request headers, proxies, TLS trust and the address guard.
+//! The network: DNS, `--resolve`, request headers (and the secrets in them), proxies, TLS trust and the address
+//! guard.
 
+mod budget;
 mod deny;
 mod dns;
 mod dns_errors;
@@ -7,4 +9,5 @@ mod guard;
 mod headers;
 mod proxy;
 mod resolve;
+mod secrets;
 mod tls;

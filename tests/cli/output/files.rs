@@ -164,14 +164,16 @@ async fn stdout_is_neither_the_warc_nor_an_input() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Runs crawlfish under `ulimit -f BLOCKS` with SIGXFSZ ignored, so a write past the limit fails with EFBIG,
-/// as on a full disk (a real failed write on a regular file, no root needed).
+/// Runs crawlfish under `ulimit -f BLOCKS` (with `trap`, SIGXFSZ ignored by the shell first), so a write past
+/// the limit fails with EFBIG, as on a full disk (a real failed write on a regular file, no root needed).
 async fn run_with_file_size_limit(
+    trap: bool,
     blocks: u32,
     argv: &[&str],
     stdin: &str,
 ) -> (Option<i32>, String) {
-    let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+    let trap = if trap { "trap '' XFSZ; " } else { "" };
+    let script = format!("{trap}ulimit -f {blocks}; exec \"$0\" \"$@\"");
     let mut child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(script)
@@ -218,7 +220,7 @@ async fn a_failed_write_leaves_whole_records_that_resume_completes() {
     let out_s = out.to_str().unwrap();
     // 16 blocks (8 KiB with sh's 512-byte blocks): a few dozen records of ~330 bytes fit.
     let flags = ["-r", "0", "--ignore-robots", "-c", "4", "-o", out_s];
-    let (code, stderr) = run_with_file_size_limit(16, &flags, &list).await;
+    let (code, stderr) = run_with_file_size_limit(true, 16, &flags, &list).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("cannot write") && stderr.contains("out.jsonl"),
@@ -250,6 +252,37 @@ async fn a_failed_write_leaves_whole_records_that_resume_completes() {
         site.total_hits() - hits <= n - on_disk + 4,
         "only missing URLs are fetched"
     );
+}
+
+/// SIGXFSZ's default action killed the run at the limit (exit 153: a torn line or member, no summary).
+#[tokio::test]
+async fn a_file_size_limit_is_a_failed_write_not_a_kill() {
+    let n = 300;
+    let (_site, list) = pages(n).await;
+    let dir = tempdir("fsize-signal");
+    let out = dir.join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    let flags = ["-r", "0", "--ignore-robots", "-c", "4", "-o", out_s];
+    let (code, stderr) = run_with_file_size_limit(false, 16, &flags, &list).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.is_empty() && text.ends_with('\n'),
+        "torn last line: {text:?}"
+    );
+    assert_eq!(summary_records(&stderr), parse_lines(&text).len());
+
+    // The archive hits the limit first (the records go to stdout, a device the limit does not apply to).
+    let warc = dir.join("out.warc.gz");
+    let warc_s = warc.to_str().unwrap();
+    let flags = ["-r", "0", "--ignore-robots", "-c", "4", "--warc", warc_s];
+    let (code, stderr) = run_with_file_size_limit(false, 16, &flags, &list).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write --warc"), "{stderr}");
+    summary_records(&stderr);
+    assert!(std::fs::metadata(&warc).unwrap().len() > 0);
+    crate::support::warcio::check(warc_s);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

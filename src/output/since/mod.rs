@@ -3,16 +3,17 @@
 //! carries over ([`Since::carry`]) and the one rule that decides `change` ([`Since::change`]).
 //!
 //! FILE passes the same checks as a `--resume` file ([`crate::output::resume`]: crawlfish's own output, a line cap), but is
-//! only read, never cut. Memory is bounded by what the comparison needs: per URL a hash key, where its line
-//! starts and ends in FILE, its status, the key of its final URL, its digest and its validators (about 70
-//! bytes a URL). Titles, links and extracts stay in FILE: a 304 reads its one line back from there, so crawl
-//! mode goes on through unchanged pages without holding every page's links.
+//! only read, never cut. Memory is bounded by what the comparison needs ([`index`]): per URL 32 bytes (a hash key,
+//! where its line starts in FILE, its status, 64 bits of its digest) and, when a request may carry them, its
+//! validators and the key of its final URL (~21 bytes for a typical pair): under 70 bytes a URL, measured in
+//! `bench/README.md`. Titles, links and extracts stay in FILE: a 304 reads its one line back from there, so
+//! crawl mode goes on through unchanged pages without holding every page's links.
 //!
 //! Must not make requests, write records or decide exit codes.
 
-use std::collections::HashMap;
+mod index;
+
 use std::fs::File;
-use std::hash::BuildHasherDefault;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,9 +23,11 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::net::fetch::Validators;
-use crate::output::resume::{present, scan_lines, Scan};
+use crate::output::resume::{present, scan_lines, Scan, MAX_RECORD_LINE};
 use crate::record::{Change, Extract, Record};
-use crate::url::key::{key, KeyHasher};
+use crate::url::key::key;
+use crate::url::without_userinfo;
+use index::{Date, Index, Slot, Stored, FAILED, NO_DIGEST, OTHER_DIGEST};
 
 /// Validators longer than this are not kept (nor sent): real ones are tens of bytes, and memory is per URL.
 const MAX_VALIDATOR_BYTES: usize = 512;
@@ -57,49 +60,37 @@ struct Line {
     extract: Option<Extract>,
 }
 
-/// The digest of an earlier record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Digest {
-    None,
-    Xxh3(u128),
-    /// Another algorithm or a malformed string: never equal to a digest this version makes.
-    Unknown,
-}
-
-impl Digest {
-    fn of(s: Option<&str>) -> Digest {
-        match s {
-            None => Digest::None,
-            Some(s) => crate::digest::parse(s).map_or(Digest::Unknown, Digest::Xxh3),
-        }
+/// The digest of a record as the index keeps it: its flag and the low 64 bits of xxh3-128 ([`Slot::digest`]).
+fn digest_of(s: Option<&str>) -> (u8, u64) {
+    match s {
+        None => (NO_DIGEST, 0),
+        Some(s) => crate::digest::parse(s).map_or((OTHER_DIGEST, 0), |d| (0, d as u64)),
     }
 }
-
-/// One URL of FILE.
-#[derive(Debug)]
-struct Entry {
-    /// Where its line starts in FILE, and its length (`\n` included).
-    offset: u64,
-    len: u32,
-    status: Option<u16>,
-    failed: bool,
-    /// Key of its `final_url`: the URL its validators belong to.
-    target: u64,
-    digest: Digest,
-    /// Only for a 2xx or 304 with at least one validator.
-    validators: Option<Box<Stored>>,
-}
-
-/// An earlier record's validators, as kept in memory (`ETag`, `Last-Modified`).
-#[derive(Debug)]
-struct Stored(Option<Box<str>>, Option<Box<str>>);
 
 /// The validators a request for one URL carries, and the key of the URL they belong to (the final URL of the
 /// earlier run: a redirect hop to another URL never carries them).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Conditional<'a> {
     pub target: u64,
-    pub validators: Validators<'a>,
+    etag: Option<&'a str>,
+    /// Held by value: a canonical date is kept as seconds and formatted back here.
+    date: Date<'a>,
+}
+
+impl Conditional<'_> {
+    /// The validators, as the request carries them.
+    #[must_use]
+    pub(crate) fn validators(&self) -> Validators<'_> {
+        Validators {
+            etag: self.etag,
+            last_modified: match &self.date {
+                Date::None => None,
+                Date::Raw(d) => Some(d),
+                Date::Fixed(d) => std::str::from_utf8(d).ok(),
+            },
+        }
+    }
 }
 
 /// What a 304 carries over from FILE.
@@ -127,7 +118,7 @@ pub(crate) struct Carried {
 #[derive(Debug, Default)]
 pub(crate) struct Since {
     file: Option<File>,
-    entries: HashMap<u64, Entry, BuildHasherDefault<KeyHasher>>,
+    index: Index,
 }
 
 impl Since {
@@ -156,10 +147,10 @@ impl Since {
         let want = names_key(select.iter().copied());
         let name = path.display();
         let file = crate::output::resume::open_regular(path, flag)?;
-        let mut entries = HashMap::default();
+        let mut index = Index::for_file(file.metadata().map_or(0, |m| m.len()));
         let scan = scan_lines(&file, |line, offset| {
             let l: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-            entries.insert(key(&l.url), entry(l, offset, line.len(), want));
+            add(&mut index, &l, offset, want);
             Ok(())
         })
         .with_context(|| format!("{flag}: cannot read {name}"))?;
@@ -168,40 +159,34 @@ impl Since {
                 "{flag}: {name} is not crawlfish's output ({why}); give the output file of an earlier crawlfish run"
             );
         }
-        entries.shrink_to_fit();
+        index.finish();
         Ok(Since {
             file: Some(file),
-            entries,
+            index,
         })
     }
 
     /// The validators for a request for `url`: only when the earlier record was a 2xx or a 304 that had some.
     #[must_use]
     pub(crate) fn conditional(&self, url: &str) -> Option<Conditional<'_>> {
-        let e = self.entries.get(&key(url))?;
-        let v = e.validators.as_deref()?;
+        let v = self.index.validators(self.index.get(key(url))?)?;
         Some(Conditional {
-            target: e.target,
-            validators: Validators {
-                etag: v.0.as_deref(),
-                last_modified: v.1.as_deref(),
-            },
+            target: v.target,
+            etag: v.etag,
+            date: v.date,
         })
     }
 
     /// What a 304 for `url` carries over: its earlier line, read back from FILE (off the runtime's threads: a
     /// line may be megabytes of links). `None` when FILE has no such record or it cannot be read back.
     pub(crate) async fn carry(self: &Arc<Self>, url: &str) -> Option<Carried> {
-        let e = self.entries.get(&key(url))?;
-        let (offset, len) = (e.offset, e.len as usize);
+        let offset = self.index.get(key(url))?.offset;
         let me = self.clone();
         let wanted = url.to_owned();
         let read = tokio::task::spawn_blocking(move || {
-            let file = me.file.as_ref()?;
-            let mut line = vec![0; len];
-            file.read_exact_at(&mut line, offset).ok()?;
+            let line = read_line_at(me.file.as_ref()?, offset)?;
             let carried: Carried = serde_json::from_slice(&line).ok()?;
-            (carried.url == wanted).then_some(carried)
+            (without_userinfo(&carried.url) == wanted).then_some(carried)
         });
         let carried = read.await.ok().flatten();
         if carried.is_none() {
@@ -218,20 +203,23 @@ impl Since {
     /// error now or then included).
     #[must_use]
     pub(crate) fn change(&self, r: &Record) -> Change {
-        let Some(e) = self.entries.get(&key(&r.url)) else {
+        let Some(e) = self.index.get(key(&r.url)) else {
             return Change::New;
         };
-        if r.error.is_some() || e.failed {
+        if r.error.is_some() || e.flags & FAILED != 0 {
             return Change::Changed;
         }
-        if r.status == Some(NOT_MODIFIED) && e.validators.is_some() {
+        if r.status == Some(NOT_MODIFIED) && e.has_validators() {
             // The answer to our conditional request (an unsolicited 304 is compared like any status).
             return Change::Unchanged;
         }
-        let same_status = r.status == e.status
-            || (e.status == Some(NOT_MODIFIED)
+        let same_status = r.status == e.status()
+            || (e.status() == Some(NOT_MODIFIED)
                 && r.status.is_some_and(|s| (200..300).contains(&s)));
-        if same_status && Digest::of(r.digest.as_deref()) == e.digest {
+        let kept = (e.flags & (NO_DIGEST | OTHER_DIGEST), e.digest);
+        let (flag, digest) = digest_of(r.digest.as_deref());
+        // An earlier digest of another algorithm never equals one this version makes.
+        if same_status && flag & OTHER_DIGEST == 0 && kept == (flag, digest) {
             Change::Unchanged
         } else {
             Change::Changed
@@ -252,11 +240,12 @@ fn names_key<'a>(names: impl Iterator<Item = &'a str>) -> u64 {
     key(&joined)
 }
 
-fn entry(l: Line, offset: u64, len: usize, want_select: u64) -> Entry {
-    let keep = |v: Option<String>| {
+/// Adds one line of FILE to the index (keyed without userinfo: files of versions that kept it still match).
+fn add(index: &mut Index, l: &Line, offset: u64, want_select: u64) {
+    fn keep(v: Option<&String>) -> Option<&str> {
         v.filter(|v| v.len() <= MAX_VALIDATOR_BYTES)
-            .map(String::into_boxed_str)
-    };
+            .map(String::as_str)
+    }
     let had = names_key(
         l.extract
             .iter()
@@ -267,18 +256,40 @@ fn entry(l: Line, offset: u64, len: usize, want_select: u64) -> Entry {
         && had == want_select
         && l.status
             .is_some_and(|s| (200..300).contains(&s) || s == NOT_MODIFIED);
-    let (etag, last_modified) = (keep(l.etag), keep(l.last_modified));
-    let validators = (ok && (etag.is_some() || last_modified.is_some()))
-        .then(|| Box::new(Stored(etag, last_modified)));
-    Entry {
-        offset,
-        len: u32::try_from(len).unwrap_or(u32::MAX),
-        status: l.status,
-        failed: l.error.is_some(),
-        target: key(l.final_url.as_deref().unwrap_or(&l.url)),
-        digest: Digest::of(l.digest.as_deref()),
-        validators,
+    let k = key(&without_userinfo(&l.url));
+    let (etag, last_modified) = (keep(l.etag.as_ref()), keep(l.last_modified.as_ref()));
+    let stored = (ok && (etag.is_some() || last_modified.is_some())).then(|| Stored {
+        target: l
+            .final_url
+            .as_deref()
+            .map_or(k, |f| key(&without_userinfo(f))),
+        etag,
+        date: last_modified.map_or(Date::None, Date::Raw),
+    });
+    let (flag, digest) = digest_of(l.digest.as_deref());
+    let failed = if l.error.is_some() { FAILED } else { 0 };
+    index.push(
+        Slot::new(k, offset, l.status, flag | failed, digest),
+        stored,
+    );
+}
+
+/// The line of FILE that starts at `offset` (up to its `\n`, at most [`MAX_RECORD_LINE`] bytes).
+fn read_line_at(file: &File, offset: u64) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    while line.len() < MAX_RECORD_LINE {
+        let n = file.read_at(&mut buf, offset + line.len() as u64).ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(end) = memchr::memchr(b'\n', &buf[..n]) {
+            line.extend_from_slice(&buf[..=end]);
+            return Some(line);
+        }
+        line.extend_from_slice(&buf[..n]);
     }
+    None
 }
 
 /// `extract` read back in its written order (a JSON object's keys, in order: `serde_json`'s map would sort them).
@@ -345,7 +356,7 @@ mod tests {
             + "{\"url\":\"http://a.test/torn";
         let (s, path) = since(&text);
         let c = s.conditional("http://a.test/1").unwrap();
-        assert_eq!(c.validators.etag, Some("v1"));
+        assert_eq!(c.validators().etag, Some("v1"));
         assert_eq!(c.target, key("http://a.test/1"));
         assert!(
             s.conditional("http://a.test/2").is_none(),
