@@ -1,6 +1,8 @@
 //! Unit tests of [`crate::cli`]: the clap definition, the defaults of the contract, usage errors, `--resolve`.
 
+use super::validate::parse_resolve;
 use super::*;
+use crate::config::Config;
 use clap::CommandFactory;
 
 #[test]

@@ -27,8 +27,8 @@ use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
-use crate::net::dns::guard::{Guard, Guarded};
 use crate::net::budget::{Budget, Held};
+use crate::net::dns::guard::{Guard, Guarded};
 use crate::net::dns::Resolver;
 use crate::net::proxy::ClientOptions;
 use crate::net::NetOptions;

@@ -113,7 +113,12 @@ pub(crate) struct Resume {
 /// # Errors
 /// FILE is another run's ([`crate::output::file::Busy`]), is not a regular file, is not crawlfish's output, or
 /// cannot be read.
-pub(crate) fn open(path: &Path, flag: &str, keep_links: bool, warc_end: Option<u64>) -> Result<Resume> {
+pub(crate) fn open(
+    path: &Path,
+    flag: &str,
+    keep_links: bool,
+    warc_end: Option<u64>,
+) -> Result<Resume> {
     let name = path.display();
     let file = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
