@@ -69,12 +69,31 @@ impl Drop for Created {
 /// no file of the run was changed, and those it created are removed.
 pub(crate) fn open(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<Files> {
     let mut created = Created::default();
-    let files = open_checked(cfg, inputs, &mut created)?;
-    created.keep();
-    Ok(files)
+    let mut locked = None;
+    match open_checked(cfg, inputs, &mut created, &mut locked) {
+        Ok(files) => {
+            created.keep();
+            Ok(files)
+        }
+        Err(e) => {
+            // The files this run created go first, while DIR is still locked; then DIR's lock file (and DIR),
+            // if this run created them.
+            drop(created);
+            if let Some(state) = locked {
+                state.abandon();
+            }
+            Err(e)
+        }
+    }
 }
 
-fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) -> Result<Files> {
+/// `locked` holds `--state`'s DIR, locked, until the run goes ahead (then it moves into [`Files`]).
+fn open_checked(
+    cfg: &Config,
+    inputs: &[(FileId, &str)],
+    created: &mut Created,
+    locked: &mut Option<state::State>,
+) -> Result<Files> {
     let others = warc_others(cfg, inputs);
     // With --state, a WARC whose directory does not exist yet may be meant for DIR, which the lock creates when it
     // does not exist either: it is opened once DIR is there. `--warc DIR` (DIR's own archive) is opened there too.
@@ -92,8 +111,11 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
         Some(path) => Some(open_warc(cfg, path, &others, created)?),
         None => None,
     };
-    let (mut out, since, state) = match &cfg.output.state {
-        Some((dir, keep)) => open_state(cfg, (dir, *keep), inputs, &others, &mut warc, created)?,
+    let (mut out, since) = match &cfg.output.state {
+        Some((dir, keep)) => {
+            let opened = (&mut warc, &mut *created, &mut *locked);
+            open_state(cfg, (dir, *keep), inputs, &others, opened)?
+        }
         None => open_plain(cfg, inputs, warc.as_ref())?,
     };
     created.add(out.created.as_deref());
@@ -107,6 +129,7 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
     if let Some(w) = &mut warc {
         w.commit()?;
     }
+    let state = locked.take();
     let warc_name = match (&warc, &state) {
         (Some(_), Some(_)) if cfg.warc.as_ref().is_some_and(|w| rotates(cfg, &w.path)) => {
             state::CURRENT_WARC.to_owned()
@@ -133,20 +156,20 @@ fn open_checked(cfg: &Config, inputs: &[(FileId, &str)], created: &mut Created) 
     })
 }
 
-type Opened = (
-    output::Output,
-    Option<Arc<since::Since>>,
-    Option<state::State>,
-);
+type Opened = (output::Output, Option<Arc<since::Since>>);
 
-/// `--state DIR`: DIR locked, `--warc` opened if it waited for DIR, the latest run read, `current.jsonl` opened.
+/// `--state DIR`: DIR locked (into `locked`), `--warc` opened if it waited for DIR, the latest run read,
+/// `current.jsonl` opened.
 fn open_state(
     cfg: &Config,
     (dir, keep): (&Path, usize),
     inputs: &[(FileId, &str)],
     others: &[(FileId, String)],
-    warc: &mut Option<warc_writer::WarcFile>,
-    created: &mut Created,
+    (warc, created, locked): (
+        &mut Option<warc_writer::WarcFile>,
+        &mut Created,
+        &mut Option<state::State>,
+    ),
 ) -> Result<Opened> {
     // Before the lock is taken (or written): a refused run leaves DIR as it was, lock included.
     let current = dir.join(state::CURRENT);
@@ -157,7 +180,7 @@ fn open_state(
             state::CURRENT
         );
     }
-    let mut state = state::State::lock(dir, keep)?;
+    let state = locked.insert(state::State::lock(dir, keep)?);
     if let (None, Some(path)) = (&warc, cfg.warc.as_ref().map(|w| &w.path)) {
         *warc = Some(if rotates(cfg, path) {
             // DIR's own archive: appended to (an interrupted run's is resumed), renamed with the records.
@@ -184,7 +207,7 @@ fn open_state(
         inputs,
         warc_end(warc.as_ref()),
     )?;
-    Ok((out, Some(Arc::new(since)), Some(state)))
+    Ok((out, Some(Arc::new(since))))
 }
 
 /// stdout or `-o FILE`, and `--since FILE`.
@@ -225,7 +248,7 @@ fn open_plain(
         inputs,
         warc_end(warc),
     )?;
-    Ok((out, since, None))
+    Ok((out, since))
 }
 
 /// The output may not be the open `--warc` file (through any path or link): refused by identity before the

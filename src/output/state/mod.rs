@@ -24,22 +24,23 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
+use self::names::{
+    is_archive_name, is_finished_name, is_warc, stamp, unstamp, warc_of, FINISHED_SUFFIX,
+};
+
+mod names;
+mod recover;
+
 /// The lock file in DIR.
 pub(crate) const LOCK: &str = "lock";
 /// The run being written.
 pub(crate) const CURRENT: &str = "current.jsonl";
 /// The run's archive being written, with `--warc DIR` (the same DIR).
 pub(crate) const CURRENT_WARC: &str = "current.warc.gz";
-/// A finished run's archive: its records' name with this instead of `.jsonl`.
-const WARC_SUFFIX: &str = ".warc.gz";
 /// The symlink to the newest finished run.
 pub(crate) const LATEST: &str = "latest.jsonl";
 /// The temporary name of the next `latest.jsonl`, renamed over it.
 const LATEST_TMP: &str = "latest.jsonl.tmp";
-/// A finished run's name: `YYYYMMDDTHHMMSS.mmmZ` and this.
-const FINISHED_SUFFIX: &str = ".jsonl";
-/// Length of the timestamp in a finished run's name.
-const STAMP_LEN: usize = "20261126T182517.123Z".len();
 /// Names tried by [`State::free_name`] before giving up (a DIR holding a thousand runs in one second is not a
 /// real one).
 const FREE_NAME_TRIES: u32 = 1000;
@@ -55,55 +56,66 @@ pub(crate) struct State {
     keep: usize,
     /// `--warc DIR`: [`CURRENT_WARC`] is renamed and pruned with the records.
     warc: bool,
+    /// An interrupted finish's archive was moved back to [`CURRENT_WARC`]: renamed with the records even when this
+    /// run does not archive, so the resumed records keep pointing into it.
+    recovered: bool,
+    /// This run created DIR, and DIR's lock file: both removed if the run is refused ([`State::abandon`]).
+    created: (bool, bool),
     /// Held for the run; the lock goes with the file (also when the process dies).
     _lock: File,
 }
 
 impl State {
-    /// Creates DIR if needed and takes its lock. A held lock is [`Busy`], and nothing in DIR is changed.
+    /// Creates DIR if needed and takes its lock, then moves back the archive of a run that died between its two
+    /// end-of-run renames ([`recover::interrupted_finish`]). A held lock is [`Busy`], and nothing in DIR is changed
+    /// (a lock file or DIR this call created is removed again). A file system that cannot lock (`ENOLCK`,
+    /// `EOPNOTSUPP`) is logged and the run goes on unguarded.
     ///
     /// # Errors
-    /// [`Busy`], or DIR or its lock file cannot be created or locked.
+    /// [`Busy`], one of DIR's names is not what crawlfish makes, or DIR or its lock file cannot be created or locked.
     pub(crate) fn lock(dir: &Path, keep: usize) -> Result<State> {
         let name = dir.display();
+        let created_dir = std::fs::symlink_metadata(dir).is_err();
         std::fs::create_dir_all(dir).with_context(|| format!("--state: cannot create {name}"))?;
         refuse_links(dir)?;
         let path = dir.join(LOCK);
-        let mut lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("--state: cannot open {}", path.display()))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut pid = String::new();
-                let _ = (&lock).take(MAX_PID_TEXT).read_to_string(&mut pid);
-                let by = match pid.trim() {
-                    "" => String::new(),
-                    pid => format!(" (pid {pid})"),
-                };
-                return Err(Busy(format!(
-                    "--state {name}: another crawlfish run is using it{by}; nothing was changed, try again later"
-                ))
-                .into());
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("--state: cannot lock {}", path.display()))
-            }
+        let (mut lock, created_lock) = open_lock(&path)?;
+        let state = State {
+            dir: dir.to_owned(),
+            keep,
+            warc: false,
+            recovered: false,
+            created: (created_dir, created_lock),
+            _lock: lock
+                .try_clone()
+                .context("--state: cannot duplicate the lock's handle")?,
+        };
+        if let Err(e) = take_lock(&lock, &path, dir) {
+            state.abandon();
+            return Err(e);
         }
         // Who holds it, for the message of a run that finds it held (only ever written under the lock).
         let _ = lock
             .set_len(0)
             .and_then(|()| write!(lock, "{}", std::process::id()));
         Ok(State {
-            dir: dir.to_owned(),
-            keep,
-            warc: false,
-            _lock: lock,
+            recovered: recover::interrupted_finish(dir),
+            ..state
         })
+    }
+
+    /// A refused run's undoing: removes DIR's lock file and DIR itself if this run created them (DIR only if empty:
+    /// the run's other files are removed first). Call while nothing else of the run's is left in DIR.
+    pub(crate) fn abandon(self) {
+        let (created_dir, created_lock) = self.created;
+        if created_lock {
+            let _ = std::fs::remove_file(self.dir.join(LOCK));
+        }
+        let dir = self.dir.clone();
+        drop(self);
+        if created_dir {
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// This run archives into DIR ([`CURRENT_WARC`], renamed and pruned with its records); returns its path.
@@ -151,35 +163,30 @@ impl State {
     /// `latest.jsonl` lags one run behind until the next run finishes).
     pub(crate) fn finish(&self) -> Result<PathBuf> {
         let current = self.current();
-        let warc = self.warc.then(|| self.dir.join(CURRENT_WARC));
+        let warc = (self.warc || self.recovered).then(|| self.dir.join(CURRENT_WARC));
         for file in std::iter::once(&current).chain(&warc) {
             File::open(file)
                 .and_then(|f| f.sync_all())
                 .with_context(|| format!("--state: cannot sync {}", file.display()))?;
         }
+        // Both names free (the records' and the archive's): a rename never replaces a file.
         let target = self.dir.join(self.next_name()?);
         // latest.jsonl's replacement is made first: if that fails (no space, no inodes), nothing has moved and
         // current.jsonl is resumed next time.
         let tmp = self.latest_tmp(&target)?;
-        // The archive before the records: a crash between the two leaves a finished archive and current.jsonl,
-        // whose resumed run starts a new current.warc.gz, never records pointing into a renamed archive.
+        // The archive before the records. A crash between the two leaves the archive under the finished name with
+        // no records beside it: the next run moves it back ([`recover`]). A failed records rename moves it back now.
         if let Some(warc) = &warc {
-            let to = warc_of(&target);
-            std::fs::rename(warc, &to).with_context(|| {
-                format!(
-                    "--state: cannot rename {} to {}",
-                    warc.display(),
-                    to.display()
-                )
-            })?;
+            rename_new(warc, &warc_of(&target))?;
         }
-        std::fs::rename(&current, &target).with_context(|| {
-            format!(
-                "--state: cannot rename {} to {}",
-                current.display(),
-                target.display()
-            )
-        })?;
+        if let Err(e) = rename_new(&current, &target) {
+            if let Some(warc) = &warc {
+                if let Err(back) = std::fs::rename(warc_of(&target), warc) {
+                    tracing::warn!(error = %back, "--state: cannot move the archive back to current.warc.gz");
+                }
+            }
+            return Err(e);
+        }
         let latest = self.dir.join(LATEST);
         std::fs::rename(&tmp, &latest)
             .with_context(|| format!("--state: cannot replace {}", latest.display()))?;
@@ -188,76 +195,81 @@ impl State {
         Ok(target)
     }
 
-    /// The finished run's name: its UTC end time, or 1 ms after the newest run already there if the clock is
-    /// behind that (a clock set back, a file from the future): names always sort in the order runs finished, so
-    /// `--keep` never deletes the run that just ended and the next run compares with it.
+    /// The finished run's name: its UTC end time, or the first millisecond after the newest run already there if
+    /// the clock is behind that (a clock set back, a file from the future), and then the first whose records' and
+    /// archive's names are both free: names always sort in the order runs finished, so `--keep` never deletes the
+    /// run that just ended and the next run compares with it, and no rename replaces a file.
     ///
     /// A name in DIR is never trusted: when nothing can sort after the newest (`99991231T235959.999Z.jsonl`, the
     /// format's last millisecond) or the clock is outside the format (before 1970), the run takes the first free
     /// name from its end time (logged: the next run compares with that newest file until it is removed).
     fn next_name(&self) -> Result<String> {
-        let now = stamp(SystemTime::now());
+        let now = SystemTime::now();
         let newest = self.finished()?.pop();
-        let newest_name = newest
+        let after = newest
             .as_ref()
             .and_then(|n| n.file_name()?.to_str())
             .unwrap_or_default();
         // Compared as names, i.e. to the millisecond: a run ending in the same millisecond as the last one would
         // otherwise take (and replace) its name.
-        if let Some(name) = now.as_ref().map(|n| format!("{n}{FINISHED_SUFFIX}")) {
-            if name.as_str() > newest_name {
-                return Ok(name);
-            }
-        }
-        let after = newest
-            .as_deref()
-            .and_then(unstamp)
-            .and_then(|t| t.checked_add(Duration::from_millis(1)))
-            .and_then(stamp);
-        if let Some(after) = after {
-            return Ok(after + FINISHED_SUFFIX);
+        let start = match stamp(now) {
+            Some(name) if format!("{name}{FINISHED_SUFFIX}").as_str() > after => Some(now),
+            _ => newest
+                .as_deref()
+                .and_then(unstamp)
+                .and_then(|t| t.checked_add(Duration::from_millis(1))),
+        };
+        if let Some(name) = start.and_then(|t| self.free_name(t, after)) {
+            return Ok(name);
         }
         tracing::warn!(
-            newest = %newest_name,
+            newest = %after,
             "--state: no run name sorts after the newest one in DIR; naming this run by its end time (remove \
              that file so runs compare with the run before them again)"
         );
-        self.free_name(now.as_deref())
+        let own = if stamp(now).is_some() {
+            now
+        } else {
+            SystemTime::UNIX_EPOCH
+        };
+        self.free_name(own, "").with_context(|| {
+            format!(
+                "--state {}: no free name for this run; current.jsonl is kept and resumed next time",
+                self.dir.display()
+            )
+        })
     }
 
-    /// The first name from `start` on (else 1970's first millisecond), a millisecond apart, that no file in DIR
-    /// has: a rename must never replace a run.
-    fn free_name(&self, start: Option<&str>) -> Result<String> {
-        let mut t = start
-            .and_then(unstamp_str)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+    /// The first name from `start` on, a millisecond apart, that sorts after `after` and whose records' and
+    /// archive's names no file in DIR has. `None` when none does within [`FREE_NAME_TRIES`] or the format's end.
+    fn free_name(&self, start: SystemTime, after: &str) -> Option<String> {
+        let mut t = start;
         for _ in 0..FREE_NAME_TRIES {
             if let Some(name) = stamp(t).map(|s| s + FINISHED_SUFFIX) {
-                if std::fs::symlink_metadata(self.dir.join(&name)).is_err() {
-                    return Ok(name);
+                let taken = |p: PathBuf| std::fs::symlink_metadata(p).is_ok();
+                let path = self.dir.join(&name);
+                if name.as_str() > after && !taken(warc_of(&path)) && !taken(path) {
+                    return Some(name);
                 }
             }
-            let Some(next) = t.checked_add(Duration::from_millis(1)) else {
-                break;
-            };
-            t = next;
+            t = t.checked_add(Duration::from_millis(1))?;
         }
-        anyhow::bail!(
-            "--state {}: no free name for this run; current.jsonl is kept and resumed next time",
-            self.dir.display()
-        )
+        None
     }
 
-    /// A symlink to `target` under a temporary name, ready to be renamed over `latest.jsonl`.
+    /// A symlink to `target` under a temporary name, ready to be renamed over `latest.jsonl` (a symlink left there
+    /// by a run that died is replaced; anything else is not crawlfish's to remove).
     fn latest_tmp(&self, target: &Path) -> Result<PathBuf> {
         let tmp = self.dir.join(LATEST_TMP);
         let name = target.file_name().unwrap_or_default();
-        match std::fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(e).with_context(|| format!("--state: cannot remove {}", tmp.display()))
-            }
+        match std::fs::symlink_metadata(&tmp) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(&tmp)
+                .with_context(|| format!("--state: cannot remove {}", tmp.display()))?,
+            Ok(_) => anyhow::bail!(
+                "--state: {} is not a symbolic link crawlfish made; refusing to remove it",
+                tmp.display()
+            ),
+            Err(_) => {}
         }
         std::os::unix::fs::symlink(name, &tmp)
             .with_context(|| format!("--state: cannot create {}", tmp.display()))?;
@@ -265,7 +277,8 @@ impl State {
     }
 
     /// Deletes finished runs past `--keep`, oldest first, never `just_finished`; only regular files that hold
-    /// crawlfish records (a file named like a run that is not one is left, and logged). A failure is logged.
+    /// crawlfish records, and beside them only archives that are WARC files (a file named like a run or an archive
+    /// that is not one is left, and logged). A failure is logged.
     fn prune(&self, just_finished: &Path) {
         let Ok(runs) = self.finished() else {
             return;
@@ -284,13 +297,71 @@ impl State {
                 continue;
             }
             let warc = warc_of(old);
-            if std::fs::symlink_metadata(&warc).is_ok_and(|m| m.is_file()) {
-                if let Err(e) = std::fs::remove_file(&warc) {
-                    tracing::warn!(file = %warc.display(), error = %e, "--state: cannot delete an old archive");
-                }
+            if std::fs::symlink_metadata(&warc).is_err() {
+                continue;
+            }
+            if !is_warc(&warc) {
+                tracing::warn!(file = %warc.display(), "--state: not deleting a file that is not a crawlfish archive");
+            } else if let Err(e) = std::fs::remove_file(&warc) {
+                tracing::warn!(file = %warc.display(), error = %e, "--state: cannot delete an old archive");
             }
         }
     }
+}
+
+/// Opens DIR's lock file, created when missing (race-free: `create_new` first); the second value says whether this
+/// call created it.
+fn open_lock(path: &Path) -> Result<(File, bool)> {
+    let open = |new: bool| {
+        let mut o = OpenOptions::new();
+        o.read(true).write(true);
+        if new {
+            o.create_new(true);
+        }
+        o.open(path)
+    };
+    match open(true) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open(false).map(|f| (f, false)),
+        Err(e) => Err(e),
+    }
+    .with_context(|| format!("--state: cannot open {}", path.display()))
+}
+
+/// Takes DIR's lock: held is [`Busy`] (naming the pid the holder wrote); a file system without locks is a warning.
+fn take_lock(lock: &File, path: &Path, dir: &Path) -> Result<()> {
+    match lock.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = lock.take(MAX_PID_TEXT).read_to_string(&mut pid);
+            let by = match pid.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
+            Err(Busy(format!(
+                "--state {}: another crawlfish run is using it{by}; nothing was changed, try again later",
+                dir.display()
+            ))
+            .into())
+        }
+        Err(std::fs::TryLockError::Error(e)) if cannot_lock(&e) => {
+            tracing::warn!(file = %path.display(), error = %e, "--state: cannot lock DIR (a file system without \
+                locks?); a second run on it at the same time would not be refused");
+            Ok(())
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("--state: cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// The file system has no locks (NFS without a lock manager, some FUSE mounts): the run goes on unguarded.
+fn cannot_lock(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS)
+    )
 }
 
 /// Whether `path` is one of the names DIR's layout owns (`lock`, `current.jsonl`, `latest.jsonl` and its temporary
@@ -311,27 +382,19 @@ pub(crate) fn owns(dir: &Path, path: &Path) -> bool {
     in_dir
         && ([LOCK, CURRENT, CURRENT_WARC, LATEST, LATEST_TMP].contains(&name)
             || is_finished_name(name)
-            || name
-                .strip_suffix(WARC_SUFFIX)
-                .and_then(unstamp_str)
-                .is_some())
+            || is_archive_name(name))
 }
 
-/// A finished run's archive: `STAMP.warc.gz` beside `STAMP.jsonl`.
-fn warc_of(run: &Path) -> PathBuf {
-    let name = run.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let stamp = name.strip_suffix(FINISHED_SUFFIX).unwrap_or(name);
-    run.with_file_name(format!("{stamp}{WARC_SUFFIX}"))
-}
-
-/// DIR's own files must be what they seem: `lock` and `current.jsonl` regular files (a symlink there would make
-/// crawlfish write through it, outside DIR), `latest.jsonl` a symlink.
+/// DIR's own files must be what they seem, checked before anything is crawled: `lock`, `current.jsonl` and
+/// `current.warc.gz` regular files (a symlink there would make crawlfish write through it, outside DIR),
+/// `latest.jsonl` and `latest.jsonl.tmp` symlinks (a file or directory there is not crawlfish's to remove).
 fn refuse_links(dir: &Path) -> Result<()> {
     for (name, want_link) in [
         (LOCK, false),
         (CURRENT, false),
         (CURRENT_WARC, false),
         (LATEST, true),
+        (LATEST_TMP, true),
     ] {
         let path = dir.join(name);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -357,54 +420,23 @@ fn refuse_links(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The time a finished run's name says (the inverse of [`stamp`]); `None` for any name that is not one.
-fn unstamp(path: &Path) -> Option<SystemTime> {
-    unstamp_str(path.file_name()?.to_str()?.strip_suffix(FINISHED_SUFFIX)?)
-}
-
-/// The time of a `YYYYMMDDTHHMMSS.mmmZ` stamp, checked byte by byte before any slicing (a hostile name must not
-/// panic) and then as a date (no 13th month).
-fn unstamp_str(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    let shaped = b.len() == STAMP_LEN
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 => *c == b'T',
-            15 => *c == b'.',
-            19 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        });
-    if !shaped {
-        return None;
+/// Renames `from` to `to`, which must not exist: a finished run's rename never replaces a file (checked under DIR's
+/// lock, so no other crawlfish run can take the name in between).
+fn rename_new(from: &Path, to: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(to).is_ok() {
+        anyhow::bail!(
+            "--state: cannot rename {} to {}: a file is already there (not replaced)",
+            from.display(),
+            to.display()
+        );
     }
-    let part = |r: std::ops::Range<usize>| s.get(r);
-    let rfc = format!(
-        "{}-{}-{}T{}:{}:{}",
-        part(0..4)?,
-        part(4..6)?,
-        part(6..8)?,
-        part(9..11)?,
-        part(11..13)?,
-        part(13..STAMP_LEN)?
-    );
-    humantime::parse_rfc3339(&rfc).ok()
-}
-
-/// `YYYYMMDDTHHMMSS.mmmZ` (UTC): sorts by time, and has no `:` (awkward in file names). `None` outside what the
-/// format holds (before 1970, after 9999).
-fn stamp(t: SystemTime) -> Option<String> {
-    use std::fmt::Write as _;
-    t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    let mut text = String::new();
-    // humantime's Display fails (and `to_string` would panic) past year 9999.
-    write!(text, "{}", humantime::format_rfc3339_millis(t)).ok()?;
-    Some(text.chars().filter(|c| *c != '-' && *c != ':').collect())
-}
-
-/// A finished run's name: a stamp that is a real time, and `.jsonl`.
-fn is_finished_name(name: &str) -> bool {
-    name.strip_suffix(FINISHED_SUFFIX)
-        .and_then(unstamp_str)
-        .is_some()
+    std::fs::rename(from, to).with_context(|| {
+        format!(
+            "--state: cannot rename {} to {}",
+            from.display(),
+            to.display()
+        )
+    })
 }
 
 /// Makes the renames durable (a failure only weakens durability across a power loss: logged).

@@ -17,6 +17,8 @@ fn stamps_sort_and_are_recognised() {
         "99999999T999999.999Z.jsonl",
         "2026112éT18251.123Z.jsonl",
         "20261326T182517.123Z.jsonl",
+        "20991231T235960.000Z.jsonl",
+        "20260230T000000.000Z.jsonl",
     ] {
         assert!(!is_finished_name(other), "{other}");
     }
@@ -84,5 +86,47 @@ fn hostile_names_never_panic_and_never_collide() {
     assert_eq!(stamp(SystemTime::UNIX_EPOCH - Duration::from_secs(1)), None);
     assert_eq!(unstamp(Path::new("99991231T235959.999Z.jsonl.x")), None);
     drop(state);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A leap-second name was taken for a run time whose "1 ms after" sorted before it: every later run took one name.
+#[test]
+fn a_leap_second_name_is_not_a_run_and_names_sort_after_the_newest() {
+    let dir = std::env::temp_dir().join(format!("crawlfish-state-leap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = State::lock(&dir, 5).unwrap();
+    std::fs::write(dir.join("20991231T235960.000Z.jsonl"), "{\"url\":\"x\"}\n").unwrap();
+    assert_eq!(state.latest().unwrap(), None, "not a run name");
+    let future = "20991231T235959.999Z.jsonl";
+    std::fs::write(dir.join(future), "{\"url\":\"x\"}\n").unwrap();
+    std::fs::write(dir.join("21000101T000000.000Z.warc.gz"), "not mine").unwrap();
+    assert_eq!(
+        state.next_name().unwrap(),
+        "21000101T000000.001Z.jsonl",
+        "after the newest, and the archive's name free too"
+    );
+    drop(state);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn only_a_gzip_member_holding_warc_is_an_archive() {
+    use std::io::Write as _;
+    let dir = std::env::temp_dir().join(format!("crawlfish-state-iswarc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gz = |text: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text).unwrap();
+        e.finish().unwrap()
+    };
+    for (bytes, warc) in [
+        (gz(b"WARC/1.1\r\n"), true),
+        (gz(b"notes"), false),
+        (b"WARC/1.1 plain".to_vec(), false),
+        (Vec::new(), false),
+    ] {
+        std::fs::write(dir.join("a.warc.gz"), &bytes).unwrap();
+        assert_eq!(is_warc(&dir.join("a.warc.gz")), warc, "{bytes:?}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
