@@ -182,3 +182,52 @@ async fn a_warc_that_cannot_seek_is_a_usage_error_naming_warc_before_anything_is
     }
     assert_eq!(site.total_hits(), 0);
 }
+
+// Guards: a run refused with 75 (DIR's lock file deleted under a running run, so the second one made a new one and
+// then met the first run's lock on current.jsonl, or on current.warc.gz with --warc DIR) left that DIR/lock behind.
+#[tokio::test]
+async fn a_state_run_refused_with_75_removes_the_lock_file_it_created() {
+    for warc in [false, true] {
+        let (site, gate) = held_site().await;
+        let state = tempdir(&format!("lock-state-made-{warc}")).join("state");
+        let s = state.to_str().unwrap();
+        let mut argv = vec!["--state", s];
+        if warc {
+            argv.extend(["--warc", s]);
+        }
+        let current = state.join("current.jsonl");
+        let first = first_run(&site, &argv, &current).await;
+        std::fs::remove_file(state.join("lock")).unwrap();
+        let second = crawlfish(&args(&argv), &site.url("/other")).await;
+        let named = if warc {
+            "current.warc.gz"
+        } else {
+            "current.jsonl"
+        };
+        assert_refused(&second, &site, named, first.id().unwrap());
+        assert!(
+            !state.join("lock").exists(),
+            "the refused run left its lock file"
+        );
+        finish(first, &gate, || super::latest(&state)).await;
+    }
+}
+
+// Guards: a refused run that had created DIR (and its lock) left them behind.
+#[tokio::test]
+async fn a_state_run_refused_after_creating_dir_removes_it() {
+    let state = tempdir("lock-state-new").join("state");
+    let s = state.to_str().unwrap();
+    let owned = state.join("latest.jsonl");
+    let run = crawlfish(
+        &args(&["--state", s, "--warc", owned.to_str().unwrap()]),
+        "http://127.0.0.1:9/",
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("own files"), "{}", run.stderr);
+    assert!(
+        !state.exists(),
+        "DIR was created by the refused run and removed"
+    );
+}

@@ -1,10 +1,12 @@
-//! Where records go: `-o` and the user's files, `--resume`, `--state DIR` and `--since FILE`.
+//! Where records go: `-o` and the user's files, `--resume`, `--state DIR` (and its names: `state_guard`) and
+//! `--since FILE`.
 
 mod files;
 mod locks;
 mod resume;
 mod since;
 mod state;
+mod state_guard;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

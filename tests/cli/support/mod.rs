@@ -2,11 +2,12 @@
 //! timestamps and in-flight peaks, raw TCP servers for byte-level misbehaviour, and a runner for the real binary.
 //! Every server binds to 127.0.0.0/8 only, except inside a private network namespace (`netns`: only loopback up).
 //! The other scripted servers are in the submodules: `dns` (a DNS server), `proxy` (HTTP and SOCKS5 proxies),
-//! `tls` (a TLS site and its test CA); `warcio` reads WARC files back.
+//! `tls` (a TLS site and its test CA); `warcio` reads WARC files back; `strace` makes a system call fail on purpose.
 
 pub mod dns;
 pub mod netns;
 pub mod proxy;
+pub mod strace;
 pub mod tls;
 pub mod warcio;
 
