@@ -4,7 +4,6 @@
 //! Must not open sockets; reads only `--cacert`'s files and the proxy environment.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
@@ -75,9 +74,10 @@ impl Cli {
         if self.rate > 0.0 && !crate::polite::host::rate_is_representable(self.rate) {
             bail!(
                 "--rate {}: the rate limiter cannot enforce it (one request every 1/R seconds must be between 1 ns \
-                 and {} years); use 0 for unlimited",
+                 and {} years: R from {:.3e} to 1e9); use 0 for unlimited",
                 self.rate,
-                Duration::MAX.as_secs() / 31_557_600
+                crate::polite::host::MAX_PERIOD.as_secs() / 31_557_600,
+                crate::polite::host::min_rate()
             );
         }
         Ok(())
