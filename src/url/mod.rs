@@ -55,11 +55,13 @@ fn has_scheme(raw: &str) -> bool {
 /// `url` with its userinfo (`user:password@`) removed, textually, so it works on lines that are not URLs too.
 /// Records never show the userinfo of a listed URL (its credentials travel in [`scope::Root`]), and an earlier
 /// run's `url` is read through this, so files written before userinfo was stripped still match on
-/// `--resume`/`--since`.
+/// `--resume`/`--since`. A line without `://` whose start reads as `NAME:SECRET@` (`admin:s3cr3t@example.com`,
+/// which the URL parser takes for the scheme `admin:`) keeps its name and loses the secret:
+/// `admin:***@example.com`, so the record still matches its message (scheme "admin") and the line is recognisable.
 #[must_use]
 pub(crate) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     let Some(start) = url.find("://").map(|i| i + 3) else {
-        return url.into();
+        return mask_schemeless_secret(url).map_or(url.into(), Into::into);
     };
     let rest = &url[start..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
@@ -67,6 +69,19 @@ pub(crate) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
         Some(at) => format!("{}{}", &url[..start], &rest[at + 1..]).into(),
         None => url.into(),
     }
+}
+
+/// `NAME:SECRET@rest` before the first `/`, `?` or `#` as `NAME:***@rest` (the last `@` ends the secret, as in a
+/// URL's authority); `None` when there is no such prefix or the secret is already `***`.
+fn mask_schemeless_secret(line: &str) -> Option<String> {
+    let head = &line[..line.find(['/', '?', '#']).unwrap_or(line.len())];
+    let at = head.rfind('@')?;
+    let colon = head[..at].find(':')?;
+    let secret = &head[colon + 1..at];
+    if secret == "***" {
+        return None;
+    }
+    Some(format!("{}***{}", &line[..=colon], &line[at..]))
 }
 
 /// Removes a parsed URL's userinfo (see [`without_userinfo`]); returns whether it had any.
@@ -228,6 +243,27 @@ pub(crate) fn registrable_domain(host: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Guards: a line without a scheme read as scheme `admin:` kept its password in the invalid_url record.
+    #[test]
+    fn a_password_before_the_host_of_a_schemeless_line_is_masked() {
+        for (line, masked) in [
+            ("admin:s3cr3tQ2@example.com", "admin:***@example.com"),
+            (
+                "user:s3cr3tQ1@127.0.0.3:8000/p9",
+                "user:***@127.0.0.3:8000/p9",
+            ),
+            ("u:a@b@host/x@y", "u:***@host/x@y"),
+            ("user:***@host", "user:***@host"),
+            ("host:8080/a@b", "host:8080/a@b"),
+            ("mailto-less@example.com", "mailto-less@example.com"),
+        ] {
+            assert_eq!(without_userinfo(line), masked, "{line}");
+            assert_eq!(without_userinfo(masked), masked, "idempotent: {masked}");
+        }
+        let invalid = normalize("admin:s3cr3tQ2@example.com").unwrap_err();
+        assert!(!invalid.contains("s3cr3t"), "{invalid}");
+    }
 
     #[test]
     fn typed_idns_are_spelled_as_urls_spell_them() {
