@@ -44,11 +44,10 @@ pub(crate) const ROBOTS_CACHE_BYTES: usize = 16 << 20;
 const ROBOTS_ENTRY_BYTES: usize = 512;
 /// The shortest limiter period governor can hold (1 ns).
 const MIN_PERIOD_SECS: f64 = 1e-9;
-/// The longest limiter period `-r` may ask for: 100 years. governor keeps time in `u64` nanoseconds (about 584
-/// years, and a longer period panics when the quota is built) and adds periods to its clock (with burst 2 its
-/// theoretical arrival time runs up to two periods ahead of now), so the bound leaves room for three periods
-/// and the run's own time. Crawl-delay (capped at a minute) and Retry-After (capped by `--max-retry-after`,
-/// itself at most 100 years) never come near it.
+/// The longest limiter period `-r` may ask for: 100 years. governor keeps time in `u64` nanoseconds (584 years:
+/// a longer period panics) and adds periods to its clock (with burst 2 up to two ahead of now), so this leaves
+/// room for three and the run's own time. Crawl-delay (capped at 60 s) and Retry-After (capped by
+/// `--max-retry-after`, itself at most 100 years) never come near it.
 pub(crate) const MAX_PERIOD: Duration = Duration::from_secs(100 * 31_557_600);
 /// Limiter periods are this much longer than 1/R: timers and the network shift request arrivals by a millisecond
 /// or so, and without slack a window measured at the server could catch R+2 at its edges (seen at `-r 1` and
@@ -147,8 +146,7 @@ impl std::fmt::Debug for Host {
 
 /// A limiter letting `per_second` requests a second through with bursts of `burst`: in any one-second window a
 /// host sees at most `per_second + burst - 1` requests.
-/// A period beyond [`MAX_PERIOD`] (which `-r` validation refuses; a library caller may still ask) is held at it:
-/// slower than asked, never a panic in governor nor "unlimited".
+/// A period beyond [`MAX_PERIOD`] (refused by `-r`'s check; a library caller may ask) is held at it, not a panic.
 fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
     let period = Duration::try_from_secs_f64(PERIOD_SLACK / per_second)
         .unwrap_or(MAX_PERIOD)
@@ -170,7 +168,6 @@ fn robots_path(url: &Url) -> std::borrow::Cow<'_, str> {
 }
 
 /// The smallest `-r` whose limiter period (with its slack) is at most [`MAX_PERIOD`]: about `3.2e-10`.
-#[must_use]
 pub(crate) fn min_rate() -> f64 {
     PERIOD_SLACK / MAX_PERIOD.as_secs_f64()
 }
