@@ -104,3 +104,18 @@ fn resolve_host_drops_one_final_dot() {
         assert!(parse_resolve(bad).is_err(), "{bad}");
     }
 }
+
+// Guards: IDN forms of a --resolve name were accepted but keyed so no URL host could meet them.
+#[test]
+fn resolve_idn_forms_are_keyed_as_urls_spell_them_or_refused() {
+    let (h, _) = parse_resolve("bücher.test\u{3002}:8801:127.0.0.1").unwrap();
+    assert_eq!(h, "xn--bcher-kva.test");
+    for bad in [
+        "\u{3002}bücher.test:8801:127.0.0.1",
+        "bücher.test\u{3002}\u{3002}:8801:127.0.0.1",
+        "xn--zz.test:8801:127.0.0.1",
+    ] {
+        let e = parse_resolve(bad).unwrap_err().to_string();
+        assert!(e.contains("--resolve"), "{bad}: {e}");
+    }
+}

@@ -4,7 +4,6 @@
 //! Must not open sockets; reads only `--cacert`'s files and the proxy environment.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
@@ -75,9 +74,10 @@ impl Cli {
         if self.rate > 0.0 && !crate::polite::host::rate_is_representable(self.rate) {
             bail!(
                 "--rate {}: the rate limiter cannot enforce it (one request every 1/R seconds must be between 1 ns \
-                 and {} years); use 0 for unlimited",
+                 and {} years: R from {:.3e} to 1e9); use 0 for unlimited",
                 self.rate,
-                Duration::MAX.as_secs() / 31_557_600
+                crate::polite::host::MAX_PERIOD.as_secs() / 31_557_600,
+                crate::polite::host::min_rate()
             );
         }
         Ok(())
@@ -236,18 +236,13 @@ pub(super) fn parse_resolve(raw: &str) -> Result<(String, SocketAddr)> {
         .parse()
         .ok()
         .with_context(bad)?;
-    // The resolver looks a URL's host up without its one final dot (`example.com.` is `example.com`), so the
-    // override is keyed the same way: else `--resolve example.com.:…` would never apply and the name would go to
-    // real DNS, the opposite of a staging override.
-    let host = host.strip_suffix('.').unwrap_or(host);
-    if host.is_empty() {
+    if host.is_empty() || host == "." {
         bail!(bad());
     }
-    if host.starts_with('.') || host.contains("..") || host.ends_with('.') {
-        bail!("--resolve {raw:?}: {host:?} is not a host name (an empty label)");
-    }
-    // Keyed as URLs spell the name (`bücher.test` is `xn--bcher-kva.test` in every URL), else it never applies.
-    let host = crate::url::ascii_host(host)
-        .with_context(|| format!("--resolve {raw:?}: {host:?} is not a valid host name"))?;
-    Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
+    // Keyed as the resolver looks a URL's host up: spelled as URLs spell it (`bücher.test` is `xn--bcher-kva.test`,
+    // U+3002 is a dot), then without its one final dot (`example.com.` is `example.com`). Else the override would
+    // never apply and the name would go to real DNS, the opposite of a staging override.
+    let host = crate::url::typed_host_name(host)
+        .map_err(|why| anyhow::anyhow!("--resolve {raw:?}: {host:?} {why}"))?;
+    Ok((host, SocketAddr::new(addr, port)))
 }

@@ -222,19 +222,22 @@ fn no_proxy_list(list: &str, source: &str, strict: bool) -> Result<String> {
             .strip_prefix('*')
             .filter(|e| e.starts_with('.'))
             .unwrap_or(entry);
-        // Matched against URL hosts, which spell an IDN in punycode: `bücher.test` as `xn--bcher-kva.test`.
+        // Matched against URL hosts, which spell an IDN in punycode: `bücher.test` as `xn--bcher-kva.test`. A name
+        // no URL can have (invalid punycode, `xn--zz.test`) is `None`, and refused below as no host name is.
         let (dot, name) = entry.strip_prefix('.').map_or(("", entry), |n| (".", n));
         let ascii = crate::url::ascii_host(name).map(|n| format!("{dot}{n}"));
+        let valid = ascii.is_some();
         let entry = ascii.unwrap_or_else(|| entry.to_owned());
         let entry = entry.as_str();
-        let ok = entry == "*"
-            || entry
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .is_ok()
-            || is_cidr(entry)
-            || is_host_name(entry.strip_prefix('.').unwrap_or(entry));
+        let ok = valid
+            && (entry == "*"
+                || entry
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<IpAddr>()
+                    .is_ok()
+                || is_cidr(entry)
+                || is_host_name(entry.strip_prefix('.').unwrap_or(entry)));
         if ok {
             kept.push(entry.to_owned());
         } else if strict {
@@ -371,6 +374,28 @@ mod tests {
         let vars = [("NO_PROXY", "bücher.test")];
         let p = Proxies::from_flags(Some("p:3128"), None, env(&vars)).unwrap();
         assert_eq!(p.no_proxy.as_deref(), Some("xn--bcher-kva.test"));
+    }
+
+    // Guards: `--no-proxy xn--zz.test` (invalid punycode, no URL can have it) was accepted and matched nothing.
+    #[test]
+    fn no_proxy_refuses_a_name_no_url_can_have() {
+        assert!(Proxies::from_flags(Some("p:3128"), Some("xn--zz.test"), env(&[])).is_err());
+        assert!(
+            Proxies::from_flags(Some("p:3128"), Some("a.test,bü cher.test"), env(&[])).is_err()
+        );
+        let vars = [("NO_PROXY", "xn--zz.test,a.test")];
+        let p = Proxies::from_flags(Some("p:3128"), None, env(&vars)).unwrap();
+        assert_eq!(
+            p.no_proxy.as_deref(),
+            Some("a.test"),
+            "left out of NO_PROXY"
+        );
+        let p = Proxies::from_flags(Some("p:3128"), Some("bücher。test"), env(&[])).unwrap();
+        assert_eq!(
+            p.no_proxy.as_deref(),
+            Some("xn--bcher-kva.test"),
+            "U+3002 is a dot"
+        );
     }
 
     #[test]

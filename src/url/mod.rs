@@ -55,11 +55,13 @@ fn has_scheme(raw: &str) -> bool {
 /// `url` with its userinfo (`user:password@`) removed, textually, so it works on lines that are not URLs too.
 /// Records never show the userinfo of a listed URL (its credentials travel in [`scope::Root`]), and an earlier
 /// run's `url` is read through this, so files written before userinfo was stripped still match on
-/// `--resume`/`--since`.
+/// `--resume`/`--since`. A line without `://` whose start reads as `NAME:SECRET@` (`admin:s3cr3t@example.com`,
+/// which the URL parser takes for the scheme `admin:`) keeps its name and loses the secret:
+/// `admin:***@example.com`, so the record still matches its message (scheme "admin") and the line is recognisable.
 #[must_use]
 pub(crate) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     let Some(start) = url.find("://").map(|i| i + 3) else {
-        return url.into();
+        return mask_schemeless_secret(url).map_or(url.into(), Into::into);
     };
     let rest = &url[start..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
@@ -67,6 +69,19 @@ pub(crate) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
         Some(at) => format!("{}{}", &url[..start], &rest[at + 1..]).into(),
         None => url.into(),
     }
+}
+
+/// `NAME:SECRET@rest` before the first `/`, `?` or `#` as `NAME:***@rest` (the last `@` ends the secret, as in a
+/// URL's authority); `None` when there is no such prefix or the secret is already `***`.
+fn mask_schemeless_secret(line: &str) -> Option<String> {
+    let head = &line[..line.find(['/', '?', '#']).unwrap_or(line.len())];
+    let at = head.rfind('@')?;
+    let colon = head[..at].find(':')?;
+    let secret = &head[colon + 1..at];
+    if secret == "***" {
+        return None;
+    }
+    Some(format!("{}***{}", &line[..=colon], &line[at..]))
 }
 
 /// Removes a parsed URL's userinfo (see [`without_userinfo`]); returns whether it had any.
@@ -180,17 +195,40 @@ pub(crate) fn join_plain(base: &Url, href: &str) -> Option<String> {
 
 /// A host name as typed (`--resolve`, `--no-proxy`, a shard key) spelled as URLs spell it: a name with non-ASCII
 /// characters goes through IDNA (UTS #46, as the `url` crate maps every URL's host) to lowercase punycode,
-/// `bücher.test` → `xn--bcher-kva.test`; an ASCII name is returned as it is. `None`: not a valid IDN.
+/// `bücher.test` → `xn--bcher-kva.test`, and U+3002 and the other full stops become `.`; a name with a punycode
+/// label (`xn--…`) is checked the same way; any other ASCII name is returned as it is. `None`: no URL could have
+/// this host (not a valid IDN, or invalid punycode such as `xn--zz.test`).
 /// Without this a flag keyed by the typed name would never meet a URL's host.
 #[must_use]
 pub(crate) fn ascii_host(host: &str) -> Option<std::borrow::Cow<'_, str>> {
-    if host.is_ascii() {
+    let punycode = host.split('.').any(|label| {
+        label
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    });
+    if host.is_ascii() && !punycode {
         return Some(std::borrow::Cow::Borrowed(host));
     }
     match url::Host::parse(host) {
         Ok(url::Host::Domain(d)) => Some(std::borrow::Cow::Owned(d)),
         _ => None,
     }
+}
+
+/// A host name typed in a flag that is matched against URL hosts (`--resolve`), as the resolver looks a URL's
+/// host up: [`ascii_host`] first (so `bücher.test。` is `xn--bcher-kva.test.`), then without its one final dot,
+/// lowercased.
+///
+/// # Errors
+/// Why no URL host could match it: an empty label (`.a`, `a..b`, `a..`, also when typed with U+3002), or not a
+/// valid host name at all (invalid punycode, characters IDNA refuses).
+pub(crate) fn typed_host_name(host: &str) -> Result<String, &'static str> {
+    let ascii = ascii_host(host).ok_or("is not a valid host name (no URL can have it)")?;
+    let name = ascii.strip_suffix('.').unwrap_or(&ascii);
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return Err("is not a host name (an empty label)");
+    }
+    Ok(name.to_ascii_lowercase())
 }
 
 /// The registrable domain (eTLD+1) of a host, e.g. `example.co.uk` for `a.example.co.uk`.
@@ -206,6 +244,27 @@ pub(crate) fn registrable_domain(host: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    // Guards: a line without a scheme read as scheme `admin:` kept its password in the invalid_url record.
+    #[test]
+    fn a_password_before_the_host_of_a_schemeless_line_is_masked() {
+        for (line, masked) in [
+            ("admin:s3cr3tQ2@example.com", "admin:***@example.com"),
+            (
+                "user:s3cr3tQ1@127.0.0.3:8000/p9",
+                "user:***@127.0.0.3:8000/p9",
+            ),
+            ("u:a@b@host/x@y", "u:***@host/x@y"),
+            ("user:***@host", "user:***@host"),
+            ("host:8080/a@b", "host:8080/a@b"),
+            ("mailto-less@example.com", "mailto-less@example.com"),
+        ] {
+            assert_eq!(without_userinfo(line), masked, "{line}");
+            assert_eq!(without_userinfo(masked), masked, "idempotent: {masked}");
+        }
+        let invalid = normalize("admin:s3cr3tQ2@example.com").unwrap_err();
+        assert!(!invalid.contains("s3cr3t"), "{invalid}");
+    }
+
     #[test]
     fn typed_idns_are_spelled_as_urls_spell_them() {
         let url = Url::parse("http://Bücher.test/").unwrap();
@@ -217,6 +276,46 @@ mod tests {
             "ASCII is left to the caller"
         );
         assert_eq!(ascii_host("bü cher.test"), None);
+    }
+
+    // Guards: IDN forms of a --resolve name were accepted but never matched a URL (or matched no URL at all).
+    #[test]
+    fn typed_host_names_are_converted_before_their_dots_are_checked() {
+        let url = Url::parse("http://bücher.test:8801/").unwrap();
+        let host = url.host_str().unwrap();
+        assert_eq!(
+            typed_host_name("bücher.test。").unwrap(),
+            host,
+            "U+3002 is a full stop"
+        );
+        assert_eq!(typed_host_name("BÜCHER.test.").unwrap(), host);
+        assert_eq!(typed_host_name("XN--bcher-kva.test").unwrap(), host);
+        for empty_label in [
+            "。bücher.test",
+            "bücher.test。。",
+            "bücher。。test",
+            ".a",
+            "a..",
+            "。",
+            "",
+        ] {
+            assert_eq!(
+                typed_host_name(empty_label),
+                Err("is not a host name (an empty label)"),
+                "{empty_label:?}"
+            );
+        }
+        for no_url in ["xn--zz.test", "a.xn--.test", "bü cher.test"] {
+            assert!(
+                Url::parse(&format!("http://{no_url}/")).is_err(),
+                "{no_url}"
+            );
+            assert!(ascii_host(no_url).is_none(), "{no_url}");
+            assert!(
+                typed_host_name(no_url).unwrap_err().contains("not a valid"),
+                "{no_url}"
+            );
+        }
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub(crate) const ROBOTS_CACHE_BYTES: usize = 16 << 20;
 const ROBOTS_ENTRY_BYTES: usize = 512;
 /// The shortest limiter period governor can hold (1 ns).
 const MIN_PERIOD_SECS: f64 = 1e-9;
+/// The longest limiter period `-r` may ask for: 100 years. governor keeps time in `u64` nanoseconds (584 years:
+/// a longer period panics) and adds periods to its clock (with burst 2 up to two ahead of now), so this leaves
+/// room for three and the run's own time. Crawl-delay (capped at 60 s) and Retry-After (capped by
+/// `--max-retry-after`, itself at most 100 years) never come near it.
+pub(crate) const MAX_PERIOD: Duration = Duration::from_secs(100 * 31_557_600);
 /// Limiter periods are this much longer than 1/R: timers and the network shift request arrivals by a millisecond
 /// or so, and without slack a window measured at the server could catch R+2 at its edges (seen at `-r 1` and
 /// `-r 2` after a backoff pause: 3 requests in 0.9999 s). 0.5 % costs W3 (`-r 20`) about 25 ms in 5 s.
@@ -141,8 +146,11 @@ impl std::fmt::Debug for Host {
 
 /// A limiter letting `per_second` requests a second through with bursts of `burst`: in any one-second window a
 /// host sees at most `per_second + burst - 1` requests.
+/// A period beyond [`MAX_PERIOD`] (refused by `-r`'s check; a library caller may ask) is held at it, not a panic.
 fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
-    let period = Duration::try_from_secs_f64(PERIOD_SLACK / per_second).ok()?;
+    let period = Duration::try_from_secs_f64(PERIOD_SLACK / per_second)
+        .unwrap_or(MAX_PERIOD)
+        .min(MAX_PERIOD);
     let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
     Some(RateLimiter::direct(quota))
 }
@@ -159,13 +167,18 @@ fn robots_path(url: &Url) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Whether `-r R` can be enforced: the limiter's period `1/R` must be a whole number of nanoseconds between 1 ns
-/// and the largest `Duration` (so neither `1e-300`, which would overflow, nor `1e12` mean "unlimited").
+/// The smallest `-r` whose limiter period (with its slack) is at most [`MAX_PERIOD`]: about `3.2e-10`.
+pub(crate) fn min_rate() -> f64 {
+    PERIOD_SLACK / MAX_PERIOD.as_secs_f64()
+}
+
+/// Whether `-r R` can be enforced: the limiter's period `1/R` must be between 1 ns and [`MAX_PERIOD`] (so
+/// neither `5e-11`, which would overflow governor's clock, nor `1e12` mean "unlimited").
 #[must_use]
 pub(crate) fn rate_is_representable(per_second: f64) -> bool {
     // try_from_secs_f64 rounds: 1/1.5e9 s would become a 1 ns period, 50 % slower than asked. Check the real value.
     per_second.is_finite()
-        && per_second > 0.0
+        && per_second >= min_rate()
         && 1.0 / per_second >= MIN_PERIOD_SECS
         && limiter(per_second, 2).is_some()
 }

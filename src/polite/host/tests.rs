@@ -166,3 +166,96 @@ mod release {
         );
     }
 }
+
+/// Rates from 1e-30 to 1e-9 in steps of a quarter decade, and a few above (the edges of `-r`'s range).
+fn swept_rates() -> Vec<f64> {
+    let mut rates: Vec<f64> = (0..=84)
+        .map(|i| 10f64.powf(-30.0 + f64::from(i) / 4.0))
+        .collect();
+    rates.extend([
+        5e-11,
+        1e-10,
+        3e-10,
+        min_rate(),
+        min_rate() * 1.001,
+        1e-8,
+        1.0,
+        5.0,
+        1e9,
+    ]);
+    rates
+}
+
+/// Takes permits from `l` as a host does, past its burst, and asks how long the next one waits.
+fn take_permits(l: &DefaultDirectRateLimiter) {
+    for _ in 0..4 {
+        if let Err(not_until) = l.check() {
+            let _ = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn small_rates_never_panic_the_limiter_and_the_unsafe_ones_are_refused() {
+    let url = Url::parse("http://h.test/").unwrap();
+    for rate in swept_rates() {
+        let ok = rate_is_representable(rate);
+        // A period over MAX_PERIOD is refused; the 584-year u64 nanosecond clock is never approached.
+        assert_eq!(
+            ok,
+            PERIOD_SLACK / rate <= MAX_PERIOD.as_secs_f64() && rate <= 1e9,
+            "-r {rate:e}"
+        );
+        // Built whatever the answer (a library caller need not validate): the real limiter, its spare cell spent.
+        let h = Host::new(&url, Some(rate), Duration::from_secs(30));
+        let Some(l) = &h.limiter else {
+            panic!("-r {rate:e}: no limiter");
+        };
+        take_permits(l);
+        // The host's own wait: the first request takes the burst's cell, the next one sleeps its period.
+        let waited = tokio::time::timeout(Duration::from_millis(5), async {
+            h.ready().await;
+            h.ready().await;
+        })
+        .await;
+        assert!(waited.is_err() || rate > 100.0, "-r {rate:e} did not wait");
+        releasable_does_not_panic(&h);
+    }
+    assert!(!rate_is_representable(5e-11), "the attack run's rate");
+    assert!(!rate_is_representable(1e-10));
+    assert!(
+        rate_is_representable(4e-10),
+        "one request every 80 years is enforceable"
+    );
+}
+
+fn releasable_does_not_panic(h: &Host) {
+    let _ = h.releasable(Instant::now());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_longest_crawl_delay_and_retry_after_do_not_overflow() {
+    let url = Url::parse("http://h.test/").unwrap();
+    let h = Host::new(
+        &url,
+        Some(min_rate()),
+        crate::polite::DEFAULT_MAX_RETRY_AFTER,
+    );
+    let cap = crate::robots::MAX_CRAWL_DELAY.as_secs_f32();
+    for delay in [cap, 1e-30, f32::MIN_POSITIVE] {
+        if let Some(l) = Host::new(&url, None, Duration::from_secs(1)).crawl_delay_limiter(delay) {
+            take_permits(&l);
+        }
+    }
+    assert!(h.crawl_delay_limiter(cap).is_none(), "slower -r wins");
+    // Retry-After of "99999999999999999999" parses as Duration::MAX; the host pause is capped.
+    let long = Host::new(&url, None, Duration::from_secs(100 * 31_557_600));
+    long.slow_down(Duration::MAX);
+    long.slow_down(Duration::MAX);
+    assert_eq!(
+        long.current_backoff(),
+        Duration::from_secs(100 * 31_557_600)
+    );
+}

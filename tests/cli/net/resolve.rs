@@ -97,3 +97,30 @@ async fn idn_names_in_resolve_and_no_proxy_are_spelled_as_urls_spell_them() {
         Some(format!("xn--bcher-kva.test:{port}").as_str())
     );
 }
+
+// Guards: IDN forms of a `--resolve` name were accepted but never applied (the request went to real DNS): U+3002
+// (IDNA's ideographic full stop) as the final dot; it as an empty label, where the ASCII forms exit 2; and invalid
+// punycode, which no URL can have.
+#[tokio::test]
+async fn resolve_converts_idn_forms_before_checking_dots_and_refuses_invalid_punycode() {
+    let site = Site::start("127.0.0.4").await;
+    site.html("/", "<title>idn</title>");
+    let port = site.addr.port();
+    let url = format!("http://bücher.test:{port}/");
+    let resolve = format!("bücher.test\u{3002}:{port}:127.0.0.4");
+    let run = crawlfish(&args(&["--resolve", &resolve]), &url).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.records[0]["title"], "idn", "{}", run.records[0]);
+    assert_eq!(run.records[0]["ip"], "127.0.0.4");
+    for bad in [
+        format!("\u{3002}bücher.test:{port}:127.0.0.4"),
+        format!("bücher.test\u{3002}\u{3002}:{port}:127.0.0.4"),
+        format!("xn--zz.test:{port}:127.0.0.4"),
+    ] {
+        let run = crawlfish(&args(&["--resolve", &bad]), &url).await;
+        assert_eq!(run.code, Some(2), "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains("--resolve"), "{bad}: {}", run.stderr);
+        assert!(run.records.is_empty());
+    }
+    assert_eq!(site.hits("/"), 1, "only the accepted override was used");
+}

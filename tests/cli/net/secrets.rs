@@ -114,3 +114,33 @@ async fn userinfo_is_in_no_record_and_resume_and_since_still_match() {
     assert_eq!(since.record(&site.url("/"))["change"], "unchanged");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Guards: a line without a scheme (`admin:PASSWORD@host`) was read as scheme `admin:` and its invalid_url record
+// showed the password in `url`; --resume must still know the masked record as that line's.
+#[tokio::test]
+async fn a_password_in_a_line_without_a_scheme_is_in_no_record() {
+    let lines = "admin:s3cr3tQ2@example.com\nuser:s3cr3tQ1@127.0.0.3:8000/p9\n";
+    let dir = tempdir("schemeless-userinfo");
+    let out = dir.join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    let run = crawlfish(&["-q", "-o", out_s], lines).await;
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+    let records = parse_lines(&text);
+    assert_eq!(records.len(), 2, "{text}");
+    for r in &records {
+        assert_eq!(r["error"]["kind"], "invalid_url", "{r}");
+        assert!(!r["error"]["message"].as_str().unwrap().contains("s3cr3t"));
+    }
+    let urls: Vec<&str> = records.iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert!(urls.contains(&"admin:***@example.com"), "{urls:?}");
+    assert!(urls.contains(&"user:***@127.0.0.3:8000/p9"), "{urls:?}");
+    let resumed = crawlfish(&["-q", "-o", out_s, "--resume"], lines).await;
+    assert!(matches!(resumed.code, Some(0 | 1)), "{}", resumed.stderr);
+    assert_eq!(
+        parse_lines(&std::fs::read_to_string(&out).unwrap()).len(),
+        2
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -103,6 +103,26 @@ async fn rates_the_limiter_cannot_hold_are_usage_errors() {
 }
 
 #[tokio::test]
+async fn a_rate_too_small_for_the_limiter_exits_2_instead_of_panicking() {
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "ok");
+    // 5e-11 panicked in governor (exit 101); 1e-10 overflowed its clock in every task (internal errors).
+    for r in ["5e-11", "1e-10", "3e-10", "1e-30"] {
+        let run = crawlfish(&["-q", "-r", r], &site.url("/")).await;
+        assert_eq!(run.code, Some(2), "-r {r}: {}", run.stderr);
+        assert!(run.stderr.contains("100 years"), "{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.records.is_empty());
+    }
+    assert_eq!(site.total_hits(), 0, "usage errors come before any request");
+    // Just above the bound: the first request goes at once (robots.txt skipped, it would take the cell).
+    let run = crawlfish(&["-q", "--ignore-robots", "-r", "4e-10"], &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.records.len(), 1);
+    assert_eq!(run.records[0]["status"], 200, "{}", run.stdout);
+}
+
+#[tokio::test]
 async fn a_429_slows_the_whole_host() {
     let site = Site::start("127.0.0.1").await;
     site.route(
