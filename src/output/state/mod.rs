@@ -5,6 +5,7 @@
 //! DIR/current.jsonl               the run being written; resumed as --resume would when a run died
 //! DIR/20261126T182517.123Z.jsonl  finished runs, named by their UTC end time (kept: --keep N)
 //! DIR/latest.jsonl                symlink to the newest finished run; the next run compares with it
+//! DIR/latest.jsonl.tmp            the fresh symlink, renamed over latest.jsonl (anything else there: exit 2)
 //! DIR/current.warc.gz             with --warc DIR: the run's archive, renamed with its records
 //! DIR/20261126T182517.123Z.warc.gz    (and deleted with them by --keep)
 //! ```
