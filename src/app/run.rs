@@ -78,6 +78,61 @@ fn log_budget(budget: &crate::net::budget::Budget) {
     );
 }
 
+/// The polite path and the crawl engine's context, each built from its own options.
+fn engine(
+    cfg: &Config,
+    fetcher: fetch::Fetcher,
+    archive: Option<warc_writer::Archive>,
+    since: Option<Arc<output::since::Since>>,
+    progress: Arc<output::Progress>,
+) -> crawl::Ctx {
+    let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
+    if let Some(archive) = archive {
+        polite = polite.with_archive(archive);
+    }
+    let crawl_options = Arc::new(cfg.crawl.clone());
+    let visit = visit::Live {
+        polite,
+        cfg: crawl_options.clone(),
+        since: since.clone(),
+    };
+    crawl::Ctx {
+        cfg: crawl_options,
+        visit: Arc::new(visit),
+        progress,
+        since,
+    }
+}
+
+/// Once the crawl has ended: the writers drain and report, and a `complete` run (no signal, the input read to
+/// its end) whose records were all written becomes `--state` DIR's newest; an interrupted or failed one leaves
+/// `current.jsonl` to be resumed.
+async fn finish(
+    written: tokio::sync::oneshot::Receiver<(Summary, WriterEnd)>,
+    warc_done: Option<tokio::sync::oneshot::Receiver<WriterEnd>>,
+    state: Option<output::state::State>,
+    complete: bool,
+) -> (Summary, WriterEnd) {
+    let (summary, mut writer) = written.await.unwrap_or_else(|_| {
+        (
+            Summary::default(),
+            WriterEnd::Failed("writer thread died".into()),
+        )
+    });
+    // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
+    if let Some(done) = warc_done {
+        warc_end(done, &mut writer).await;
+    }
+    if let Some(state) = state {
+        if complete && writer == WriterEnd::Drained {
+            if let Err(e) = state.finish() {
+                writer = WriterEnd::Failed(format!("{e:#}"));
+            }
+        }
+    }
+    (summary, writer)
+}
+
 /// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
 ///
 /// # Errors
@@ -89,7 +144,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
     // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
-    // checked together, and truncated or cut only once all of them are (`run_files.rs`).
+    // checked together, and truncated or cut only once all of them are (app/files.rs).
     let inputs = input::regular_files(&sources);
     let run_files::Files {
         out,
@@ -120,22 +175,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
     let budget = fetcher.budget().clone();
-    let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
-    if let Some(archive) = archive {
-        polite = polite.with_archive(archive);
-    }
-    let crawl_options = Arc::new(cfg.crawl.clone());
-    let visit = visit::Live {
-        polite,
-        cfg: crawl_options.clone(),
-        since: since.clone(),
-    };
-    let ctx = crawl::Ctx {
-        cfg: crawl_options,
-        visit: Arc::new(visit),
-        progress,
-        since,
-    };
+    let ctx = engine(&cfg, fetcher, archive, since, progress);
     let crawl = crawl::crawl(
         ctx,
         seed_rx,
@@ -156,24 +196,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     };
     bar_stop.cancel();
     log_budget(&budget);
-    let (summary, mut writer) = written.await.unwrap_or_else(|_| {
-        (
-            Summary::default(),
-            WriterEnd::Failed("writer thread died".into()),
-        )
-    });
-    // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
-    if let Some(done) = warc_done {
-        warc_end(done, &mut writer).await;
-    }
-    // A complete run becomes DIR's newest; an interrupted or failed one leaves current.jsonl to be resumed.
-    if let Some(state) = state {
-        if signal.is_none() && writer == WriterEnd::Drained && end.input_error.is_none() {
-            if let Err(e) = state.finish() {
-                writer = WriterEnd::Failed(format!("{e:#}"));
-            }
-        }
-    }
+    let complete = signal.is_none() && end.input_error.is_none();
+    let (summary, writer) = finish(written, warc_done, state, complete).await;
     // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
     drop(held);
     Ok(Outcome {
