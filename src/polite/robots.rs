@@ -53,7 +53,9 @@ impl Polite {
                 }
                 Exchanged::Read(Ok(r), None) => return robots_from_status(r.status),
                 Exchanged::Failed(e) | Exchanged::Read(Err(Broken { error: e, .. }), _) => {
-                    return Robots::Unreachable(e.kind(), e.to_string());
+                    // The cause first: "dns: docs.rs: no such host (…) (while fetching robots.txt)".
+                    let msg = format!("{}: {} (while fetching robots.txt)", e.kind(), e.cause());
+                    return Robots::Unreachable(e.kind(), msg);
                 }
                 Exchanged::Skipped(never) => match never {},
             };

@@ -213,6 +213,23 @@ impl FetchError {
             FetchError::Refused(kind, _) => *kind,
         }
     }
+
+    /// The cause alone, for a message that goes on to say what was being fetched: a failed lookup's own words
+    /// (`docs.invalid: no such host (…)`, without the layers reqwest and hyper wrap them in), otherwise the whole
+    /// message.
+    #[must_use]
+    pub(crate) fn cause(&self) -> String {
+        if let FetchError::Request(err) = self {
+            let mut source: Option<&(dyn StdError + 'static)> = err.source();
+            while let Some(e) = source {
+                if let Some(dns) = e.downcast_ref::<DnsError>() {
+                    return dns.to_string();
+                }
+                source = e.source();
+            }
+        }
+        self.to_string()
+    }
 }
 
 /// Name resolution failed. Raised by our resolver so that classification can find it in the chain.

@@ -65,7 +65,7 @@ pub(crate) enum Robots {
     Rules(Box<crate::robots::Rules>),
     /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
     DisallowAll(String),
-    /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind.
+    /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind and message.
     Unreachable(ErrorKind, String),
 }
 
@@ -83,7 +83,7 @@ impl Robots {
                 "disallowed by robots.txt".into(),
             )),
             Robots::DisallowAll(why) => Err((ErrorKind::RobotsDisallowed, why.clone())),
-            Robots::Unreachable(kind, msg) => Err((*kind, format!("fetching robots.txt: {msg}"))),
+            Robots::Unreachable(kind, msg) => Err((*kind, msg.clone())),
         }
     }
 

@@ -317,7 +317,9 @@ async fn a_failing_name_is_asked_once_with_robots_on() {
         assert_eq!(r["error"]["kind"], "dns", "{r}");
         let msg = r["error"]["message"].as_str().unwrap();
         assert!(
-            msg.contains("robots.txt") && msg.contains("SERVFAIL"),
+            msg.starts_with("dns: ")
+                && msg.contains("SERVFAIL")
+                && msg.ends_with("(while fetching robots.txt)"),
             "{msg}"
         );
     }

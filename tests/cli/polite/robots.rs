@@ -54,6 +54,21 @@ async fn robots_txt_is_fetched_once_and_obeyed() {
     );
 }
 
+/// A host whose name does not resolve is given up at its robots.txt, the cause first: `dns: NAME: no such host
+/// (…) (while fetching robots.txt)`, not "fetching robots.txt: …". `.invalid` never resolves (RFC 6761): no
+/// query is made, no network needed.
+#[tokio::test]
+async fn an_unresolvable_host_names_the_cause_before_robots_txt() {
+    let url = "http://docs.invalid/page";
+    let run = crawlfish(&["-q", "-r", "0"], &format!("{url}\n")).await;
+    assert_eq!(run.kind(url), "dns");
+    let msg = run.record(url)["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        msg,
+        "dns: docs.invalid: no such host (.invalid never resolves, RFC 6761) (while fetching robots.txt)"
+    );
+}
+
 #[tokio::test]
 async fn robots_5xx_disallows_4xx_allows_unreachable_reports_kind() {
     let down = Site::start("127.0.0.1").await;
@@ -74,10 +89,13 @@ async fn robots_5xx_disallows_4xx_allows_unreachable_reports_kind() {
         "connect",
         "robots.txt unreachable: the host is"
     );
-    assert!(run.record(&unreachable)["error"]["message"]
+    let msg = run.record(&unreachable)["error"]["message"]
         .as_str()
-        .unwrap()
-        .contains("robots.txt"));
+        .unwrap();
+    assert!(
+        msg.starts_with("connect: ") && msg.ends_with(" (while fetching robots.txt)"),
+        "{msg}"
+    );
     assert_eq!(run.kind(&down.url("/page")), "robots_disallowed");
     assert!(run.record(&down.url("/page"))["error"]["message"]
         .as_str()
