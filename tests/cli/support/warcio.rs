@@ -2,25 +2,103 @@
 //! at a record's offset.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// Runs `python3 -m warcio.cli ARGS`; fails with the way to get warcio when it is missing.
+/// Runs `PYTHON -m warcio.cli ARGS` with the Python [`python`] found or made.
 pub(crate) fn warcio(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("python3")
+    let out = Command::new(python())
         .args(["-m", "warcio.cli"])
         .args(args)
         .output()
-        .expect("python3 is needed for the WARC tests");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.contains("No module named"),
-        "the WARC tests read files back with warcio: `python3 -m pip install warcio` ({err})"
-    );
+        .expect("the Python found for warcio runs");
     (
         out.status.success(),
-        format!("{}{err}", String::from_utf8_lossy(&out.stdout)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
+}
+
+/// A Python that has warcio, found once per test run: `python3` itself when it has warcio, otherwise the
+/// virtual environment `target/test-venv` (made the first time with `python3 -m venv` and `pip install warcio`,
+/// from PyPI, then reused). A stock Debian or Ubuntu Python refuses `pip install` outside a venv (PEP 668,
+/// `externally-managed-environment`), which is why the tests install it there themselves. Fails, naming what to
+/// install, when neither works.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match PYTHON.get_or_init(find_python) {
+        Ok(p) => p,
+        Err(why) => panic!(
+            "the WARC tests read the archive back with warcio (Python, from PyPI): {why}\n\
+             They need Python 3 with its venv module (Debian/Ubuntu: `apt-get install python3-venv`) and PyPI \
+             reachable once, or a `python3` that already has warcio."
+        ),
+    }
+}
+
+fn find_python() -> Result<PathBuf, String> {
+    if has_warcio(Path::new("python3")) {
+        return Ok("python3".into());
+    }
+    // The target directory (CARGO_TARGET_DIR honoured): the one the binary under test was built into.
+    let target = Path::new(env!("CARGO_BIN_EXE_crawlfish"))
+        .ancestors()
+        .nth(2)
+        .ok_or("no target directory")?;
+    let venv = target.join("test-venv");
+    let python = venv.join("bin").join("python");
+    // Another test process (another `cargo test`, nextest) may be making it: one at a time, the rest wait.
+    let lock = std::fs::File::create(target.join("test-venv.lock")).map_err(|e| e.to_string())?;
+    lock.lock().map_err(|e| e.to_string())?;
+    if has_warcio(&python) {
+        return Ok(python);
+    }
+    eprintln!(
+        "making {} with warcio for the WARC tests (once)",
+        venv.display()
+    );
+    let _ = std::fs::remove_dir_all(&venv);
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "warcio",
+    ]))?;
+    if has_warcio(&python) {
+        Ok(python)
+    } else {
+        Err(format!("{} still cannot import warcio", python.display()))
+    }
+}
+
+fn has_warcio(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import warcio.cli"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs CMD; its stderr in the error when it fails.
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// `warcio index` of FILE: one JSON object per record.
