@@ -6,6 +6,7 @@
 //! [`Config::defaults`] alike, so the library needs no parser for a default configuration.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::crawl::CrawlOptions;
 use crate::net::NetOptions;
@@ -20,6 +21,8 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Summary line and progress bar on stderr.
     pub summary: bool,
+    /// `--stats-interval`: a heartbeat line on stderr every so often; while it runs, no bar is drawn.
+    pub stats: Stats,
     /// The network adapter's options.
     pub net: NetOptions,
     /// The polite path's options.
@@ -32,6 +35,30 @@ pub struct Config {
     pub warc: Option<WarcOptions>,
 }
 
+/// `--stats-interval`'s default when stderr is not a terminal (on a terminal the bar is drawn instead).
+pub(crate) const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The `--stats-interval` heartbeat: how often, and in which form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Time between two lines; zero: off; `None`: [`DEFAULT_STATS_INTERVAL`] when stderr is not a terminal, off
+    /// on one (where the bar is drawn).
+    pub interval: Option<Duration>,
+    /// One JSON object per line (`--log-format json`) instead of text.
+    pub json: bool,
+}
+
+impl Stats {
+    /// The interval in effect, given whether stderr is a terminal; `None`: no heartbeat.
+    #[must_use]
+    pub(crate) fn every(&self, terminal: bool) -> Option<Duration> {
+        match self.interval {
+            Some(d) => (!d.is_zero()).then_some(d),
+            None => (!terminal).then_some(DEFAULT_STATS_INTERVAL),
+        }
+    }
+}
+
 impl Config {
     /// A configuration with every default, for the library API and tests. No proxy: only the command line
     /// reads the proxy environment variables.
@@ -41,6 +68,7 @@ impl Config {
         Config {
             files: Vec::new(),
             summary: true,
+            stats: Stats::default(),
             net: NetOptions {
                 user_agent: crate::net::default_user_agent(),
                 timeout: crate::net::DEFAULT_TIMEOUT,
@@ -59,5 +87,27 @@ impl Config {
             output: OutputOptions::default(),
             warc: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_defaults_on_off_a_terminal_only() {
+        let auto = Stats::default();
+        assert_eq!(auto.every(false), Some(DEFAULT_STATS_INTERVAL));
+        assert_eq!(auto.every(true), None);
+        let off = Stats {
+            interval: Some(Duration::ZERO),
+            json: false,
+        };
+        assert_eq!((off.every(false), off.every(true)), (None, None));
+        let given = Stats {
+            interval: Some(Duration::from_secs(5)),
+            json: false,
+        };
+        assert_eq!(given.every(true), Some(Duration::from_secs(5)));
     }
 }

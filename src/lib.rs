@@ -36,7 +36,7 @@ pub use app::signal::Signal;
 pub use app::{run, Outcome};
 pub use cli::main;
 pub use cli::Cli;
-pub use config::Config;
+pub use config::{Config, Stats};
 pub use crawl::CrawlOptions;
 pub use net::NetOptions;
 pub use output::OutputOptions;

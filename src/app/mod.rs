@@ -5,6 +5,7 @@
 //! Must not parse the command line (that is `crate::cli`) nor decide an exit code.
 
 pub(crate) mod files;
+pub(crate) mod heartbeat;
 mod run;
 pub use run::{run, Outcome};
 pub(crate) mod logs;

@@ -1,6 +1,7 @@
 //! [`run`]: one crawl, from a [`Config`] to an [`Outcome`].
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::files as run_files;
-use crate::app::{progress, signal::Signal};
+use crate::app::{heartbeat, progress, signal::Signal};
 use crate::config::Config;
 use crate::crawl::{self, frontier, visit};
 use crate::net::fetch;
@@ -133,6 +134,30 @@ async fn finish(
     (summary, writer)
 }
 
+/// What watches the counters on stderr (unless `-q`): the `--stats-interval` heartbeat when set, else the bar on
+/// a terminal. Awaited after `stop`, so the bar is cleared (and the heartbeat's last line out) before the summary.
+fn watch(
+    cfg: &Config,
+    progress: Arc<output::Progress>,
+    started: Instant,
+    stop: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !cfg.summary {
+        return None;
+    }
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match cfg.stats.every(terminal) {
+        Some(every) => Some(heartbeat::spawn(
+            progress,
+            every,
+            cfg.stats.json,
+            started,
+            stop,
+        )),
+        None => progress::spawn(progress, started, stop),
+    }
+}
+
 /// Runs a crawl until its input is done, `shutdown` resolves, or the output goes away.
 ///
 /// # Errors
@@ -158,9 +183,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
+    let input_size = input::total_size(&sources).unwrap_or(0);
+    progress.input_total.store(input_size, Ordering::Relaxed);
 
     let (seed_tx, seed_rx) = mpsc::channel(1024);
-    input::spawn_reader(sources, seed_tx);
+    input::spawn_reader(sources, seed_tx, progress.input_read.clone());
     let (record_tx, record_rx) = mpsc::channel(1024);
     let written = output::spawn_writer(
         out.writer.with_fields(cfg.output.fields),
@@ -169,9 +196,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         cancel.clone(),
     );
     let bar_stop = CancellationToken::new();
-    if cfg.summary {
-        progress::spawn(progress.clone(), bar_stop.clone());
-    }
+    let watcher = watch(&cfg, progress.clone(), started, bar_stop.clone());
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
     let budget = fetcher.budget().clone();
@@ -194,10 +219,13 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
             crawl.await
         }
     };
-    bar_stop.cancel();
-    log_budget(&budget);
     let complete = signal.is_none() && end.input_error.is_none();
     let (summary, writer) = finish(written, warc_done, state, complete).await;
+    bar_stop.cancel();
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
+    log_budget(&budget);
     // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
     drop(held);
     Ok(Outcome {

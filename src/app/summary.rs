@@ -4,16 +4,26 @@ use std::fmt::Write as _;
 
 use crate::app::Outcome;
 
-/// The summary line, e.g. `crawlfish: 20 records in 1.20 s (17 pages/s) · 2xx 20`.
+/// Records with a response (any status): the pages a rate counts.
+fn fetched(o: &Outcome) -> u64 {
+    o.summary.by_class.iter().sum()
+}
+
+/// Fetched pages per second; `None` when no URL got a response (every one failed before one came).
+fn pages_per_s(o: &Outcome) -> Option<f64> {
+    let n = fetched(o);
+    (n > 0).then(|| crate::app::heartbeat::rate(n, o.elapsed))
+}
+
+/// The summary line, e.g. `crawlfish: 20 records in 1.20 s (17 pages/s) · 2xx 20`. The rate counts fetched pages
+/// only; with no response at all it is left out.
 pub(crate) fn line(o: &Outcome) -> String {
     let s = &o.summary;
     let secs = o.elapsed.as_secs_f64();
-    #[allow(clippy::cast_precision_loss)] // a rate for display
-    let rate = s.records as f64 / secs.max(0.001);
-    let mut line = format!(
-        "crawlfish: {} records in {secs:.2} s ({rate:.0} pages/s)",
-        s.records
-    );
+    let mut line = format!("crawlfish: {} records in {secs:.2} s", s.records);
+    if let Some(rate) = pages_per_s(o) {
+        let _ = write!(line, " ({rate:.0} pages/s)");
+    }
     for (class, n) in s.by_class.iter().enumerate().skip(1) {
         if *n > 0 {
             let _ = write!(line, " · {class}xx {n}");
@@ -40,7 +50,8 @@ pub(crate) fn line(o: &Outcome) -> String {
     line
 }
 
-/// The summary as one JSON object, so a `--log-format json` stderr stays one JSON value per line.
+/// The summary as one JSON object, so a `--log-format json` stderr stays one JSON value per line. `pages_per_s`
+/// is the line's rate (fetched pages only), `null` when no URL got a response.
 pub(crate) fn json(o: &Outcome) -> serde_json::Value {
     let s = &o.summary;
     let classes: serde_json::Map<String, serde_json::Value> = s
@@ -59,7 +70,9 @@ pub(crate) fn json(o: &Outcome) -> serde_json::Value {
     let mut summary = serde_json::json!({
         "records": s.records,
         "failed": s.failed,
+        "fetched": fetched(o),
         "elapsed_s": o.elapsed.as_secs_f64(),
+        "pages_per_s": pages_per_s(o),
         "by_status_class": classes,
         "by_error_kind": kinds,
         "interrupted": o.signal.is_some(),

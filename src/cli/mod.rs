@@ -241,6 +241,10 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// A stats line on stderr every DURATION (0: off) [default: 30s when stderr is not a terminal, else off]
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_or_off)]
+    pub stats_interval: Option<Duration>,
+
     /// Log format on stderr
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

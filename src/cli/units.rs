@@ -44,6 +44,15 @@ const AMBIGUOUS_SIZE_UNITS: [&str; 3] = ["kb", "mb", "gb"];
 /// units `ms`, `s`, `m`, `h` (`1m30s`, `1.5s`). Zero, negative, non-finite, overflowing (> 100 years) and unknown
 /// units are errors naming the value.
 pub(crate) fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let d = duration_or_zero(raw)?;
+    if d.is_zero() {
+        return Err(format!("{raw:?}: the duration must be more than zero"));
+    }
+    Ok(d)
+}
+
+/// As [`parse_duration`], zero allowed.
+fn duration_or_zero(raw: &str) -> Result<Duration, String> {
     let d = if let Ok(secs) = raw.parse::<f64>() {
         // The pre-units syntax, with its exact meaning.
         if !secs.is_finite() || secs < 0.0 {
@@ -76,13 +85,19 @@ pub(crate) fn parse_duration(raw: &str) -> Result<Duration, String> {
         // The remainder is < 10^9, so it fits.
         Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
     };
-    if d.is_zero() {
-        return Err(format!("{raw:?}: the duration must be more than zero"));
-    }
     if d > MAX_DURATION {
         return Err(format!("{raw:?} is too long (at most 100 years)"));
     }
     Ok(d)
+}
+
+/// A duration where `0` means off (`--stats-interval`): as [`parse_duration`], but zero (`0`, `0s` …) is
+/// [`Duration::ZERO`].
+///
+/// # Errors
+/// As [`parse_duration`], but for zero.
+pub(crate) fn parse_duration_or_off(raw: &str) -> Result<Duration, String> {
+    duration_or_zero(raw)
 }
 
 /// A byte size: a bare integer of bytes, or a number (fractions allowed, rounded down to a whole byte) with a
@@ -234,6 +249,19 @@ mod tests {
         assert_eq!(d("1.5s"), Duration::from_millis(1500));
         assert_eq!(d(".25s"), Duration::from_millis(250));
         assert_eq!(d("0.1s"), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn zero_is_off_only_where_allowed() {
+        for zero in ["0", "0s", "0ms", "0.0"] {
+            assert_eq!(parse_duration_or_off(zero), Ok(Duration::ZERO), "{zero}");
+            assert!(parse_duration(zero).is_err(), "{zero}");
+        }
+        assert_eq!(
+            parse_duration_or_off("200ms"),
+            Ok(Duration::from_millis(200))
+        );
+        assert!(parse_duration_or_off("-1").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::cli::{Cli, WarcHeaders};
-use crate::config::Config;
+use crate::config::{Config, Stats};
 use crate::crawl::CrawlOptions;
 use crate::html::Extractor;
 use crate::net::proxy::Proxies;
@@ -53,9 +53,11 @@ impl Cli {
             scope: self.scope,
             shard: self.shard,
         };
+        let stats = self.stats();
         Ok(Config {
             files: self.files,
             summary: !self.quiet,
+            stats,
             crawl: CrawlOptions {
                 archive: warc.is_some(),
                 ..crawl
@@ -65,6 +67,14 @@ impl Cli {
             output,
             warc,
         })
+    }
+
+    /// `--stats-interval`, and its form; `-q` turns it off with the summary (`Config::summary`).
+    fn stats(&self) -> Stats {
+        Stats {
+            interval: self.stats_interval,
+            json: self.log_format == crate::cli::LogFormat::Json,
+        }
     }
 
     fn check_rate(&self) -> Result<()> {

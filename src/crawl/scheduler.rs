@@ -143,6 +143,8 @@ pub(crate) async fn crawl(
         if s.grace.is_none() && !s.output_closed {
             starved = s.dispatch();
         }
+        let queued = u64::try_from(s.frontier.queued()).unwrap_or(u64::MAX);
+        s.ctx.progress.queued.store(queued, Ordering::Relaxed);
         if s.tasks.is_empty()
             && (s.frontier.is_finished()
                 || s.budget_spent()

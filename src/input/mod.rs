@@ -9,6 +9,8 @@ pub(crate) mod bom;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use tokio::sync::mpsc;
@@ -44,6 +46,8 @@ pub(crate) struct Source {
     reader: Box<dyn Read + Send>,
     /// Set when the source is a regular file (stdin too, when redirected from one).
     id: Option<FileId>,
+    /// A regular file's size, for the progress bar's and the heartbeat's percent.
+    size: Option<u64>,
 }
 
 /// A regular file's identity (device and inode): the same file whatever path, symlink or hard link names it.
@@ -74,6 +78,12 @@ pub(crate) fn regular_files(sources: &[Source]) -> Vec<(FileId, &str)> {
         .collect()
 }
 
+/// The inputs' total size when every one is a regular file (`None`: a pipe, a terminal, a device among them).
+#[must_use]
+pub(crate) fn total_size(sources: &[Source]) -> Option<u64> {
+    sources.iter().map(|s| s.size).sum()
+}
+
 /// Opens every input up front, so an unreadable file is a usage error (exit 2) before any request is made.
 ///
 /// # Errors
@@ -98,6 +108,10 @@ pub(crate) fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
                 name: path.display().to_string(),
                 reader: Box::new(file),
                 id: meta.as_ref().and_then(FileId::of),
+                size: meta
+                    .as_ref()
+                    .filter(|m| m.is_file())
+                    .map(std::fs::Metadata::len),
             })
         })
         .collect()
@@ -106,24 +120,32 @@ pub(crate) fn open(files: &[PathBuf]) -> Result<Vec<Source>> {
 fn stdin_source() -> Source {
     use std::os::fd::AsFd as _;
     // stdin redirected from a file (`< list.txt`) is that file: -o must not be it either.
-    let id = io::stdin()
+    let meta = io::stdin()
         .as_fd()
         .try_clone_to_owned()
         .ok()
-        .and_then(|fd| File::from(fd).metadata().ok())
-        .as_ref()
-        .and_then(FileId::of);
+        .and_then(|fd| File::from(fd).metadata().ok());
     Source {
         name: "<stdin>".into(),
         reader: Box::new(io::stdin()),
-        id,
+        id: meta.as_ref().and_then(FileId::of),
+        size: meta
+            .as_ref()
+            .filter(|m| m.is_file())
+            .map(std::fs::Metadata::len),
     }
 }
 
 /// Reads the sources one after another on a dedicated thread (not a tokio blocking thread: a reader stuck on an
 /// idle stdin must not keep the runtime from shutting down). Ends when the input ends or the receiver is gone.
-pub(crate) fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
+/// `read` counts the bytes of the lines handed over (a whole source counts as its size once read to its end).
+pub(crate) fn spawn_reader(
+    sources: Vec<Source>,
+    tx: mpsc::Sender<InputEvent>,
+    read: Arc<AtomicU64>,
+) {
     std::thread::spawn(move || {
+        let mut before = 0;
         for source in sources {
             let text = match crate::input::bom::text(source.reader) {
                 Ok(text) => text,
@@ -135,16 +157,19 @@ pub(crate) fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
             };
             let mut reader = BufReader::with_capacity(64 * 1024, text);
             let mut line = Vec::with_capacity(256);
+            let mut done = 0;
             loop {
                 line.clear();
                 match read_line_capped(&mut reader, &mut line, MAX_LINE) {
                     Ok(0) => break,
-                    Ok(_) => {
+                    Ok(n) => {
+                        done += n as u64;
                         if let Some(seed) = parse_line(&line) {
                             if tx.blocking_send(InputEvent::Seed(seed)).is_err() {
                                 return;
                             }
                         }
+                        read.store(before + done, Ordering::Relaxed);
                     }
                     Err(e) => {
                         let msg = format!("reading {}: {e}", source.name);
@@ -153,6 +178,8 @@ pub(crate) fn spawn_reader(sources: Vec<Source>, tx: mpsc::Sender<InputEvent>) {
                     }
                 }
             }
+            before += source.size.unwrap_or(done);
+            read.store(before, Ordering::Relaxed);
         }
     });
 }

@@ -19,12 +19,29 @@ use crate::record::ErrorKind;
 pub(crate) use resume::Resumed;
 pub(crate) use writer::{open, spawn_writer, Output};
 
-/// Live counters for the progress bar (written by the writer and the scheduler, read by the bar).
+/// Live counters for the progress bar and the `--stats-interval` heartbeat (written by the writer, the scheduler
+/// and the input thread; read by the bar and the heartbeat). Relaxed atomics: each is exact on its own, a reading
+/// of several is a near snapshot.
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
+    /// Records written.
     pub written: AtomicU64,
+    /// Records with an error or a status >= 400.
     pub errors: AtomicU64,
+    /// Records with a response (any status): the pages a rate counts.
+    pub fetched: AtomicU64,
+    /// Body bytes of the records written.
+    pub bytes: AtomicU64,
+    /// Records by error kind, indexed as [`ErrorKind::ALL`].
+    pub by_kind: [AtomicU64; ErrorKind::ALL.len()],
+    /// Page fetches running.
     pub in_flight: AtomicU64,
+    /// URLs waiting in the frontier (set by the scheduler each turn).
+    pub queued: AtomicU64,
+    /// Input bytes read (by the input thread).
+    pub input_read: std::sync::Arc<AtomicU64>,
+    /// The input's size when every input is a regular file; 0: unknown.
+    pub input_total: AtomicU64,
 }
 
 /// What was written, for the summary line and the exit code.

@@ -25,6 +25,7 @@ struct Tally {
     failed: bool,
     class: Option<usize>,
     kind: Option<ErrorKind>,
+    bytes: u64,
 }
 
 impl Tally {
@@ -33,6 +34,7 @@ impl Tally {
             failed: r.is_failure(),
             class: r.status.map(|s| usize::from(s / 100).min(5)),
             kind: r.error.as_ref().map(|e| e.kind),
+            bytes: r.bytes,
         }
     }
 
@@ -43,11 +45,16 @@ impl Tally {
             s.failed += 1;
             progress.errors.fetch_add(1, Ordering::Relaxed);
         }
+        progress.bytes.fetch_add(self.bytes, Ordering::Relaxed);
         if let Some(class) = self.class {
             s.by_class[class] += 1;
+            progress.fetched.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(kind) = self.kind {
             *s.by_kind.entry(kind).or_default() += 1;
+            if let Some(i) = ErrorKind::ALL.iter().position(|k| *k == kind) {
+                progress.by_kind[i].fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

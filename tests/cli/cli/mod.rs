@@ -2,6 +2,7 @@
 
 mod env;
 mod flags;
+mod heartbeat;
 mod logs;
 mod signals;
 mod terminal;
