@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::files as run_files;
-use crate::app::{progress, signal::Signal};
+use crate::app::{metrics, progress, signal::Signal};
 use crate::config::Config;
 use crate::crawl::{self, frontier, visit};
 use crate::net::fetch;
@@ -85,10 +85,14 @@ fn engine(
     archive: Option<warc_writer::Archive>,
     since: Option<Arc<output::since::Since>>,
     progress: Arc<output::Progress>,
+    meter: Option<Arc<crate::net::meter::Meter>>,
 ) -> crawl::Ctx {
     let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
+    }
+    if let Some(meter) = meter {
+        polite = polite.with_meter(meter);
     }
     let crawl_options = Arc::new(cfg.crawl.clone());
     let visit = visit::Live {
@@ -141,6 +145,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let started = Instant::now();
     let shard = cfg.crawl.shard;
     let sources = input::open(&cfg.files)?;
+    // Before the run's files and any request: a port in use is the run's error (exit 2), nothing touched.
+    let metrics = metrics::bind(&cfg)?;
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
     // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
@@ -158,6 +164,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
+    let meter = metrics.as_ref().map(metrics::Bound::meter);
+    let metrics = metrics.map(|m| m.start(progress.clone())).transpose()?;
 
     let (seed_tx, seed_rx) = mpsc::channel(1024);
     input::spawn_reader(sources, seed_tx);
@@ -175,7 +183,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
     let budget = fetcher.budget().clone();
-    let ctx = engine(&cfg, fetcher, archive, since, progress);
+    let ctx = engine(&cfg, fetcher, archive, since, progress, meter);
     let crawl = crawl::crawl(
         ctx,
         seed_rx,
@@ -198,6 +206,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     log_budget(&budget);
     let complete = signal.is_none() && end.input_error.is_none();
     let (summary, writer) = finish(written, warc_done, state, complete).await;
+    if let Some(metrics) = metrics {
+        metrics.finish().await;
+    }
     // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
     drop(held);
     Ok(Outcome {

@@ -19,12 +19,17 @@ use crate::record::ErrorKind;
 pub(crate) use resume::Resumed;
 pub(crate) use writer::{open, spawn_writer, Output};
 
-/// Live counters for the progress bar (written by the writer and the scheduler, read by the bar).
+/// Live counters for the progress bar and `--metrics` (written by the writer and the scheduler, read by the bar
+/// and the exposition).
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
     pub written: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Records written by status class, as [`Summary::by_class`].
+    pub by_class: [AtomicU64; 6],
+    /// Records written by error kind, in [`ErrorKind::ALL`]'s order.
+    pub by_kind: [AtomicU64; ErrorKind::ALL.len()],
 }
 
 /// What was written, for the summary line and the exit code.

@@ -45,9 +45,13 @@ impl Tally {
         }
         if let Some(class) = self.class {
             s.by_class[class] += 1;
+            progress.by_class[class].fetch_add(1, Ordering::Relaxed);
         }
         if let Some(kind) = self.kind {
             *s.by_kind.entry(kind).or_default() += 1;
+            if let Some(i) = ErrorKind::ALL.iter().position(|k| *k == kind) {
+                progress.by_kind[i].fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

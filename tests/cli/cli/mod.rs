@@ -3,6 +3,7 @@
 mod env;
 mod flags;
 mod logs;
+mod metrics;
 mod signals;
 mod terminal;
 
