@@ -145,7 +145,6 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let started = Instant::now();
     let shard = cfg.crawl.shard;
     let sources = input::open(&cfg.files)?;
-    // Before the run's files and any request: a port in use is the run's error (exit 2), nothing touched.
     let metrics = metrics::bind(&cfg)?;
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
@@ -164,8 +163,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
     let progress = Arc::new(output::Progress::default());
-    let meter = metrics.as_ref().map(metrics::Bound::meter);
-    let metrics = metrics.map(|m| m.start(progress.clone())).transpose()?;
+    let metrics = metrics::start(metrics, &progress)?;
 
     let (seed_tx, seed_rx) = mpsc::channel(1024);
     input::spawn_reader(sources, seed_tx);
@@ -183,6 +181,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
     let budget = fetcher.budget().clone();
+    let meter = metrics.as_ref().map(metrics::Running::meter);
     let ctx = engine(&cfg, fetcher, archive, since, progress, meter);
     let crawl = crawl::crawl(
         ctx,
@@ -206,9 +205,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     log_budget(&budget);
     let complete = signal.is_none() && end.input_error.is_none();
     let (summary, writer) = finish(written, warc_done, state, complete).await;
-    if let Some(metrics) = metrics {
-        metrics.finish().await;
-    }
+    metrics::finish(metrics).await;
     // The run's locks end here, after --state's renames: a second run cannot open current.jsonl in between.
     drop(held);
     Ok(Outcome {

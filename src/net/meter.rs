@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(m.by_class[4].load(Ordering::Relaxed), 1);
         assert_eq!(m.by_kind[6].load(Ordering::Relaxed), 1);
         assert_eq!(
-            m.buckets[4].load(Ordering::Relaxed),
+            m.buckets[3].load(Ordering::Relaxed),
             1,
             "30 ms is in (25 ms, 50 ms]"
         );

@@ -44,7 +44,7 @@ pub(crate) struct Bound {
     meter: Arc<Meter>,
 }
 
-/// The metrics of a running crawl; [`Running::finish`] writes the file a last time and stops the server.
+/// The metrics of a running crawl; [`finish`] writes the file a last time and stops the server.
 #[derive(Debug)]
 pub(crate) struct Running {
     sources: Arc<Sources>,
@@ -54,7 +54,8 @@ pub(crate) struct Running {
     writer: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Binds `--metrics` and writes `--metrics-file` (all zeros) when given; `None` when neither is.
+/// Binds `--metrics` and writes `--metrics-file` (all zeros) when given; `None` when neither is. Called before
+/// the run's files are opened and any request is sent: a port in use is the run's error (exit 2), nothing touched.
 pub(crate) fn bind(cfg: &Config) -> Result<Option<Bound>> {
     if cfg.metrics.is_none() && cfg.metrics_file.is_none() {
         return Ok(None);
@@ -81,12 +82,19 @@ pub(crate) fn bind(cfg: &Config) -> Result<Option<Bound>> {
     }))
 }
 
-impl Bound {
-    /// The polite path's request counters.
-    pub(crate) fn meter(&self) -> Arc<Meter> {
-        self.meter.clone()
-    }
+/// Starts serving and the periodic file writes of `bound`, reading `progress`.
+pub(crate) fn start(bound: Option<Bound>, progress: &Arc<Progress>) -> Result<Option<Running>> {
+    bound.map(|b| b.start(progress.clone())).transpose()
+}
 
+/// After the run: [`Running::finish`], when metrics run.
+pub(crate) async fn finish(running: Option<Running>) {
+    if let Some(running) = running {
+        running.finish().await;
+    }
+}
+
+impl Bound {
     /// Starts serving and the periodic file writes, reading `progress`.
     pub(crate) fn start(self, progress: Arc<Progress>) -> Result<Running> {
         let sources = Arc::new(Sources {
@@ -112,6 +120,11 @@ impl Bound {
 }
 
 impl Running {
+    /// The polite path's request counters.
+    pub(crate) fn meter(&self) -> Arc<Meter> {
+        self.sources.meter.clone()
+    }
+
     /// Once every record is written: the file's last write (a failure is logged), and the server stops.
     pub(crate) async fn finish(self) {
         self.stop.cancel();
