@@ -33,6 +33,10 @@ pub struct Config {
     pub output: OutputOptions,
     /// `--warc FILE`.
     pub warc: Option<WarcOptions>,
+    /// `--metrics ADDR`: where the Prometheus exposition is served during the run.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// `--metrics-file FILE`: where it is written, every [`crate::app::metrics::FILE_INTERVAL`] and at exit.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// `--stats-interval`'s default when stderr is not a terminal (on a terminal the bar is drawn instead).
@@ -86,6 +90,8 @@ impl Config {
             crawl,
             output: OutputOptions::default(),
             warc: None,
+            metrics: None,
+            metrics_file: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod heartbeat;
 mod run;
 pub use run::{run, Outcome};
 pub(crate) mod logs;
+pub(crate) mod metrics;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod signal;

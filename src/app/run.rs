@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::files as run_files;
-use crate::app::{heartbeat, progress, signal::Signal};
+use crate::app::{heartbeat, metrics, progress, signal::Signal};
 use crate::config::Config;
 use crate::crawl::{self, frontier, visit};
 use crate::net::fetch;
@@ -86,10 +86,14 @@ fn engine(
     archive: Option<warc_writer::Archive>,
     since: Option<Arc<output::since::Since>>,
     progress: Arc<output::Progress>,
+    meter: Option<Arc<crate::net::meter::Meter>>,
 ) -> crawl::Ctx {
     let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
+    }
+    if let Some(meter) = meter {
+        polite = polite.with_meter(meter);
     }
     let crawl_options = Arc::new(cfg.crawl.clone());
     let visit = visit::Live {
@@ -166,6 +170,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let started = Instant::now();
     let shard = cfg.crawl.shard;
     let sources = input::open(&cfg.files)?;
+    let metrics = metrics::bind(&cfg)?;
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
     // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
@@ -185,6 +190,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let progress = Arc::new(output::Progress::default());
     let input_size = input::total_size(&sources).unwrap_or(0);
     progress.input_total.store(input_size, Ordering::Relaxed);
+    let metrics = metrics::start(metrics, &progress)?;
 
     let (seed_tx, seed_rx) = mpsc::channel(1024);
     input::spawn_reader(sources, seed_tx, progress.input_read.clone());
@@ -200,7 +206,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
 
     let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
     let budget = fetcher.budget().clone();
-    let ctx = engine(&cfg, fetcher, archive, since, progress);
+    let meter = metrics.as_ref().map(metrics::Running::meter);
+    let ctx = engine(&cfg, fetcher, archive, since, progress, meter);
     let crawl = crawl::crawl(
         ctx,
         seed_rx,
@@ -221,6 +228,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     };
     let complete = signal.is_none() && end.input_error.is_none();
     let (summary, writer) = finish(written, warc_done, state, complete).await;
+    metrics::finish(metrics).await;
     bar_stop.cancel();
     if let Some(watcher) = watcher {
         let _ = watcher.await;

@@ -233,6 +233,14 @@ pub struct Cli {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Serve Prometheus metrics at GET /metrics on ADDR during the run (e.g. 127.0.0.1:9100)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Write the same metrics to FILE (atomically: a temp file, then a rename) every 10 s and at exit
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
     /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,

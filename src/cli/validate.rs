@@ -66,6 +66,8 @@ impl Cli {
             polite,
             output,
             warc,
+            metrics: self.metrics,
+            metrics_file: self.metrics_file,
         })
     }
 

@@ -7,6 +7,7 @@
 pub(crate) mod budget;
 pub(crate) mod dns;
 pub(crate) mod fetch;
+pub(crate) mod meter;
 pub(crate) mod proxy;
 pub(crate) mod request_log;
 pub(crate) mod trust;

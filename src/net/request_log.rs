@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::net::meter::Meter;
 use crate::record::FetchError;
 
 /// The tracing target of the request log (`RUST_LOG=crawlfish::request=debug` shows only these lines).
@@ -61,11 +62,11 @@ impl Tag {
     }
 }
 
-/// One request being timed; `None` inside when the log is off. Its line is logged by [`Sent::end`], or, when the
-/// request never ended (its task was aborted at shutdown, after the grace period), by `Drop` with
-/// `error=aborted`: every request sent gets its one line.
+/// One request being timed; the log part is `None` when the log is off, the meter part without `--metrics`. Its
+/// line is logged by [`Sent::end`], or, when the request never ended (its task was aborted at shutdown, after the
+/// grace period), by `Drop` with `error=aborted`: every request sent gets its one line.
 #[derive(Debug)]
-pub(crate) struct Sent(Option<Box<Pending>>);
+pub(crate) struct Sent<'m>(Option<Box<Pending>>, Option<(&'m Meter, Instant)>);
 
 /// What a logged request's line needs at its end.
 #[derive(Debug)]
@@ -79,31 +80,52 @@ struct Pending {
 /// The `error` of a request whose task was dropped before it ended.
 const ABORTED: &str = "aborted";
 
-impl Sent {
-    /// Starts timing a request (`attempt`: this hop's try, 1 = first), if the request log is on.
-    pub(crate) fn start(tag: Tag, url: &Url, attempt: u32) -> Sent {
+impl<'m> Sent<'m> {
+    /// Starts timing a request (`attempt`: this hop's try, 1 = first), if the request log is on or `meter` given.
+    pub(crate) fn start(tag: Tag, url: &Url, attempt: u32, meter: Option<&'m Meter>) -> Sent<'m> {
         let on = tracing::enabled!(target: TARGET, tracing::Level::DEBUG);
-        Sent(on.then(|| {
+        let metered = meter.map(|m| {
+            m.start(attempt);
+            (m, Instant::now())
+        });
+        let logged = on.then(|| {
             Box::new(Pending {
                 started: Instant::now(),
                 tag,
                 url: url.clone(),
                 attempt,
             })
-        }))
+        });
+        Sent(logged, metered)
     }
 
-    /// Logs the request's end: its status (when a response head arrived) and the error that ended it (when one
-    /// did: no response, or a body that broke off).
-    pub(crate) fn end(mut self, status: Option<StatusCode>, error: Option<&FetchError>) {
+    /// Logs and meters the request's end: its status (when a response head arrived), the error that ended it
+    /// (when one did: no response, or a body that broke off) and the body bytes read.
+    pub(crate) fn end(
+        mut self,
+        status: Option<StatusCode>,
+        error: Option<&FetchError>,
+        bytes: u64,
+    ) {
+        if let Some((m, started)) = self.1.take() {
+            m.end(
+                started.elapsed(),
+                status,
+                error.map(FetchError::kind),
+                bytes,
+            );
+        }
         if let Some(p) = self.0.take() {
             log(&p, status, error.map(|e| e.kind().as_str()));
         }
     }
 }
 
-impl Drop for Sent {
+impl Drop for Sent<'_> {
     fn drop(&mut self) {
+        if let Some((m, _)) = self.1.take() {
+            m.abort();
+        }
         if let Some(p) = self.0.take() {
             log(&p, None, Some(ABORTED));
         }

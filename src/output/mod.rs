@@ -19,9 +19,9 @@ use crate::record::ErrorKind;
 pub(crate) use resume::Resumed;
 pub(crate) use writer::{open, spawn_writer, Output};
 
-/// Live counters for the progress bar and the `--stats-interval` heartbeat (written by the writer, the scheduler
-/// and the input thread; read by the bar and the heartbeat). Relaxed atomics: each is exact on its own, a reading
-/// of several is a near snapshot.
+/// Live counters for the progress bar, the `--stats-interval` heartbeat and `--metrics` (written by the writer,
+/// the scheduler and the input thread; read by the bar, the heartbeat and the exposition). Relaxed atomics: each is
+/// exact on its own, a reading of several is a near snapshot.
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
     /// Records written.
@@ -42,6 +42,8 @@ pub(crate) struct Progress {
     pub input_read: std::sync::Arc<AtomicU64>,
     /// The input's size when every input is a regular file; 0: unknown.
     pub input_total: AtomicU64,
+    /// Records written by status class, as [`Summary::by_class`].
+    pub by_class: [AtomicU64; 6],
 }
 
 /// What was written, for the summary line and the exit code.

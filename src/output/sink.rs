@@ -49,6 +49,7 @@ impl Tally {
         if let Some(class) = self.class {
             s.by_class[class] += 1;
             progress.fetched.fetch_add(1, Ordering::Relaxed);
+            progress.by_class[class].fetch_add(1, Ordering::Relaxed);
         }
         if let Some(kind) = self.kind {
             *s.by_kind.entry(kind).or_default() += 1;

@@ -8,12 +8,15 @@
 //! Decides nothing: no retries, no backoff, no robots semantics, no redirect following. Waiting on the host comes
 //! before it (the caller's), judging the answer after it.
 
+use std::sync::Arc;
+
 use tokio::time::Instant;
 use url::Url;
 
 use super::host::Host;
 use super::Polite;
 use crate::net::fetch::{Credentials, Fetcher, Response, Validators};
+use crate::net::meter::Meter;
 use crate::net::request_log::{Sent, Tag};
 use crate::record::FetchError;
 use crate::url::scope::Root;
@@ -83,7 +86,7 @@ impl Polite {
         }
         let deadline = Instant::now() + self.cfg.timeout;
         let client = req.host.client(ceiling, || self.fetcher.pool(ceiling));
-        let sent = Sent::start(req.tag, req.url, req.attempt);
+        let sent = Sent::start(req.tag, req.url, req.attempt, self.meter.as_deref());
         let resp = match self
             .fetcher
             .send(client, req.url, req.creds, req.validators, deadline)
@@ -94,7 +97,7 @@ impl Polite {
                 r
             }
             Err(e) => {
-                sent.end(None, Some(&e));
+                sent.end(None, Some(&e), 0);
                 return Exchanged::Failed(e);
             }
         };
@@ -102,13 +105,13 @@ impl Polite {
         let status = resp.status();
         match then(&resp) {
             Then::Skip(s) => {
-                sent.end(Some(status), None);
+                sent.end(Some(status), None, 0);
                 let _ = self.archived_without_body(head, Cut::Unspecified).await;
                 Exchanged::Skipped(s)
             }
             Then::Redirect(r) => {
                 let resp = read_redirect(&self.fetcher, resp, deadline).await;
-                sent.end(Some(status), None);
+                sent.end(Some(status), None, resp.body.len() as u64);
                 Exchanged::Read(Ok(self.archived(head, resp).await), r)
             }
             Then::Read(max_body, r) => {
@@ -116,7 +119,8 @@ impl Polite {
                 // strings next to a whole request.
                 let mut stub = crate::net::fetch::head(&resp, self.fetcher.options().headers_out);
                 let read = self.fetcher.read(resp, max_body, deadline).await;
-                sent.end(Some(status), read.as_ref().err());
+                let bytes = read.as_ref().map_or(0, |r| r.body.len() as u64);
+                sent.end(Some(status), read.as_ref().err(), bytes);
                 let read = match read {
                     Ok(resp) => Ok(self.archived(head, resp).await),
                     Err(error) => {
@@ -130,6 +134,13 @@ impl Polite {
                 Exchanged::Read(read, r)
             }
         }
+    }
+
+    /// Meters every request from now on (`--metrics`, `--metrics-file`).
+    #[must_use]
+    pub(crate) fn with_meter(mut self, meter: Arc<Meter>) -> Polite {
+        self.meter = Some(meter);
+        self
     }
 
     /// The head of an exchange to archive, when archiving.

@@ -178,6 +178,8 @@ pub(crate) struct Polite {
     cfg: Arc<PoliteOptions>,
     /// With `--warc`: every exchange (retries, hops, robots.txt, sitemap files) is archived through it.
     archive: Option<Archive>,
+    /// With `--metrics`/`--metrics-file`: every request is counted in it.
+    meter: Option<Arc<crate::net::meter::Meter>>,
 }
 
 impl Polite {
@@ -188,6 +190,7 @@ impl Polite {
             fetcher,
             cfg,
             archive: None,
+            meter: None,
         }
     }
 

@@ -4,6 +4,7 @@ mod env;
 mod flags;
 mod heartbeat;
 mod logs;
+mod metrics;
 mod signals;
 mod terminal;
 
