@@ -85,6 +85,7 @@ impl Config {
                 trust: crate::net::trust::Trust::default(),
                 addresses: crate::url::address::AddressRules::default(),
                 max_inflight_bytes: crate::net::budget::DEFAULT_MAX_INFLIGHT_BYTES,
+                cookies: crate::net::cookies::CookieOptions::default(),
             },
             polite: PoliteOptions::default(),
             crawl,

@@ -38,6 +38,7 @@ pub use cli::main;
 pub use cli::Cli;
 pub use config::{Config, Stats};
 pub use crawl::CrawlOptions;
+pub use net::cookies::CookieOptions;
 pub use net::NetOptions;
 pub use output::OutputOptions;
 pub use output::{Summary, WriterEnd};

@@ -4,6 +4,7 @@
 //!
 //! Must not parse the command line (that is `crate::cli`) nor decide an exit code.
 
+pub(crate) mod cookies;
 pub(crate) mod files;
 pub(crate) mod heartbeat;
 mod run;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::cookies;
 use crate::app::files as run_files;
 use crate::app::{heartbeat, metrics, progress, signal::Signal};
 use crate::config::Config;
@@ -173,6 +174,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let metrics = metrics::bind(&cfg)?;
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;
+    let jar = fetcher.jar().cloned();
+    cookies::load_flag(&cfg, jar.as_ref())?;
     // Last, once everything else has been checked: -o (or --state's current.jsonl) and --warc are opened and
     // checked together, and truncated or cut only once all of them are (app/files.rs).
     let inputs = input::regular_files(&sources);
@@ -184,6 +187,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         warc_name,
         held,
     } = run_files::open(&cfg, &inputs)?;
+    cookies::load_state(&cfg, jar.as_ref());
     let cancel = CancellationToken::new();
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
@@ -227,7 +231,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     let complete = signal.is_none() && end.input_error.is_none();
-    let (summary, writer) = finish(written, warc_done, state, complete).await;
+    let (summary, mut writer) = finish(written, warc_done, state, complete).await;
+    let saved = cookies::save(&cfg, jar.as_ref(), complete && writer == WriterEnd::Drained);
+    if let (Err(e), false) = (saved, matches!(writer, WriterEnd::Failed(_))) {
+        writer = WriterEnd::Failed(e);
+    }
     metrics::finish(metrics).await;
     bar_stop.cancel();
     if let Some(watcher) = watcher {

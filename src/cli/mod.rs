@@ -241,6 +241,24 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
 
+    /// Read cookies from FILE (Netscape cookies.txt, as curl -b/-c and wget --load-cookies write it) before
+    /// the first request
+    #[arg(long, value_name = "FILE", conflicts_with = "no_cookies")]
+    pub cookies: Option<PathBuf>,
+
+    /// Write the cookie jar to FILE (Netscape cookies.txt) at exit; session cookies only with
+    /// --keep-session-cookies
+    #[arg(long, value_name = "FILE", conflicts_with = "no_cookies")]
+    pub save_cookies: Option<PathBuf>,
+
+    /// With --save-cookies (and --state): save session cookies too (expiry 0), as wget does
+    #[arg(long)]
+    pub keep_session_cookies: bool,
+
+    /// Neither keep nor send cookies (by default cookies set by responses are sent back, RFC 6265)
+    #[arg(long)]
+    pub no_cookies: bool,
+
     /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,

@@ -13,6 +13,7 @@ use crate::cli::{Cli, WarcHeaders};
 use crate::config::{Config, Stats};
 use crate::crawl::CrawlOptions;
 use crate::html::Extractor;
+use crate::net::cookies::CookieOptions;
 use crate::net::proxy::Proxies;
 use crate::net::trust::Trust;
 use crate::net::NetOptions;
@@ -169,6 +170,12 @@ impl Cli {
             proxies,
             trust,
             addresses,
+            cookies: CookieOptions {
+                enabled: !self.no_cookies,
+                load: self.cookies.clone(),
+                save: self.save_cookies.clone(),
+                keep_session: self.keep_session_cookies,
+            },
         })
     }
 

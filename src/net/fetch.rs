@@ -20,14 +20,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{
-    HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
-    RETRY_AFTER,
+    HeaderValue, CONTENT_TYPE, COOKIE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    LOCATION, RETRY_AFTER,
 };
 use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
 use crate::net::budget::{Budget, Held};
+use crate::net::cookies::Jar;
 use crate::net::dns::guard::{Guard, Guarded};
 use crate::net::dns::Resolver;
 use crate::net::proxy::ClientOptions;
@@ -87,6 +88,8 @@ pub(crate) struct Fetcher {
     net: Arc<ClientOptions>,
     cfg: Arc<NetOptions>,
     budget: Arc<Budget>,
+    /// The run's one cookie jar, shared by every host's client; `None` with `--no-cookies`.
+    jar: Option<Arc<Jar>>,
 }
 
 impl Fetcher {
@@ -107,6 +110,7 @@ impl Fetcher {
             guard,
             net,
             budget: Budget::new(cfg.max_inflight_bytes),
+            jar: cfg.cookies.enabled.then(Arc::default),
             cfg,
         })
     }
@@ -146,13 +150,20 @@ impl Fetcher {
         &self.budget
     }
 
+    /// The run's cookie jar, unless `--no-cookies`.
+    #[must_use]
+    pub(crate) fn jar(&self) -> Option<&Arc<Jar>> {
+        self.jar.as_ref()
+    }
+
     #[must_use]
     pub(crate) fn options(&self) -> &NetOptions {
         &self.cfg
     }
 
     /// Sends one request and waits for its head, until `deadline`. The URL's own userinfo is never sent:
-    /// credentials go only where `creds` says, validators only where the caller found them for this URL.
+    /// credentials go only where `creds` says, validators only where the caller found them for this URL, and
+    /// `cookie` (the jar's `Cookie` header for it) only where the caller asked the jar.
     ///
     /// # Errors
     /// Transport failures, classified by [`FetchError::kind`].
@@ -162,6 +173,7 @@ impl Fetcher {
         url: &Url,
         creds: Option<Credentials<'_>>,
         validators: Option<Validators<'_>>,
+        cookie: Option<HeaderValue>,
         deadline: Instant,
     ) -> Result<reqwest::Response, FetchError> {
         let mut target = url.clone();
@@ -171,9 +183,21 @@ impl Fetcher {
             let _ = target.set_password(None);
         }
         let mut req = client.get(target);
+        let mut cookie = cookie;
         if let Some(c) = creds {
             if !c.headers.is_empty() {
-                req = req.headers(c.headers.clone());
+                let mut headers = c.headers.clone();
+                // One `Cookie` header (RFC 6265 5.4): a `-H Cookie:` value first, then the jar's.
+                if let (Some(jar), Some(user)) = (cookie.as_ref(), c.headers.get(COOKIE)) {
+                    let mut both = user.as_bytes().to_vec();
+                    both.extend_from_slice(b"; ");
+                    both.extend_from_slice(jar.as_bytes());
+                    if let Ok(both) = HeaderValue::from_bytes(&both) {
+                        headers.insert(COOKIE, both);
+                        cookie = None;
+                    }
+                }
+                req = req.headers(headers);
             }
             if let Some((user, pass)) = c.basic {
                 req = req.basic_auth(user, pass);
@@ -187,6 +211,9 @@ impl Fetcher {
             if let Some(date) = v.last_modified.and_then(|d| HeaderValue::from_str(d).ok()) {
                 req = req.header(IF_MODIFIED_SINCE, date);
             }
+        }
+        if let Some(cookie) = cookie {
+            req = req.header(COOKIE, cookie);
         }
         match timeout_at(deadline, req.send()).await {
             Err(_) => Err(FetchError::Deadline(self.cfg.timeout)),

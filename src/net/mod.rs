@@ -5,6 +5,7 @@
 //! Must not decide which requests are made, when, or how often: that is the polite path's (`crate::polite`).
 
 pub(crate) mod budget;
+pub(crate) mod cookies;
 pub(crate) mod dns;
 pub(crate) mod fetch;
 pub(crate) mod meter;
@@ -52,6 +53,8 @@ pub struct NetOptions {
     pub addresses: AddressRules,
     /// `--max-inflight-bytes`: response body bytes held in memory at once, all tasks together ([`budget`]).
     pub max_inflight_bytes: u64,
+    /// The cookie jar: on by default, `--cookies`, `--save-cookies` ([`cookies`]).
+    pub cookies: cookies::CookieOptions,
 }
 
 /// The default User-Agent: `crawlfish/VERSION`.

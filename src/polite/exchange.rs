@@ -17,7 +17,7 @@ use super::host::Host;
 use super::Polite;
 use crate::net::fetch::{Credentials, Fetcher, Response, Validators};
 use crate::net::meter::Meter;
-use crate::net::request_log::{Sent, Tag};
+use crate::net::request_log::{Purpose, Sent, Tag};
 use crate::record::FetchError;
 use crate::url::scope::Root;
 use crate::warc::{Cut, Head};
@@ -87,13 +87,23 @@ impl Polite {
         let deadline = Instant::now() + self.cfg.timeout;
         let client = req.host.client(ceiling, || self.fetcher.pool(ceiling));
         let sent = Sent::start(req.tag, req.url, req.attempt, self.meter.as_deref());
+        // The jar, except for robots.txt: it carries no cookies, and what it sets is not kept.
+        let jar = self
+            .fetcher
+            .jar()
+            .filter(|_| req.tag.purpose != Purpose::Robots);
+        let cookie = jar.and_then(|j| j.header(req.url));
+        let sent_cookie = cookie.is_some();
         let resp = match self
             .fetcher
-            .send(client, req.url, req.creds, req.validators, deadline)
+            .send(client, req.url, req.creds, req.validators, cookie, deadline)
             .await
         {
             Ok(r) => {
                 self.learn(req.root, &r);
+                if let Some(jar) = jar {
+                    jar.store(req.url, r.headers());
+                }
                 r
             }
             Err(e) => {
@@ -101,7 +111,7 @@ impl Polite {
                 return Exchanged::Failed(e);
             }
         };
-        let head = self.capture(&resp, req.url, req.creds, req.validators);
+        let head = self.capture(&resp, &req, sent_cookie);
         let status = resp.status();
         match then(&resp) {
             Then::Skip(s) => {
@@ -147,17 +157,16 @@ impl Polite {
     fn capture(
         &self,
         resp: &reqwest::Response,
-        url: &Url,
-        creds: Option<Credentials<'_>>,
-        validators: Option<Validators<'_>>,
+        req: &ExchangeRequest<'_>,
+        cookie: bool,
     ) -> Option<Head> {
         let archive = self.archive.as_ref()?;
         Some(Head::of(
             resp,
-            url,
+            req.url,
             &self.cfg.user_agent,
-            creds,
-            validators,
+            (req.creds, req.validators),
+            cookie,
             archive.verbatim_headers(),
         ))
     }

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use reqwest::header::{HeaderMap, HeaderName, ACCEPT, ACCEPT_ENCODING, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderName, ACCEPT, ACCEPT_ENCODING, COOKIE, USER_AGENT};
 use reqwest::Version;
 use url::{Position, Url};
 
@@ -112,8 +112,8 @@ impl Head {
         resp: &reqwest::Response,
         url: &Url,
         user_agent: &str,
-        creds: Option<Credentials<'_>>,
-        validators: Option<Validators<'_>>,
+        (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
+        cookie: bool,
         verbatim: bool,
     ) -> Head {
         let version = version_str(resp.version());
@@ -164,6 +164,10 @@ impl Head {
         }
         if creds.is_some_and(|c| c.basic.is_some()) {
             line(&mut req, "authorization", b"Basic (redacted by crawlfish)");
+        }
+        if cookie && !overridden(&COOKIE) {
+            // The jar's cookies are session tokens as often as not: redacted even with `--warc-headers verbatim`.
+            line(&mut req, "cookie", REDACTION.as_bytes());
         }
         if let Some(v) = validators {
             if let Some(e) = v.etag {

@@ -8,6 +8,7 @@
 //! DIR/latest.jsonl.tmp            the fresh symlink, renamed over latest.jsonl (anything else there: exit 2)
 //! DIR/current.warc.gz             with --warc DIR: the run's archive, renamed with its records
 //! DIR/20261126T182517.123Z.warc.gz    (and deleted with them by --keep)
+//! DIR/cookies.txt                 the cookie jar: read at start, written (via cookies.txt.tmp) when a run completes
 //! ```
 //!
 //! A finished run's `current.jsonl` is synced, then renamed to its timestamp name (atomic in one directory);
@@ -40,6 +41,10 @@ pub(crate) const CURRENT: &str = "current.jsonl";
 pub(crate) const CURRENT_WARC: &str = "current.warc.gz";
 /// The symlink to the newest finished run.
 pub(crate) const LATEST: &str = "latest.jsonl";
+/// The cookie jar kept between runs (Netscape `cookies.txt`), written by the app at a complete run's end.
+pub(crate) const COOKIES: &str = "cookies.txt";
+/// The next `cookies.txt`, renamed over it.
+const COOKIES_TMP: &str = "cookies.txt.tmp";
 /// The temporary name of the next `latest.jsonl`, renamed over it.
 const LATEST_TMP: &str = "latest.jsonl.tmp";
 /// Names tried by [`State::free_name`] before giving up (a DIR holding a thousand runs in one second is not a
@@ -381,19 +386,30 @@ pub(crate) fn owns(dir: &Path, path: &Path) -> bool {
         _ => false, // DIR (or the parent) does not exist yet: nothing of DIR's can be there
     };
     in_dir
-        && ([LOCK, CURRENT, CURRENT_WARC, LATEST, LATEST_TMP].contains(&name)
+        && ([
+            LOCK,
+            CURRENT,
+            CURRENT_WARC,
+            LATEST,
+            LATEST_TMP,
+            COOKIES,
+            COOKIES_TMP,
+        ]
+        .contains(&name)
             || is_finished_name(name)
             || is_archive_name(name))
 }
 
 /// DIR's own files must be what they seem, checked before anything is crawled: `lock`, `current.jsonl` and
-/// `current.warc.gz` regular files (a symlink there would make crawlfish write through it, outside DIR),
+/// `current.warc.gz`, `cookies.txt` and `cookies.txt.tmp` regular files (a symlink there would make crawlfish write through it, outside DIR),
 /// `latest.jsonl` and `latest.jsonl.tmp` symlinks (a file or directory there is not crawlfish's to remove).
 fn refuse_links(dir: &Path) -> Result<()> {
     for (name, want_link) in [
         (LOCK, false),
         (CURRENT, false),
         (CURRENT_WARC, false),
+        (COOKIES, false),
+        (COOKIES_TMP, false),
         (LATEST, true),
         (LATEST_TMP, true),
     ] {

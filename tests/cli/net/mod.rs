@@ -2,6 +2,7 @@
 //! guard.
 
 mod budget;
+mod cookies;
 mod deny;
 mod dns;
 mod dns_errors;
