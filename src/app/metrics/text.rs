@@ -120,6 +120,12 @@ pub(crate) fn render(progress: &Progress, meter: &Meter) -> String {
         "URLs being fetched (their redirects and retries included).",
     );
     single(&mut out, urls, get(&progress.in_flight));
+    let queued = (
+        "crawlfish_urls_queued",
+        "gauge",
+        "URLs waiting in the frontier (set by the scheduler each turn).",
+    );
+    single(&mut out, queued, get(&progress.queued));
     out
 }
 
@@ -140,7 +146,7 @@ mod tests {
                 assert!(value.parse::<f64>().is_ok(), "{line}");
             }
         }
-        assert_eq!(typed, 11);
+        assert_eq!(typed, 12);
         assert!(text.contains("crawlfish_request_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
     }
 }
