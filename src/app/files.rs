@@ -377,6 +377,43 @@ fn is_stdout(path: &Path) -> bool {
     }
 }
 
+/// `--save-cookies FILE` and `--metrics-file FILE` are replaced whole (temp + rename), so neither may be one of
+/// the run's other files: an input, `-o`, `--warc`, `--since`, or each other (through any path or link). Checked
+/// before anything is opened or written (by [`crate::app::run()`], before `--metrics-file`'s first write).
+pub(crate) fn refuse_side_files(cfg: &Config, inputs: &[(FileId, &str)]) -> Result<()> {
+    let side = [
+        ("--save-cookies", cfg.net.cookies.save.as_deref()),
+        ("--metrics-file", cfg.metrics_file.as_deref()),
+    ];
+    let mut others: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(o) = output_path(cfg) {
+        others.push(("-o".into(), o));
+    }
+    if let Some(w) = &cfg.warc {
+        others.push(("--warc".into(), w.path.clone()));
+    }
+    if let Some(s) = &cfg.output.since {
+        others.push(("--since".into(), s.clone()));
+    }
+    for (flag, path) in side.iter().filter_map(|(f, p)| p.map(|p| (*f, p))) {
+        let Some(me) = id(path) else { continue };
+        if let Some((_, name)) = inputs.iter().find(|(f, _)| *f == me) {
+            bail!(
+                "{flag} {}: is also an input ({name}); refusing to write over it",
+                path.display()
+            );
+        }
+        if let Some((other, _)) = others.iter().find(|(_, o)| id(o) == Some(me)) {
+            bail!(
+                "{flag} {}: is also {other}'s file; refusing to write over it",
+                path.display()
+            );
+        }
+        others.push((flag.into(), path.to_path_buf()));
+    }
+    Ok(())
+}
+
 fn id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().as_ref().and_then(FileId::of)
 }

@@ -171,6 +171,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let started = Instant::now();
     let shard = cfg.crawl.shard;
     let sources = input::open(&cfg.files)?;
+    run_files::refuse_side_files(&cfg, &input::regular_files(&sources))?;
     let metrics = metrics::bind(&cfg)?;
     let fetcher =
         fetch::Fetcher::new(Arc::new(cfg.net.clone())).context("cannot build the HTTP client")?;

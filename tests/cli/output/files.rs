@@ -353,3 +353,54 @@ async fn distinct_invalid_lines_get_a_record_each() {
     );
     assert!(records.iter().all(|r| r["error"]["kind"] == "invalid_url"));
 }
+
+// Guards: `--save-cookies` or `--metrics-file` naming the input list, `-o`'s file or the archive replaced it whole
+// with a cookie jar or metrics text (exit 0, records gone).
+#[tokio::test]
+async fn side_files_never_write_over_the_runs_own_files() {
+    let site = Site::start("127.0.0.153").await;
+    site.html("/", "ok");
+    let dir = tempdir("side-files");
+    let list = dir.join("list.txt");
+    std::fs::write(&list, site.url("/") + "\n").unwrap();
+    let out = dir.join("out.jsonl");
+    std::fs::write(&out, "").unwrap();
+    let warc = dir.join("w.warc.gz");
+    let (l, o, w) = (
+        list.to_str().unwrap(),
+        out.to_str().unwrap(),
+        warc.to_str().unwrap(),
+    );
+    for flag in ["--save-cookies", "--metrics-file"] {
+        for (target, extra, says) in [
+            (l, String::new(), "is also an input"),
+            (o, format!("-o {o}"), "is also -o's file"),
+        ] {
+            let before = std::fs::read(target).unwrap();
+            let (code, err) = shell(
+                &format!("-q -r 0 --ignore-robots {extra} {flag} {target} {l}"),
+                "",
+            )
+            .await;
+            assert_eq!(code, Some(2), "{flag} {target}: {err}");
+            assert!(err.contains(flag) && err.contains(says), "{err}");
+            assert_eq!(std::fs::read(target).unwrap(), before, "{flag} {target}");
+        }
+    }
+    // The archive: created by an earlier run, then named by --save-cookies.
+    let (code, _) = shell(
+        &format!("-q -r 0 --ignore-robots --warc {w} -o {o} {l}"),
+        "",
+    )
+    .await;
+    assert_eq!(code, Some(0));
+    let before = std::fs::read(&warc).unwrap();
+    let (code, err) = shell(
+        &format!("-q -r 0 --ignore-robots --warc {w} --resume -o {o} --save-cookies {w} {l}"),
+        "",
+    )
+    .await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is also --warc's file"), "{err}");
+    assert_eq!(std::fs::read(&warc).unwrap(), before);
+}
