@@ -173,6 +173,15 @@ impl Jar {
 /// RFC 6265 5.3 step 5: a `Domain` that is a public suffix is refused, unless it names the host of `url`, the
 /// request that set it (then the cookie is host-only); a file's cookie (no request) is refused. `None`: refused.
 fn admit(mut c: Cookie<'static>, url: Option<&Url>) -> Option<Cookie<'static>> {
+    // One cookie a site could grow without bound would have every later request to its domain refused (431), and
+    // one that cannot go into a header would have the whole `Cookie` header dropped: both are refused here.
+    if c.name().len() + c.value().len() > MAX_COOKIE_BYTES
+        || !header_safe(c.name())
+        || !header_safe(c.value())
+    {
+        tracing::debug!("cookie refused: over {MAX_COOKIE_BYTES} bytes, or not header text");
+        return None;
+    }
     if let CookieDomain::Suffix(d) = &c.domain {
         if psl::suffix_str(d) == Some(d.as_str()) {
             if url.and_then(Url::host_str) != Some(d.as_str()) {
@@ -183,6 +192,16 @@ fn admit(mut c: Cookie<'static>, url: Option<&Url>) -> Option<Cookie<'static>> {
         }
     }
     Some(c)
+}
+
+/// The most bytes of name and value a kept cookie may have: RFC 6265 6.1's minimum (4096), what browsers and curl
+/// cap a cookie at.
+const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Whether `s` can be sent in a `Cookie` header as it is: visible ASCII, space and tab (RFC 6265's cookie-octets
+/// and what [`HeaderValue::from_str`] takes).
+pub(crate) fn header_safe(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// The URL a cookie read from a file is stored as if set by: its own domain, over https (a `Secure` one too).

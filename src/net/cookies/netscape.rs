@@ -39,6 +39,9 @@ pub(crate) fn parse_line(line: &str) -> Result<Option<Cookie<'static>>, String> 
     if host.is_empty() || name.is_empty() {
         return Err("no domain or no name".into());
     }
+    if !super::header_safe(name) || !super::header_safe(value) {
+        return Err("a control or non-ASCII character in the name or value".into());
+    }
     let flag = |s: &str| s.eq_ignore_ascii_case("TRUE");
     let expiry: i64 = expiry.parse().map_err(|_| format!("expiry {expiry:?}"))?;
     let mut raw = RawCookie::new(name.to_owned(), value.to_owned());

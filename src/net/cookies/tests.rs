@@ -108,3 +108,25 @@ fn save_and_load_keep_what_the_rules_allow() {
     assert_eq!(sent(&loaded, "http://x.co.uk/"), "");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Guards: a 300 KB cookie was kept and sent back, so the site answered every later request with 431.
+#[test]
+fn a_cookie_over_4096_bytes_is_not_kept_and_the_others_still_go() {
+    let jar = Jar::default();
+    let huge = format!("big={}", "x".repeat(5000));
+    set(&jar, "http://a.example.com/", &[huge.as_str(), "ok=1"]);
+    assert_eq!(sent(&jar, "http://a.example.com/"), "ok=1");
+    let edge = format!("e={}", "y".repeat(4095));
+    set(&jar, "http://a.example.com/", &[edge.as_str()]);
+    assert!(sent(&jar, "http://a.example.com/").contains("e=y"));
+}
+
+// Guards: one cookies.txt line with a control character in its value was loaded, and then no `Cookie` header at
+// all went to its host (the header could not be built), silently.
+#[test]
+fn a_cookies_txt_line_with_a_control_character_is_skipped_not_fatal_to_the_rest() {
+    assert!(parse_line("a.example.com\tFALSE\t/\tFALSE\t0\tname\tSEC\u{1}RET").is_err());
+    assert!(parse_line("a.example.com\tFALSE\t/\tFALSE\t0\tgood\tGOOD1")
+        .unwrap()
+        .is_some());
+}
