@@ -17,6 +17,7 @@ mod tests;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cookie_store::{Cookie, CookieDomain, CookieStore};
@@ -52,6 +53,9 @@ impl Default for CookieOptions {
 #[derive(Debug, Default)]
 pub(crate) struct Jar {
     store: Mutex<CookieStore>,
+    /// Set once a cookie was ever kept: until then every request skips the lock and the match (most crawls never
+    /// meet a cookie, and this runs for every request).
+    used: AtomicBool,
 }
 
 impl Jar {
@@ -62,6 +66,9 @@ impl Jar {
     /// The `Cookie` header for a request to `url`, `None` when no cookie matches.
     #[must_use]
     pub(crate) fn header(&self, url: &Url) -> Option<HeaderValue> {
+        if !self.used.load(Ordering::Acquire) {
+            return None;
+        }
         let store = self.lock();
         let mut cookies = store.matches(url);
         if cookies.is_empty() {
@@ -92,6 +99,7 @@ impl Jar {
         let mut store = self.lock();
         for c in cookies {
             let _ = store.insert(c, url);
+            self.used.store(true, Ordering::Release);
         }
     }
 
@@ -112,6 +120,7 @@ impl Jar {
                     let Some(url) = own_url(&c) else { continue };
                     if let Some(c) = admit(c, None) {
                         kept += usize::from(store.insert(c, &url).is_ok());
+                        self.used.store(true, Ordering::Release);
                     }
                 }
                 Err(e) => tracing::warn!(
