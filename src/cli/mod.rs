@@ -135,6 +135,11 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
 
+    /// robots.txt group to obey ([A-Za-z_-]+, any case) [default: --user-agent's leading word, e.g. acme-bot
+    /// for acme-bot/1.0]
+    #[arg(long, value_name = "NAME")]
+    pub robots_agent: Option<String>,
+
     /// Ignore robots.txt and <meta name=robots nofollow> (robots.txt is still read for --sitemap)
     #[arg(long)]
     pub ignore_robots: bool,

@@ -50,6 +50,7 @@ impl Cli {
             headers,
             robots: crawl.robots,
             user_agent: net.user_agent.clone(),
+            robots_agent: self.robots_agent()?,
             timeout: self.timeout,
             scope: self.scope,
             shard: self.shard,
@@ -120,6 +121,27 @@ impl Cli {
             sitemap: self.sitemap,
             archive: false,
         })
+    }
+
+    /// `--robots-agent`, checked to be a product token (RFC 9309 §2.2.1: `[A-Za-z_-]+`), else the
+    /// User-Agent's product token.
+    fn robots_agent(&self) -> Result<String> {
+        match &self.robots_agent {
+            Some(name) => {
+                if name.is_empty() || crate::robots::product_token(name) != name {
+                    anyhow::bail!(
+                        "--robots-agent {name:?}: a robots.txt agent name is letters, '-' and '_' only (RFC 9309 2.2.1)"
+                    );
+                }
+                Ok(name.clone())
+            }
+            None => Ok(crate::robots::product_token(
+                self.user_agent
+                    .as_deref()
+                    .unwrap_or(crate::robots::PRODUCT_TOKEN),
+            )
+            .to_owned()),
+        }
     }
 
     fn net_options(&self) -> Result<NetOptions> {

@@ -85,6 +85,9 @@ pub struct PoliteOptions {
     pub robots: bool,
     /// The User-Agent, as archived in request records.
     pub user_agent: String,
+    /// The token robots.txt groups are chosen by: `--robots-agent`, else the User-Agent's product token
+    /// ([`crate::robots::product_token`]).
+    pub robots_agent: String,
     /// Deadline of one request (robots.txt included).
     pub timeout: Duration,
     /// `--scope`: where redirects of discovered URLs may lead.
@@ -104,6 +107,7 @@ impl Default for PoliteOptions {
             headers: HeaderMap::new(),
             robots: true,
             user_agent: crate::net::default_user_agent(),
+            robots_agent: crate::robots::PRODUCT_TOKEN.to_owned(),
             timeout: crate::net::DEFAULT_TIMEOUT,
             scope: Scope::Host,
             shard: None,

@@ -49,7 +49,7 @@ impl Polite {
             let target = match self.exchange(req, then).await {
                 Exchanged::Read(Ok(_), Some(target)) => target,
                 Exchanged::Read(Ok(r), None) if (200..300).contains(&r.status) => {
-                    return rules(&origin, r.body).await;
+                    return rules(&origin, &self.cfg.robots_agent, r.body).await;
                 }
                 Exchanged::Read(Ok(r), None) => return robots_from_status(r.status),
                 Exchanged::Failed(e) | Exchanged::Read(Err(Broken { error: e, .. }), _) => {
@@ -75,8 +75,10 @@ impl Polite {
 }
 
 /// A 2xx robots.txt: its rules, parsed off the runtime threads (up to 512 KiB of text; linear, but not free).
-async fn rules(origin: &Url, body: Vec<u8>) -> Robots {
-    let Ok(parsed) = tokio::task::spawn_blocking(move || crate::robots::parse(&body)).await else {
+async fn rules(origin: &Url, token: &str, body: Vec<u8>) -> Robots {
+    let token = token.to_owned();
+    let parse = move || crate::robots::parse_for(&token, &body);
+    let Ok(parsed) = tokio::task::spawn_blocking(parse).await else {
         return Robots::DisallowAll(
             "robots.txt could not be parsed: host treated as disallowed".into(),
         );

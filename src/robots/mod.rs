@@ -55,7 +55,7 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    /// Whether `path` (path and query, already in [`canonical_pct`] form) may be fetched.
+    /// Whether `path` (path and query, already in [`path_form`]) may be fetched.
     #[must_use]
     pub(crate) fn allowed(&self, path: &str) -> bool {
         if path == "/robots.txt" {
@@ -86,14 +86,44 @@ impl Rules {
     }
 }
 
-/// The User-Agent product token robots.txt groups are matched against (RFC 9309 §2.2.1), and the first word
-/// of the default User-Agent.
+/// The first word of the default User-Agent, and so the default robots.txt token.
 pub(crate) const PRODUCT_TOKEN: &str = "crawlfish";
 
-/// Parses a robots.txt body for [`PRODUCT_TOKEN`].
+/// The token robots.txt groups are matched against (RFC 9309 §2.2.1): the leading `[A-Za-z_-]+` of `s`, so
+/// `acme-bot/1.0 (+https://acme.test)` gives `acme-bot` (Google's `ExtractUserAgent` reads it the same way).
+/// Empty when `s` starts with anything else: then only the `*` group applies.
+#[must_use]
+pub(crate) fn product_token(s: &str) -> &str {
+    let end = s
+        .bytes()
+        .position(|b| !(b.is_ascii_alphabetic() || b == b'-' || b == b'_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// Parses a robots.txt body for [`PRODUCT_TOKEN`] (the default User-Agent's).
+#[cfg(test)]
 #[must_use]
 pub(crate) fn parse(body: &[u8]) -> Parsed {
     parse_for(PRODUCT_TOKEN, body)
+}
+
+/// Whether a `User-agent:` line's value names `token`: the value's own leading `[A-Za-z_-]+`, compared without
+/// case, so `User-agent: Acme-Bot/2.1` and `User-agent: acme-bot images` both name `acme-bot` (Google reads a
+/// value up to its first other character; RFC 9309 asks for case-insensitive matching). An empty token names
+/// no group.
+fn names(value: &[u8], token: &str) -> bool {
+    let end = value
+        .iter()
+        .position(|&b| !(b.is_ascii_alphabetic() || b == b'-' || b == b'_'))
+        .unwrap_or(value.len());
+    !token.is_empty() && value[..end].eq_ignore_ascii_case(token.as_bytes())
+}
+
+/// Whether a `User-agent:` line's value is the catch-all: `*`, alone or followed by a space and anything
+/// (Google's reading, so `User-agent: * # all` and `User-agent: * bots` are global).
+fn is_star(value: &[u8]) -> bool {
+    value == b"*" || value.starts_with(b"* ") || value.starts_with(b"*\t")
 }
 
 /// One meaningful line of the file.
@@ -106,24 +136,24 @@ enum Line<'a> {
     Sitemap(&'a [u8]),
 }
 
-/// [`parse`] for any agent.
+/// Parses a robots.txt body for the robots token `token` (see [`product_token`]): the rules of every group one
+/// of whose `User-agent:` lines names it ([`names`]), merged, as RFC 9309 §2.2.1 asks; only when no group names
+/// it, those of every `*` group. A group naming several agents applies to each of them. Allow/Disallow lines
+/// before the first `User-agent:` line belong to no group and are ignored (RFC 9309 §2.1; Google's parser too).
 #[must_use]
-pub(crate) fn parse_for(agent: &str, body: &[u8]) -> Parsed {
+pub(crate) fn parse_for(token: &str, body: &[u8]) -> Parsed {
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let lines: Vec<Line<'_>> = body
         .split(|&b| b == b'\n' || b == b'\r' || b == 0)
         .filter_map(line)
         .collect();
-    let agent = agent.to_ascii_lowercase();
-    let is_agent = |ua: &[u8], want: &str| ua.eq_ignore_ascii_case(want.as_bytes());
     let ours = lines
         .iter()
-        .any(|l| matches!(l, Line::Agent(ua) if is_agent(ua, &agent)));
-    let want = if ours { agent.as_str() } else { "*" };
+        .any(|l| matches!(l, Line::Agent(ua) if names(ua, token)));
+    let applies = |ua: &[u8]| if ours { names(ua, token) } else { is_star(ua) };
     let mut rules = Rules::default();
     let mut delay = None;
-    // Lines before any User-agent apply to everyone (a file without groups is one group).
-    let mut capturing = !lines.iter().any(|l| matches!(l, Line::Agent(_)));
+    let mut capturing = false;
     let mut in_agents = false;
     for l in &lines {
         match *l {
@@ -132,7 +162,7 @@ pub(crate) fn parse_for(agent: &str, body: &[u8]) -> Parsed {
                     capturing = false;
                 }
                 in_agents = true;
-                capturing |= is_agent(ua, want);
+                capturing |= applies(ua);
                 continue;
             }
             Line::Sitemap(s) => {
@@ -148,15 +178,17 @@ pub(crate) fn parse_for(agent: &str, body: &[u8]) -> Parsed {
         in_agents = false;
     }
     if delay.is_none() {
-        // A Crawl-delay above every group applies to all (`texting_robots` takes the last such line).
-        delay = lines
+        // A Crawl-delay above every group applies to all, unlike Allow/Disallow there: it is no RFC 9309 rule,
+        // and sites write it so. As `texting_robots`: the first such line in a file without groups, else the last.
+        let mut loose = lines
             .iter()
             .take_while(|l| !matches!(l, Line::Agent(_)))
             .filter_map(|l| match l {
                 Line::Delay(d) => Some(*d),
                 _ => None,
-            })
-            .last();
+            });
+        let grouped = lines.iter().any(|l| matches!(l, Line::Agent(_)));
+        delay = if grouped { loose.last() } else { loose.next() };
     }
     rules
         .list
@@ -247,13 +279,62 @@ fn push_rule(rules: &mut Rules, pattern: &[u8], allow: bool) {
             rules.arena.push(b);
         }
     }
-    let canonical = canonical_pct(&rules.arena[start..]).into_owned();
+    let mut canonical = canonical_pct(&rules.arena[start..]).into_owned();
+    literal_specials(&mut canonical);
     rules.arena.truncate(start);
     rules.arena.extend_from_slice(&canonical);
     let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(canonical.len())) else {
         return;
     };
     rules.list.push(Rule { start, len, allow });
+}
+
+/// Stands in a pattern for a `*` written `%2A`: it matches a literal `*` in the path, never any run (RFC 9309
+/// §2.2.3). Patterns hold no control bytes (they are percent-encoded), so it cannot be confused.
+const LITERAL_STAR: u8 = 0x01;
+/// Stands in a pattern for a `$` written `%24`: a literal `$` in the path, never the end anchor.
+const LITERAL_DOLLAR: u8 = 0x02;
+
+/// Turns `%2A` and `%24` (already uppercase) in a canonical pattern into [`LITERAL_STAR`] and [`LITERAL_DOLLAR`].
+fn literal_specials(pattern: &mut Vec<u8>) {
+    if !pattern.windows(3).any(|w| w == b"%2A" || w == b"%24") {
+        return;
+    }
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < pattern.len() {
+        match pattern.get(i..i + 3) {
+            Some(b"%2A") => out.push(LITERAL_STAR),
+            Some(b"%24") => out.push(LITERAL_DOLLAR),
+            _ => {
+                out.push(pattern[i]);
+                i += 1;
+                continue;
+            }
+        }
+        i += 3;
+    }
+    *pattern = out;
+}
+
+/// A URL's path and query in the form [`Rules::allowed`] compares: [`canonical_pct`], then `%2A` and `%24` as
+/// the `*` and `$` they stand for, so a rule's `%2A` (a literal star) matches `/a*` and `/a%2A` alike.
+#[must_use]
+pub(crate) fn path_form(path: &[u8]) -> Cow<'_, [u8]> {
+    let canonical = canonical_pct(path);
+    if !canonical.windows(3).any(|w| w == b"%2A" || w == b"%24") {
+        return canonical;
+    }
+    let mut out = canonical.into_owned();
+    literal_specials(&mut out);
+    for b in &mut out {
+        match *b {
+            LITERAL_STAR => *b = b'*',
+            LITERAL_DOLLAR => *b = b'$',
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Whether `pattern` matches a prefix of `path`: `*` is any run of bytes, a final `$` anchors the end. The
@@ -276,6 +357,11 @@ fn glob(pattern: &[u8], path: &[u8]) -> bool {
             alive.extend(from..=path.len());
             continue;
         }
+        let c = match c {
+            LITERAL_STAR => b'*',
+            LITERAL_DOLLAR => b'$',
+            c => c,
+        };
         next.clear();
         next.extend(
             alive
@@ -341,5 +427,7 @@ fn cap_delay(secs: Option<f32>) -> (Option<Duration>, bool) {
     }
 }
 
+#[cfg(test)]
+mod google;
 #[cfg(test)]
 mod tests;

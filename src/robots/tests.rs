@@ -11,7 +11,7 @@ fn rules(txt: &str) -> Rules {
 }
 
 fn c(path: &str) -> String {
-    String::from_utf8(canonical_pct(path.as_bytes()).into_owned()).unwrap()
+    String::from_utf8(path_form(path.as_bytes()).into_owned()).unwrap()
 }
 
 #[test]
@@ -134,22 +134,37 @@ fn line_forms_and_groups() {
     assert_eq!(r.sitemaps, ["http://s.test/x"]);
     let none = rules("Disallow: /all\n");
     assert!(
-        !none.allowed("/all"),
-        "a file without groups applies to everyone"
+        none.allowed("/all"),
+        "a rule outside any group applies to no one (RFC 9309 2.1)"
     );
+    let before = rules("Disallow: /a\nUser-agent: *\nDisallow: /b\n");
+    assert!(
+        before.allowed("/a"),
+        "lines before the first group are ignored"
+    );
+    assert!(!before.allowed("/b"));
 }
 
-/// Random files in the shapes robots.txt takes, against `texting_robots` (where it accepts the file):
-/// allow/deny for random paths, the Crawl-delay and the sitemaps must agree.
+/// Random files in the shapes robots.txt takes, against `texting_robots` (where it accepts the file), for the
+/// default token and a custom one: allow/deny for random paths, the Crawl-delay and the sitemaps must agree.
+///
+/// The oracle is given the file as RFC 9309 reads it, where `texting_robots` differs by design: (1) it applies
+/// Allow/Disallow lines before the first `User-agent:` line (to everyone, when the file has no group), which
+/// RFC 9309 §2.1 and Google ignore, so those lines are left out of its copy; (2) it compares a `User-agent:`
+/// value whole, where we (as Google) compare its leading `[A-Za-z_-]+`, so its copy names the agent by that
+/// token (`crawlfish/1.0` becomes `crawlfish`).
 #[test]
 fn agrees_with_texting_robots() {
-    const AGENTS: [&str; 6] = [
+    const AGENTS: [&str; 9] = [
         "crawlfish",
         "*",
         "other",
         "CrawlFish",
         "crawlfish/1.0",
         "Googlebot",
+        "acme-bot",
+        "ACME-Bot/2.1",
+        "acme",
     ];
     const KEYS: [&str; 9] = [
         "Allow: ",
@@ -162,40 +177,15 @@ fn agrees_with_texting_robots() {
         "# note ",
         "junk: ",
     ];
-    const ALPHABET: &[u8] = b"/ab.-*?=";
     let mut rng = fastrand::Rng::with_seed(9309);
     let mut disagreements = Vec::new();
     for case in 0..3_000 {
-        let mut txt = String::new();
-        for _ in 0..rng.usize(0..14) {
-            match rng.u8(0..10) {
-                0..=2 => {
-                    let _ = writeln!(txt, "User-agent: {}", AGENTS[rng.usize(..AGENTS.len())]);
-                }
-                3 => txt.push('\n'),
-                _ => {
-                    let key = KEYS[rng.usize(..KEYS.len())];
-                    let value: String = if key.starts_with("Crawl") {
-                        ["1", "2.5", "x", "0", "70"][rng.usize(..5)].to_owned()
-                    } else {
-                        let mut v = String::from(if rng.bool() { "/" } else { "" });
-                        for _ in 0..rng.usize(0..6) {
-                            v.push(char::from(ALPHABET[rng.usize(..ALPHABET.len())]));
-                        }
-                        if rng.u8(0..4) == 0 {
-                            v.push('$');
-                        }
-                        v
-                    };
-                    let eol = ["\n", "\r\n", "\r"][rng.usize(..3)];
-                    let _ = write!(txt, "{}{key}{value}{eol}", " ".repeat(rng.usize(0..2)));
-                }
-            }
-        }
-        let Ok(theirs) = texting_robots::Robot::new(PRODUCT_TOKEN, txt.as_bytes()) else {
+        let token = ["crawlfish", "acme-bot"][case % 2];
+        let (txt, oracle) = random_file(&mut rng, &AGENTS, &KEYS);
+        let Ok(theirs) = texting_robots::Robot::new(token, oracle.as_bytes()) else {
             continue;
         };
-        let ours = parse(txt.as_bytes()).rules;
+        let ours = parse_for(token, txt.as_bytes()).rules;
         let capped = |d: Option<f32>| d.filter(|d| *d > 0.0).map(|d| d.min(60.0));
         if capped(theirs.delay) != ours.delay || theirs.sitemaps != ours.sitemaps {
             disagreements.push(format!("case {case}: delay/sitemaps differ in {txt:?}"));
@@ -206,7 +196,7 @@ fn agrees_with_texting_robots() {
                 path.push(char::from(b"/ab.-?="[rng.usize(..7)]));
             }
             if theirs.allowed(&path) != ours.allowed(&c(&path)) {
-                disagreements.push(format!("case {case}: {path:?} in {txt:?}"));
+                disagreements.push(format!("case {case} ({token}): {path:?} in {txt:?}"));
             }
         }
     }
@@ -216,4 +206,102 @@ fn agrees_with_texting_robots() {
         disagreements.len(),
         &disagreements[..disagreements.len().min(5)]
     );
+}
+
+/// One random robots.txt, and the oracle's copy of it (see [`agrees_with_texting_robots`]).
+fn random_file(rng: &mut fastrand::Rng, agents: &[&str], keys: &[&str]) -> (String, String) {
+    const ALPHABET: &[u8] = b"/ab.-*?=";
+    let (mut txt, mut oracle) = (String::new(), String::new());
+    let mut grouped = false;
+    for _ in 0..rng.usize(0..14) {
+        match rng.u8(0..10) {
+            0..=2 => {
+                let agent = agents[rng.usize(..agents.len())];
+                let token = if agent == "*" {
+                    "*"
+                } else {
+                    product_token(agent)
+                };
+                let _ = writeln!(txt, "User-agent: {agent}");
+                let _ = writeln!(oracle, "User-agent: {token}");
+                grouped = true;
+            }
+            3 => {
+                txt.push('\n');
+                oracle.push('\n');
+            }
+            _ => {
+                let key = keys[rng.usize(..keys.len())];
+                let value: String = if key.starts_with("Crawl") {
+                    ["1", "2.5", "x", "0", "70"][rng.usize(..5)].to_owned()
+                } else {
+                    let mut v = String::from(if rng.bool() { "/" } else { "" });
+                    for _ in 0..rng.usize(0..6) {
+                        v.push(char::from(ALPHABET[rng.usize(..ALPHABET.len())]));
+                    }
+                    if rng.u8(0..4) == 0 {
+                        v.push('$');
+                    }
+                    v
+                };
+                let eol = ["\n", "\r\n", "\r"][rng.usize(..3)];
+                let line = format!("{}{key}{value}{eol}", " ".repeat(rng.usize(0..2)));
+                txt += &line;
+                let rule = key.to_ascii_lowercase().contains("allow");
+                if grouped || !rule {
+                    oracle += &line;
+                }
+            }
+        }
+    }
+    (txt, oracle)
+}
+
+#[test]
+fn the_product_token_is_the_leading_word() {
+    assert_eq!(
+        product_token("acme-bot/1.0 (+https://acme.test)"),
+        "acme-bot"
+    );
+    assert_eq!(product_token("Foo_Bar"), "Foo_Bar");
+    assert_eq!(product_token("crawlfish"), "crawlfish");
+    assert_eq!(product_token("2bot/1"), "");
+    assert_eq!(product_token(""), "");
+}
+
+/// The bug of issue 20: a custom User-Agent's own group was never chosen.
+#[test]
+fn a_custom_token_chooses_its_group_without_case() {
+    let txt = b"User-agent: *\nDisallow: /all\n\nUser-agent: ACME-Bot/2.1\nDisallow: /private/\n";
+    let acme = parse_for("acme-bot", txt).rules;
+    assert!(!acme.allowed("/private/x"));
+    assert!(acme.allowed("/all"), "its own group replaces *");
+    let other = parse_for("crawlfish", txt).rules;
+    assert!(other.allowed("/private/x"));
+    assert!(!other.allowed("/all"));
+    let nobody = parse_for("", txt).rules;
+    assert!(!nobody.allowed("/all"), "an empty token gets the * group");
+    // Several agents in one group: the group applies to each; groups naming the same agent merge.
+    let shared =
+        b"User-agent: a-bot\nUser-agent: b-bot\nDisallow: /s\nUser-agent: b-bot\nDisallow: /t\n";
+    assert!(!parse_for("a-bot", shared).rules.allowed("/s"));
+    assert!(parse_for("a-bot", shared).rules.allowed("/t"));
+    let b = parse_for("B-BOT", shared).rules;
+    assert!(!b.allowed("/s") && !b.allowed("/t"));
+}
+
+/// RFC 9309 §2.2.3: `%2A` and `%24` in a rule are a literal `*` and `$`, in the path written either way.
+#[test]
+fn escaped_star_and_dollar_are_literal() {
+    let r = rules(
+        "User-agent: *\nDisallow: /file-with-a-%2A.html\nDisallow: /price%24\nDisallow: /end%24$\n",
+    );
+    assert!(!r.allowed(&c("/file-with-a-*.html")));
+    assert!(!r.allowed(&c("/file-with-a-%2a.html")));
+    assert!(r.allowed(&c("/file-with-a-x.html")), "%2A is no wildcard");
+    assert!(!r.allowed(&c("/price$")));
+    assert!(!r.allowed(&c("/price%24/x")));
+    assert!(r.allowed(&c("/price")), "%24 is no anchor");
+    assert!(!r.allowed(&c("/end$")));
+    assert!(r.allowed(&c("/end$x")), "the final real $ still anchors");
 }

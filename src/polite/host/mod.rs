@@ -155,11 +155,11 @@ fn limiter(per_second: f64, burst: u32) -> Option<DefaultDirectRateLimiter> {
     Some(RateLimiter::direct(quota))
 }
 
-/// The path and query of `url` in RFC 9309's comparison form (see [`crate::robots::canonical_pct`]).
+/// The path and query of `url` in RFC 9309's comparison form (see [`crate::robots::path_form`]).
 /// Borrowed from the URL unless it has a percent-escape to rewrite (no allocation per request otherwise).
 fn robots_path(url: &Url) -> std::borrow::Cow<'_, str> {
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    match crate::robots::canonical_pct(path.as_bytes()) {
+    match crate::robots::path_form(path.as_bytes()) {
         std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(path),
         std::borrow::Cow::Owned(v) => {
             std::borrow::Cow::Owned(String::from_utf8_lossy(&v).into_owned())

@@ -282,3 +282,82 @@ async fn huge_crawl_delays_are_capped_and_logged() {
         assert_eq!(site.hits("/"), 0, "the page waits for the (capped) delay");
     }
 }
+
+/// Issue 20: the group is chosen by --user-agent's product token (any case), --robots-agent overrides it, and a
+/// rule before the first User-agent line applies to no one.
+#[tokio::test]
+async fn the_user_agents_product_token_chooses_the_group() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/robots.txt",
+        vec![Step::new(
+            200,
+            "Disallow: /loose\n\nUser-agent: *\nDisallow: /star/\n\nUser-agent: ACME-Bot\nDisallow: /private/\n",
+        )],
+    );
+    for p in ["/private/x", "/star/x", "/loose"] {
+        site.html(p, "page");
+    }
+    let input = format!(
+        "{}\n{}\n{}\n",
+        site.url("/private/x"),
+        site.url("/star/x"),
+        site.url("/loose")
+    );
+    let acme = crawlfish(
+        &[
+            "-q",
+            "-r",
+            "0",
+            "--user-agent",
+            "acme-bot/1.0 (+http://acme.test)",
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(acme.kind(&site.url("/private/x")), "robots_disallowed");
+    assert_eq!(
+        acme.record(&site.url("/star/x"))["status"],
+        200,
+        "its own group, not *"
+    );
+    assert_eq!(
+        acme.record(&site.url("/loose"))["status"],
+        200,
+        "outside any group"
+    );
+    assert_eq!(site.hits("/private/x"), 0);
+    assert_eq!(
+        site.header("/star/x", "user-agent").as_deref(),
+        Some("acme-bot/1.0 (+http://acme.test)")
+    );
+
+    let named = crawlfish(&["-q", "-r", "0", "--robots-agent", "other-bot"], &input).await;
+    assert_eq!(named.record(&site.url("/private/x"))["status"], 200);
+    assert_eq!(
+        named.kind(&site.url("/star/x")),
+        "robots_disallowed",
+        "no group names it: *"
+    );
+    let overridden = crawlfish(
+        &[
+            "-q",
+            "-r",
+            "0",
+            "--user-agent",
+            "x/1",
+            "--robots-agent",
+            "acme-BOT",
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(
+        overridden.kind(&site.url("/private/x")),
+        "robots_disallowed"
+    );
+
+    let bad = crawlfish(&["-q", "--robots-agent", "acme/1.0"], "").await;
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--robots-agent"), "{}", bad.stderr);
+}
