@@ -102,7 +102,8 @@ pub struct Cli {
           value_parser = units::parse_duration)]
     pub connect_timeout: Duration,
 
-    /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504
+    /// Extra attempts after connect errors, timeouts, broken bodies, 429/500/502/503/504 (and re-asks of a
+    /// robots.txt answering 429/5xx)
     #[arg(long, value_name = "N", default_value_t = crate::polite::DEFAULT_RETRIES)]
     pub retries: u32,
 

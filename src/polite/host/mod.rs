@@ -63,7 +63,8 @@ pub(crate) enum Robots {
     AllowAll,
     /// The rules for us ([`crate::robots`]: they cost about the file's size).
     Rules(Box<crate::robots::Rules>),
-    /// 5xx (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into the records.
+    /// 429 or 5xx after every re-ask (RFC 9309 §2.3.1.4): the host is treated as fully disallowed; the reason goes into
+    /// the records.
     DisallowAll(String),
     /// robots.txt could not be fetched at all: the host is unreachable, its URLs get this kind and message.
     Unreachable(ErrorKind, String),

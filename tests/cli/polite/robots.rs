@@ -361,3 +361,104 @@ async fn the_user_agents_product_token_chooses_the_group() {
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
     assert!(bad.stderr.contains("--robots-agent"), "{}", bad.stderr);
 }
+
+/// Issue 20: a 429 on robots.txt is no longer "allow all, fetch at once": the host pauses for Retry-After
+/// (capped by --max-retry-after), robots.txt is asked again, and the page waits for its rules.
+#[tokio::test]
+async fn robots_429_pauses_the_host_and_asks_again_before_the_page() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/robots.txt",
+        vec![
+            Step::new(429, "slow down").header("retry-after", "30"),
+            Step::new(200, "User-agent: *\nDisallow: /private\n"),
+        ],
+    );
+    site.html("/page", "x").html("/private", "secret");
+    let input = format!("{}\n{}\n", site.url("/page"), site.url("/private"));
+    let run = crawlfish(
+        &[
+            "-q",
+            "-r",
+            "0",
+            "--retries",
+            "2",
+            "--max-retry-after",
+            "400ms",
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(site.hits("/robots.txt"), 2, "asked again after the 429");
+    assert_eq!(
+        run.kind(&site.url("/private")),
+        "robots_disallowed",
+        "the second answer's rules"
+    );
+    assert_eq!(site.hits("/private"), 0);
+    assert_eq!(run.record(&site.url("/page"))["status"], 200);
+    let order: Vec<(String, std::time::Instant)> = site.hit_times();
+    let paths: Vec<&str> = order.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/robots.txt", "/robots.txt", "/page"],
+        "the page waited for the rules"
+    );
+    let gap = order[1].1 - order[0].1;
+    assert!(
+        gap >= Duration::from_millis(390),
+        "paused for the capped Retry-After: {gap:?}"
+    );
+    assert!(
+        gap < Duration::from_secs(10),
+        "Retry-After: 30 was capped at 400ms: {gap:?}"
+    );
+}
+
+/// A robots.txt that keeps answering 5xx (or 429) is asked 1 + --retries times, each after a pause; then the
+/// host's pages get robots_disallowed (RFC 9309 2.3.1.4) and none is requested.
+#[tokio::test]
+async fn robots_5xx_is_asked_again_then_the_host_is_disallowed() {
+    for status in [503, 500, 429] {
+        let site = Site::start("127.0.0.1").await;
+        site.route("/robots.txt", vec![Step::new(status, "down")]);
+        site.html("/a", "x").html("/b", "y");
+        let input = format!("{}\n{}\n", site.url("/a"), site.url("/b"));
+        let run = crawlfish(
+            &[
+                "-q",
+                "-r",
+                "0",
+                "--retries",
+                "2",
+                "--max-retry-after",
+                "50ms",
+            ],
+            &input,
+        )
+        .await;
+        assert_eq!(
+            site.hits("/robots.txt"),
+            3,
+            "{status}: once and two re-asks, not more"
+        );
+        assert_eq!(site.hits("/a") + site.hits("/b"), 0, "{status}");
+        for p in ["/a", "/b"] {
+            assert_eq!(run.kind(&site.url(p)), "robots_disallowed", "{status}");
+            let msg = run.record(&site.url(p))["error"]["message"]
+                .as_str()
+                .unwrap();
+            assert!(
+                msg.contains(&format!("answered {status}")) && msg.contains("3 times"),
+                "{msg}"
+            );
+        }
+        let times: Vec<_> = site.hit_times().into_iter().map(|(_, t)| t).collect();
+        assert!(
+            times
+                .windows(2)
+                .all(|w| w[1] - w[0] >= Duration::from_millis(45)),
+            "{status}: paused"
+        );
+    }
+}
