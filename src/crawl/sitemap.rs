@@ -1,5 +1,7 @@
 //! `--sitemap`: a listed host's sitemaps (robots.txt `Sitemap:` lines, else `/sitemap.xml`), sitemap indexes
-//! one level deep and gzip sitemaps, bounded to 50,000 URLs a sitemap and 100 sitemaps a host.
+//! one level deep and gzip sitemaps, bounded to 50,000 URLs a sitemap and 100 sitemaps a host. A sitemap may be
+//! XML, a text file of URLs, or an RSS 2.0 / Atom feed (sitemaps.org lists all three); only the entries' own
+//! URLs are pages, never extension elements (images, videos, news, alternates).
 //!
 //! A sitemap lists URLs of its own origin only (sitemaps.org, "Sitemap file location"): entries on other origins
 //! and relative `<loc>`s are skipped and counted in one log line per file; sitemap files on other origins are
@@ -11,8 +13,9 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::NsReader;
 use url::{Origin, Url};
 
 use crate::crawl::task::{SitemapTask, TaskOutcome};
@@ -30,14 +33,15 @@ pub(crate) enum Sitemap {
     Urls(Vec<String>),
 }
 
-/// Parses a sitemap or sitemap index, gunzipping it first when it starts with the gzip magic bytes.
-/// At most `max_bytes` are inflated (a gzip bomb is cut there).
+/// Parses a sitemap, gunzipping it first when it starts with the gzip magic bytes: an XML sitemap or sitemap
+/// index, an RSS 2.0 or Atom feed (its entries' links), or a text sitemap (one URL per line), the forms
+/// sitemaps.org lists. At most `max_bytes` are inflated (a gzip bomb is cut there), at most [`MAX_URLS`] kept.
 ///
 /// # Errors
 /// Malformed XML or gzip.
 pub(crate) fn parse(body: &[u8], max_bytes: u64) -> Result<Sitemap, String> {
     let inflated;
-    let xml: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
+    let data: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(body)
             .take(max_bytes)
@@ -48,36 +52,165 @@ pub(crate) fn parse(body: &[u8], max_bytes: u64) -> Result<Sitemap, String> {
     } else {
         body
     };
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = Vec::new();
-    let mut is_index = None;
-    let mut in_loc = false;
-    let mut locs = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => {
-                let name = e.local_name();
-                if is_index.is_none() {
-                    is_index = Some(name.as_ref() == b"sitemapindex");
-                }
-                in_loc = name.as_ref() == b"loc";
-            }
-            Ok(Event::End(_)) => in_loc = false,
-            Ok(Event::Text(t)) if in_loc => {
-                let text = t.unescape().map_err(|e| e.to_string())?;
-                push_loc(&mut locs, &text);
-            }
-            Ok(Event::CData(t)) if in_loc => push_loc(&mut locs, &String::from_utf8_lossy(&t)),
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("XML: {e}")),
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    if data.trim_ascii_start().starts_with(b"<") {
+        xml(data)
+    } else {
+        Ok(Sitemap::Urls(text(data)))
+    }
+}
+
+/// A text sitemap (sitemaps.org "Text file"): one URL per line, blank lines skipped; lines that are no URL are
+/// dropped later with the foreign ones.
+fn text(data: &[u8]) -> Vec<String> {
+    data.split(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l.trim_ascii()))
+        .filter(|l| !l.is_empty())
+        .take(MAX_URLS)
+        .map(std::borrow::Cow::into_owned)
+        .collect()
+}
+
+/// The XML forms, told apart by their root element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Urlset,
+    Index,
+    Rss,
+    Atom,
+}
+
+impl Form {
+    /// The element holding one entry, the element holding its URL, and the entry's depth (root = 0).
+    fn shape(self) -> (&'static [u8], &'static [u8], usize) {
+        match self {
+            Form::Urlset => (b"url", b"loc", 1),
+            Form::Index => (b"sitemap", b"loc", 1),
+            Form::Rss => (b"item", b"link", 2),
+            Form::Atom => (b"entry", b"link", 1),
         }
-        if locs.len() >= MAX_URLS {
+    }
+}
+
+/// Where the walk through the XML is.
+struct Walk {
+    form: Option<Form>,
+    /// The root element's namespace: an entry and its URL must be in it, so extension elements (`image:loc`,
+    /// `video:*`, `news:*`, `xhtml:link`, an RSS item's `atom:link`) are never taken for pages.
+    ns: Option<Vec<u8>>,
+    depth: usize,
+    in_entry: bool,
+    in_loc: Option<String>,
+    locs: Vec<String>,
+}
+
+impl Walk {
+    /// An element opens (`empty`: it closes at once, so it holds no text).
+    fn open(&mut self, ns: Option<&[u8]>, name: &[u8], e: &BytesStart<'_>, empty: bool) {
+        let Some(form) = self.form else {
+            self.form = Some(match name {
+                b"sitemapindex" => Form::Index,
+                b"rss" => Form::Rss,
+                b"feed" => Form::Atom,
+                _ => Form::Urlset,
+            });
+            self.ns = ns.map(<[u8]>::to_vec);
+            return;
+        };
+        let (entry, loc, at) = form.shape();
+        let ours = ns == self.ns.as_deref();
+        if ours && self.depth == at && name == entry {
+            self.in_entry = true;
+        } else if ours && self.in_entry && self.depth == at + 1 && name == loc {
+            if form == Form::Atom {
+                atom_link(e, &mut self.locs);
+            } else if !empty {
+                self.in_loc = Some(String::new());
+            }
+        }
+    }
+
+    /// An element closes; `self.depth` is already its own depth.
+    fn close(&mut self) {
+        let Some((_, _, at)) = self.form.map(Form::shape) else {
+            return;
+        };
+        if self.depth == at + 1 {
+            if let Some(loc) = self.in_loc.take() {
+                push_loc(&mut self.locs, &loc);
+            }
+        } else if self.depth == at {
+            self.in_entry = false;
+        }
+    }
+}
+
+/// An Atom entry's `<link href>`: the entry's own page (`rel` absent or `alternate`), not its enclosures.
+fn atom_link(e: &BytesStart<'_>, locs: &mut Vec<String>) {
+    let attr = |key: &[u8]| {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == key)
+            .and_then(|a| a.unescape_value().ok().map(std::borrow::Cow::into_owned))
+    };
+    if attr(b"rel").is_none_or(|r| r.trim() == "alternate") {
+        if let Some(href) = attr(b"href") {
+            push_loc(locs, &href);
+        }
+    }
+}
+
+/// A sitemap, sitemap index, RSS 2.0 or Atom feed.
+fn xml(data: &[u8]) -> Result<Sitemap, String> {
+    let mut reader = NsReader::from_reader(data);
+    let mut buf = Vec::new();
+    let mut walk = Walk {
+        form: None,
+        ns: None,
+        depth: 0,
+        in_entry: false,
+        in_loc: None,
+        locs: Vec::new(),
+    };
+    // Bounded by the body: every event consumes input.
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event_into(&mut buf)
+            .map_err(|e| format!("XML: {e}"))?;
+        let ns = match ns {
+            ResolveResult::Bound(Namespace(n)) => Some(n),
+            _ => None,
+        };
+        match event {
+            Event::Start(e) => {
+                walk.open(ns, e.local_name().as_ref(), &e, false);
+                walk.depth += 1;
+            }
+            Event::Empty(e) => walk.open(ns, e.local_name().as_ref(), &e, true),
+            Event::End(_) => {
+                walk.depth = walk.depth.saturating_sub(1);
+                walk.close();
+            }
+            Event::Text(t) => {
+                if let Some(loc) = &mut walk.in_loc {
+                    loc.push_str(&t.unescape().map_err(|e| e.to_string())?);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(loc) = &mut walk.in_loc {
+                    loc.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        if walk.locs.len() >= MAX_URLS {
             break;
         }
         buf.clear();
     }
-    Ok(if is_index == Some(true) {
+    let mut locs = walk.locs;
+    Ok(if walk.form == Some(Form::Index) {
         locs.truncate(MAX_SITEMAPS);
         Sitemap::Index(locs)
     } else {
@@ -245,5 +378,62 @@ mod tests {
             Sitemap::Index(_) => panic!("a urlset is not an index"),
         }
         assert!(parse(b"<urlset><loc>x</wrong>", 1 << 20).is_err());
+    }
+
+    fn urls(body: &str) -> Vec<String> {
+        match parse(body.as_bytes(), 1 << 20).unwrap() {
+            Sitemap::Urls(u) => u,
+            Sitemap::Index(i) => panic!("not an index: {i:?}"),
+        }
+    }
+
+    /// Issue 20: `image:loc` (local name `loc`) was taken for a page.
+    #[test]
+    fn extension_elements_are_never_pages() {
+        let set = r#"<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+  xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"
+  xmlns:video="http://www.google.com/schemas/sitemap-video/1.1"
+  xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"
+  xmlns:xhtml="http://www.w3.org/1999/xhtml">
+ <url><loc>http://a.test/p</loc>
+  <image:image><image:loc>http://a.test/i.jpg</image:loc></image:image>
+  <video:video><video:content_loc>http://a.test/v.mp4</video:content_loc><video:player_loc>http://a.test/pl</video:player_loc>
+   <video:thumbnail_loc>http://a.test/t.jpg</video:thumbnail_loc></video:video>
+  <news:news><news:publication><news:name>N</news:name></news:publication><news:title>T</news:title></news:news>
+  <xhtml:link rel="alternate" hreflang="de" href="http://a.test/de"/>
+  <loc xmlns="http://www.google.com/schemas/sitemap-image/1.1">http://a.test/k.jpg</loc>
+ </url>
+ <url><loc><![CDATA[http://a.test/q]]></loc></url>
+</urlset>"#;
+        assert_eq!(urls(set), ["http://a.test/p", "http://a.test/q"]);
+        let bare = "<urlset><url><loc>http://a.test/1</loc><image:loc xmlns:image=\"x\">http://a.test/i</image:loc></url></urlset>";
+        assert_eq!(urls(bare), ["http://a.test/1"]);
+    }
+
+    #[test]
+    fn text_sitemaps_list_one_url_a_line() {
+        assert_eq!(
+            urls("\u{feff}http://a.test/1\r\n\n  http://a.test/2  \nhttp://a.test/3"),
+            ["http://a.test/1", "http://a.test/2", "http://a.test/3"]
+        );
+        let many = "http://a.test/x\n".repeat(MAX_URLS + 5);
+        assert_eq!(urls(&many).len(), MAX_URLS);
+    }
+
+    #[test]
+    fn feeds_give_their_entries_links() {
+        let rss = r#"<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
+  <title>T</title><link>http://a.test/</link><atom:link href="http://a.test/feed" rel="self"/>
+  <item><title>One</title><link>http://a.test/1</link><guid>http://a.test/g1</guid>
+   <enclosure url="http://a.test/e.mp3"/><atom:link href="http://a.test/x"/></item>
+  <item><link> http://a.test/2 </link></item></channel></rss>"#;
+        assert_eq!(urls(rss), ["http://a.test/1", "http://a.test/2"]);
+        let atom = r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+  <title>T</title><link href="http://a.test/"/><link rel="self" href="http://a.test/atom"/>
+  <entry><title>One</title><link href="http://a.test/1"/><link rel="enclosure" href="http://a.test/e"/>
+   <id>urn:x</id></entry>
+  <entry><link rel="alternate" href="http://a.test/2?a=1&amp;b=2"></link></entry></feed>"#;
+        assert_eq!(urls(atom), ["http://a.test/1", "http://a.test/2?a=1&b=2"]);
     }
 }

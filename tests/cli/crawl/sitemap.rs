@@ -201,3 +201,92 @@ async fn sitemap_fetches_obey_the_global_limit_and_are_read_lazily() {
         after - before
     );
 }
+
+/// Issue 20: a text sitemap, an RSS 2.0 feed and an Atom feed named by `Sitemap:` lines are read as sitemaps, and
+/// an XML sitemap's extension elements (image, video, xhtml:link) are never queued as pages.
+#[tokio::test]
+async fn text_sitemaps_feeds_and_extensions() {
+    let site = Site::start("127.0.0.1").await;
+    let u = |p: &str| site.url(p);
+    site.route(
+        "/robots.txt",
+        vec![Step::new(
+            200,
+            format!(
+                "User-agent: *\nAllow: /\nSitemap: {}\nSitemap: {}\nSitemap: {}\nSitemap: {}\n",
+                u("/urls.txt"),
+                u("/feed.rss"),
+                u("/atom.xml"),
+                u("/media.xml")
+            ),
+        )],
+    );
+    site.route(
+        "/urls.txt",
+        vec![Step::new(200, format!("{}\r\n\n{}\n", u("/t1"), u("/t2")))
+            .header("content-type", "text/plain")],
+    );
+    site.route(
+        "/feed.rss",
+        vec![Step::new(
+            200,
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><link>{}</link><item><link>{}</link>\
+                 <enclosure url=\"{}\"/></item></channel></rss>",
+                u("/"),
+                u("/r1"),
+                u("/r1.mp3")
+            ),
+        )],
+    );
+    site.route(
+        "/atom.xml",
+        vec![Step::new(
+            200,
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><link rel=\"self\" href=\"{}\"/><entry>\
+                 <link href=\"{}\"/><link rel=\"enclosure\" href=\"{}\"/></entry></feed>",
+                u("/atom.xml"),
+                u("/a1"),
+                u("/a1.mp3")
+            ),
+        )],
+    );
+    site.route(
+        "/media.xml",
+        vec![Step::new(
+            200,
+            format!(
+                "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+                 xmlns:image=\"http://www.google.com/schemas/sitemap-image/1.1\" \
+                 xmlns:video=\"http://www.google.com/schemas/sitemap-video/1.1\" \
+                 xmlns:xhtml=\"http://www.w3.org/1999/xhtml\"><url><loc>{}</loc>\
+                 <image:image><image:loc>{}</image:loc></image:image>\
+                 <video:video><video:content_loc>{}</video:content_loc></video:video>\
+                 <xhtml:link rel=\"alternate\" hreflang=\"de\" href=\"{}\"/></url></urlset>",
+                u("/m1"),
+                u("/m1.jpg"),
+                u("/m1.mp4"),
+                u("/m1-de")
+            ),
+        )],
+    );
+    for p in [
+        "/", "/t1", "/t2", "/r1", "/a1", "/m1", "/m1.jpg", "/m1.mp4", "/m1-de",
+    ] {
+        site.html(p, "page");
+    }
+    let run = crawlfish(&["-q", "-r", "0", "--sitemap"], &u("/")).await;
+    let got: HashSet<String> = run.by_url().into_keys().collect();
+    let want: HashSet<String> = ["/", "/t1", "/t2", "/r1", "/a1", "/m1"]
+        .iter()
+        .map(|p| u(p))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(run.record(&u("/t1"))["parent"], u("/urls.txt"));
+    assert_eq!(run.record(&u("/r1"))["parent"], u("/feed.rss"));
+    assert_eq!(run.record(&u("/a1"))["parent"], u("/atom.xml"));
+    for p in ["/m1.jpg", "/m1.mp4", "/m1-de", "/r1.mp3", "/a1.mp3"] {
+        assert_eq!(site.hits(p), 0, "{p} is no page of the sitemap");
+    }
+}
