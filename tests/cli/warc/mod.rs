@@ -5,4 +5,5 @@ mod archive;
 mod check;
 mod level;
 mod refused;
+mod revisit;
 mod rotate;
