@@ -18,6 +18,12 @@ pub fn of(body: &[u8]) -> Option<String> {
     (!body.is_empty()).then(|| format(xxh3_128(body)))
 }
 
+/// The hash [`of`] writes, as a number (to compare with an earlier record's without formatting it).
+#[must_use]
+pub(crate) fn of_raw(body: &[u8]) -> u128 {
+    xxh3_128(body)
+}
+
 /// `"xxh3:"` and the 128-bit hash as 32 lowercase hex digits.
 #[must_use]
 pub(crate) fn format(hash: u128) -> String {

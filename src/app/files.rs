@@ -194,7 +194,8 @@ fn open_state(
         });
     }
     let since = match state.latest()? {
-        Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?,
+        Some(latest) => since::Since::open_for(&latest, "--state", &select_names(cfg))?
+            .with_archive(state::State::archive_of(&latest)),
         None => since::Since::empty(),
     };
     refuse_warc(cfg, warc.as_ref(), &current)?;

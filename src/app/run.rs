@@ -33,13 +33,9 @@ fn start_warc(
 )> {
     let (file, opts) = (file?, cfg.warc.as_ref()?);
     let info = warc::warcinfo(name, &opts.command, &cfg.net.user_agent, cfg.polite.robots);
-    Some(warc_writer::spawn(
-        file,
-        &info,
-        opts.level,
-        opts.verbatim_headers,
-        cancel,
-    ))
+    let (archive, done) =
+        warc_writer::spawn(file, &info, opts.level, opts.verbatim_headers, cancel);
+    Some((archive.with_dedup(opts.dedup), done))
 }
 
 /// How a run ended.
@@ -92,6 +88,9 @@ fn engine(
     let mut polite = polite::Polite::new(Arc::new(cfg.polite.clone()), fetcher);
     if let Some(archive) = archive {
         polite = polite.with_archive(archive);
+        if let Some(since) = &since {
+            polite = polite.with_since(since.clone());
+        }
     }
     if let Some(meter) = meter {
         polite = polite.with_meter(meter);

@@ -78,6 +78,11 @@ pub struct Cli {
     #[arg(long, value_name = "HOW", value_enum, default_value_t = WarcHeaders::Redacted, requires = "warc")]
     pub warc_headers: WarcHeaders,
 
+    /// With --warc DIR and --state DIR: a 200 whose body the previous run archived is stored as a revisit
+    /// record naming that capture (identical-payload-digest), without the body
+    #[arg(long, requires = "warc", requires = "state")]
+    pub warc_dedup: bool,
+
     /// Requests in flight, all hosts together
     #[arg(short = 'c', long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]

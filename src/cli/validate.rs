@@ -226,6 +226,7 @@ impl Cli {
                 command: String::new(),
                 repair: self.warc_repair,
                 verbatim_headers: self.warc_headers == WarcHeaders::Verbatim,
+                dedup: self.warc_dedup,
             }),
             None => None,
         };

@@ -122,7 +122,7 @@ impl Polite {
             Then::Redirect(r) => {
                 let resp = read_redirect(&self.fetcher, resp, deadline).await;
                 sent.end(Some(status), None, resp.body.len() as u64);
-                Exchanged::Read(Ok(self.archived(head, resp).await), r)
+                Exchanged::Read(Ok(self.archived(head, resp, None).await), r)
             }
             Then::Read(max_body, r) => {
                 // Kept for the record in case the body breaks off (`read` consumes the response): a few short
@@ -132,7 +132,7 @@ impl Polite {
                 let bytes = read.as_ref().map_or(0, |r| r.body.len() as u64);
                 sent.end(Some(status), read.as_ref().err(), bytes);
                 let read = match read {
-                    Ok(resp) => Ok(self.archived(head, resp).await),
+                    Ok(resp) => Ok(self.archived(head, resp, Some(&req)).await),
                     Err(error) => {
                         stub.warc_offset = self.archived_without_body(head, Cut::Disconnect).await;
                         Err(Broken {
@@ -171,11 +171,22 @@ impl Polite {
         ))
     }
 
-    /// Archives an exchange whose body was read; the response gets its record's offset.
-    async fn archived(&self, head: Option<Head>, mut resp: Response) -> Response {
+    /// Archives an exchange whose body was read; the response gets its record's offset. `req`: the request of
+    /// an answer that may be a revisit (not a redirect's).
+    async fn archived(
+        &self,
+        head: Option<Head>,
+        mut resp: Response,
+        req: Option<&ExchangeRequest<'_>>,
+    ) -> Response {
         if let (Some(head), Some(archive)) = (head, &self.archive) {
             let cut = resp.truncated.then_some(Cut::Length);
-            resp.warc_offset = archive.exchange(head.with(&resp.body, cut)).await;
+            let revisit = match req {
+                Some(req) if cut.is_none() => self.revisit(archive, req, &resp).await,
+                _ => None,
+            };
+            let capture = head.with(&resp.body, cut).revisit(revisit);
+            resp.warc_offset = archive.exchange(capture).await;
         }
         resp
     }

@@ -54,6 +54,8 @@ mod exchange;
 mod guard;
 // robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
 mod robots;
+// Which archived exchanges are revisits of the earlier run's captures (`impl Polite`'s `revisit`).
+mod revisit;
 
 /// `-r`'s default: requests per second to one host.
 pub(crate) const DEFAULT_RATE: f64 = 5.0;
@@ -184,6 +186,8 @@ pub(crate) struct Polite {
     archive: Option<Archive>,
     /// With `--metrics`/`--metrics-file`: every request is counted in it.
     meter: Option<Arc<crate::net::meter::Meter>>,
+    /// With `--warc` and `--since`/`--state`: the earlier run, whose captures revisit records name (`revisit.rs`).
+    since: Option<Arc<crate::output::since::Since>>,
 }
 
 impl Polite {
@@ -195,6 +199,7 @@ impl Polite {
             cfg,
             archive: None,
             meter: None,
+            since: None,
         }
     }
 

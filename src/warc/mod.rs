@@ -83,6 +83,39 @@ pub(crate) struct Capture<'a> {
     head: Head,
     body: &'a [u8],
     cut: Option<Cut>,
+    /// Archived as a `revisit` of an earlier capture, without its payload.
+    revisit: Option<Revisit>,
+}
+
+/// Why an exchange is a `revisit` record (WARC/1.1 §6.7), and what it refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Revisit {
+    /// `server-not-modified` (a 304 to a conditional request) or `identical-payload-digest` (`--warc-dedup`).
+    pub profile: Profile,
+    /// `WARC-Refers-To-Target-URI` when the earlier capture is unknown: the URL the validators came from.
+    pub target: String,
+    /// The earlier capture, when the earlier run's archive holds it.
+    pub earlier: Option<crate::output::since::Earlier>,
+}
+
+/// `WARC-Profile` of a revisit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile {
+    ServerNotModified,
+    IdenticalPayloadDigest,
+}
+
+impl Profile {
+    fn uri(self) -> &'static str {
+        match self {
+            Profile::ServerNotModified => {
+                "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+            }
+            Profile::IdenticalPayloadDigest => {
+                "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+            }
+        }
+    }
 }
 
 /// The two records of one exchange. The response record is in three parts, its WARC and HTTP head, the body
@@ -208,6 +241,7 @@ impl Head {
             head: self,
             body,
             cut,
+            revisit: None,
         }
     }
 }
@@ -219,10 +253,18 @@ impl<'a> Capture<'a> {
         self.head.request.len() + self.head.response.len() + self.body.len()
     }
 
-    /// The head, the body and why it is cut (to rebuild the capture around an owned copy of the body).
+    /// This exchange archived as a revisit (`None`: as a response).
     #[must_use]
-    pub(crate) fn into_parts(self) -> (Head, &'a [u8], Option<Cut>) {
-        (self.head, self.body, self.cut)
+    pub(crate) fn revisit(mut self, revisit: Option<Revisit>) -> Capture<'a> {
+        self.revisit = revisit;
+        self
+    }
+
+    /// The head, the body, why it is cut and whether it is a revisit (to rebuild the capture around an owned
+    /// copy of the body).
+    #[must_use]
+    pub(crate) fn into_parts(self) -> (Head, &'a [u8], Option<Cut>, Option<Revisit>) {
+        (self.head, self.body, self.cut, self.revisit)
     }
 }
 
@@ -316,21 +358,37 @@ fn record(fields: &[(&str, &str)], content_type: &str, block: &[&[u8]]) -> Vec<u
 }
 
 impl<'a> Capture<'a> {
-    /// The request record and the response record of this exchange, each naming the other.
+    /// The request record and the response (or revisit) record of this exchange, each naming the other.
     #[must_use]
     pub(crate) fn records(&self) -> Records<'a> {
         let h = &self.head;
         let (req_id, resp_id) = (record_id(), record_id());
         let ip = h.ip.map(|ip| ip.to_string());
         let length = format!("content-length: {}\r\n\r\n", self.body.len());
+        // A revisit's block is the HTTP head alone (WARC/1.1 §6.7): the payload is the earlier capture's.
+        let body: &'a [u8] = if self.revisit.is_some() {
+            &[]
+        } else {
+            self.body
+        };
         let resp_head: [&[u8]; 2] = [&h.response, length.as_bytes()];
-        let block_len = h.response.len() + length.len() + self.body.len();
+        let block_len = h.response.len() + length.len() + body.len();
         // Both digests, as WARC/1.1 §5.8-5.9 ask of every response: the block digest hashes the body a second
         // time (behind the HTTP head), which `bench/warc_cost.rs` measures.
-        let payload = sha1(&[self.body]);
-        let block = sha1(&[&h.response, length.as_bytes(), self.body]);
+        let block = sha1(&[&h.response, length.as_bytes(), body]);
+        let payload = match &self.revisit {
+            None => Some(sha1(&[body])),
+            Some(r) => r.earlier.as_ref().and_then(|e| e.payload_digest.clone()),
+        };
         let mut fields = vec![
-            ("WARC-Type", "response"),
+            (
+                "WARC-Type",
+                if self.revisit.is_some() {
+                    "revisit"
+                } else {
+                    "response"
+                },
+            ),
             ("WARC-Record-ID", resp_id.as_str()),
             ("WARC-Date", h.date.as_str()),
             ("WARC-Target-URI", h.target.as_str()),
@@ -339,8 +397,13 @@ impl<'a> Capture<'a> {
         if let Some(ip) = &ip {
             fields.push(("WARC-IP-Address", ip));
         }
+        if let Some(r) = &self.revisit {
+            refers(&mut fields, r);
+        }
         fields.push(("WARC-Block-Digest", &block));
-        fields.push(("WARC-Payload-Digest", &payload));
+        if let Some(payload) = &payload {
+            fields.push(("WARC-Payload-Digest", payload));
+        }
         if let Some(cut) = self.cut {
             fields.push(("WARC-Truncated", cut.as_str()));
         }
@@ -369,8 +432,21 @@ impl<'a> Capture<'a> {
         Records {
             request,
             response_head,
-            body: self.body,
+            body,
         }
+    }
+}
+
+/// A revisit's own fields: its profile and the capture it refers to (WARC/1.1 §5.11, §5.12, §5.13).
+fn refers<'r>(fields: &mut Vec<(&'static str, &'r str)>, r: &'r Revisit) {
+    fields.push(("WARC-Profile", r.profile.uri()));
+    match &r.earlier {
+        Some(e) => {
+            fields.push(("WARC-Refers-To", &e.id));
+            fields.push(("WARC-Refers-To-Target-URI", &e.target));
+            fields.push(("WARC-Refers-To-Date", &e.date));
+        }
+        None => fields.push(("WARC-Refers-To-Target-URI", &r.target)),
     }
 }
 
@@ -391,6 +467,9 @@ pub struct WarcOptions {
     /// shared more widely than a command line, and any header (`X-Api-Key` …) may be a credential. A URL's
     /// userinfo, sent as Basic credentials, is redacted either way: it is not a `-H`.
     pub verbatim_headers: bool,
+    /// `--warc-dedup`: with `--state`, a 2xx whose payload the earlier run archived is archived as a `revisit`
+    /// (identical-payload-digest) naming that capture, without the payload.
+    pub dedup: bool,
 }
 
 /// The `warcinfo` record that opens a file (and each `--resume` of it): the software, the format and the

@@ -58,6 +58,8 @@ pub(crate) struct Archive {
     level: u32,
     /// `--warc-headers verbatim`.
     verbatim_headers: bool,
+    /// `--warc-dedup`.
+    dedup: bool,
 }
 
 impl std::fmt::Debug for Msg {
@@ -73,6 +75,19 @@ impl Archive {
         self.verbatim_headers
     }
 
+    /// `--warc-dedup`: a 2xx whose payload the earlier run archived is a revisit.
+    #[must_use]
+    pub(crate) fn dedup(&self) -> bool {
+        self.dedup
+    }
+
+    /// With `--warc-dedup`.
+    #[must_use]
+    pub(crate) fn with_dedup(mut self, dedup: bool) -> Archive {
+        self.dedup = dedup;
+        self
+    }
+
     /// Archives one exchange; the byte offset of its response record's gzip member, once written. `None` when
     /// the writer has stopped (a write failure: the run is ending).
     pub(crate) async fn exchange(&self, capture: Capture<'_>) -> Option<u64> {
@@ -81,11 +96,13 @@ impl Archive {
             pack(&capture, level)
         } else {
             // The blocking pool needs the body owned: a copy, for the rare big body only.
-            let (head, body, cut) = capture.into_parts();
+            let (head, body, cut, revisit) = capture.into_parts();
             let body = body.to_vec();
-            tokio::task::spawn_blocking(move || pack(&head.with(&body, cut), level))
-                .await
-                .ok()?
+            tokio::task::spawn_blocking(move || {
+                pack(&head.with(&body, cut).revisit(revisit), level)
+            })
+            .await
+            .ok()?
         };
         let (reply, rx) = oneshot::channel();
         let msg = Msg {
@@ -368,6 +385,7 @@ pub(crate) fn spawn(
             tx,
             level,
             verbatim_headers,
+            dedup: false,
         },
         done_rx,
     )

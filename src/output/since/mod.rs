@@ -11,7 +11,10 @@
 //!
 //! Must not make requests, write records or decide exit codes.
 
+mod earlier;
 mod index;
+
+pub(crate) use earlier::Earlier;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -119,6 +122,8 @@ pub(crate) struct Carried {
 pub(crate) struct Since {
     file: Option<File>,
     index: Index,
+    /// The earlier run's archive, when known ([`earlier`]).
+    archive: Option<std::path::PathBuf>,
 }
 
 impl Since {
@@ -163,6 +168,7 @@ impl Since {
         Ok(Since {
             file: Some(file),
             index,
+            archive: None,
         })
     }
 

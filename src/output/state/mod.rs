@@ -145,6 +145,13 @@ impl State {
         Ok(self.finished()?.pop())
     }
 
+    /// The archive of the finished run `latest` (its `STAMP.warc.gz`), when that run archived into DIR.
+    #[must_use]
+    pub(crate) fn archive_of(latest: &Path) -> Option<PathBuf> {
+        let warc = warc_of(latest);
+        warc.is_file().then_some(warc)
+    }
+
     /// Finished runs, oldest first (their names sort by time).
     fn finished(&self) -> Result<Vec<PathBuf>> {
         let list = std::fs::read_dir(&self.dir)

@@ -57,3 +57,103 @@ async fn every_request_and_response_record_has_a_block_digest() {
     // warcio check verifies every digest present: each record's block digest passes.
     assert!(!out.contains("fail"), "{out}");
 }
+
+fn latest_archive(state: &std::path::Path) -> (String, Vec<Value>) {
+    let records = state.join(std::fs::read_link(state.join("latest.jsonl")).unwrap());
+    let name = records
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .strip_suffix(".jsonl")
+        .unwrap();
+    let archive = state.join(format!("{name}.warc.gz"));
+    let text = std::fs::read_to_string(&records).unwrap();
+    (archive.to_str().unwrap().to_owned(), parse_lines(&text))
+}
+
+/// The record of `url`'s final answer (not robots.txt, not its request).
+fn capture<'a>(recs: &'a [Value], url: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| {
+            r["warc-target-uri"] == url
+                && matches!(r["warc-type"].as_str(), Some("response" | "revisit"))
+        })
+        .unwrap_or_else(|| panic!("no capture of {url}: {recs:?}"))
+}
+
+/// Two `--state --warc DIR` runs: the second's 304 is a server-not-modified revisit naming the first run's
+/// response (id, date, URI), and with `--warc-dedup` its unchanged 200 is an identical-payload-digest revisit.
+#[tokio::test]
+async fn a_304_and_an_unchanged_200_are_revisits_naming_the_earlier_capture() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/etag",
+        vec![
+            Step::html("<title>v1</title>").header("etag", "\"v1\""),
+            Step::new(304, "").header("etag", "\"v1\""),
+        ],
+    );
+    site.html("/same", "<title>same body every time</title>");
+    let state = tempdir("warc-revisit").join("state");
+    let state_s = state.to_str().unwrap();
+    let input = format!("{}\n{}\n", site.url("/etag"), site.url("/same"));
+    let flags = ["-q", "-r", "0", "--state", state_s, "--warc", state_s];
+    let first = crawlfish(&flags, &input).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let (first_warc, _) = latest_archive(&state);
+    let before = records(&first_warc);
+    let (etag1, same1) = (
+        capture(&before, &site.url("/etag")),
+        capture(&before, &site.url("/same")),
+    );
+    assert_eq!(etag1["warc-type"], "response");
+
+    let second = crawlfish(&[&flags[..], &["--warc-dedup"]].concat(), &input).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let (second_warc, lines) = latest_archive(&state);
+    let etag_line = lines
+        .iter()
+        .find(|l| l["url"] == site.url("/etag").as_str())
+        .unwrap();
+    assert_eq!(etag_line["status"], 304);
+    assert_ne!(first_warc, second_warc);
+    let out = check(&second_warc);
+    assert!(!out.contains("fail"), "{out}");
+    let after = records(&second_warc);
+    let etag2 = capture(&after, &site.url("/etag"));
+    assert_eq!(etag2["warc-type"], "revisit", "{etag2}");
+    assert_eq!(
+        etag2["warc-profile"],
+        "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+    );
+    assert_eq!(etag2["warc-refers-to"], etag1["warc-record-id"]);
+    assert_eq!(etag2["warc-refers-to-date"], etag1["warc-date"]);
+    assert_eq!(
+        etag2["warc-refers-to-target-uri"],
+        site.url("/etag").as_str()
+    );
+    assert_eq!(etag2["http:status"], "304");
+    assert!(etag2["warc-block-digest"].is_string());
+    let same2 = capture(&after, &site.url("/same"));
+    assert_eq!(same2["warc-type"], "revisit", "{same2}");
+    assert_eq!(
+        same2["warc-profile"],
+        "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+    );
+    assert_eq!(same2["warc-refers-to"], same1["warc-record-id"]);
+    assert_eq!(same2["warc-refers-to-date"], same1["warc-date"]);
+    assert_eq!(same2["warc-payload-digest"], same1["warc-payload-digest"]);
+
+    // A third run: revisits name the first capture (the one with the payload), and without --warc-dedup an
+    // unchanged 200 is archived whole.
+    let third = crawlfish(&flags, &input).await;
+    assert_eq!(third.code, Some(0), "{}", third.stderr);
+    let (third_warc, _) = latest_archive(&state);
+    let last = records(&third_warc);
+    assert_eq!(
+        capture(&last, &site.url("/etag"))["warc-refers-to"],
+        etag1["warc-record-id"]
+    );
+    assert_eq!(capture(&last, &site.url("/same"))["warc-type"], "response");
+}
