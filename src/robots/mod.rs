@@ -1,5 +1,5 @@
-//! robots.txt bytes into rules, and matching a URL against them (RFC 9309): [`parse`] picks the groups for our
-//! product token (else `*`), keeps their Allow/Disallow patterns in one compact arena, and caps Crawl-delay at
+//! robots.txt bytes into rules, and matching a URL against them (RFC 9309): [`parse_for`] picks the groups for our
+//! robots token ([`product_token`], else `*`), keeps their Allow/Disallow patterns in one compact arena, and caps Crawl-delay at
 //! [`MAX_CRAWL_DELAY`]; [`Rules::allowed`] finds the longest matching pattern (`*` and a final `$` supported).
 //!
 //! Must not fetch, log or decide what a status code means (that is [`crate::polite`] and [`crate::polite::host`]): it is a pure
