@@ -98,6 +98,15 @@ pub(crate) struct Revisit {
     pub earlier: Option<crate::output::since::Earlier>,
 }
 
+impl Revisit {
+    /// Archived without an HTTP head: a 304 naming an earlier capture whose payload digest is known, so a
+    /// reader resolves this date to that capture's status, headers and body (see [`Capture::records`]).
+    fn bare(&self) -> bool {
+        self.profile == Profile::ServerNotModified
+            && self.earlier.as_ref().is_some_and(|e| e.payload_digest.is_some())
+    }
+}
+
 /// `WARC-Profile` of a revisit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Profile {
@@ -371,11 +380,20 @@ impl<'a> Capture<'a> {
         } else {
             self.body
         };
-        let resp_head: [&[u8]; 2] = [&h.response, length.as_bytes()];
-        let block_len = h.response.len() + length.len() + body.len();
+        // A 304 whose earlier capture is known is an *empty* revisit (no HTTP head): pywb replays a revisit that
+        // holds a 3xx head as that 3xx with an empty body (`resolvingloader.py`, "always replay zero-length
+        // payload"), which blanked every unchanged page of a `--state --warc` cron at each later date; an empty
+        // revisit takes head and payload from the capture it names, so the page replays with its body.
+        let (http_head, length): (&[u8], &str) = if self.revisit.as_ref().is_some_and(Revisit::bare) {
+            (&[], "")
+        } else {
+            (&h.response, &length)
+        };
+        let resp_head: [&[u8]; 2] = [http_head, length.as_bytes()];
+        let block_len = http_head.len() + length.len() + body.len();
         // Both digests, as WARC/1.1 §5.8-5.9 ask of every response: the block digest hashes the body a second
         // time (behind the HTTP head), which `bench/warc_cost.rs` measures.
-        let block = sha1(&[&h.response, length.as_bytes(), body]);
+        let block = sha1(&[http_head, length.as_bytes(), body]);
         let payload = match &self.revisit {
             None => Some(sha1(&[body])),
             Some(r) => r.earlier.as_ref().and_then(|e| e.payload_digest.clone()),
@@ -412,7 +430,7 @@ impl<'a> Capture<'a> {
             "application/http;msgtype=response",
             &resp_head,
             block_len,
-            h.response.len() + length.len(),
+            http_head.len() + length.len(),
         );
         let req_block: [&[u8]; 1] = [&h.request];
         let (req_digest, empty) = (sha1(&req_block), sha1(&[]));

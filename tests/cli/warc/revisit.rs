@@ -133,7 +133,10 @@ async fn a_304_and_an_unchanged_200_are_revisits_naming_the_earlier_capture() {
         etag2["warc-refers-to-target-uri"],
         site.url("/etag").as_str()
     );
-    assert_eq!(etag2["http:status"], "304");
+    // Empty (no HTTP head), so that a replay resolves to the earlier capture's 200 and body instead of an empty
+    // 304 (what pywb makes of a revisit holding a 3xx head).
+    assert!(etag2.get("http:status").is_none(), "{etag2}");
+    assert_eq!(etag2["warc-payload-digest"], etag1["warc-payload-digest"]);
     assert!(etag2["warc-block-digest"].is_string());
     let same2 = capture(&after, &site.url("/same"));
     assert_eq!(same2["warc-type"], "revisit", "{same2}");
