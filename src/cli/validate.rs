@@ -119,6 +119,7 @@ impl Cli {
             robots: !self.ignore_robots,
             sitemap: self.sitemap,
             archive: false,
+            check_links: self.check_links.then(|| self.accept.clone()),
         })
     }
 

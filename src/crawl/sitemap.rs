@@ -16,6 +16,7 @@ use quick_xml::Reader;
 use url::{Origin, Url};
 
 use crate::crawl::task::{SitemapTask, TaskOutcome};
+use crate::net::request_log::Method;
 use crate::polite::{Follow, Polite};
 use crate::url::scope::Root;
 
@@ -145,7 +146,9 @@ async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool, max: u64) 
         sitemap: sitemap.clone(),
         urls: Vec::new(),
     };
-    let ex = polite.get(url, &root, Follow::SameOrigin, max, None).await;
+    let ex = polite
+        .get(url, &root, Follow::SameOrigin, max, None, Method::Get)
+        .await;
     let body = match ex.result {
         Ok(r) if (200..300).contains(&r.status) => r.body,
         Ok(r) => {
