@@ -232,14 +232,14 @@ mod tests {
         r
     }
 
-    fn anchors(names: &[&str], frags: &[(&str, &str)]) -> Option<Anchors> {
-        Some(Anchors {
+    fn anchors(names: &[&str], frags: &[(&str, &str)]) -> Anchors {
+        Anchors {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
             fragment_links: frags
                 .iter()
                 .map(|(l, f)| ((*l).to_owned(), (*f).to_owned()))
                 .collect(),
-        })
+        }
     }
 
     #[test]
@@ -274,23 +274,26 @@ mod tests {
         c.page(
             &mut pa,
             false,
-            anchors(&["me"], &[(t, "ok"), (t, "gone"), (a, "me"), (a, "nope")]),
+            Some(anchors(
+                &["me"],
+                &[(t, "ok"), (t, "gone"), (a, "me"), (a, "nope")],
+            )),
         );
         assert_eq!(pa.missing_fragments, Some(vec!["nope".to_owned()]));
         let mut pt = page(t, &[]);
-        c.page(&mut pt, false, anchors(&["ok", "caf\u{e9}"], &[]));
+        c.page(&mut pt, false, Some(anchors(&["ok", "caf\u{e9}"], &[])));
         assert_eq!(pt.missing_fragments, Some(vec!["gone".to_owned()]));
         c.written(&pt);
         let mut pl = page(late, &[t]);
         c.page(
             &mut pl,
             false,
-            anchors(&[], &[(t, "caf%C3%A9"), (t, "top"), (t, "lost")]),
+            Some(anchors(&[], &[(t, "caf%C3%A9"), (t, "top"), (t, "lost")])),
         );
         let rep = c.finish();
         let links =
             |p: &str| -> Vec<String> { rep.pages[p].iter().map(|b| b.link.clone()).collect() };
-        assert_eq!(links(a), [format!("{t}#gone"), format!("{a}#nope")]);
+        assert_eq!(links(a), [format!("{a}#nope"), format!("{t}#gone")]);
         assert_eq!(links(late), [format!("{t}#lost")]);
         assert_eq!(rep.broken, 3);
     }

@@ -37,6 +37,9 @@ use crate::url::key::key;
 use crate::url::scope::Root;
 use crate::url::shard::OtherShards;
 
+// `--check-links`' part of the loop, and `--resume`'s requeueing (which checks too).
+mod checks;
+
 /// Ready URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
 /// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
 const MAX_READ_AHEAD: usize = 4_096;
@@ -354,20 +357,7 @@ impl Scheduler {
                 for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
                     self.queue_link(link, (job.depth + 1, false), &parent, &job.root);
                 }
-                if let Some(found) = found {
-                    for link in found
-                        .check
-                        .iter()
-                        .filter_map(|&i| record.links.get(i as usize))
-                    {
-                        self.queue_link(link, (job.depth + 1, true), &parent, &job.root);
-                    }
-                    if let Some(checker) = self.checker.as_mut() {
-                        checker.page(&mut record, job.check, found.anchors);
-                    }
-                } else if let Some(checker) = self.checker.as_mut() {
-                    checker.page(&mut record, job.check, None);
-                }
+                self.checks(&job, &mut record, &parent, found);
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
             }
@@ -466,30 +456,6 @@ impl Scheduler {
         if self.frontier.push(job) {
             if let (Some(checker), Some(k)) = (self.checker.as_mut(), k) {
                 checker.track(k);
-            }
-        }
-    }
-
-    /// `--resume` in crawl mode: links of pages already written are queued again (the seen-set drops those done).
-    fn requeue_resumed(&mut self, resumed: Vec<Resumed>) {
-        let cfg = self.ctx.cfg.clone();
-        for r in resumed {
-            let Ok(page) = Url::parse(&r.url) else {
-                continue;
-            };
-            if r.depth >= cfg.depth || r.status.is_none() || (r.meta_nofollow && cfg.robots) {
-                continue;
-            }
-            let root = Root::shared(&page);
-            let mut page = page;
-            crate::url::strip_userinfo(&mut page); // a record written before userinfo was stripped
-            let parent: Arc<str> = Arc::from(page.as_str());
-            for link in r
-                .links
-                .iter()
-                .filter(|l| cfg.may_follow(&root.host, l, true))
-            {
-                self.queue_link(link, (r.depth + 1, false), &parent, &root);
             }
         }
     }
