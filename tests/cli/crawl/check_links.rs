@@ -243,3 +243,35 @@ async fn list_input_checks_the_links_of_the_listed_pages() {
     ]);
     assert_eq!(report(&run.stderr), expected, "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn checks_keep_header_scoping_and_the_json_report_is_one_object() {
+    let (a, b) = (
+        Site::start("127.0.0.2").await,
+        Site::start("127.0.0.3").await,
+    );
+    a.html(
+        "/",
+        &[a.url("/inner"), b.url("/ext")].map(|u| link(&u)).concat(),
+    );
+    a.html("/inner", "in");
+    b.route("/ext", vec![Step::new(410, "")]);
+    let flags = args(&["--check-links", "-H", "X-Token: s", "--log-format", "json"]);
+    let run = crawlfish(&flags, &format!("{}\n", a.url("/"))).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(a.methods("/inner"), ["HEAD"]);
+    assert_eq!(a.header("/inner", "x-token").as_deref(), Some("s"));
+    assert_eq!(
+        b.header("/ext", "x-token"),
+        None,
+        "-H goes to the listed origin only"
+    );
+    let last = run.stderr.lines().last().unwrap();
+    let report: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(report["links"]["broken"], 1, "{last}");
+    let on_page = &report["links"]["pages"][a.url("/")];
+    assert_eq!(
+        on_page,
+        &serde_json::json!([{"link": b.url("/ext"), "why": {"status": 410}}])
+    );
+}
