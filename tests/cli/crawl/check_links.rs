@@ -275,3 +275,41 @@ async fn checks_keep_header_scoping_and_the_json_report_is_one_object() {
         &serde_json::json!([{"link": b.url("/ext"), "why": {"status": 410}}])
     );
 }
+
+/// A run cut short (here by `--max-pages`) and resumed checks the links of the pages it had written.
+#[tokio::test]
+async fn resume_checks_the_links_of_pages_already_written() {
+    let (a, b) = (
+        Site::start("127.0.0.2").await,
+        Site::start("127.0.0.3").await,
+    );
+    a.html(
+        "/one",
+        &[a.url("/inner"), b.url("/ext")].map(|u| link(&u)).concat(),
+    );
+    a.html("/inner", "in");
+    b.route("/ext", vec![Step::new(404, "")]);
+    let dir = tempdir("check-links-resume");
+    let out = dir.join("out.jsonl");
+    let out = out.to_str().unwrap();
+    let input = format!("{}\n", a.url("/one"));
+    let first = crawlfish(
+        &args(&["--check-links", "--max-pages", "1", "-o", out]),
+        &input,
+    )
+    .await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_eq!(b.hits("/ext"), 0);
+    let flags = args(&["--check-links", "--resume", "--fields", "url", "-o", out]);
+    let resumed = crawlfish(&flags, &input).await;
+    assert_eq!(resumed.code, Some(1), "{}", resumed.stderr);
+    assert_eq!(
+        (a.hits("/one"), a.methods("/inner"), b.methods("/ext")),
+        (1, vec!["HEAD".into()], vec!["HEAD".into()])
+    );
+    let lines = parse_partial_lines(&std::fs::read_to_string(out).unwrap());
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    let expected = triples(&[(&a.url("/one"), &b.url("/ext"), "404")]);
+    assert_eq!(report(&resumed.stderr), expected, "{}", resumed.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
