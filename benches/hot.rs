@@ -88,6 +88,8 @@ fn benches(c: &mut Criterion) {
         headers: None,
         warc_offset: None,
         meta_nofollow: false,
+        checked: None,
+        missing_fragments: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

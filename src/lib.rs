@@ -43,6 +43,7 @@ pub use net::NetOptions;
 pub use output::OutputOptions;
 pub use output::{Summary, WriterEnd};
 pub use polite::PoliteOptions;
+pub use record::check::{Accept, BadLink, LinkReport, Why};
 pub use record::fields::RECORD_SCHEMA;
 pub use record::{ErrorKind, Record};
 pub use warc::WarcOptions;

@@ -199,7 +199,7 @@ fn open_state(
         None => since::Since::empty(),
     };
     refuse_warc(cfg, warc.as_ref(), &current)?;
-    let keep_links = cfg.crawl.depth > 0;
+    let keep_links = reads_links_back(cfg);
     let out = output::open(
         Some(&current),
         "--state",
@@ -209,6 +209,12 @@ fn open_state(
         warc_end(warc.as_ref()),
     )?;
     Ok((out, Some(Arc::new(since))))
+}
+
+/// Whether a resumed run queues the links of written pages again: in crawl mode, and with `--check-links` (which
+/// checks them at any depth).
+fn reads_links_back(cfg: &Config) -> bool {
+    cfg.crawl.depth > 0 || cfg.crawl.check_links.is_some()
 }
 
 /// stdout or `-o FILE`, and `--since FILE`.
@@ -245,7 +251,7 @@ fn open_plain(
         cfg.output.output.as_deref(),
         "-o",
         cfg.output.resume,
-        cfg.crawl.depth > 0,
+        reads_links_back(cfg),
         inputs,
         warc_end(warc),
     )?;

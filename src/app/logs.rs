@@ -68,8 +68,8 @@ impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
     }
 }
 
-#[cfg(test)]
-/// `s` with every unsafe character escaped (see [`is_unsafe`]).
+/// `s` with every unsafe character escaped (see [`is_unsafe`]): for remote text printed outside a log event (the
+/// `--check-links` report).
 #[must_use]
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

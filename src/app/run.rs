@@ -55,6 +55,8 @@ pub struct Outcome {
     pub other_shards: shard::OtherShards,
     /// `--shard`, as given.
     pub shard: Option<shard::Shard>,
+    /// `--check-links`: the broken links, by the page that holds them.
+    pub links: Option<crate::record::check::LinkReport>,
 }
 
 /// The WARC writer's end: a failure of it is the run's when the JSON writer did not fail first.
@@ -252,5 +254,6 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         input_error: end.input_error,
         other_shards: end.other_shards,
         shard,
+        links: end.links,
     })
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::app::Outcome;
+use crate::record::check::LinkReport;
 
 /// Records with a response (any status): the pages a rate counts.
 fn fetched(o: &Outcome) -> u64 {
@@ -98,4 +99,56 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// `--check-links`' report for people: a head line, then each page that holds a bad link and, indented under it,
+/// each such link and why (`404`, `connect`, `missing fragment`, `not checked: robots_disallowed`). URLs come
+/// from servers (pages, links, fragments), so every one is escaped ([`crate::app::logs::escape`]).
+pub(crate) fn links_line(report: &LinkReport) -> String {
+    use crate::app::logs::escape;
+    let pages = report.pages.len();
+    let mut out = if report.broken == 0 {
+        "crawlfish: no broken links".to_owned()
+    } else {
+        let s = if report.broken == 1 { "" } else { "s" };
+        format!(
+            "crawlfish: {} broken link{s} on {pages} page{}",
+            report.broken,
+            if pages == 1 { "" } else { "s" }
+        )
+    };
+    if report.not_checked > 0 {
+        let _ = write!(out, " · {} not checked", report.not_checked);
+    }
+    if report.fragments_unchecked > 0 {
+        let _ = write!(
+            out,
+            " · {} #fragments not checked (memory caps)",
+            report.fragments_unchecked
+        );
+    }
+    for (page, links) in &report.pages {
+        let _ = write!(out, "\n{}", escape(page));
+        for bad in links {
+            let _ = write!(out, "\n  {} → {}", escape(&bad.link), bad.why);
+        }
+    }
+    if report.unlisted > 0 {
+        let _ = write!(
+            out,
+            "\ncrawlfish: … and {} more not listed",
+            report.unlisted
+        );
+    }
+    out
+}
+
+/// The same report as one JSON object, for `--log-format json`.
+pub(crate) fn links_json(report: &LinkReport) -> serde_json::Value {
+    serde_json::json!({ "links": report })
+}
+
+/// Whether the report has anything to say (so `-q` prints it only then).
+pub(crate) fn links_worth_saying(report: &LinkReport) -> bool {
+    report.broken + report.not_checked + report.fragments_unchecked + report.unlisted > 0
 }

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use crate::app::logs::{JsonSafeStderr, SafeFields};
+use crate::app::logs::{JsonSafe, JsonSafeStderr, SafeFields};
 use crate::cli::LogFormat;
 use crate::output::file::Busy;
 use crate::{Outcome, Signal, WriterEnd};
@@ -84,6 +84,9 @@ pub fn main() -> ExitCode {
                     say(crate::app::summary::line(o));
                 }
             }
+            if o.writer != WriterEnd::BrokenPipe {
+                link_report(o, summary, json_logs);
+            }
         }
         Err(e) => {
             say(format_args!("crawlfish: {e:#}"));
@@ -91,6 +94,25 @@ pub fn main() -> ExitCode {
         }
     }
     exit_code(outcome.as_ref())
+}
+
+/// `--check-links`' report, after the summary. Broken links are the answer a link check is run for, so `-q`
+/// (which keeps errors) does not silence them; it only drops the all-clear line.
+fn link_report(o: &Outcome, summary: bool, json_logs: bool) {
+    let Some(report) = &o.links else {
+        return;
+    };
+    if !summary && !crate::app::summary::links_worth_saying(report) {
+        return;
+    }
+    if json_logs {
+        // Server text in JSON: DEL, C1 controls and bidirectional overrides escaped as in JSON logs.
+        let mut err = JsonSafe(std::io::stderr());
+        let line = crate::app::summary::links_json(report);
+        let _ = std::io::Write::write_fmt(&mut err, format_args!("{line}\n"));
+    } else {
+        say(crate::app::summary::links_line(report));
+    }
 }
 
 /// What the first signal prints (unless -q).
@@ -128,7 +150,13 @@ fn exit_code(outcome: Result<&Outcome, &anyhow::Error>) -> ExitCode {
         // A failed write (disk full …): the job itself is broken.
         (None, WriterEnd::Failed(_)) => ExitCode::from(2),
         (None, WriterEnd::Drained) if o.input_error.is_some() => ExitCode::from(2),
-        (None, WriterEnd::Drained) if o.summary.failed > 0 => ExitCode::from(1),
+        // --check-links: 1 for a broken link (a failed listed URL included), whatever else the records say.
+        (None, WriterEnd::Drained) if o.links.as_ref().is_some_and(|l| l.broken > 0) => {
+            ExitCode::from(1)
+        }
+        (None, WriterEnd::Drained) if o.links.is_none() && o.summary.failed > 0 => {
+            ExitCode::from(1)
+        }
         // The reader went away (`| head -1`): like ripgrep, a normal and quiet end.
         (None, WriterEnd::Drained | WriterEnd::BrokenPipe) => ExitCode::SUCCESS,
     }

@@ -197,6 +197,18 @@ pub struct Cli {
     #[arg(long)]
     pub no_links: bool,
 
+    /// Check links: each link found that is not followed is requested once (HEAD, GET if HEAD is refused;
+    /// never parsed), #fragments are looked up in the target page's anchors, broken links are listed by page
+    /// on stderr (even with -q), and the exit code is 1 only for a broken link
+    #[arg(long)]
+    pub check_links: bool,
+
+    /// With --check-links: the statuses that count as OK (ranges A..B and single statuses, comma-separated;
+    /// redirects are followed and the final status counts)
+    #[arg(long, value_name = "LIST", default_value = crate::record::check::DEFAULT_ACCEPT,
+          requires = "check_links", value_parser = crate::record::check::Accept::parse)]
+    pub accept: crate::record::check::Accept,
+
     /// Also queue the URLs of each listed host's sitemaps (robots.txt Sitemap: lines, else /sitemap.xml)
     #[arg(long)]
     pub sitemap: bool,

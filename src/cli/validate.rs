@@ -120,6 +120,7 @@ impl Cli {
             robots: !self.ignore_robots,
             sitemap: self.sitemap,
             archive: false,
+            check_links: self.check_links.then(|| self.accept.clone()),
         })
     }
 
@@ -214,8 +215,14 @@ impl Cli {
         // Any -o FILE may be resumed (or read by --since) later, if only because the run died: it keeps what
         // --resume reads even when this run was not started with --resume, so a --fields run is never lost.
         let resumable = self.resume || self.state.is_some() || output.is_some();
+        // --check-links reads a written page's links back on --resume at any depth (to check them).
+        let links_read = if self.check_links {
+            self.depth.max(1)
+        } else {
+            self.depth
+        };
         let fields = Fields::parse(self.fields.as_deref(), self.no_links)?
-            .map(|f| f.forced(resumable, read_back, self.depth, self.warc.is_some()));
+            .map(|f| f.forced(resumable, read_back, links_read, self.warc.is_some()));
         let warc = match &self.warc {
             Some(path) if path.as_os_str() == STDOUT_NAME => {
                 bail!("--warc needs a FILE (stdout carries the records)")

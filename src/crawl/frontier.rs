@@ -25,6 +25,8 @@ pub(crate) struct Job {
     pub parent: Option<Arc<str>>,
     /// The listed URL this job descends from: the reference for `--scope`, the origin `-H` goes to.
     pub root: Arc<Root>,
+    /// `--check-links`: only check the URL (HEAD, never parsed), a link the crawl does not follow.
+    pub check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +328,7 @@ mod tests {
             host,
             depth,
             parent: None,
+            check: false,
         }
     }
 

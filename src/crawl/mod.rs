@@ -7,6 +7,7 @@
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
 pub(crate) mod frontier;
+mod links;
 #[cfg(test)]
 mod model;
 mod scheduler;
@@ -17,6 +18,7 @@ pub(crate) mod visit;
 use regex::Regex;
 
 use crate::html::Extractor;
+use crate::record::check::Accept;
 use crate::url::shard::Shard;
 use crate::url::Scope;
 
@@ -61,6 +63,8 @@ pub struct CrawlOptions {
     pub sitemap: bool,
     /// `--warc`: records wait for their `warc_offset`.
     pub archive: bool,
+    /// `--check-links` (with `--accept`'s statuses): links not followed are checked, fragments too.
+    pub check_links: Option<Accept>,
 }
 
 impl Default for CrawlOptions {
@@ -80,6 +84,7 @@ impl Default for CrawlOptions {
             robots: true,
             sitemap: false,
             archive: false,
+            check_links: None,
         }
     }
 }
@@ -90,6 +95,13 @@ impl CrawlOptions {
         (followable || self.follow_nofollow)
             && crate::url::host_of(link).is_some_and(|host| self.scope.allows(root, host))
             && (self.include.is_empty() || self.include.iter().any(|r| r.is_match(link)))
+            && !self.exclude.iter().any(|r| r.is_match(link))
+    }
+
+    /// Whether `--check-links` checks a link the crawl does not follow: `--include`/`--exclude` say which links
+    /// the user cares about, and hold for checks too.
+    pub(crate) fn may_check(&self, link: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(link)))
             && !self.exclude.iter().any(|r| r.is_match(link))
     }
 }

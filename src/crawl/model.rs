@@ -186,6 +186,7 @@ impl Visit for Model {
             TaskOutcome::Page {
                 record: Box::new(record),
                 follow,
+                found: None,
             }
         }
         .boxed()

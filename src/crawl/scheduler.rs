@@ -24,16 +24,21 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::crawl::frontier::{Frontier, Job};
-use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
+use crate::crawl::links::Checker;
+use crate::crawl::task::{Found, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::input::{InputEvent, Seed};
 use crate::output::since::Since;
 use crate::output::{Progress, Resumed};
+use crate::record::check::LinkReport;
 use crate::record::{cut, ErrorKind, Record};
 use crate::url::host_key;
 use crate::url::key::key;
 use crate::url::scope::Root;
 use crate::url::shard::OtherShards;
+
+// `--check-links`' part of the loop, and `--resume`'s requeueing (which checks too).
+mod checks;
 
 /// Ready URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
 /// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
@@ -63,6 +68,8 @@ pub(crate) struct CrawlEnd {
     pub input_error: Option<String>,
     /// `--shard`: what was left to the other shards.
     pub other_shards: OtherShards,
+    /// `--check-links`: the broken links, by page.
+    pub links: Option<LinkReport>,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -106,6 +113,8 @@ struct Scheduler {
     low_water: usize,
     /// `--shard`: what was left to the other shards.
     other_shards: OtherShards,
+    /// `--check-links`: who links what, fragments asked, the report.
+    checker: Option<Checker>,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -120,6 +129,7 @@ pub(crate) async fn crawl(
 ) -> CrawlEnd {
     let mut s = Scheduler {
         low_water: (ctx.cfg.concurrency * 4).max(256),
+        checker: ctx.cfg.check_links.clone().map(Checker::new),
         semaphore: Arc::new(Semaphore::new(ctx.cfg.concurrency)),
         ctx,
         frontier,
@@ -184,6 +194,7 @@ pub(crate) async fn crawl(
         }
     }
     end.other_shards = s.other_shards;
+    end.links = s.checker.map(Checker::finish);
     end
 }
 
@@ -321,12 +332,13 @@ impl Scheduler {
                         root: root.clone(),
                     });
                 }
-                self.frontier.push(Job {
+                self.push(Job {
                     url,
                     host,
                     depth: 0,
                     parent: None,
                     root,
+                    check: false,
                 });
             }
         }
@@ -340,11 +352,12 @@ impl Scheduler {
         match (self.running.remove(&id), outcome) {
             (Some(Running::Page(job)), outcome) => {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
-                let (record, follow) = page_outcome(&job, outcome);
+                let (mut record, follow, found) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
                 for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
-                    self.queue_link(link, job.depth + 1, &parent, &job.root);
+                    self.queue_link(link, (job.depth + 1, false), &parent, &job.root);
                 }
+                self.checks(&job, &mut record, &parent, found);
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
             }
@@ -391,8 +404,14 @@ impl Scheduler {
 
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
     /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
-    /// enters, so the frontier only ever holds this shard's URLs.
-    fn queue_link(&mut self, link: &str, depth: u32, parent: &Arc<str>, root: &Arc<Root>) {
+    /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`).
+    fn queue_link(
+        &mut self,
+        link: &str,
+        (depth, check): (u32, bool),
+        parent: &Arc<str>,
+        root: &Arc<Root>,
+    ) {
         let k = key(link);
         if !self.frontier.first_sight(k) {
             return;
@@ -410,42 +429,33 @@ impl Scheduler {
                 depth,
                 parent: Some(parent.clone()),
                 root: root.clone(),
+                check,
             };
             self.frontier.enqueue(job, k);
+            if let Some(checker) = self.checker.as_mut() {
+                checker.track(k);
+            }
         }
     }
 
     fn push_at(&mut self, url: Url, depth: u32, parent: Option<Arc<str>>, root: Arc<Root>) {
         let host: Arc<str> = host_key(&url).into();
-        self.frontier.push(Job {
+        self.push(Job {
             url,
             host,
             depth,
             parent,
             root,
+            check: false,
         });
     }
 
-    /// `--resume` in crawl mode: links of pages already written are queued again (the seen-set drops those done).
-    fn requeue_resumed(&mut self, resumed: Vec<Resumed>) {
-        let cfg = self.ctx.cfg.clone();
-        for r in resumed {
-            let Ok(page) = Url::parse(&r.url) else {
-                continue;
-            };
-            if r.depth >= cfg.depth || r.status.is_none() || (r.meta_nofollow && cfg.robots) {
-                continue;
-            }
-            let root = Root::shared(&page);
-            let mut page = page;
-            crate::url::strip_userinfo(&mut page); // a record written before userinfo was stripped
-            let parent: Arc<str> = Arc::from(page.as_str());
-            for link in r
-                .links
-                .iter()
-                .filter(|l| cfg.may_follow(&root.host, l, true))
-            {
-                self.queue_link(link, r.depth + 1, &parent, &root);
+    /// Queues a listed or sitemap URL (the frontier drops it when seen); `--check-links` tracks it.
+    fn push(&mut self, job: Job) {
+        let k = self.checker.is_some().then(|| key(job.url.as_str()));
+        if self.frontier.push(job) {
+            if let (Some(checker), Some(k)) = (self.checker.as_mut(), k) {
+                checker.track(k);
             }
         }
     }
@@ -458,20 +468,29 @@ impl Scheduler {
             // With --warc every record carries the field: null when no response was archived.
             record.warc_offset.get_or_insert(None);
         }
+        if let Some(checker) = self.checker.as_mut() {
+            record.checked.get_or_insert(false);
+            checker.written(&record);
+        }
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }
     }
 }
 
-/// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
-/// the wrong outcome still gets its one record.
+/// The record for a finished page task, the indices of its links to follow, and what `--check-links` needs. A
+/// task that panicked or returned the wrong outcome still gets its one record.
 fn page_outcome(
     job: &Job,
     outcome: Result<TaskOutcome, tokio::task::JoinError>,
-) -> (Record, Vec<u32>) {
-    if let Ok(TaskOutcome::Page { record, follow }) = outcome {
-        return (*record, follow);
+) -> (Record, Vec<u32>, Option<Box<Found>>) {
+    if let Ok(TaskOutcome::Page {
+        record,
+        follow,
+        found,
+    }) = outcome
+    {
+        return (*record, follow, found);
     }
     let msg = match outcome {
         Err(e) => format!("internal error while fetching: {e}"),
@@ -479,5 +498,5 @@ fn page_outcome(
     };
     let parent = job.parent.as_deref().map(str::to_owned);
     let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
-    (record, Vec::new())
+    (record, Vec::new(), None)
 }

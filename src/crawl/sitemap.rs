@@ -19,6 +19,7 @@ use quick_xml::NsReader;
 use url::{Origin, Url};
 
 use crate::crawl::task::{SitemapTask, TaskOutcome};
+use crate::net::request_log::Method;
 use crate::polite::{Follow, Polite};
 use crate::url::scope::Root;
 
@@ -278,7 +279,9 @@ async fn read(polite: &Polite, url: &Url, root: Arc<Root>, top: bool, max: u64) 
         sitemap: sitemap.clone(),
         urls: Vec::new(),
     };
-    let ex = polite.get(url, &root, Follow::SameOrigin, max, None).await;
+    let ex = polite
+        .get(url, &root, Follow::SameOrigin, max, None, Method::Get)
+        .await;
     let body = match ex.result {
         Ok(r) if (200..300).contains(&r.status) => r.body,
         Ok(r) => {

@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use url::Url;
 
 use crate::crawl::frontier::Job;
+use crate::html::scan::anchors::Anchors;
 use crate::record::Record;
 use crate::url::scope::Root;
 
@@ -31,6 +32,15 @@ pub(crate) enum SitemapTask {
     },
 }
 
+/// What `--check-links` needs from a page beyond its record.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// Indices into `record.links` of the links to check (HEAD, never parsed): those not followed.
+    pub check: Vec<u32>,
+    /// The page's anchors and `#fragment` links; `None` when it was not parsed (not HTML, a 304 carried over).
+    pub anchors: Option<Anchors>,
+}
+
 /// What a task found.
 #[derive(Debug)]
 pub(crate) enum TaskOutcome {
@@ -38,6 +48,8 @@ pub(crate) enum TaskOutcome {
         record: Box<Record>,
         /// Indices into `record.links` of the links a crawl may follow.
         follow: Vec<u32>,
+        /// With `--check-links`: what the link checker needs from the page.
+        found: Option<Box<Found>>,
     },
     /// Sitemap files to read next (`top`: listed by robots.txt or the default; else an index's children).
     SitemapFiles {

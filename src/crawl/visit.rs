@@ -15,10 +15,12 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::crawl::frontier::Job;
-use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
+use crate::crawl::task::{Found, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
+use crate::html::scan::anchors::Anchors;
 use crate::html::{self, Page};
 use crate::net::fetch::Response;
+use crate::net::request_log::Method;
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
 use crate::polite::{Follow, Polite};
 use crate::record::{now_rfc3339, ErrorKind, FetchError, Record, RecordError, Redirect};
@@ -70,9 +72,13 @@ async fn visit(
     let cond = since.and_then(|s| s.conditional(job.url.as_str()));
     // Only a 304 to a conditional request is "not modified"; an unsolicited one is just a 304.
     let asked = cond.is_some();
-    let ex = polite
-        .get(&job.url, &job.root, follow, cfg.max_body, cond)
-        .await;
+    let ex = if job.check {
+        polite.check(&job.url, &job.root, cfg.max_body).await
+    } else {
+        polite
+            .get(&job.url, &job.root, follow, cfg.max_body, cond, Method::Get)
+            .await
+    };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let exchange = TripFacts {
         fetched_at,
@@ -80,12 +86,13 @@ async fn visit(
         attempts: ex.attempts,
         redirects: ex.redirects,
     };
-    let mut resp = match ex.result {
+    let resp = match ex.result {
         Ok(r) => r,
         Err(e) => {
             return TaskOutcome::Page {
                 record: failed_record(job, parent, &e, ex.received, exchange),
                 follow: Vec::new(),
+                found: None,
             };
         }
     };
@@ -97,6 +104,18 @@ async fn visit(
             return not_modified(cfg, job, parent, resp, carried, exchange);
         }
     }
+    read_page(cfg, job, parent, resp, exchange).await
+}
+
+/// A response's record, its body parsed when it is a page (not a redirect stub, not a `--check-links` check), and
+/// what the crawl does next with its links.
+async fn read_page(
+    cfg: &Arc<CrawlOptions>,
+    job: Job,
+    parent: Option<String>,
+    mut resp: Response,
+    exchange: TripFacts,
+) -> TaskOutcome {
     let bytes = resp.body.len() as u64;
     // Hashed once here, over the body as kept, rather than chunk by chunk in `fetch.rs`: the same cost (the
     // body is in cache either way) and robots.txt, sitemap and redirect bodies are not hashed at all.
@@ -105,16 +124,17 @@ async fn visit(
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
     let body = std::mem::take(&mut resp.body);
-    let (page, parse_error) = if !is_redirect && html::is_html(resp.content_type.as_deref(), &body)
-    {
+    let parse = !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &body);
+    let (page, anchors, parse_error) = if parse {
         parse_body(cfg, body, resp.content_type.as_deref(), &resp.final_url).await
     } else {
-        (Page::default(), None)
+        (Page::default(), None, None)
     };
     let followable = &page.followable;
     let follow = follow_list(cfg, &job, &page.links, page.meta_nofollow, |i| {
         followable.get(i).copied().unwrap_or(false)
     });
+    let found = found(cfg, &page.links, &follow, anchors);
     let content = Content {
         bytes,
         title: page.title,
@@ -129,7 +149,29 @@ async fn visit(
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
         follow,
+        found,
     }
+}
+
+/// With `--check-links`: the links to check (those not followed that `--include`/`--exclude` let through) and
+/// the page's anchors when it was parsed.
+fn found(
+    cfg: &CrawlOptions,
+    links: &[String],
+    follow: &[u32],
+    anchors: Option<Anchors>,
+) -> Option<Box<Found>> {
+    cfg.check_links.as_ref()?;
+    let mut followed = follow.iter().peekable();
+    let check = (0..links.len())
+        .filter(|&i| {
+            // `follow` is in ascending order: one walk along it.
+            let is_followed = followed.next_if(|&&f| f as usize == i).is_some();
+            !is_followed && cfg.may_check(&links[i])
+        })
+        .map(|i| i as u32)
+        .collect();
+    Some(Box::new(Found { check, anchors }))
 }
 
 /// The facts of a URL's trip through the polite path that its record reports.
@@ -205,6 +247,9 @@ fn response_record(
         headers: resp.headers,
         warc_offset: resp.warc_offset.map(Some),
         meta_nofollow: content.meta_nofollow,
+        // The scheduler fills these in under --check-links (it knows the job and the fragments asked).
+        checked: None,
+        missing_fragments: None,
     })
 }
 
@@ -262,6 +307,7 @@ fn not_modified(
     exchange: TripFacts,
 ) -> TaskOutcome {
     let follow = follow_list(cfg, &job, &carried.links, carried.meta_nofollow, |_| true);
+    let found = found(cfg, &carried.links, &follow, None);
     resp.etag = resp.etag.or(carried.etag);
     resp.last_modified = resp.last_modified.or(carried.last_modified);
     let content = Content {
@@ -276,6 +322,7 @@ fn not_modified(
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
         follow,
+        found,
     }
 }
 
@@ -284,20 +331,29 @@ async fn parse_body(
     body: Vec<u8>,
     content_type: Option<&str>,
     url: &Url,
-) -> (Page, Option<RecordError>) {
+) -> (Page, Option<Anchors>, Option<RecordError>) {
+    let anchors = cfg.check_links.is_some();
     if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
-        return (parse_sync(&body, content_type, url, &[]), None);
+        let (page, found) = parse_sync(&body, content_type, url, &[], anchors);
+        return (page, found, None);
     }
     // The blocking pool needs owned data: copies are made only on this (rare) path.
     let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
     let joined = tokio::task::spawn_blocking(move || {
-        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
+        parse_sync(
+            &body,
+            content_type.as_deref(),
+            &url,
+            &cfg.extractors,
+            anchors,
+        )
     })
     .await;
     match joined {
-        Ok(page) => (page, None),
+        Ok((page, found)) => (page, found, None),
         Err(e) => (
             Page::default(),
+            None,
             Some(RecordError {
                 kind: ErrorKind::Other,
                 message: format!("parser failed: {e}"),
@@ -311,6 +367,13 @@ fn parse_sync(
     content_type: Option<&str>,
     url: &Url,
     extractors: &[html::Extractor],
-) -> Page {
-    html::parse_page(&html::decode(body, content_type), url, extractors)
+    anchors: bool,
+) -> (Page, Option<Anchors>) {
+    let text = html::decode(body, content_type);
+    let page = html::parse_page(&text, url, extractors);
+    // Only under --check-links: a second pass, so a run without it pays nothing.
+    (
+        page,
+        anchors.then(|| crate::html::scan::anchors::anchors(&text, url)),
+    )
 }

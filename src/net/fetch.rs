@@ -32,6 +32,7 @@ use crate::net::cookies::Jar;
 use crate::net::dns::guard::{Guard, Guarded};
 use crate::net::dns::Resolver;
 use crate::net::proxy::ClientOptions;
+use crate::net::request_log::Method;
 use crate::net::NetOptions;
 use crate::record::FetchError;
 use crate::record::Headers;
@@ -170,9 +171,8 @@ impl Fetcher {
     pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
-        url: &Url,
-        creds: Option<Credentials<'_>>,
-        validators: Option<Validators<'_>>,
+        (url, method): (&Url, Method),
+        (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
         cookie: Option<HeaderValue>,
         deadline: Instant,
     ) -> Result<reqwest::Response, FetchError> {
@@ -182,7 +182,10 @@ impl Fetcher {
             let _ = target.set_username("");
             let _ = target.set_password(None);
         }
-        let mut req = client.get(target);
+        let mut req = match method {
+            Method::Get => client.get(target),
+            Method::Head => client.head(target),
+        };
         let mut cookie = cookie;
         if let Some(c) = creds {
             if !c.headers.is_empty() {

@@ -15,8 +15,6 @@ use crate::record::FetchError;
 
 /// The tracing target of the request log (`RUST_LOG=crawlfish::request=debug` shows only these lines).
 pub(crate) const TARGET: &str = "crawlfish::request";
-/// Every request crawlfish sends is a GET.
-const METHOD: &str = "GET";
 /// What a URL's password is shown as in the request log.
 const PASSWORD_MASK: &str = "***";
 
@@ -49,16 +47,44 @@ impl Purpose {
     }
 }
 
-/// Which request of a URL's chain: its purpose and how many redirects led to it.
+/// The request method: GET, except `--check-links`' HEAD for a link that is only checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+}
+
+impl Method {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// Which request of a URL's chain: its purpose, how many redirects led to it, and its method.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tag {
     pub purpose: Purpose,
     pub hop: usize,
+    pub method: Method,
 }
 
 impl Tag {
+    /// A GET.
     pub(crate) fn new(purpose: Purpose, hop: usize) -> Tag {
-        Tag { purpose, hop }
+        Tag {
+            purpose,
+            hop,
+            method: Method::Get,
+        }
+    }
+
+    #[must_use]
+    pub(crate) fn with_method(mut self, method: Method) -> Tag {
+        self.method = method;
+        self
     }
 }
 
@@ -144,7 +170,7 @@ fn log(p: &Pending, status: Option<StatusCode>, error: Option<&str>) {
     };
     tracing::debug!(
         target: TARGET,
-        method = %METHOD,
+        method = %p.tag.method.as_str(),
         url = %shown,
         status = status.map(|s| s.as_u16()),
         error = error.map(tracing::field::display),

@@ -96,7 +96,13 @@ impl Polite {
         let sent_cookie = cookie.is_some();
         let resp = match self
             .fetcher
-            .send(client, req.url, req.creds, req.validators, cookie, deadline)
+            .send(
+                client,
+                (req.url, req.tag.method),
+                (req.creds, req.validators),
+                cookie,
+                deadline,
+            )
             .await
         {
             Ok(r) => {
@@ -163,7 +169,7 @@ impl Polite {
         let archive = self.archive.as_ref()?;
         Some(Head::of(
             resp,
-            req.url,
+            (req.url, req.tag.method.as_str()),
             &self.cfg.user_agent,
             (req.creds, req.validators),
             cookie,

@@ -36,7 +36,7 @@ use url::Url;
 use crate::net::fetch::{
     backoff_delay, is_retryable_status, Credentials, Fetcher, Response, Validators,
 };
-use crate::net::request_log::{Purpose, Tag};
+use crate::net::request_log::{Method, Purpose, Tag};
 use crate::output::since::Conditional;
 use crate::polite::host::{Host, Hosts, Robots};
 use crate::record::{FetchError, Redirect};
@@ -50,6 +50,8 @@ use exchange::{Broken, ExchangeRequest, Exchanged, Then};
 // One request's send, `-vv` line, capture, read and archive record (`impl Polite`'s `exchange`): the only place
 // these happen, for every request of this path.
 mod exchange;
+// `--check-links`' checks: HEAD, then GET when HEAD is refused (`impl Polite`'s `check`).
+mod check;
 // The address guard's ceiling, literal-address check and class learning (`impl Polite`).
 mod guard;
 // robots.txt fetching (`impl Polite`'s `fetch_robots`), kept apart so this file stays readable.
@@ -217,6 +219,7 @@ impl Polite {
 
     /// Fetches `url` through every rule: robots, backoff, rate limit, retries, redirects (each hop again through
     /// all of them), up to `max_body` bytes of the final body. `cond`'s validators go on the hop to its target.
+    /// Every hop is a `method` request (HEAD only for `--check-links`' checks, [`Polite::check`]).
     pub(crate) async fn get(
         &self,
         url: &Url,
@@ -224,6 +227,7 @@ impl Polite {
         follow: Follow,
         max_body: u64,
         cond: Option<Conditional<'_>>,
+        method: Method,
     ) -> Trip {
         let mut url = url.clone();
         let mut ex = Trip {
@@ -255,7 +259,7 @@ impl Polite {
                 .map(Conditional::validators);
             // Only sitemap files are fetched under `SameOrigin`.
             let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
-            let tag = Tag::new(purpose, ex.redirects.len());
+            let tag = Tag::new(purpose, ex.redirects.len()).with_method(method);
             let (hop, n) = self
                 .hop(&host, (&url, root), (creds, validators), max_body, tag)
                 .await;

@@ -5,6 +5,7 @@
 //!
 //! Must not do I/O or know where a record goes: the writer (`crate::output`) serialises it.
 
+pub(crate) mod check;
 pub(crate) mod fields;
 mod parts;
 
@@ -79,6 +80,15 @@ pub struct Record {
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
     /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
     pub meta_nofollow: bool,
+    /// Present only with `--check-links`: true when this URL was only checked (a link the crawl does not follow:
+    /// HEAD, or GET when HEAD is refused; never parsed), false for a page crawled as usual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<bool>,
+    /// Present only with `--check-links`, on pages whose anchors were read (HTML crawled, not only checked): the
+    /// `#fragments` that links found before this record was written ask of this page and that it has no
+    /// `id`/`<a name>` for, in the order asked (`[]` when none) ([`crate::record::check`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_fragments: Option<Vec<String>>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -379,8 +389,9 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 25] = [
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `checked` and `missing_fragments` only with
+    /// `--check-links`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 27] = [
         "url",
         "final_url",
         "status",
@@ -406,6 +417,8 @@ impl Record {
         "headers",
         "warc_offset",
         "meta_nofollow",
+        "checked",
+        "missing_fragments",
     ];
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
@@ -446,6 +459,8 @@ impl Record {
             headers: None,
             warc_offset: None,
             meta_nofollow: false,
+            checked: None,
+            missing_fragments: None,
         }
     }
 

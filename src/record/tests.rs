@@ -14,10 +14,16 @@ fn kinds_serialise_snake_case() {
 fn record_fields_in_contract_order() {
     let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
     let json = serde_json::to_string(&r).unwrap();
-    // The optional fields (`extract`, `change`, `headers`, `warc_offset`) are absent here.
-    let order = Record::FIELDS
-        .iter()
-        .filter(|f| !["extract", "change", "headers", "warc_offset"].contains(f));
+    // The optional fields are absent here.
+    let optional = [
+        "extract",
+        "change",
+        "headers",
+        "warc_offset",
+        "checked",
+        "missing_fragments",
+    ];
+    let order = Record::FIELDS.iter().filter(|f| !optional.contains(f));
     let mut last = 0;
     for key in order {
         let at = json.find(&format!("\"{key}\":")).unwrap();
@@ -25,14 +31,16 @@ fn record_fields_in_contract_order() {
         last = at;
     }
     assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
-    assert!(!json.contains("warc"));
+    assert!(!json.contains("warc") && !json.contains("checked") && !json.contains("fragments"));
     let mut r = r;
     r.change = Some(Change::New);
     r.warc_offset = Some(Some(7));
+    r.checked = Some(true);
+    r.missing_fragments = Some(vec!["a".into()]);
     let json = serde_json::to_string(&r).unwrap();
     assert!(
         json.ends_with(
-            r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false}"#
+            r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false,"checked":true,"missing_fragments":["a"]}"#
         ),
         "{json}"
     );

@@ -152,7 +152,7 @@ impl Head {
     #[must_use]
     pub(crate) fn of(
         resp: &reqwest::Response,
-        url: &Url,
+        (url, method): (&Url, &str),
         user_agent: &str,
         (creds, validators): (Option<Credentials<'_>>, Option<Validators<'_>>),
         cookie: bool,
@@ -168,7 +168,7 @@ impl Head {
         let _ = target.set_username("");
         let _ = target.set_password(None);
         let mut req = format!(
-            "GET {} {sent}\r\n",
+            "{method} {} {sent}\r\n",
             &target[Position::BeforePath..Position::AfterQuery]
         );
         let host = match (target.host_str(), target.port()) {

@@ -1,5 +1,6 @@
 //! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps and `--shard`.
 
+mod check_links;
 mod graph;
 mod redirects;
 mod shard;

@@ -210,7 +210,8 @@ async fn schema_flag_prints_the_published_schema() {
     );
 }
 
-/// A record with every optional field present (`extract`, `change`, `headers`) validates (in `parse_lines`);
+/// A record with every optional field present (`extract`, `change`, `headers`, `warc_offset`, `checked`,
+/// `missing_fragments`) validates (in `parse_lines`);
 /// the same record with one wrong type does not.
 #[tokio::test]
 async fn every_optional_field_validates_and_a_wrong_type_does_not() {
@@ -229,6 +230,7 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             earlier.to_str().unwrap(),
             "--warc",
             warc.to_str().unwrap(),
+            "--check-links",
         ]),
         &format!("{}\n", site.url("/")),
     )
@@ -244,6 +246,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("links", serde_json::json!("x")),
         ("headers", serde_json::json!({"set-cookie": [1]})),
         ("http_version", serde_json::json!("HTTP/2.0")),
+        ("checked", serde_json::json!(null)),
+        ("missing_fragments", serde_json::json!([1])),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();

@@ -74,6 +74,8 @@ struct SiteState {
     /// Path (with query) → answers in order; the last one repeats.
     routes: Mutex<HashMap<String, Vec<Step>>>,
     hits: Mutex<Vec<(String, Instant)>>,
+    /// (path, method) of every request, in order.
+    methods: Mutex<Vec<(String, String)>>,
     /// The request headers of the last request per path.
     headers: Mutex<HashMap<String, axum::http::HeaderMap>>,
     in_flight: AtomicUsize,
@@ -137,6 +139,16 @@ impl Site {
         self.state.hits.lock().unwrap().clone()
     }
 
+    /// The methods of the requests for `path`, in order.
+    pub fn methods(&self, path: &str) -> Vec<String> {
+        let methods = self.state.methods.lock().unwrap();
+        methods
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
     pub fn total_hits(&self) -> usize {
         self.state.hits.lock().unwrap().len()
     }
@@ -169,6 +181,11 @@ async fn handle(State(state): State<Arc<SiteState>>, req: Request) -> Response {
         .lock()
         .unwrap()
         .insert(path.clone(), req.headers().clone());
+    state
+        .methods
+        .lock()
+        .unwrap()
+        .push((path.clone(), req.method().to_string()));
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let step = state
