@@ -119,6 +119,12 @@ impl Cli {
             robots: !self.ignore_robots,
             sitemap: self.sitemap,
             archive: false,
+            frontier_memory: self.frontier_memory,
+            spill_parent: self
+                .spill_dir
+                .clone()
+                .or_else(|| self.state.clone())
+                .unwrap_or_else(std::env::temp_dir),
         })
     }
 

@@ -11,8 +11,11 @@ pub(crate) mod frontier;
 mod model;
 mod scheduler;
 pub(crate) mod sitemap;
+pub(crate) mod spill;
 pub(crate) mod task;
 pub(crate) mod visit;
+
+use std::path::PathBuf;
 
 use regex::Regex;
 
@@ -28,6 +31,8 @@ pub(crate) const DEFAULT_CONCURRENCY: u32 = 64;
 pub(crate) const DEFAULT_PER_HOST: u32 = 4;
 /// `--max-body`'s default: body bytes kept per page (10 MiB).
 pub(crate) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// `--frontier-memory`'s default: queued jobs held in memory before they spill to disk (64 MiB, ~270,000 URLs).
+pub(crate) const DEFAULT_FRONTIER_MEMORY: u64 = 64 * 1024 * 1024;
 
 /// What the crawl engine is built with: how wide, how deep, which links, what to extract.
 #[derive(Debug, Clone)]
@@ -61,6 +66,10 @@ pub struct CrawlOptions {
     pub sitemap: bool,
     /// `--warc`: records wait for their `warc_offset`.
     pub archive: bool,
+    /// `--frontier-memory`: bytes of queued jobs kept in memory; past it they go to the spill directory.
+    pub frontier_memory: u64,
+    /// Where the spill directory is made (`--spill-dir`, else `--state DIR`, else the system's temp dir).
+    pub spill_parent: PathBuf,
 }
 
 impl Default for CrawlOptions {
@@ -80,6 +89,8 @@ impl Default for CrawlOptions {
             robots: true,
             sitemap: false,
             archive: false,
+            frontier_memory: DEFAULT_FRONTIER_MEMORY,
+            spill_parent: std::env::temp_dir(),
         }
     }
 }

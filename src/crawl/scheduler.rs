@@ -63,6 +63,8 @@ pub(crate) struct CrawlEnd {
     pub input_error: Option<String>,
     /// `--shard`: what was left to the other shards.
     pub other_shards: OtherShards,
+    /// The frontier's spill failed (disk full, a damaged segment): the run stopped dispatching.
+    pub spill_error: Option<String>,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -106,6 +108,8 @@ struct Scheduler {
     low_water: usize,
     /// `--shard`: what was left to the other shards.
     other_shards: OtherShards,
+    /// The frontier's spill failed: nothing more is dispatched or read; tasks in flight finish and are written.
+    spill_error: Option<String>,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -134,13 +138,15 @@ pub(crate) async fn crawl(
         input_open: true,
         grace: None,
         other_shards: OtherShards::default(),
+        spill_error: None,
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
     loop {
         // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
         let mut starved = false;
-        if s.grace.is_none() && !s.output_closed {
+        s.check_spill();
+        if s.grace.is_none() && !s.output_closed && s.spill_error.is_none() {
             starved = s.dispatch();
         }
         let queued = u64::try_from(s.frontier.queued()).unwrap_or(u64::MAX);
@@ -149,7 +155,8 @@ pub(crate) async fn crawl(
             && (s.frontier.is_finished()
                 || s.budget_spent()
                 || s.grace.is_some()
-                || s.output_closed)
+                || s.output_closed
+                || s.spill_error.is_some())
         {
             break;
         }
@@ -184,6 +191,20 @@ pub(crate) async fn crawl(
         }
     }
     end.other_shards = s.other_shards;
+    end.spill_error = s.spill_error;
+    let (seen, seen_bytes) = s.frontier.seen_size();
+    tracing::debug!("seen-set: {seen} URLs in {seen_bytes} bytes");
+    if let Some(spill) = s.frontier.spill().filter(|sp| sp.spilled > 0) {
+        tracing::info!(
+            "frontier spill: {} jobs, {} bytes written ({:.1} bytes a job) in {}",
+            spill.spilled,
+            spill.written,
+            spill.written as f64 / spill.spilled as f64,
+            spill
+                .dir()
+                .map_or_else(String::new, |d| d.display().to_string())
+        );
+    }
     end
 }
 
@@ -202,6 +223,16 @@ impl Scheduler {
             .is_some_and(|max| self.dispatched >= max)
     }
 
+    /// Takes the frontier's first spill failure: logged once, and the run winds down.
+    fn check_spill(&mut self) {
+        if let Some(msg) = self.frontier.take_failure() {
+            if self.spill_error.is_none() {
+                tracing::error!("{msg}");
+                self.spill_error = Some(msg);
+            }
+        }
+    }
+
     fn close_input(&mut self) {
         self.input_open = false;
         self.frontier.close_input();
@@ -211,7 +242,11 @@ impl Scheduler {
     /// global slot idles for want of a ready host, and always when nothing is in flight. URLs parked behind the
     /// breadth-first level do not count: they cannot go until level 0 closes, and only the input's end closes it.
     fn wants_input(&self, starved: bool) -> bool {
-        if !self.input_open || self.grace.is_some() || self.budget_spent() {
+        if !self.input_open
+            || self.grace.is_some()
+            || self.budget_spent()
+            || self.spill_error.is_some()
+        {
             return false;
         }
         let ready = self.frontier.queued_ready();
