@@ -148,6 +148,8 @@ pub(crate) async fn crawl(
         s.check_spill();
         if s.grace.is_none() && !s.output_closed && s.spill_error.is_none() {
             starved = s.dispatch();
+            // A refill that failed leaves nothing to dispatch: the failure, not a stall, ends the run.
+            s.check_spill();
         }
         let queued = u64::try_from(s.frontier.queued()).unwrap_or(u64::MAX);
         s.ctx.progress.queued.store(queued, Ordering::Relaxed);

@@ -220,7 +220,7 @@ impl Frontier {
         match spill.push(&job) {
             Ok(()) => None,
             Err(e) => {
-                self.failure = Some(format!("spilling the frontier to disk: {e}"));
+                self.failure = Some(format!("the frontier's spill to disk failed: {e}"));
                 Some(job)
             }
         }
@@ -284,7 +284,7 @@ impl Frontier {
         };
         match spill.take(self.level, REFILL_BATCH) {
             Ok(jobs) => jobs.into_iter().for_each(|j| self.place(j)),
-            Err(e) => self.failure = Some(format!("reading the frontier's spill back: {e}")),
+            Err(e) => self.failure = Some(format!("the frontier's spill to disk failed on reading back: {e}")),
         }
     }
 

@@ -4,3 +4,4 @@ mod graph;
 mod redirects;
 mod shard;
 mod sitemap;
+mod spill;
