@@ -53,7 +53,7 @@ async fn serve(State(site): State<Arc<Site>>, req: Request) -> Response {
     if path == "/" {
         body.push_str("root</title></head><body>");
         for i in 0..site.hubs {
-            let _ = write!(body, "<a href=\"/h{i}\">hub {i}</a>\n");
+            let _ = writeln!(body, "<a href=\"/h{i}\">hub {i}</a>");
         }
         return html(body + "</body></html>");
     }
@@ -68,7 +68,7 @@ async fn serve(State(site): State<Arc<Site>>, req: Request) -> Response {
         (Some(h), None) if h < site.hubs => {
             let _ = write!(body, "hub {h}</title></head><body>");
             for j in 0..site.leaves {
-                let _ = write!(body, "<a href=\"/h{h}/l{j}\">{j}</a>\n");
+                let _ = writeln!(body, "<a href=\"/h{h}/l{j}\">{j}</a>");
             }
             html(body + "</body></html>")
         }

@@ -194,19 +194,7 @@ pub(crate) async fn crawl(
     }
     end.other_shards = s.other_shards;
     end.spill_error = s.spill_error;
-    let (seen, seen_bytes) = s.frontier.seen_size();
-    tracing::debug!("seen-set: {seen} URLs in {seen_bytes} bytes");
-    if let Some(spill) = s.frontier.spill().filter(|sp| sp.spilled > 0) {
-        tracing::info!(
-            "frontier spill: {} jobs, {} bytes written ({:.1} bytes a job) in {}",
-            spill.spilled,
-            spill.written,
-            spill.written as f64 / spill.spilled as f64,
-            spill
-                .dir()
-                .map_or_else(String::new, |d| d.display().to_string())
-        );
-    }
+    s.frontier.log_sizes();
     end
 }
 

@@ -149,13 +149,25 @@ impl Frontier {
         self.failure.take()
     }
 
-    /// URLs in the seen-set and its bytes, for the run's report.
-    #[must_use]
-    pub(crate) fn seen_size(&self) -> (usize, usize) {
-        (self.seen.len(), self.seen.bytes())
+    /// Logs the seen-set's size (`-vv`) and what was spilled (`-v`), for the run's report.
+    pub(crate) fn log_sizes(&self) {
+        let (seen, bytes) = (self.seen.len(), self.seen.bytes());
+        tracing::debug!("seen-set: {seen} URLs in {bytes} bytes");
+        if let Some(spill) = self.spill.as_ref().filter(|sp| sp.spilled > 0) {
+            tracing::info!(
+                "frontier spill: {} jobs, {} bytes written ({:.1} bytes a job) in {}",
+                spill.spilled,
+                spill.written,
+                spill.written as f64 / spill.spilled as f64,
+                spill
+                    .dir()
+                    .map_or_else(String::new, |d| d.display().to_string())
+            );
+        }
     }
 
-    /// The spill, for the run's report.
+    /// The spill, for tests.
+    #[cfg(test)]
     #[must_use]
     pub(crate) fn spill(&self) -> Option<&Spill> {
         self.spill.as_ref()
@@ -284,7 +296,11 @@ impl Frontier {
         };
         match spill.take(self.level, REFILL_BATCH) {
             Ok(jobs) => jobs.into_iter().for_each(|j| self.place(j)),
-            Err(e) => self.failure = Some(format!("the frontier's spill to disk failed on reading back: {e}")),
+            Err(e) => {
+                self.failure = Some(format!(
+                    "the frontier's spill to disk failed on reading back: {e}"
+                ));
+            }
         }
     }
 

@@ -122,7 +122,10 @@ async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("the frontier's spill to disk failed"), "{stderr}");
+    assert!(
+        stderr.contains("the frontier's spill to disk failed"),
+        "{stderr}"
+    );
     assert!(stderr.contains("File too large"), "{stderr}");
     let text = String::from_utf8(out.stdout).unwrap();
     let records = parse_lines(&text);
