@@ -7,6 +7,7 @@
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
 pub(crate) mod frontier;
+pub(crate) mod job;
 #[cfg(test)]
 mod model;
 mod scheduler;

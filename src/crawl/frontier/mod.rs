@@ -18,11 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use url::Url;
-
 use crate::crawl::spill::Spill;
 use crate::url::key::{key, KeyHasher, SeenSet};
-use crate::url::scope::Root;
 use crate::url::seen::Seen;
 
 /// Jobs moved from the spill into the per-host queues at once. 8,192 jobs are ~2 MB in memory, and a refill's
@@ -32,16 +29,7 @@ const REFILL_BATCH: usize = 8_192;
 /// its queue slot. Measured: 1 M queued leaves of 40-byte URLs took ~300 MB RSS on main, seen-set included.
 const JOB_BYTES: usize = 200;
 
-/// A URL waiting for (or given to) a fetch.
-#[derive(Debug, Clone)]
-pub(crate) struct Job {
-    pub url: Url,
-    pub host: Arc<str>,
-    pub depth: u32,
-    pub parent: Option<Arc<str>>,
-    /// The listed URL this job descends from: the reference for `--scope`, the origin `-H` goes to.
-    pub root: Arc<Root>,
-}
+pub(crate) use crate::crawl::job::Job;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {

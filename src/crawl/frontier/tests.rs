@@ -1,6 +1,8 @@
 //! The frontier's unit tests: levels, fairness, limits, and the spill's read-back.
 
 use super::*;
+use crate::url::scope::Root;
+use url::Url;
 
 fn job(url: &str, depth: u32) -> Job {
     let url = Url::parse(url).unwrap();

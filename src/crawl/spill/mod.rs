@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::crawl::frontier::Job;
+use crate::crawl::job::Job;
 use crate::url::host_key;
 use crate::url::scope::Root;
 use segment::{SegReader, SegWriter};
