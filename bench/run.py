@@ -28,6 +28,11 @@ Workloads
        records, peak RSS <= 80 MB, wall <= 2x fetch_only, robots.txt asked once a host (the server counts)
   W2H  link-heavy crawl (default on): the W2 site with ~200 links a page and 1 % of pages of 1-2 MB
        (`bench_site --links 200 --big-permille 10` on 127.0.0.51-54:8091): peak RSS <= 100 MB
+  W6S  a big crawl (default on): `bench/hub_site.rs` on 127.0.0.61:8096, 1 root -> 1,000 hubs -> 1,000,000 leaves
+       (generated per request), `--depth 2 -c 64 -r 0 --per-host 64 --no-links`: the frontier spills past
+       --frontier-memory (64MiB). Printed: pages/s and peak RSS against the same crawl held in memory
+       (`--frontier-memory 100GiB`), and the spill's disk bytes a URL. Targets: pages/s >= 70 % of in-memory
+  W6   (on demand: --workloads W6) the same with 10,000 hubs: 10,000,000 leaves. Target: peak RSS <= 200 MB
   MODEL the scheduler's model test, long: CRAWLFISH_MODEL_CASES=500 (release), random graphs against BFS
 
   --baseline BIN runs another crawlfish binary interleaved with this one in W1 and W2 (e.g. the previous
@@ -121,7 +126,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--pages", type=int, default=5000, help="pages per host (4 hosts)")
-    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S,W4,W2H")
+    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S,W4,W2H,W6S")
     ap.add_argument("--out", default="/tmp/crawlfish-bench")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--baseline", help="another crawlfish binary to run interleaved in W1 and W2")
@@ -225,6 +230,10 @@ def bench(a):
         many_hosts_workload(cf, fetch, a)
     if "W2H" in todo:
         link_heavy_workload(cf, a)
+    if "W6S" in todo:
+        hub_workload(cf, a, 1_000, "W6S")
+    if "W6" in todo:
+        hub_workload(cf, a, 10_000, "W6")
     if "MODEL" in todo:
         t = time.perf_counter()
         env = dict(os.environ, CRAWLFISH_MODEL_CASES="500")
@@ -303,6 +312,32 @@ def many_hosts_workload(cf, fetch, a):
               f"peak RSS {max(r['rss_mb'] for r in cf_runs):.1f} MB (target <= 80); "
               f"robots.txt requests {max(r['robots'] for r in cf_runs)} (hosts {W4_HOSTS}); "
               f"'Too many open files': {any(r['emfile'] for r in cf_runs)}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def hub_workload(cf, a, hubs, label):
+    """W6S/W6: 1 root, `hubs` hubs of 1,000 leaves; the spilled crawl, and (W6S) the same held in memory."""
+    out = os.path.join(a.out, label.lower())
+    server = start_server([os.path.join(RELEASE, "examples", "hub_site"), "--hubs", str(hubs), "--leaves", "1000",
+                           "--out", out])
+    pages = 1 + hubs + hubs * 1000
+    base = (f"{shlex.quote(cf)} -v -c 64 -r 0 --per-host 64 --ignore-robots --depth 2 --no-links "
+            f"-o {out}/{label}.jsonl {out}/roots.txt")
+    cmds = [("spilled", base)]
+    if label == "W6S":
+        cmds.append(("in memory", f"{base} --frontier-memory 100GiB"))
+    try:
+        for name, cmd in cmds:
+            r = timed(cmd)
+            with open(f"{out}/{label}.jsonl") as f:
+                records = sum(1 for _ in f)
+            spill = re.search(r"frontier spill: (\d+) jobs, (\d+) bytes", r["stderr"])
+            disk = f"{int(spill.group(2)) / int(spill.group(1)):.1f} disk bytes a spilled URL ({spill.group(1)} " \
+                   f"spilled)" if spill else "nothing spilled"
+            print(f"\n{label} {name}: {records:,} records (target {pages:,}), exit {r['code']}, wall {r['wall']:.1f} s, "
+                  f"{records / r['wall']:,.0f} pages/s, peak RSS {r['rss_mb']:.1f} MB, {disk}")
     finally:
         server.terminate()
         server.wait()

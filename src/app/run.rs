@@ -210,7 +210,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     let bar_stop = CancellationToken::new();
     let watcher = watch(&cfg, progress.clone(), started, bar_stop.clone());
 
-    let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done);
+    let spill = crawl::spill::Spill::new(cfg.crawl.spill_parent.clone());
+    let frontier = frontier::Frontier::new(cfg.crawl.per_host, out.done)
+        .with_spill(cfg.crawl.frontier_memory, spill);
     let budget = fetcher.budget().clone();
     let meter = metrics.as_ref().map(metrics::Running::meter);
     let ctx = engine(&cfg, fetcher, archive, since, progress, meter);
@@ -232,7 +234,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
             crawl.await
         }
     };
-    let complete = signal.is_none() && end.input_error.is_none();
+    // A failed spill (disk full) ends the run like a failed input: exit 2, every record so far written.
+    let input_error = end.input_error.or(end.spill_error);
+    let complete = signal.is_none() && input_error.is_none();
     let (summary, mut writer) = finish(written, warc_done, state, complete).await;
     let saved = cookies::save(&cfg, jar.as_ref(), complete && writer == WriterEnd::Drained);
     if let (Err(e), false) = (saved, matches!(writer, WriterEnd::Failed(_))) {
@@ -251,7 +255,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         elapsed: started.elapsed(),
         signal,
         writer,
-        input_error: end.input_error,
+        input_error,
         other_shards: end.other_shards,
         shard,
         links: end.links,

@@ -121,6 +121,12 @@ impl Cli {
             sitemap: self.sitemap,
             archive: false,
             check_links: self.check_links.then(|| self.accept.clone()),
+            frontier_memory: self.frontier_memory,
+            spill_parent: self
+                .spill_dir
+                .clone()
+                .or_else(|| self.state.clone())
+                .unwrap_or_else(std::env::temp_dir),
         })
     }
 

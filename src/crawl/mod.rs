@@ -8,12 +8,16 @@
 
 pub(crate) mod frontier;
 mod links;
+pub(crate) mod job;
 #[cfg(test)]
 mod model;
 mod scheduler;
 pub(crate) mod sitemap;
+pub(crate) mod spill;
 pub(crate) mod task;
 pub(crate) mod visit;
+
+use std::path::PathBuf;
 
 use regex::Regex;
 
@@ -30,6 +34,8 @@ pub(crate) const DEFAULT_CONCURRENCY: u32 = 64;
 pub(crate) const DEFAULT_PER_HOST: u32 = 4;
 /// `--max-body`'s default: body bytes kept per page (10 MiB).
 pub(crate) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// `--frontier-memory`'s default: queued jobs held in memory before they spill to disk (64 MiB, ~270,000 URLs).
+pub(crate) const DEFAULT_FRONTIER_MEMORY: u64 = 64 * 1024 * 1024;
 
 /// What the crawl engine is built with: how wide, how deep, which links, what to extract.
 #[derive(Debug, Clone)]
@@ -65,6 +71,10 @@ pub struct CrawlOptions {
     pub archive: bool,
     /// `--check-links` (with `--accept`'s statuses): links not followed are checked, fragments too.
     pub check_links: Option<Accept>,
+    /// `--frontier-memory`: bytes of queued jobs kept in memory; past it they go to the spill directory.
+    pub frontier_memory: u64,
+    /// Where the spill directory is made (`--spill-dir`, else `--state DIR`, else the system's temp dir).
+    pub spill_parent: PathBuf,
 }
 
 impl Default for CrawlOptions {
@@ -85,6 +95,8 @@ impl Default for CrawlOptions {
             sitemap: false,
             archive: false,
             check_links: None,
+            frontier_memory: DEFAULT_FRONTIER_MEMORY,
+            spill_parent: std::env::temp_dir(),
         }
     }
 }

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::crawl::frontier::{Frontier, Job};
+use crate::crawl::spill::Spill;
 use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::crawl::{crawl, Ctx};
@@ -197,6 +198,11 @@ impl Visit for Model {
     }
 }
 
+/// The case's `--frontier-memory`: none for odd seeds, else 0 to 6,000 bytes (0 to ~25 jobs in memory).
+fn spill_budget(seed: u64) -> Option<u64> {
+    seed.is_multiple_of(2).then_some((seed / 2 % 7) * 1_000)
+}
+
 /// Runs one case through the real scheduler and checks it against the model. `Err` says what broke.
 fn run_case(c: &Case) -> Result<(), String> {
     let graph = Arc::new(Graph::new(c));
@@ -252,6 +258,12 @@ fn run_case(c: &Case) -> Result<(), String> {
             out
         });
         let frontier = Frontier::new(c.per_host, SeenSet::default());
+        // Half the cases run with a frontier of a few jobs in memory, the rest on disk: the spill must keep
+        // breadth-first order, exactly-once and the limits (budget 0 spills every job).
+        let frontier = match spill_budget(c.seed) {
+            Some(budget) => frontier.with_spill(budget, Spill::new(std::env::temp_dir())),
+            None => frontier,
+        };
         let run = crawl(
             ctx,
             seed_rx,
@@ -378,6 +390,27 @@ fn scheduler_matches_breadth_first_search() {
     });
     if let Err(e) = result {
         panic!("{e}");
+    }
+}
+
+/// A crawl wider than its frontier's memory: every level past the first mostly on disk, one and many hosts.
+#[test]
+fn spilled_frontier_matches_breadth_first_search() {
+    for (hosts, seed) in [(1, 4), (3, 6), (7, 8)] {
+        let c = Case {
+            listed: 20,
+            extra: 3_000,
+            hosts,
+            max_links: 12,
+            depth: 4,
+            per_host: 3,
+            concurrency: 8,
+            max_pages: None,
+            shard: None,
+            seed,
+        };
+        assert!(spill_budget(c.seed).is_some());
+        run_case(&c).unwrap();
     }
 }
 

@@ -70,6 +70,8 @@ pub(crate) struct CrawlEnd {
     pub other_shards: OtherShards,
     /// `--check-links`: the broken links, by page.
     pub links: Option<LinkReport>,
+    /// The frontier's spill failed (disk full, a damaged segment): the run stopped dispatching.
+    pub spill_error: Option<String>,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -115,6 +117,8 @@ struct Scheduler {
     other_shards: OtherShards,
     /// `--check-links`: who links what, fragments asked, the report.
     checker: Option<Checker>,
+    /// The frontier's spill failed: nothing more is dispatched or read; tasks in flight finish and are written.
+    spill_error: Option<String>,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -144,14 +148,18 @@ pub(crate) async fn crawl(
         input_open: true,
         grace: None,
         other_shards: OtherShards::default(),
+        spill_error: None,
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
     loop {
         // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
         let mut starved = false;
-        if s.grace.is_none() && !s.output_closed {
+        s.check_spill();
+        if s.grace.is_none() && !s.output_closed && s.spill_error.is_none() {
             starved = s.dispatch();
+            // A refill that failed leaves nothing to dispatch: the failure, not a stall, ends the run.
+            s.check_spill();
         }
         let queued = u64::try_from(s.frontier.queued()).unwrap_or(u64::MAX);
         s.ctx.progress.queued.store(queued, Ordering::Relaxed);
@@ -159,7 +167,8 @@ pub(crate) async fn crawl(
             && (s.frontier.is_finished()
                 || s.budget_spent()
                 || s.grace.is_some()
-                || s.output_closed)
+                || s.output_closed
+                || s.spill_error.is_some())
         {
             break;
         }
@@ -195,6 +204,8 @@ pub(crate) async fn crawl(
     }
     end.other_shards = s.other_shards;
     end.links = s.checker.map(Checker::finish);
+    end.spill_error = s.spill_error;
+    s.frontier.log_sizes();
     end
 }
 
@@ -213,6 +224,16 @@ impl Scheduler {
             .is_some_and(|max| self.dispatched >= max)
     }
 
+    /// Takes the frontier's first spill failure: logged once, and the run winds down.
+    fn check_spill(&mut self) {
+        if let Some(msg) = self.frontier.take_failure() {
+            if self.spill_error.is_none() {
+                tracing::error!("{msg}");
+                self.spill_error = Some(msg);
+            }
+        }
+    }
+
     fn close_input(&mut self) {
         self.input_open = false;
         self.frontier.close_input();
@@ -222,7 +243,11 @@ impl Scheduler {
     /// global slot idles for want of a ready host, and always when nothing is in flight. URLs parked behind the
     /// breadth-first level do not count: they cannot go until level 0 closes, and only the input's end closes it.
     fn wants_input(&self, starved: bool) -> bool {
-        if !self.input_open || self.grace.is_some() || self.budget_spent() {
+        if !self.input_open
+            || self.grace.is_some()
+            || self.budget_spent()
+            || self.spill_error.is_some()
+        {
             return false;
         }
         let ready = self.frontier.queued_ready();

@@ -8,6 +8,7 @@
 pub(crate) mod address;
 pub(crate) mod key;
 pub(crate) mod scope;
+pub(crate) mod seen;
 pub(crate) mod shard;
 
 use url::Url;

@@ -5,3 +5,4 @@ mod graph;
 mod redirects;
 mod shard;
 mod sitemap;
+mod spill;
