@@ -7,6 +7,7 @@
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
 pub(crate) mod frontier;
+pub(crate) mod render;
 #[cfg(test)]
 mod model;
 mod scheduler;
@@ -61,6 +62,10 @@ pub struct CrawlOptions {
     pub sitemap: bool,
     /// `--warc`: records wait for their `warc_offset`.
     pub archive: bool,
+    /// `--render` other than `never`: every record carries `rendered` and `render_ms`.
+    pub render: bool,
+    /// `--screenshot`: every record carries `screenshot`.
+    pub screenshot: bool,
 }
 
 impl Default for CrawlOptions {
@@ -80,6 +85,8 @@ impl Default for CrawlOptions {
             robots: true,
             sitemap: false,
             archive: false,
+            render: false,
+            screenshot: false,
         }
     }
 }

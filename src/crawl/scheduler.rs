@@ -458,6 +458,14 @@ impl Scheduler {
             // With --warc every record carries the field: null when no response was archived.
             record.warc_offset.get_or_insert(None);
         }
+        if self.ctx.cfg.render {
+            // With --render every record says whether it was rendered; with --screenshot, where its picture is.
+            record.rendered.get_or_insert(false);
+            record.render_ms.get_or_insert(None);
+            if self.ctx.cfg.screenshot {
+                record.screenshot.get_or_insert(None);
+            }
+        }
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }

@@ -5,6 +5,7 @@
 
 mod nesting;
 mod page;
+pub(crate) mod shell;
 pub(crate) mod scan;
 pub(crate) mod select;
 

@@ -29,6 +29,8 @@ pub(crate) enum Purpose {
     Sitemap,
     /// A host's robots.txt.
     Robots,
+    /// A request a rendered page made (`--render`).
+    Render,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::Page => "page",
             Purpose::Sitemap => "sitemap",
             Purpose::Robots => "robots",
+            Purpose::Render => "render",
         }
     }
 }

@@ -79,6 +79,19 @@ pub struct Record {
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
     /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
     pub meta_nofollow: bool,
+    /// Present only with `--render`: the page was rendered by the browser (its title, links and extract come
+    /// from the rendered DOM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<bool>,
+    /// Present only with `--render`: milliseconds the rendering took (tab opened to DOM read), null when the
+    /// page was not rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)] // absent without --render, null for a page not rendered
+    pub render_ms: Option<Option<u64>>,
+    /// Present only with `--screenshot DIR`: the page's PNG, relative to DIR; null when not rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)] // absent without --screenshot, null for a page not rendered
+    pub screenshot: Option<Option<String>>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -131,11 +144,14 @@ pub enum ErrorKind {
     BlockedAddress,
     /// Anything else.
     Other,
+    /// `--render`: the browser failed on the page twice (crashed, or would not load it); the record keeps what
+    /// the fetched HTML said.
+    Render,
 }
 
 impl ErrorKind {
     /// Every kind, in the order the README table lists them.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidUrl,
         ErrorKind::Dns,
         ErrorKind::Connect,
@@ -146,6 +162,7 @@ impl ErrorKind {
         ErrorKind::RobotsDisallowed,
         ErrorKind::BlockedAddress,
         ErrorKind::Other,
+        ErrorKind::Render,
     ];
 
     /// The kind as it appears in records: `snake_case`.
@@ -162,6 +179,7 @@ impl ErrorKind {
             ErrorKind::RobotsDisallowed => "robots_disallowed",
             ErrorKind::BlockedAddress => "blocked_address",
             ErrorKind::Other => "other",
+            ErrorKind::Render => "render",
         }
     }
 
@@ -380,7 +398,7 @@ pub fn now_rfc3339() -> String {
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
     /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 25] = [
+    pub const FIELDS: [&'static str; 28] = [
         "url",
         "final_url",
         "status",
@@ -406,6 +424,9 @@ impl Record {
         "headers",
         "warc_offset",
         "meta_nofollow",
+        "rendered",
+        "render_ms",
+        "screenshot",
     ];
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
@@ -446,6 +467,9 @@ impl Record {
             headers: None,
             warc_offset: None,
             meta_nofollow: false,
+            rendered: None,
+            render_ms: None,
+            screenshot: None,
         }
     }
 
