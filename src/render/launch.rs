@@ -19,7 +19,8 @@ const LAUNCH_DEADLINE: Duration = Duration::from_secs(30);
 /// would fetch on its own (updates, safe browsing, metrics, sync, pings, QUIC). Anything it still asks for is
 /// intercepted and answered through the polite path; the dead proxy is the backstop for a request that would
 /// slip past the interception (a popup's, say): it cannot connect anywhere.
-const SWITCHES: [&str; 24] = [
+/// Every tab renders as if in front: a background tab's timers would be throttled to one a second.
+const SWITCHES: [&str; 27] = [
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
@@ -40,6 +41,9 @@ const SWITCHES: [&str; 24] = [
     "--disable-client-side-phishing-detection",
     "--disable-dev-shm-usage",
     "--mute-audio",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
     "--hide-scrollbars",
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
