@@ -88,6 +88,9 @@ fn benches(c: &mut Criterion) {
         headers: None,
         warc_offset: None,
         meta_nofollow: false,
+        rendered: None,
+        render_ms: None,
+        screenshot: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

@@ -269,7 +269,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", conflicts_with = "browser_ws")]
     pub browser: Option<PathBuf>,
 
-    /// With --render: use the already running browser at this DevTools address instead of launching one
+    /// With --render: use the already running browser at this ws:// debugging address instead of launching one
     #[arg(long, value_name = "URL")]
     pub browser_ws: Option<String>,
 

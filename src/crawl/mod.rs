@@ -7,9 +7,9 @@
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
 pub(crate) mod frontier;
-pub(crate) mod render;
 #[cfg(test)]
 mod model;
+pub(crate) mod render;
 mod scheduler;
 pub(crate) mod sitemap;
 pub(crate) mod task;

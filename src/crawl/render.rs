@@ -82,11 +82,39 @@ async fn render_once(
     let cfg = renderer.options();
     let mut tab = renderer.open().await?;
     let started = Instant::now();
+    let late = load(&mut tab, polite, root, doc, max_body, renderer, started).await?;
+    let html = tab
+        .eval("document.documentElement ? document.documentElement.outerHTML : ''")
+        .await?;
+    let html = html.as_str().unwrap_or_default().to_owned();
+    let screenshot = match &cfg.screenshot {
+        Some(dir) => Some(screenshot(&tab, dir, doc.final_url.as_str()).await?),
+        None => None,
+    };
+    drop(tab);
+    Ok(Rendered {
+        html,
+        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        screenshot,
+        late,
+    })
+}
+
+/// Answers the page's requests until it is ready or the deadline passes; `Some` says it was the deadline.
+async fn load(
+    tab: &mut Tab,
+    polite: &Polite,
+    root: &Arc<Root>,
+    doc: &Response,
+    max_body: u64,
+    renderer: &Renderer,
+    started: Instant,
+) -> Result<Option<String>, String> {
+    let cfg = renderer.options();
     let deadline = started + cfg.timeout;
-    let mut nav = Some(Box::pin(tab.start(
-        "Page.navigate",
-        json!({"url": doc.final_url.as_str()}),
-    )));
+    let mut nav = Some(Box::pin(
+        tab.start("Page.navigate", &json!({"url": doc.final_url.as_str()})),
+    ));
     let mut fetches: FuturesUnordered<_> = FuturesUnordered::new();
     let mut load = Load {
         inflight: 0,
@@ -108,7 +136,7 @@ async fn render_once(
             ev = tab.next() => {
                 match ev? {
                     TabEvent::Paused(p) => {
-                        if let Some(f) = answer(&tab, &mut load, p, doc, renderer) {
+                        if let Some(f) = answer(tab, &mut load, p, doc, renderer) {
                             let (polite, root) = (polite.clone(), root.clone());
                             load.inflight += 1;
                             fetches.push(async move {
@@ -131,32 +159,18 @@ async fn render_once(
                 load.last = Instant::now();
             }
             Some(done) = fetches.next(), if !fetches.is_empty() => {
-                deliver(&tab, done);
+                deliver(tab, done);
                 load.inflight -= 1;
                 load.last = Instant::now();
             }
             _ = tick.tick() => {
-                if ready(&tab, &load, cfg.wait.as_deref()).await? {
+                if ready(tab, &load, cfg.wait.as_deref()).await? {
                     break None;
                 }
             }
         }
     };
-    let html = tab
-        .eval("document.documentElement ? document.documentElement.outerHTML : ''")
-        .await?;
-    let html = html.as_str().unwrap_or_default().to_owned();
-    let screenshot = match &cfg.screenshot {
-        Some(dir) => Some(screenshot(&tab, dir, doc.final_url.as_str()).await?),
-        None => None,
-    };
-    drop(tab);
-    Ok(Rendered {
-        html,
-        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        screenshot,
-        late,
-    })
+    Ok(late)
 }
 
 /// Whether the page is ready: `--render-wait`'s selector matches, or (without it) the network has been idle
@@ -167,10 +181,7 @@ async fn ready(tab: &Tab, load: &Load, wait: Option<&str>) -> Result<bool, Strin
     }
     match wait {
         Some(css) => {
-            let expr = format!(
-                "!!document.querySelector({})",
-                serde_json::Value::from(css)
-            );
+            let expr = format!("!!document.querySelector({})", serde_json::Value::from(css));
             Ok(tab.eval(&expr).await?.as_bool().unwrap_or(false))
         }
         None => Ok(load.loaded && load.inflight == 0 && load.last.elapsed() >= IDLE),
@@ -216,7 +227,10 @@ fn answer(
 fn deliver(tab: &Tab, (id, result): Answer) {
     match result {
         Ok(resp) => {
-            let ct = resp.content_type.as_deref().unwrap_or("application/octet-stream");
+            let ct = resp
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream");
             tab.fulfill(&id, resp.status, &[("Content-Type", ct)], &resp.body);
         }
         Err(e) => {
@@ -234,7 +248,7 @@ fn deliver(tab: &Tab, (id, result): Answer) {
 
 async fn screenshot(tab: &Tab, dir: &std::path::Path, url: &str) -> Result<String, String> {
     let shot = tab
-        .call("Page.captureScreenshot", json!({"format": "png"}))
+        .call("Page.captureScreenshot", &json!({"format": "png"}))
         .await?;
     let data = shot["data"].as_str().unwrap_or_default();
     crate::render::save_screenshot(dir, url, data)

@@ -110,32 +110,7 @@ async fn visit(
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
     let html = !is_redirect && html::is_html(resp.content_type.as_deref(), &resp.body);
-    let rendered = match renderer {
-        Some(r) if html && (200..300).contains(&resp.status) => {
-            render_page(r, polite, &job, &resp, cfg.max_body).await
-        }
-        _ => None,
-    };
-    let body = std::mem::take(&mut resp.body);
-    let (page, parse_error, render) = match rendered {
-        Some(Ok(r)) => {
-            // The rendered DOM takes the fetched body's path: the same parse, as UTF-8.
-            let (page, error) = parse_body(cfg, r.html.into_bytes(), Some(RENDERED_TYPE), &resp.final_url).await;
-            (page, error, Some((r.ms, r.screenshot)))
-        }
-        failed => {
-            let (page, error) = if html {
-                parse_body(cfg, body, resp.content_type.as_deref(), &resp.final_url).await
-            } else {
-                (Page::default(), None)
-            };
-            let render_error = failed.and_then(Result::err).map(|message| RecordError {
-                kind: ErrorKind::Render,
-                message,
-            });
-            (page, render_error.or(error), None)
-        }
-    };
+    let (page, parse_error, render) = read_page(polite, cfg, renderer, &job, &mut resp, html).await;
     let followable = &page.followable;
     let follow = follow_list(cfg, &job, &page.links, page.meta_nofollow, |i| {
         followable.get(i).copied().unwrap_or(false)
@@ -312,6 +287,46 @@ fn not_modified(
     }
 }
 
+/// The page a response says: its body parsed, or, when `--render` renders it, the rendered DOM parsed the same
+/// way (a rendering that failed twice leaves the body's parse with error kind `render`). Takes the body.
+async fn read_page(
+    polite: &Polite,
+    cfg: &Arc<CrawlOptions>,
+    renderer: Option<&Renderer>,
+    job: &Job,
+    resp: &mut Response,
+    html: bool,
+) -> (Page, Option<RecordError>, Option<(u64, Option<String>)>) {
+    let outcome = match renderer {
+        Some(r) if html && (200..300).contains(&resp.status) => {
+            render_page(r, polite, job, resp, cfg.max_body).await
+        }
+        _ => None,
+    };
+    let body = std::mem::take(&mut resp.body);
+    let url = &resp.final_url;
+    match outcome {
+        Some(Ok(r)) => {
+            // The rendered DOM takes the fetched body's path: the same parse, as UTF-8.
+            let (page, error) =
+                parse_body(cfg, r.html.into_bytes(), Some(RENDERED_TYPE), url).await;
+            (page, error, Some((r.ms, r.screenshot)))
+        }
+        failed => {
+            let (page, error) = if html {
+                parse_body(cfg, body, resp.content_type.as_deref(), url).await
+            } else {
+                (Page::default(), None)
+            };
+            let render_error = failed.and_then(Result::err).map(|message| RecordError {
+                kind: ErrorKind::Render,
+                message,
+            });
+            (page, render_error.or(error), None)
+        }
+    }
+}
+
 /// The content type a rendered DOM is parsed as (the browser hands it over as a string).
 const RENDERED_TYPE: &str = "text/html; charset=utf-8";
 
@@ -325,19 +340,21 @@ async fn render_page(
 ) -> Option<Result<crate::crawl::render::Rendered, String>> {
     let wanted = match renderer.options().mode {
         RenderMode::Always => true,
-        RenderMode::Auto => html::shell::is_app_shell(&html::decode(&resp.body, resp.content_type.as_deref())),
+        RenderMode::Auto => {
+            html::shell::is_app_shell(&html::decode(&resp.body, resp.content_type.as_deref()))
+        }
         RenderMode::Never => false,
     };
     if !wanted {
         return None;
     }
-    let rendered = crate::crawl::render::render(renderer, polite, &job.root, resp, max_body).await;
-    if let Ok(r) = &rendered {
+    let done = crate::crawl::render::render(renderer, polite, &job.root, resp, max_body).await;
+    if let Ok(r) = &done {
         if let Some(late) = &r.late {
             tracing::info!(url = %resp.final_url, "--render: {late}");
         }
     }
-    Some(rendered)
+    Some(done)
 }
 
 async fn parse_body(

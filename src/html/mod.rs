@@ -5,8 +5,8 @@
 
 mod nesting;
 mod page;
-pub(crate) mod shell;
 pub(crate) mod scan;
 pub(crate) mod select;
+pub(crate) mod shell;
 
 pub use page::*;

@@ -90,7 +90,8 @@ pub struct Record {
     pub render_ms: Option<Option<u64>>,
     /// Present only with `--screenshot DIR`: the page's PNG, relative to DIR; null when not rendered.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[allow(clippy::option_option)] // absent without --screenshot, null for a page not rendered
+    #[allow(clippy::option_option)]
+    // absent without --screenshot, null for a page not rendered
     pub screenshot: Option<Option<String>>,
 }
 

@@ -1,4 +1,4 @@
-//! A small Chrome DevTools Protocol client over one websocket: numbered calls answered by id, events routed to
+//! A small Chrome `DevTools` Protocol client over one websocket: numbered calls answered by id, events routed to
 //! the session (tab) they belong to. It speaks only JSON; which methods are called is the caller's business
 //! (`tab.rs`). When the socket closes (the browser crashed or was killed), every pending call fails and every
 //! session's event stream ends, so a tab waiting on either learns at once.
@@ -37,7 +37,7 @@ pub(crate) struct Cdp {
 }
 
 impl Cdp {
-    /// Connects to the browser's DevTools websocket (`ws://127.0.0.1:PORT/devtools/browser/ID`).
+    /// Connects to the browser's `DevTools` websocket (`ws://127.0.0.1:PORT/devtools/browser/ID`).
     pub(crate) async fn connect(ws: &str) -> Result<Arc<Cdp>, String> {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_MESSAGE);
@@ -66,8 +66,11 @@ impl Cdp {
             }
             let _ = sink.close().await;
         });
-        let (pending, sessions, closed) =
-            (cdp.pending.clone(), cdp.sessions.clone(), cdp.closed.clone());
+        let (pending, sessions, closed) = (
+            cdp.pending.clone(),
+            cdp.sessions.clone(),
+            cdp.closed.clone(),
+        );
         tokio::spawn(async move {
             while let Some(Ok(m)) = tokio::select! {
                 m = stream.next() => m,
@@ -89,7 +92,7 @@ impl Cdp {
         &self,
         session: Option<&str>,
         method: &str,
-        params: Value,
+        params: &Value,
     ) -> Result<Value, String> {
         self.send(session, method, params).await
     }
@@ -99,7 +102,7 @@ impl Cdp {
         &self,
         session: Option<&str>,
         method: &str,
-        params: Value,
+        params: &Value,
     ) -> impl std::future::Future<Output = Result<Value, String>> + Send + 'static {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -164,7 +167,7 @@ fn route(text: &str, pending: &Pending, sessions: &Sessions) {
                     .and_then(Value::as_str)
                     .unwrap_or("error")
                     .to_owned()),
-                None => Ok(v.get_mut("result").map(Value::take).unwrap_or(Value::Null)),
+                None => Ok(v.get_mut("result").map_or(Value::Null, Value::take)),
             };
             let _ = tx.send(answer);
         }
@@ -172,11 +175,13 @@ fn route(text: &str, pending: &Pending, sessions: &Sessions) {
     }
     let (Some(method), Some(session)) = (
         v.get("method").and_then(Value::as_str).map(str::to_owned),
-        v.get("sessionId").and_then(Value::as_str).map(str::to_owned),
+        v.get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     ) else {
         return;
     };
-    let params = v.get_mut("params").map(Value::take).unwrap_or(Value::Null);
+    let params = v.get_mut("params").map_or(Value::Null, Value::take);
     if let Some(tx) = lock(sessions).get(&session) {
         let _ = tx.send(Event { method, params });
     }

@@ -4,15 +4,15 @@
 //! dropped: at the end of a run, on a signal, on a panic's unwinding, on a recycle or a crash.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The names looked for on `PATH` when no `--browser` is given, in order.
 pub(crate) const BROWSER_NAMES: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
 
-/// How long a launched browser has to print its DevTools address.
+/// How long a launched browser has to print its `DevTools` address.
 const LAUNCH_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The switches every launch gets: headless, no sandbox (crawlfish may run as root), and nothing the browser
@@ -52,7 +52,10 @@ const SWITCHES: [&str; 27] = [
 
 /// Finds the browser: `explicit` if given (it must exist), else the first of [`BROWSER_NAMES`] on `path`.
 /// The error says what was looked for and how to install one.
-pub(crate) fn find(explicit: Option<&Path>, path: Option<&std::ffi::OsStr>) -> Result<PathBuf, String> {
+pub(crate) fn find(
+    explicit: Option<&Path>,
+    path: Option<&std::ffi::OsStr>,
+) -> Result<PathBuf, String> {
     if let Some(p) = explicit {
         return if p.is_file() {
             Ok(p.to_owned())
@@ -60,7 +63,9 @@ pub(crate) fn find(explicit: Option<&Path>, path: Option<&std::ffi::OsStr>) -> R
             Err(format!("--browser {}: no such file", p.display()))
         };
     }
-    let dirs: Vec<PathBuf> = path.map(|p| std::env::split_paths(p).collect()).unwrap_or_default();
+    let dirs: Vec<PathBuf> = path
+        .map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default();
     for name in BROWSER_NAMES {
         if let Some(found) = dirs.iter().map(|d| d.join(name)).find(|f| f.is_file()) {
             return Ok(found);
@@ -83,7 +88,7 @@ pub(crate) struct Process {
 }
 
 impl Process {
-    /// Launches `exe` and returns it with its DevTools websocket address (read from its stderr).
+    /// Launches `exe` and returns it with its `DevTools` websocket address (read from its stderr).
     pub(crate) fn launch(exe: &Path) -> Result<(Process, String), String> {
         let profile = std::env::temp_dir().join(format!(
             "crawlfish-browser-{}-{:016x}",
@@ -174,7 +179,10 @@ impl Drop for Process {
 
 /// SIGKILL to the process group led by `pid` (the browser was made its leader at launch).
 fn kill_group(pid: u32) {
-    if let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
 }

@@ -1,9 +1,9 @@
 //! The browser, as an I/O adapter for `--render`: one Chromium/Chrome per run (launched by `launch.rs`, or an
-//! already running one reached with `--browser-ws`), spoken to over the DevTools protocol by a small hand-written
+//! already running one reached with `--browser-ws`), spoken to over the `DevTools` protocol by a small hand-written
 //! client (`cdp.rs`), and tabs (`tab.rs`) with every request they make paused for the caller to answer. At most
 //! `--render-concurrency` tabs at once; the browser is replaced after `--render-recycle` pages and after it died.
 //!
-//! Owns the browser process, its profile, the DevTools connection and the screenshots' files. Must not fetch
+//! Owns the browser process, its profile, the `DevTools` connection and the screenshots' files. Must not fetch
 //! anything nor decide what a paused request gets: the caller answers it through the polite path
 //! (`crate::crawl::render`), so this module imports nothing from `polite` or above.
 
@@ -49,7 +49,7 @@ pub enum RenderMode {
 pub enum Browser {
     /// Launched from this executable.
     Launch(PathBuf),
-    /// Already running, reached at this DevTools websocket address (`--browser-ws`).
+    /// Already running, reached at this `DevTools` websocket address (`--browser-ws`).
     Connect(String),
 }
 
@@ -129,14 +129,13 @@ impl Renderer {
             let usable = current.as_ref().filter(|i| {
                 !i.cdp.is_closed() && i.pages.load(Ordering::Relaxed) < self.cfg.recycle
             });
-            let inst = match usable {
-                Some(i) => i.clone(),
-                None => {
-                    *current = None;
-                    let fresh = Arc::new(self.start().await?);
-                    *current = Some(fresh.clone());
-                    fresh
-                }
+            let inst = if let Some(i) = usable {
+                i.clone()
+            } else {
+                *current = None;
+                let fresh = Arc::new(self.start().await?);
+                *current = Some(fresh.clone());
+                fresh
             };
             inst.pages.fetch_add(1, Ordering::Relaxed);
             inst
@@ -168,7 +167,11 @@ impl Renderer {
 }
 
 /// Writes a screenshot (base64 PNG from the browser) for `url` into `dir`; returns its name relative to `dir`.
-pub(crate) fn save_screenshot(dir: &std::path::Path, url: &str, png_b64: &str) -> Result<String, String> {
+pub(crate) fn save_screenshot(
+    dir: &std::path::Path,
+    url: &str,
+    png_b64: &str,
+) -> Result<String, String> {
     use base64::Engine as _;
     let png = base64::engine::general_purpose::STANDARD
         .decode(png_b64)

@@ -1,4 +1,4 @@
-//! One tab of the browser, attached with its own (flattened) DevTools session: every request it makes is
+//! One tab of the browser, attached with its own (flattened) `DevTools` session: every request it makes is
 //! paused at the request stage (`Fetch.enable` with a pattern for all of them) and reported as [`Paused`];
 //! dialogs (`alert`, `confirm`, `prompt`, `beforeunload`) are dismissed as they open; `window.open` does
 //! nothing. Closed (its target closed) when dropped.
@@ -21,7 +21,7 @@ pub(crate) struct Paused {
     pub(crate) id: String,
     pub(crate) url: String,
     pub(crate) method: String,
-    /// DevTools' resource type: `Document`, `Script`, `Stylesheet`, `Image`, `Font`, `Media`, `XHR`, `Fetch` …
+    /// `DevTools`' resource type: `Document`, `Script`, `Stylesheet`, `Image`, `Font`, `Media`, `XHR`, `Fetch` …
     pub(crate) resource: String,
 }
 
@@ -47,23 +47,26 @@ pub(crate) struct Tab {
 
 impl Tab {
     /// Opens a blank tab in `inst`, attaches to it and pauses all its requests.
-    pub(super) async fn open(inst: Arc<Instance>, permit: OwnedSemaphorePermit) -> Result<Tab, String> {
+    pub(super) async fn open(
+        inst: Arc<Instance>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Tab, String> {
         let cdp = inst.cdp.clone();
         let created = cdp
-            .call(None, "Target.createTarget", json!({"url": "about:blank"}))
+            .call(None, "Target.createTarget", &json!({"url": "about:blank"}))
             .await?;
         let target = str_of(&created, "targetId")?;
         let attached = cdp
             .call(
                 None,
                 "Target.attachToTarget",
-                json!({"targetId": target, "flatten": true}),
+                &json!({"targetId": target, "flatten": true}),
             )
             .await;
         let session = match attached.and_then(|a| str_of(&a, "sessionId")) {
             Ok(s) => s,
             Err(e) => {
-                let _ = cdp.send(None, "Target.closeTarget", json!({"targetId": target}));
+                drop(cdp.send(None, "Target.closeTarget", &json!({"targetId": target})));
                 return Err(e);
             }
         };
@@ -76,19 +79,22 @@ impl Tab {
             _permit: permit,
         };
         let patterns = json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]});
-        tab.call("Fetch.enable", patterns).await?;
-        tab.call("Page.enable", json!({})).await?;
+        tab.call("Fetch.enable", &patterns).await?;
+        tab.call("Page.enable", &json!({})).await?;
         tab.call(
             "Page.addScriptToEvaluateOnNewDocument",
-            json!({"source": NO_POPUPS}),
+            &json!({"source": NO_POPUPS}),
         )
         .await?;
         Ok(tab)
     }
 
     /// Calls `method` on this tab's session.
-    pub(crate) async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        self.inst.cdp.call(Some(&self.session), method, params).await
+    pub(crate) async fn call(&self, method: &str, params: &Value) -> Result<Value, String> {
+        self.inst
+            .cdp
+            .call(Some(&self.session), method, params)
+            .await
     }
 
     /// Starts a call whose answer may be awaited later (e.g. `Page.navigate`, which returns only once the
@@ -96,7 +102,7 @@ impl Tab {
     pub(crate) fn start(
         &self,
         method: &str,
-        params: Value,
+        params: &Value,
     ) -> impl std::future::Future<Output = Result<Value, String>> + Send + 'static {
         self.inst.cdp.send(Some(&self.session), method, params)
     }
@@ -119,7 +125,7 @@ impl Tab {
             }
             "Page.javascriptDialogOpening" => {
                 // Answered without waiting: a dialog blocks the page's scripts until it is.
-                drop(self.start("Page.handleJavaScriptDialog", json!({"accept": true})));
+                drop(self.start("Page.handleJavaScriptDialog", &json!({"accept": true})));
                 TabEvent::Other
             }
             "Page.loadEventFired" => TabEvent::Loaded,
@@ -139,15 +145,15 @@ impl Tab {
         let body = base64::engine::general_purpose::STANDARD.encode(body);
         drop(self.start(
             "Fetch.fulfillRequest",
-            json!({"requestId": id, "responseCode": status, "responseHeaders": headers, "body": body}),
+            &json!({"requestId": id, "responseCode": status, "responseHeaders": headers, "body": body}),
         ));
     }
 
-    /// Fails a paused request (`reason`: a DevTools `Network.ErrorReason` such as `BlockedByClient`).
+    /// Fails a paused request (`reason`: a `DevTools` `Network.ErrorReason` such as `BlockedByClient`).
     pub(crate) fn fail(&self, id: &str, reason: &str) {
         drop(self.start(
             "Fetch.failRequest",
-            json!({"requestId": id, "errorReason": reason}),
+            &json!({"requestId": id, "errorReason": reason}),
         ));
     }
 
@@ -156,7 +162,7 @@ impl Tab {
         let r = self
             .call(
                 "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true}),
+                &json!({"expression": expression, "returnByValue": true}),
             )
             .await?;
         if let Some(e) = r.get("exceptionDetails") {
@@ -169,11 +175,11 @@ impl Tab {
 impl Drop for Tab {
     fn drop(&mut self) {
         self.inst.cdp.forget(&self.session);
-        drop(
-            self.inst
-                .cdp
-                .send(None, "Target.closeTarget", json!({"targetId": self.target})),
-        );
+        drop(self.inst.cdp.send(
+            None,
+            "Target.closeTarget",
+            &json!({"targetId": self.target}),
+        ));
     }
 }
 

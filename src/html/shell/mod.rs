@@ -17,7 +17,15 @@ pub(crate) const MIN_LINKS: usize = 3;
 
 /// The mount points of the common frameworks (React's `create-react-app` and Vite, Vue, Next, Nuxt, Gatsby,
 /// Svelte, Quasar).
-const MOUNTS: [&str; 7] = ["root", "app", "__next", "__nuxt", "___gatsby", "svelte", "q-app"];
+const MOUNTS: [&str; 7] = [
+    "root",
+    "app",
+    "__next",
+    "__nuxt",
+    "___gatsby",
+    "svelte",
+    "q-app",
+];
 /// Elements whose text is not visible.
 const HIDDEN: [&str; 5] = ["head", "script", "style", "noscript", "template"];
 
@@ -51,17 +59,24 @@ fn tags<'a>(lower: &'a str, open: &'a str) -> impl Iterator<Item = &'a str> + 'a
 
 fn empty_mount(lower: &str) -> bool {
     MOUNTS.iter().any(|id| {
-        [format!("id=\"{id}\""), format!("id='{id}'"), format!("id={id}")]
-            .iter()
-            .any(|attr| {
-                lower.match_indices(attr.as_str()).any(|(at, _)| {
-                    let after = &lower[at + attr.len()..];
-                    let next = after.chars().next();
-                    let whole = matches!(next, Some(c) if c.is_ascii_whitespace() || c == '>' || c == '/');
-                    let Some(gt) = after.find('>') else { return false };
-                    whole && after[gt + 1..].trim_start().starts_with("</")
-                })
+        [
+            format!("id=\"{id}\""),
+            format!("id='{id}'"),
+            format!("id={id}"),
+        ]
+        .iter()
+        .any(|attr| {
+            lower.match_indices(attr.as_str()).any(|(at, _)| {
+                let after = &lower[at + attr.len()..];
+                let next = after.chars().next();
+                let whole =
+                    matches!(next, Some(c) if c.is_ascii_whitespace() || c == '>' || c == '/');
+                let Some(gt) = after.find('>') else {
+                    return false;
+                };
+                whole && after[gt + 1..].trim_start().starts_with("</")
             })
+        })
     })
 }
 
@@ -96,7 +111,8 @@ fn visible(lower: &str) -> (usize, usize) {
 /// Whether `s` (at a `<`) opens the element `name`.
 fn opens(s: &str, name: &str) -> bool {
     s.get(1..=name.len()) == Some(name)
-        && s[1 + name.len()..].starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+        && s[1 + name.len()..]
+            .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
 }
 
 fn count(s: &str, space: &mut bool) -> usize {

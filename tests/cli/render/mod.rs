@@ -13,9 +13,7 @@ use std::path::PathBuf;
 pub fn browser(test: &str) -> Option<String> {
     let found = std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
-            .flat_map(|d| {
-                ["chromium", "chromium-browser", "google-chrome"].map(|n| d.join(n))
-            })
+            .flat_map(|d| ["chromium", "chromium-browser", "google-chrome"].map(|n| d.join(n)))
             .find(|f| f.is_file())
     });
     match found {

@@ -27,10 +27,20 @@ async fn without_a_browser_render_is_exit_2_naming_what_was_looked_for() {
     // The test binary's children run with an empty environment: no PATH, so no browser is found.
     let run = crawlfish(&["-q", "--render", "always"], "http://127.0.0.1:9/\n").await;
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    for said in ["chromium", "chromium-browser", "google-chrome", "apt-get install chromium", "--browser"] {
+    for said in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "apt-get install chromium",
+        "--browser",
+    ] {
         assert!(run.stderr.contains(said), "names {said:?}: {}", run.stderr);
     }
-    let run = crawlfish(&["-q", "--render", "auto", "--browser", "/nonexistent/chrome"], "").await;
+    let run = crawlfish(
+        &["-q", "--render", "auto", "--browser", "/nonexistent/chrome"],
+        "",
+    )
+    .await;
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("/nonexistent/chrome"), "{}", run.stderr);
     // Without --render nothing is looked for.
@@ -42,11 +52,21 @@ async fn without_a_browser_render_is_exit_2_naming_what_was_looked_for() {
 fn processes() -> HashMap<u32, (u32, String)> {
     let mut all = HashMap::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
         let name = stat[open + 1..close].to_owned();
-        let ppid = stat[close + 2..].split(' ').nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ppid = stat[close + 2..]
+            .split(' ')
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         all.insert(pid, (ppid, name));
     }
     all
@@ -96,20 +116,38 @@ fn busy_site(site: &Site) {
 #[ignore = "inside a private network namespace only: run by its outer test"]
 async fn inside_cleanup() {
     require_inside();
-    let Some(chromium) = browser("inside_cleanup") else { return };
+    let Some(chromium) = browser("inside_cleanup") else {
+        return;
+    };
     let site = Site::start("127.0.0.1").await;
     busy_site(&site);
     for signal in [None, Some("-INT"), Some("-TERM"), Some("-HUP")] {
         let timeout = if signal.is_none() { "2s" } else { "60s" };
-        let args = ["-q", "-r", "0", "--ignore-robots", "--render", "always", "--browser", &chromium,
-                    "--render-timeout", timeout];
+        let args = [
+            "-q",
+            "-r",
+            "0",
+            "--ignore-robots",
+            "--render",
+            "always",
+            "--browser",
+            &chromium,
+            "--render-timeout",
+            timeout,
+        ];
         let mut child = spawn_with_input(&args, format!("{}\n", site.url("/busy")));
         let pid = child.id().unwrap();
         let ticks = site.hits("/tick");
         // The browser is up and the page is running its script once /tick is asked for.
-        wait_until("the page's polling", Duration::from_secs(30), || site.hits("/tick") > ticks + 2).await;
+        wait_until("the page's polling", Duration::from_secs(30), || {
+            site.hits("/tick") > ticks + 2
+        })
+        .await;
         let browser_pids = descendants(pid);
-        assert!(browser_pids.len() >= 2, "{signal:?}: the browser and its helpers: {browser_pids:?}");
+        assert!(
+            browser_pids.len() >= 2,
+            "{signal:?}: the browser and its helpers: {browser_pids:?}"
+        );
         assert_eq!(profiles(pid).len(), 1, "{signal:?}: one temporary profile");
         if let Some(sig) = signal {
             kill(&child, sig);
@@ -127,8 +165,16 @@ async fn inside_cleanup() {
         while !alive(&browser_pids).is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(alive(&browser_pids), Vec::<u32>::new(), "{signal:?}: browser processes left behind");
-        assert_eq!(profiles(pid), Vec::<String>::new(), "{signal:?}: the profile is removed");
+        assert_eq!(
+            alive(&browser_pids),
+            Vec::<u32>::new(),
+            "{signal:?}: browser processes left behind"
+        );
+        assert_eq!(
+            profiles(pid),
+            Vec::<String>::new(),
+            "{signal:?}: the profile is removed"
+        );
     }
 }
 
@@ -136,24 +182,52 @@ async fn inside_cleanup() {
 #[ignore = "inside a private network namespace only: run by its outer test"]
 async fn inside_crash() {
     require_inside();
-    let Some(chromium) = browser("inside_crash") else { return };
+    let Some(chromium) = browser("inside_crash") else {
+        return;
+    };
     let site = Site::start("127.0.0.1").await;
     busy_site(&site);
-    let args = ["-q", "-r", "0", "--ignore-robots", "--render", "always", "--browser", &chromium,
-                "--render-timeout", "4s", "--render-concurrency", "1"];
+    let args = [
+        "-q",
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--render",
+        "always",
+        "--browser",
+        &chromium,
+        "--render-timeout",
+        "4s",
+        "--render-concurrency",
+        "1",
+    ];
     let child = spawn_with_input(&args, format!("{}\n", site.url("/busy")));
     let pid = child.id().unwrap();
-    wait_until("the page's polling", Duration::from_secs(30), || site.hits("/tick") > 2).await;
+    wait_until("the page's polling", Duration::from_secs(30), || {
+        site.hits("/tick") > 2
+    })
+    .await;
     let leader = *descendants(pid)
         .iter()
         .find(|p| processes().get(p).is_some_and(|(ppid, _)| *ppid == pid))
         .unwrap();
-    std::process::Command::new("kill").args(["-KILL", &leader.to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &leader.to_string()])
+        .status()
+        .unwrap();
     let ticks = site.hits("/tick");
     // The retry runs in a new browser: the page polls again.
-    wait_until("the retried page's polling", Duration::from_secs(30), || site.hits("/tick") > ticks + 2).await;
+    wait_until(
+        "the retried page's polling",
+        Duration::from_secs(30),
+        || site.hits("/tick") > ticks + 2,
+    )
+    .await;
     let out = child.wait_with_output();
-    let out = tokio::time::timeout(Duration::from_secs(30), out).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let records = parse_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(records.len(), 1);
