@@ -20,6 +20,7 @@ macro_rules! inside {
 inside! {
     no_process_of_the_browser_outlives_crawlfish_however_it_ends => inside_cleanup,
     a_crashed_browser_is_replaced_and_its_page_retried => inside_crash,
+    the_browser_is_replaced_after_render_recycle_pages => inside_recycle,
 }
 
 #[tokio::test]
@@ -232,4 +233,50 @@ async fn inside_crash() {
     let records = parse_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["rendered"], true, "{}", records[0]);
+}
+
+#[tokio::test]
+#[ignore = "inside a private network namespace only: run by its outer test"]
+async fn inside_recycle() {
+    require_inside();
+    let Some(chromium) = browser("inside_recycle") else {
+        return;
+    };
+    let site = Site::start("127.0.0.1").await;
+    let input: String = (0..3)
+        .map(|i| {
+            let path = format!("/p{i}");
+            site.html(
+                &path,
+                &format!("<title>static</title><script>document.title = 'p{i}';</script>"),
+            );
+            format!("{}\n", site.url(&path))
+        })
+        .collect();
+    let args = [
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--render",
+        "always",
+        "--browser",
+        &chromium,
+        "--render-recycle",
+        "2",
+        "--render-concurrency",
+        "1",
+    ];
+    let run = crawlfish_env(&args, &input, &[("RUST_LOG", "crawlfish::render=debug")]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.records.iter().all(|r| r["rendered"] == true),
+        "{:?}",
+        run.records
+    );
+    let launches = run.stderr.matches("browser started").count();
+    assert_eq!(
+        launches, 2,
+        "3 pages at --render-recycle 2: two browsers\n{}",
+        run.stderr
+    );
 }
