@@ -72,6 +72,19 @@ struct Load {
     doc_served: bool,
 }
 
+impl Load {
+    fn new(at: Instant) -> Load {
+        Load {
+            inflight: 0,
+            last: at,
+            navigated: false,
+            loaded: false,
+            requests: 0,
+            doc_served: false,
+        }
+    }
+}
+
 async fn render_once(
     renderer: &Renderer,
     polite: &Polite,
@@ -116,22 +129,15 @@ async fn load(
         tab.start("Page.navigate", &json!({"url": doc.final_url.as_str()})),
     ));
     let mut fetches: FuturesUnordered<_> = FuturesUnordered::new();
-    let mut load = Load {
-        inflight: 0,
-        last: started,
-        navigated: false,
-        loaded: false,
-        requests: 0,
-        doc_served: false,
-    };
+    let mut load = Load::new(started);
     let mut tick = tokio::time::interval(TICK);
-    let late = loop {
+    loop {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => {
-                break Some(format!(
+                return Ok(Some(format!(
                     "not ready within {:?} ({} requests in flight); the DOM was read as it stood",
                     cfg.timeout, load.inflight
-                ));
+                )));
             }
             ev = tab.next() => {
                 match ev? {
@@ -165,12 +171,11 @@ async fn load(
             }
             _ = tick.tick() => {
                 if ready(tab, &load, cfg.wait.as_deref()).await? {
-                    break None;
+                    return Ok(None);
                 }
             }
         }
-    };
-    Ok(late)
+    }
 }
 
 /// Whether the page is ready: `--render-wait`'s selector matches, or (without it) the network has been idle
