@@ -14,10 +14,19 @@ fn kinds_serialise_snake_case() {
 fn record_fields_in_contract_order() {
     let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
     let json = serde_json::to_string(&r).unwrap();
-    // The optional fields (`extract`, `change`, `headers`, `warc_offset`) are absent here.
-    let order = Record::FIELDS
-        .iter()
-        .filter(|f| !["extract", "change", "headers", "warc_offset"].contains(f));
+    // The optional fields (`extract`, `change`, `headers`, `warc_offset`, and --render's) are absent here.
+    let order = Record::FIELDS.iter().filter(|f| {
+        ![
+            "extract",
+            "change",
+            "headers",
+            "warc_offset",
+            "rendered",
+            "render_ms",
+            "screenshot",
+        ]
+        .contains(f)
+    });
     let mut last = 0;
     for key in order {
         let at = json.find(&format!("\"{key}\":")).unwrap();
