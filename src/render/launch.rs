@@ -13,7 +13,7 @@ use std::time::Duration;
 pub(crate) const BROWSER_NAMES: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
 
 /// How long a launched browser has to print its `DevTools` address.
-const LAUNCH_DEADLINE: Duration = Duration::from_secs(30);
+const LAUNCH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The switches every launch gets: headless, no sandbox (crawlfish may run as root), and nothing the browser
 /// would fetch on its own (updates, safe browsing, metrics, sync, pings, QUIC). Anything it still asks for is

@@ -140,7 +140,7 @@ async fn inside_cleanup() {
         let pid = child.id().unwrap();
         let ticks = site.hits("/tick");
         // The browser is up and the page is running its script once /tick is asked for.
-        wait_until("the page's polling", Duration::from_secs(30), || {
+        wait_until("the page's polling", Duration::from_secs(90), || {
             site.hits("/tick") > ticks + 2
         })
         .await;
@@ -204,7 +204,7 @@ async fn inside_crash() {
     ];
     let child = spawn_with_input(&args, format!("{}\n", site.url("/busy")));
     let pid = child.id().unwrap();
-    wait_until("the page's polling", Duration::from_secs(30), || {
+    wait_until("the page's polling", Duration::from_secs(90), || {
         site.hits("/tick") > 2
     })
     .await;
@@ -220,7 +220,7 @@ async fn inside_crash() {
     // The retry runs in a new browser: the page polls again.
     wait_until(
         "the retried page's polling",
-        Duration::from_secs(30),
+        Duration::from_secs(90),
         || site.hits("/tick") > ticks + 2,
     )
     .await;
