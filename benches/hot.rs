@@ -90,6 +90,9 @@ fn benches(c: &mut Criterion) {
         meta_nofollow: false,
         checked: None,
         missing_fragments: None,
+        rendered: None,
+        render_ms: None,
+        screenshot: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

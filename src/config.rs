@@ -12,6 +12,7 @@ use crate::crawl::CrawlOptions;
 use crate::net::NetOptions;
 use crate::output::OutputOptions;
 use crate::polite::PoliteOptions;
+use crate::render::RenderOptions;
 use crate::warc::WarcOptions;
 
 /// Everything a run is configured with, validated.
@@ -33,6 +34,8 @@ pub struct Config {
     pub output: OutputOptions,
     /// `--warc FILE`.
     pub warc: Option<WarcOptions>,
+    /// `--render` (auto or always) and its flags; `None` for never.
+    pub render: Option<RenderOptions>,
     /// `--metrics ADDR`: where the Prometheus exposition is served during the run.
     pub metrics: Option<std::net::SocketAddr>,
     /// `--metrics-file FILE`: where it is written, every [`crate::app::metrics::FILE_INTERVAL`] and at exit.
@@ -91,6 +94,7 @@ impl Config {
             crawl,
             output: OutputOptions::default(),
             warc: None,
+            render: None,
             metrics: None,
             metrics_file: None,
         }

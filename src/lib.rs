@@ -28,6 +28,7 @@ mod net;
 mod output;
 mod polite;
 mod record;
+mod render;
 mod robots;
 mod url;
 mod warc;

@@ -102,6 +102,10 @@ fn engine(
         polite,
         cfg: crawl_options.clone(),
         since: since.clone(),
+        renderer: cfg
+            .render
+            .clone()
+            .map(|r| Arc::new(crate::render::Renderer::new(Arc::new(r)))),
     };
     crawl::Ctx {
         cfg: crawl_options,
@@ -190,6 +194,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         held,
     } = run_files::open(&cfg, &inputs)?;
     cookies::load_state(&cfg, jar.as_ref());
+    if let Some(dir) = cfg.render.as_ref().and_then(|r| r.screenshot.as_ref()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--screenshot {}: cannot make the folder", dir.display()))?;
+    }
     let cancel = CancellationToken::new();
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();

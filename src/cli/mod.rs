@@ -292,6 +292,53 @@ pub struct Cli {
     #[arg(long)]
     pub no_cookies: bool,
 
+    /// Render pages in a headless Chromium/Chrome (found on PATH, or --browser, or --browser-ws) before
+    /// reading title, links and --select from the rendered DOM; every request the page makes goes through
+    /// crawlfish (robots.txt, -r, -H scoping, -vv, --warc). auto: only pages that look like an app shell
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = crate::render::RenderMode::Never)]
+    pub render: crate::render::RenderMode,
+
+    /// With --render: the browser to launch (default: chromium, chromium-browser or google-chrome on PATH)
+    #[arg(long, value_name = "PATH", conflicts_with = "browser_ws")]
+    pub browser: Option<PathBuf>,
+
+    /// With --render: use the already running browser at this ws:// debugging address instead of launching one
+    #[arg(long, value_name = "URL")]
+    pub browser_ws: Option<String>,
+
+    /// With --render: fetch images, fonts and media too (by default the page gets an empty 204 for them)
+    #[arg(long)]
+    pub render_assets: bool,
+
+    /// With --render: requests one page may make, the document included; the rest fail
+    #[arg(long, value_name = "N", default_value_t = crate::render::DEFAULT_MAX_REQUESTS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub render_max_requests: u32,
+
+    /// With --render: the page is ready when this CSS selector matches (default: no request in flight for
+    /// 500 ms after the load event)
+    #[arg(long, value_name = "CSS")]
+    pub render_wait: Option<String>,
+
+    /// With --render: deadline of one page's rendering; past it the DOM is read as it stands
+    #[arg(long, value_name = "DURATION", default_value = units::format_duration(crate::render::DEFAULT_TIMEOUT),
+          value_parser = units::parse_duration)]
+    pub render_timeout: Duration,
+
+    /// With --render: browser tabs open at once
+    #[arg(long, value_name = "N", default_value_t = crate::render::DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub render_concurrency: u32,
+
+    /// With --render: pages rendered before the browser is replaced by a fresh one
+    #[arg(long, value_name = "N", default_value_t = crate::render::DEFAULT_RECYCLE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub render_recycle: u64,
+
+    /// With --render: save a PNG of each rendered page in DIR ("screenshot" in its record)
+    #[arg(long, value_name = "DIR")]
+    pub screenshot: Option<PathBuf>,
+
     /// More logs on stderr (-v info, -vv debug: also one line per request); `RUST_LOG` overrides
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,

@@ -20,6 +20,7 @@ use crate::net::NetOptions;
 use crate::output::OutputOptions;
 use crate::polite::PoliteOptions;
 use crate::record::fields::Fields;
+use crate::render::{Browser, RenderMode, RenderOptions};
 use crate::url::address::{AddressRules, Net};
 use crate::warc::WarcOptions;
 
@@ -56,14 +57,18 @@ impl Cli {
             shard: self.shard,
         };
         let stats = self.stats();
+        let render = self.render_options()?;
         Ok(Config {
             files: self.files,
             summary: !self.quiet,
             stats,
             crawl: CrawlOptions {
                 archive: warc.is_some(),
+                render: render.is_some(),
+                screenshot: render.as_ref().is_some_and(|r| r.screenshot.is_some()),
                 ..crawl
             },
+            render,
             net,
             polite,
             output,
@@ -71,6 +76,36 @@ impl Cli {
             metrics: self.metrics,
             metrics_file: self.metrics_file,
         })
+    }
+
+    /// `--render` and its flags; `None` for `never`. The browser is looked for here, so a missing one is a
+    /// usage error (exit 2) before anything is opened.
+    fn render_options(&self) -> Result<Option<RenderOptions>> {
+        if self.render == RenderMode::Never {
+            return Ok(None);
+        }
+        let browser = match &self.browser_ws {
+            Some(ws) if ws.starts_with("ws://") => Browser::Connect(ws.clone()),
+            Some(ws) => bail!("--browser-ws {ws:?}: a DevTools address starts with ws://"),
+            None => Browser::Launch(
+                crate::render::launch::find(
+                    self.browser.as_deref(),
+                    std::env::var_os("PATH").as_deref(),
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
+        };
+        Ok(Some(RenderOptions {
+            mode: self.render,
+            browser,
+            assets: self.render_assets,
+            max_requests: self.render_max_requests,
+            wait: self.render_wait.clone(),
+            timeout: self.render_timeout,
+            concurrency: self.render_concurrency as usize,
+            recycle: self.render_recycle,
+            screenshot: self.screenshot.clone(),
+        }))
     }
 
     /// `--stats-interval`, and its form; `-q` turns it off with the summary (`Config::summary`).
@@ -127,6 +162,8 @@ impl Cli {
                 .clone()
                 .or_else(|| self.state.clone())
                 .unwrap_or_else(std::env::temp_dir),
+            render: false,
+            screenshot: false,
         })
     }
 

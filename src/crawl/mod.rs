@@ -11,6 +11,7 @@ mod links;
 pub(crate) mod job;
 #[cfg(test)]
 mod model;
+pub(crate) mod render;
 mod scheduler;
 pub(crate) mod sitemap;
 pub(crate) mod spill;
@@ -75,6 +76,10 @@ pub struct CrawlOptions {
     pub frontier_memory: u64,
     /// Where the spill directory is made (`--spill-dir`, else `--state DIR`, else the system's temp dir).
     pub spill_parent: PathBuf,
+    /// `--render` other than `never`: every record carries `rendered` and `render_ms`.
+    pub render: bool,
+    /// `--screenshot`: every record carries `screenshot`.
+    pub screenshot: bool,
 }
 
 impl Default for CrawlOptions {
@@ -97,6 +102,8 @@ impl Default for CrawlOptions {
             check_links: None,
             frontier_memory: DEFAULT_FRONTIER_MEMORY,
             spill_parent: std::env::temp_dir(),
+            render: false,
+            screenshot: false,
         }
     }
 }

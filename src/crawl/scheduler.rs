@@ -493,6 +493,14 @@ impl Scheduler {
             // With --warc every record carries the field: null when no response was archived.
             record.warc_offset.get_or_insert(None);
         }
+        if self.ctx.cfg.render {
+            // With --render every record says whether it was rendered; with --screenshot, where its picture is.
+            record.rendered.get_or_insert(false);
+            record.render_ms.get_or_insert(None);
+            if self.ctx.cfg.screenshot {
+                record.screenshot.get_or_insert(None);
+            }
+        }
         if let Some(checker) = self.checker.as_mut() {
             record.checked.get_or_insert(false);
             checker.written(&record);

@@ -24,6 +24,7 @@ use crate::net::request_log::Method;
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
 use crate::polite::{Follow, Polite};
 use crate::record::{now_rfc3339, ErrorKind, FetchError, Record, RecordError, Redirect};
+use crate::render::{RenderMode, Renderer};
 
 /// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
 /// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
@@ -37,13 +38,17 @@ pub(crate) struct Live {
     pub cfg: Arc<CrawlOptions>,
     /// The earlier run, with `--since` or `--state`.
     pub since: Option<Arc<Since>>,
+    /// `--render` auto or always: the browser.
+    pub renderer: Option<Arc<crate::render::Renderer>>,
 }
 
 impl Visit for Live {
     fn page(&self, job: Job) -> BoxFuture<'static, TaskOutcome> {
         let polite = self.polite.clone();
         let (cfg, since) = (self.cfg.clone(), self.since.clone());
-        async move { visit(&polite, &cfg, since.as_ref(), job).await }.boxed()
+        let renderer = self.renderer.clone();
+        async move { visit(&polite, &cfg, (since.as_ref(), renderer.as_deref()), job).await }
+            .boxed()
     }
 
     fn sitemap(&self, task: SitemapTask) -> BoxFuture<'static, TaskOutcome> {
@@ -57,7 +62,7 @@ impl Visit for Live {
 async fn visit(
     polite: &Polite,
     cfg: &Arc<CrawlOptions>,
-    since: Option<&Arc<Since>>,
+    (since, renderer): (Option<&Arc<Since>>, Option<&Renderer>),
     job: Job,
 ) -> TaskOutcome {
     let parent = job.parent.as_deref().map(str::to_owned);
@@ -104,12 +109,13 @@ async fn visit(
             return not_modified(cfg, job, parent, resp, carried, exchange);
         }
     }
-    read_page(cfg, job, parent, resp, exchange).await
+    read_page((polite, renderer), cfg, job, parent, resp, exchange).await
 }
 
 /// A response's record, its body parsed when it is a page (not a redirect stub, not a `--check-links` check), and
 /// what the crawl does next with its links.
 async fn read_page(
+    (polite, renderer): (&Polite, Option<&Renderer>),
     cfg: &Arc<CrawlOptions>,
     job: Job,
     parent: Option<String>,
@@ -123,13 +129,9 @@ async fn read_page(
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
-    let body = std::mem::take(&mut resp.body);
-    let parse = !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &body);
-    let (page, anchors, parse_error) = if parse {
-        parse_body(cfg, body, resp.content_type.as_deref(), &resp.final_url).await
-    } else {
-        (Page::default(), None, None)
-    };
+    let html = !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &resp.body);
+    let (page, anchors, parse_error, render) =
+        page_of(polite, cfg, renderer, &job, &mut resp, html).await;
     let followable = &page.followable;
     let follow = follow_list(cfg, &job, &page.links, page.meta_nofollow, |i| {
         followable.get(i).copied().unwrap_or(false)
@@ -145,6 +147,7 @@ async fn read_page(
         digest,
         meta_nofollow: page.meta_nofollow,
         error: parse_error,
+        render,
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -191,6 +194,8 @@ struct Content {
     digest: Option<String>,
     meta_nofollow: bool,
     error: Option<RecordError>,
+    /// Rendered (`--render`): milliseconds, and the screenshot's name with `--screenshot`.
+    render: Option<(u64, Option<String>)>,
 }
 
 /// The indices of `links` a crawl may follow from this page: none past `--depth` or when the page's robots meta
@@ -250,6 +255,9 @@ fn response_record(
         // The scheduler fills these in under --check-links (it knows the job and the fragments asked).
         checked: None,
         missing_fragments: None,
+        rendered: content.render.is_some().then_some(true),
+        render_ms: content.render.as_ref().map(|r| Some(r.0)),
+        screenshot: content.render.and_then(|r| r.1).map(Some),
     })
 }
 
@@ -278,6 +286,7 @@ fn failed_record(
             digest: None,
             meta_nofollow: false,
             error: Some(error),
+            render: None,
         };
         return response_record(job, parent, *head, exchange, content);
     }
@@ -318,12 +327,88 @@ fn not_modified(
         digest: carried.digest,
         meta_nofollow: carried.meta_nofollow,
         error: None,
+        render: None,
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
         follow,
         found,
     }
+}
+
+/// The page a response says: its body parsed, or, when `--render` renders it, the rendered DOM parsed the same
+/// way (a rendering that failed twice leaves the body's parse with error kind `render`). Takes the body.
+async fn page_of(
+    polite: &Polite,
+    cfg: &Arc<CrawlOptions>,
+    renderer: Option<&Renderer>,
+    job: &Job,
+    resp: &mut Response,
+    html: bool,
+) -> (
+    Page,
+    Option<Anchors>,
+    Option<RecordError>,
+    Option<(u64, Option<String>)>,
+) {
+    let outcome = match renderer {
+        Some(r) if html && (200..300).contains(&resp.status) => {
+            render_page(r, polite, job, resp, cfg.max_body).await
+        }
+        _ => None,
+    };
+    let body = std::mem::take(&mut resp.body);
+    let url = &resp.final_url;
+    match outcome {
+        Some(Ok(r)) => {
+            // The rendered DOM takes the fetched body's path: the same parse, as UTF-8.
+            let (page, anchors, error) =
+                parse_body(cfg, r.html.into_bytes(), Some(RENDERED_TYPE), url).await;
+            (page, anchors, error, Some((r.ms, r.screenshot)))
+        }
+        failed => {
+            let (page, anchors, error) = if html {
+                parse_body(cfg, body, resp.content_type.as_deref(), url).await
+            } else {
+                (Page::default(), None, None)
+            };
+            let render_error = failed.and_then(Result::err).map(|message| RecordError {
+                kind: ErrorKind::Render,
+                message,
+            });
+            (page, anchors, render_error.or(error), None)
+        }
+    }
+}
+
+/// The content type a rendered DOM is parsed as (the browser hands it over as a string).
+const RENDERED_TYPE: &str = "text/html; charset=utf-8";
+
+/// Renders the page when `--render` says so (always, or auto on an app shell); `None` when it is not rendered.
+async fn render_page(
+    renderer: &Renderer,
+    polite: &Polite,
+    job: &Job,
+    resp: &Response,
+    max_body: u64,
+) -> Option<Result<crate::crawl::render::Rendered, String>> {
+    let wanted = match renderer.options().mode {
+        RenderMode::Always => true,
+        RenderMode::Auto => {
+            html::shell::is_app_shell(&html::decode(&resp.body, resp.content_type.as_deref()))
+        }
+        RenderMode::Never => false,
+    };
+    if !wanted {
+        return None;
+    }
+    let done = crate::crawl::render::render(renderer, polite, &job.root, resp, max_body).await;
+    if let Ok(r) = &done {
+        if let Some(late) = &r.late {
+            tracing::info!(url = %resp.final_url, "--render: {late}");
+        }
+    }
+    Some(done)
 }
 
 async fn parse_body(

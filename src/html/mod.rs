@@ -7,5 +7,6 @@ mod nesting;
 mod page;
 pub(crate) mod scan;
 pub(crate) mod select;
+pub(crate) mod shell;
 
 pub use page::*;

@@ -27,6 +27,8 @@ pub(crate) enum Purpose {
     Sitemap,
     /// A host's robots.txt.
     Robots,
+    /// A request a rendered page made (`--render`).
+    Render,
 }
 
 impl Purpose {
@@ -43,6 +45,7 @@ impl Purpose {
             Purpose::Page => "page",
             Purpose::Sitemap => "sitemap",
             Purpose::Robots => "robots",
+            Purpose::Render => "render",
         }
     }
 }

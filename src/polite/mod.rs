@@ -229,6 +229,27 @@ impl Polite {
         cond: Option<Conditional<'_>>,
         method: Method,
     ) -> Trip {
+        self.trip(url, root, follow, max_body, cond, (false, method))
+            .await
+    }
+
+    /// Fetches a request a rendered page made (`--render`): the same rules as [`Polite::get`] (robots.txt of its
+    /// host, that host's limiter and backoff, `-H` only to the root's origin, retries, redirects anywhere, each
+    /// hop again through all of them), logged with purpose `render`.
+    pub(crate) async fn get_for_render(&self, url: &Url, root: &Root, max_body: u64) -> Trip {
+        self.trip(url, root, Follow::Anywhere, max_body, None, (true, Method::Get))
+            .await
+    }
+
+    async fn trip(
+        &self,
+        url: &Url,
+        root: &Root,
+        follow: Follow,
+        max_body: u64,
+        cond: Option<Conditional<'_>>,
+        (render, method): (bool, Method),
+    ) -> Trip {
         let mut url = url.clone();
         let mut ex = Trip {
             result: Err(FetchError::TooManyRedirects(self.cfg.max_redirects)),
@@ -258,7 +279,11 @@ impl Polite {
                 .filter(|c| c.target == key(url.as_str()))
                 .map(Conditional::validators);
             // Only sitemap files are fetched under `SameOrigin`.
-            let purpose = Purpose::page_or_sitemap(follow == Follow::SameOrigin);
+            let purpose = if render {
+                Purpose::Render
+            } else {
+                Purpose::page_or_sitemap(follow == Follow::SameOrigin)
+            };
             let tag = Tag::new(purpose, ex.redirects.len()).with_method(method);
             let (hop, n) = self
                 .hop(&host, (&url, root), (creds, validators), max_body, tag)

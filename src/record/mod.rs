@@ -89,6 +89,20 @@ pub struct Record {
     /// `id`/`<a name>` for, in the order asked (`[]` when none) ([`crate::record::check`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_fragments: Option<Vec<String>>,
+    /// Present only with `--render`: the page was rendered by the browser (its title, links and extract come
+    /// from the rendered DOM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<bool>,
+    /// Present only with `--render`: milliseconds the rendering took (tab opened to DOM read), null when the
+    /// page was not rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)] // absent without --render, null for a page not rendered
+    pub render_ms: Option<Option<u64>>,
+    /// Present only with `--screenshot DIR`: the page's PNG, relative to DIR; null when not rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)]
+    // absent without --screenshot, null for a page not rendered
+    pub screenshot: Option<Option<String>>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -141,11 +155,14 @@ pub enum ErrorKind {
     BlockedAddress,
     /// Anything else.
     Other,
+    /// `--render`: the browser failed on the page twice (crashed, or would not load it); the record keeps what
+    /// the fetched HTML said.
+    Render,
 }
 
 impl ErrorKind {
     /// Every kind, in the order the README table lists them.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidUrl,
         ErrorKind::Dns,
         ErrorKind::Connect,
@@ -156,6 +173,7 @@ impl ErrorKind {
         ErrorKind::RobotsDisallowed,
         ErrorKind::BlockedAddress,
         ErrorKind::Other,
+        ErrorKind::Render,
     ];
 
     /// The kind as it appears in records: `snake_case`.
@@ -172,6 +190,7 @@ impl ErrorKind {
             ErrorKind::RobotsDisallowed => "robots_disallowed",
             ErrorKind::BlockedAddress => "blocked_address",
             ErrorKind::Other => "other",
+            ErrorKind::Render => "render",
         }
     }
 
@@ -390,8 +409,8 @@ pub fn now_rfc3339() -> String {
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
     /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `checked` and `missing_fragments` only with
-    /// `--check-links`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 27] = [
+    /// `--check-links`, `rendered`/`render_ms` only with `--render`, `screenshot` only with `--screenshot`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 30] = [
         "url",
         "final_url",
         "status",
@@ -419,6 +438,9 @@ impl Record {
         "meta_nofollow",
         "checked",
         "missing_fragments",
+        "rendered",
+        "render_ms",
+        "screenshot",
     ];
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
@@ -461,6 +483,9 @@ impl Record {
             meta_nofollow: false,
             checked: None,
             missing_fragments: None,
+            rendered: None,
+            render_ms: None,
+            screenshot: None,
         }
     }
 

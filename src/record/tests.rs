@@ -22,6 +22,9 @@ fn record_fields_in_contract_order() {
         "warc_offset",
         "checked",
         "missing_fragments",
+        "rendered",
+        "render_ms",
+        "screenshot",
     ];
     let order = Record::FIELDS.iter().filter(|f| !optional.contains(f));
     let mut last = 0;

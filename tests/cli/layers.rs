@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 /// and from itself, never from one listed after it. Keep in step with the table in `ARCHITECTURE.md` and `lib.rs`.
 const LAYERS: &[(&str, &[&str])] = &[
     ("pure rules", &["digest", "url", "record", "robots", "html"]),
-    ("I/O adapters", &["input", "net", "output", "warc"]),
+    (
+        "I/O adapters",
+        &["input", "net", "output", "warc", "render"],
+    ),
     ("politeness", &["polite"]),
     ("crawl engine", &["crawl"]),
     ("run wiring", &["config", "app"]),

@@ -19,5 +19,6 @@ mod output;
 mod polite;
 mod recipes;
 mod record;
+mod render;
 mod support;
 mod warc;

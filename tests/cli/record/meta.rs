@@ -236,7 +236,12 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let record = &run.records[0];
+    // --render's fields need a browser (tests/cli/render/ checks them on real records): set here by hand.
+    let mut record = run.records[0].clone();
+    record["rendered"] = serde_json::json!(true);
+    record["render_ms"] = serde_json::json!(812);
+    record["screenshot"] = serde_json::json!("0f.png");
+    let record = &record;
     for field in crawlfish::Record::FIELDS {
         assert!(record.get(field).is_some(), "{field} missing from {record}");
     }
@@ -248,6 +253,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("http_version", serde_json::json!("HTTP/2.0")),
         ("checked", serde_json::json!(null)),
         ("missing_fragments", serde_json::json!([1])),
+        ("rendered", serde_json::json!("yes")),
+        ("render_ms", serde_json::json!(-1)),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();
