@@ -189,6 +189,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         held,
     } = run_files::open(&cfg, &inputs)?;
     cookies::load_state(&cfg, jar.as_ref());
+    let (handoff_io, handoff) = super::handoff::start(&cfg)?.unzip();
     let cancel = CancellationToken::new();
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
@@ -219,6 +220,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         record_tx,
         frontier,
         out.resumed,
+        handoff_io,
         cancel.clone(),
     );
     tokio::pin!(crawl);
@@ -232,7 +234,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     let complete = signal.is_none() && end.input_error.is_none();
+    let handed = match handoff {
+        Some(running) => Some(super::handoff::stop(running).await),
+        None => None,
+    };
     let (summary, mut writer) = finish(written, warc_done, state, complete).await;
+    if let Some(handed) = handed {
+        super::handoff::settle(&end, handed, complete, &mut writer);
+    }
     let saved = cookies::save(&cfg, jar.as_ref(), complete && writer == WriterEnd::Drained);
     if let (Err(e), false) = (saved, matches!(writer, WriterEnd::Failed(_))) {
         writer = WriterEnd::Failed(e);

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::crawl::frontier::{Frontier, Job};
-use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
+use crate::crawl::handoff::{self, HandoffIo, Handoffs};
+use crate::crawl::task::{page_outcome, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::input::{InputEvent, Seed};
 use crate::output::since::Since;
@@ -63,6 +64,11 @@ pub(crate) struct CrawlEnd {
     pub input_error: Option<String>,
     /// `--shard`: what was left to the other shards.
     pub other_shards: OtherShards,
+    /// `--handoff`: the inbox segments this run has accounted for (empty unless the frontier ran dry: a run
+    /// stopped early leaves its segments for the next one), links handed to other shards, links put back.
+    pub handoff_taken: Vec<std::path::PathBuf>,
+    pub handed: u64,
+    pub deferred: u64,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -106,6 +112,8 @@ struct Scheduler {
     low_water: usize,
     /// `--shard`: what was left to the other shards.
     other_shards: OtherShards,
+    /// `--handoff`: links going to and coming from the other shards.
+    handoff: Option<Handoffs>,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -116,8 +124,12 @@ pub(crate) async fn crawl(
     records: mpsc::Sender<Record>,
     frontier: Frontier,
     resumed: Vec<Resumed>,
+    handoff_io: Option<HandoffIo>,
     cancel: CancellationToken,
 ) -> CrawlEnd {
+    let mut frontier = frontier;
+    let own = ctx.cfg.shard.map_or(0, |s| s.index);
+    let handoff = handoff_io.map(|io| Handoffs::new(io, own, ctx.cfg.depth, &mut frontier));
     let mut s = Scheduler {
         low_water: (ctx.cfg.concurrency * 4).max(256),
         semaphore: Arc::new(Semaphore::new(ctx.cfg.concurrency)),
@@ -134,6 +146,7 @@ pub(crate) async fn crawl(
         input_open: true,
         grace: None,
         other_shards: OtherShards::default(),
+        handoff,
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
@@ -141,6 +154,7 @@ pub(crate) async fn crawl(
         // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
         let mut starved = false;
         if s.grace.is_none() && !s.output_closed {
+            s.inject_handoffs();
             starved = s.dispatch();
         }
         let queued = u64::try_from(s.frontier.queued()).unwrap_or(u64::MAX);
@@ -171,6 +185,11 @@ pub(crate) async fn crawl(
                 break;
             }
             Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined).await,
+            Some(segment) = handoff::next_segment(&mut s.handoff), if s.handoff.as_ref().is_some_and(Handoffs::polling) => {
+                if let Some(h) = s.handoff.as_mut() {
+                    h.take(segment, &mut s.frontier);
+                }
+            }
             event = seeds.recv(), if want_input => match event {
                 Some(InputEvent::Seed(seed)) => s.seed(seed).await,
                 Some(InputEvent::Failed(msg)) => {
@@ -184,6 +203,10 @@ pub(crate) async fn crawl(
         }
     }
     end.other_shards = s.other_shards;
+    let ran_dry = s.frontier.is_finished() && s.grace.is_none() && !s.output_closed;
+    if let Some(h) = s.handoff.take() {
+        (end.handoff_taken, end.handed, end.deferred) = h.end(ran_dry);
+    }
     end
 }
 
@@ -398,8 +421,12 @@ impl Scheduler {
             return;
         }
         if let Some(shard) = self.ctx.cfg.shard {
-            if !crate::url::host_of(link).is_some_and(|h| shard.owns_host(h)) {
+            let owner = crate::url::host_of(link).map(|h| shard.owner(h));
+            if owner != Some(shard.index) {
                 self.other_shards.linked += 1;
+                if let (Some(to), Some(h)) = (owner, self.handoff.as_mut()) {
+                    h.hand(to, link, depth, parent, root);
+                }
                 return;
             }
         }
@@ -412,6 +439,25 @@ impl Scheduler {
                 root: root.clone(),
             };
             self.frontier.enqueue(job, k);
+        }
+    }
+
+    /// Queues the held handed-over links whose level is open (see [`crate::crawl::handoff`]), each through
+    /// [`Scheduler::queue_link`] like a link found here, then releases its hold.
+    fn inject_handoffs(&mut self) {
+        loop {
+            let level = self.frontier.level();
+            let Some((depth, links)) = self.handoff.as_mut().and_then(|h| h.ready(level)) else {
+                return;
+            };
+            for link in links {
+                if let Ok(url) = Url::parse(&link.url) {
+                    let root = handoff::root_of(&link, &url);
+                    let parent: Arc<str> = link.parent.as_str().into();
+                    self.queue_link(&link.url, depth, &parent, &root);
+                }
+                self.frontier.release(depth);
+            }
         }
     }
 
@@ -462,22 +508,4 @@ impl Scheduler {
             self.output_closed = true;
         }
     }
-}
-
-/// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
-/// the wrong outcome still gets its one record.
-fn page_outcome(
-    job: &Job,
-    outcome: Result<TaskOutcome, tokio::task::JoinError>,
-) -> (Record, Vec<u32>) {
-    if let Ok(TaskOutcome::Page { record, follow }) = outcome {
-        return (*record, follow);
-    }
-    let msg = match outcome {
-        Err(e) => format!("internal error while fetching: {e}"),
-        Ok(_) => "internal error: task returned no page".to_owned(),
-    };
-    let parent = job.parent.as_deref().map(str::to_owned);
-    let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
-    (record, Vec::new())
 }

@@ -1,6 +1,8 @@
-//! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps and `--shard`.
+//! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps, `--shard` and `--handoff`.
 
 mod graph;
+mod handoff;
 mod redirects;
 mod shard;
 mod sitemap;
+mod web;
