@@ -34,28 +34,35 @@ pub(crate) fn absolute_plain(href: &str) -> Option<String> {
 
 /// A lowercase ASCII name (letters, digits, `-`, no empty label, no punycode label) whose last label is not a
 /// number, or an IPv4 address in dotted-quad form without leading zeros: the parser writes both unchanged.
+/// One pass over the bytes (three `split('.')` passes were 6 % of W1's instructions under callgrind).
 fn canonical_host(host: &str) -> bool {
-    if host.is_empty() || host.len() > 253 {
+    let bytes = host.as_bytes();
+    if bytes.is_empty() || bytes.len() > 253 {
         return false;
     }
-    let labels = || host.split('.');
-    let ok_label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with("xn--")
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    if !labels().all(ok_label) {
-        return false;
+    let (mut labels, mut start) = (0usize, 0usize);
+    for i in 0..=bytes.len() {
+        if i < bytes.len() && bytes[i] != b'.' {
+            let b = bytes[i];
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return false;
+            }
+            continue;
+        }
+        let label = &bytes[start..i];
+        if label.is_empty() || label.len() > 63 || label.starts_with(b"xn--") {
+            return false;
+        }
+        labels += 1;
+        start = i + 1;
     }
-    let last = labels().next_back().unwrap_or_default();
+    let last = &host[host.rfind('.').map_or(0, |i| i + 1)..];
     // The WHATWG host parser treats a name "ending in a number" (digits, or 0x...) as IPv4.
     let numeric = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
     if !numeric {
         return true;
     }
-    labels().count() == 4 && labels().all(decimal_octet)
+    labels == 4 && host.split('.').all(decimal_octet)
 }
 
 fn decimal_octet(l: &str) -> bool {
