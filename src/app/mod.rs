@@ -6,6 +6,7 @@
 
 pub(crate) mod cookies;
 pub(crate) mod files;
+mod handoff;
 pub(crate) mod heartbeat;
 mod run;
 pub use run::{run, Outcome};

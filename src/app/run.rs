@@ -198,6 +198,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--screenshot {}: cannot make the folder", dir.display()))?;
     }
+    let (handoff_io, handoff) = super::handoff::start(&cfg)?.unzip();
     let cancel = CancellationToken::new();
     let warc = start_warc(&cfg, warc, &warc_name, cancel.clone());
     let (archive, warc_done) = warc.unzip();
@@ -230,6 +231,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         record_tx,
         frontier,
         out.resumed,
+        handoff_io,
         cancel.clone(),
     );
     tokio::pin!(crawl);
@@ -243,9 +245,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         }
     };
     // A failed spill (disk full) ends the run like a failed input: exit 2, every record so far written.
-    let input_error = end.input_error.or(end.spill_error);
+    let input_error = end.input_error.clone().or(end.spill_error.clone());
     let complete = signal.is_none() && input_error.is_none();
+    let handed = match handoff {
+        Some(running) => Some(super::handoff::stop(running).await),
+        None => None,
+    };
     let (summary, mut writer) = finish(written, warc_done, state, complete).await;
+    if let Some(handed) = handed {
+        super::handoff::settle(&end, handed, complete, &mut writer);
+    }
     let saved = cookies::save(&cfg, jar.as_ref(), complete && writer == WriterEnd::Drained);
     if let (Err(e), false) = (saved, matches!(writer, WriterEnd::Failed(_))) {
         writer = WriterEnd::Failed(e);

@@ -174,6 +174,12 @@ pub struct Cli {
     #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
     pub shard: Option<Shard>,
 
+    /// With --shard: hand links of other shards to them through DIR, a directory every shard can reach (whole
+    /// segment files in DIR/inbox-J/), and crawl what they handed to this one (DIR/inbox-I/, read at the start
+    /// and every second); the run ends when its own frontier is empty, later handoffs wait for the next run
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub handoff: Option<PathBuf>,
+
     /// Follow only discovered URLs matching REGEX (repeatable: any may match)
     #[arg(long, value_name = "REGEX")]
     pub include: Vec<String>,

@@ -146,6 +146,7 @@ impl Cli {
             depth: self.depth,
             scope: self.scope,
             shard: self.shard,
+            handoff: self.handoff.clone(),
             include,
             exclude,
             max_pages: self.max_pages,

@@ -9,6 +9,7 @@
 pub(crate) mod frontier;
 mod links;
 pub(crate) mod job;
+pub(crate) mod handoff;
 #[cfg(test)]
 mod model;
 pub(crate) mod render;
@@ -27,7 +28,7 @@ use crate::record::check::Accept;
 use crate::url::shard::Shard;
 use crate::url::Scope;
 
-pub(crate) use scheduler::{crawl, Ctx};
+pub(crate) use scheduler::{crawl, CrawlEnd, Ctx};
 
 /// `-c`'s default: requests in flight, all hosts together.
 pub(crate) const DEFAULT_CONCURRENCY: u32 = 64;
@@ -52,6 +53,8 @@ pub struct CrawlOptions {
     pub scope: Scope,
     /// `--shard I/N`: only URLs of this shard are fetched.
     pub shard: Option<Shard>,
+    /// `--handoff DIR`: links of other shards are handed to them through DIR, and DIR's inbox is crawled.
+    pub handoff: Option<std::path::PathBuf>,
     /// `--include`: a link must match one (when any is given).
     pub include: Vec<Regex>,
     /// `--exclude`: a link matching one is not followed.
@@ -90,6 +93,7 @@ impl Default for CrawlOptions {
             depth: 0,
             scope: Scope::Host,
             shard: None,
+            handoff: None,
             include: Vec::new(),
             exclude: Vec::new(),
             max_pages: None,

@@ -270,6 +270,7 @@ fn run_case(c: &Case) -> Result<(), String> {
             rec_tx,
             frontier,
             Vec::new(),
+            None,
             CancellationToken::new(),
         );
         // The clock is paused: a scheduler that waits on nothing trips this timeout at once.

@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::crawl::frontier::{Frontier, Job};
+use crate::crawl::handoff::{self, HandoffIo, Handoffs};
 use crate::crawl::links::Checker;
-use crate::crawl::task::{Found, SitemapTask, TaskOutcome, Visit};
+use crate::crawl::task::{page_outcome, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::input::{InputEvent, Seed};
 use crate::output::since::Since;
@@ -72,6 +73,11 @@ pub(crate) struct CrawlEnd {
     pub links: Option<LinkReport>,
     /// The frontier's spill failed (disk full, a damaged segment): the run stopped dispatching.
     pub spill_error: Option<String>,
+    /// `--handoff`: the inbox segments this run has accounted for (empty unless the frontier ran dry: a run
+    /// stopped early leaves its segments for the next one), links handed to other shards, links put back.
+    pub handoff_taken: Vec<std::path::PathBuf>,
+    pub handed: u64,
+    pub deferred: u64,
 }
 
 /// What a running task is, so that even a panicked page task gets its record.
@@ -119,6 +125,8 @@ struct Scheduler {
     checker: Option<Checker>,
     /// The frontier's spill failed: nothing more is dispatched or read; tasks in flight finish and are written.
     spill_error: Option<String>,
+    /// `--handoff`: links going to and coming from the other shards.
+    handoff: Option<Handoffs>,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -129,8 +137,12 @@ pub(crate) async fn crawl(
     records: mpsc::Sender<Record>,
     frontier: Frontier,
     resumed: Vec<Resumed>,
+    handoff_io: Option<HandoffIo>,
     cancel: CancellationToken,
 ) -> CrawlEnd {
+    let mut frontier = frontier;
+    let own = ctx.cfg.shard.map_or(0, |s| s.index);
+    let handoff = handoff_io.map(|io| Handoffs::new(io, own, ctx.cfg.depth, &mut frontier));
     let mut s = Scheduler {
         low_water: (ctx.cfg.concurrency * 4).max(256),
         checker: ctx.cfg.check_links.clone().map(Checker::new),
@@ -149,6 +161,7 @@ pub(crate) async fn crawl(
         grace: None,
         other_shards: OtherShards::default(),
         spill_error: None,
+        handoff,
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
@@ -157,6 +170,7 @@ pub(crate) async fn crawl(
         let mut starved = false;
         s.check_spill();
         if s.grace.is_none() && !s.output_closed && s.spill_error.is_none() {
+            s.inject_handoffs();
             starved = s.dispatch();
             // A refill that failed leaves nothing to dispatch: the failure, not a stall, ends the run.
             s.check_spill();
@@ -190,6 +204,11 @@ pub(crate) async fn crawl(
                 break;
             }
             Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined).await,
+            Some(segment) = handoff::next_segment(&mut s.handoff), if s.handoff.as_ref().is_some_and(Handoffs::polling) => {
+                if let Some(h) = s.handoff.as_mut() {
+                    h.take(segment, &mut s.frontier);
+                }
+            }
             event = seeds.recv(), if want_input => match event {
                 Some(InputEvent::Seed(seed)) => s.seed(seed).await,
                 Some(InputEvent::Failed(msg)) => {
@@ -203,6 +222,13 @@ pub(crate) async fn crawl(
         }
     }
     end.other_shards = s.other_shards;
+    let ran_dry = s.frontier.is_finished()
+        && s.grace.is_none()
+        && !s.output_closed
+        && s.spill_error.is_none();
+    if let Some(h) = s.handoff.take() {
+        (end.handoff_taken, end.handed, end.deferred) = h.end(ran_dry);
+    }
     end.links = s.checker.map(Checker::finish);
     end.spill_error = s.spill_error;
     s.frontier.log_sizes();
@@ -442,8 +468,13 @@ impl Scheduler {
             return;
         }
         if let Some(shard) = self.ctx.cfg.shard {
-            if !crate::url::host_of(link).is_some_and(|h| shard.owns_host(h)) {
+            let owner = crate::url::host_of(link).map(|h| shard.owner(h));
+            if owner != Some(shard.index) {
                 self.other_shards.linked += 1;
+                // A link only to be checked (`--check-links`) is not another shard's to crawl.
+                if let (false, Some(to), Some(h)) = (check, owner, self.handoff.as_mut()) {
+                    h.hand(to, link, depth, parent, root);
+                }
                 return;
             }
         }
@@ -459,6 +490,25 @@ impl Scheduler {
             self.frontier.enqueue(job, k);
             if let Some(checker) = self.checker.as_mut() {
                 checker.track(k);
+            }
+        }
+    }
+
+    /// Queues the held handed-over links whose level is open (see [`crate::crawl::handoff`]), each through
+    /// [`Scheduler::queue_link`] like a link found here, then releases its hold.
+    fn inject_handoffs(&mut self) {
+        loop {
+            let level = self.frontier.level();
+            let Some((depth, links)) = self.handoff.as_mut().and_then(|h| h.ready(level)) else {
+                return;
+            };
+            for link in links {
+                if let Ok(url) = Url::parse(&link.url) {
+                    let root = handoff::root_of(&link, &url);
+                    let parent: Arc<str> = link.parent.as_str().into();
+                    self.queue_link(&link.url, (depth, false), &parent, &root);
+                }
+                self.frontier.release(depth);
             }
         }
     }
@@ -509,27 +559,4 @@ impl Scheduler {
             self.output_closed = true;
         }
     }
-}
-
-/// The record for a finished page task, the indices of its links to follow, and what `--check-links` needs. A
-/// task that panicked or returned the wrong outcome still gets its one record.
-fn page_outcome(
-    job: &Job,
-    outcome: Result<TaskOutcome, tokio::task::JoinError>,
-) -> (Record, Vec<u32>, Option<Box<Found>>) {
-    if let Ok(TaskOutcome::Page {
-        record,
-        follow,
-        found,
-    }) = outcome
-    {
-        return (*record, follow, found);
-    }
-    let msg = match outcome {
-        Err(e) => format!("internal error while fetching: {e}"),
-        Ok(_) => "internal error: task returned no page".to_owned(),
-    };
-    let parent = job.parent.as_deref().map(str::to_owned);
-    let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
-    (record, Vec::new(), None)
 }

@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::crawl::frontier::Job;
 use crate::html::scan::anchors::Anchors;
-use crate::record::Record;
+use crate::record::{ErrorKind, Record};
 use crate::url::scope::Root;
 
 /// The seam between the scheduler and the network: what a task does with a job.
@@ -63,4 +63,27 @@ pub(crate) enum TaskOutcome {
         sitemap: Arc<str>,
         urls: Vec<Url>,
     },
+}
+
+/// The record for a finished page task and the indices of its links to follow. A task that panicked or returned
+/// the wrong outcome still gets its one record.
+pub(crate) fn page_outcome(
+    job: &Job,
+    outcome: Result<TaskOutcome, tokio::task::JoinError>,
+) -> (Record, Vec<u32>, Option<Box<Found>>) {
+    if let Ok(TaskOutcome::Page {
+        record,
+        follow,
+        found,
+    }) = outcome
+    {
+        return (*record, follow, found);
+    }
+    let msg = match outcome {
+        Err(e) => format!("internal error while fetching: {e}"),
+        Ok(_) => "internal error: task returned no page".to_owned(),
+    };
+    let parent = job.parent.as_deref().map(str::to_owned);
+    let record = Record::failed(job.url.as_str(), job.depth, parent, ErrorKind::Other, msg);
+    (record, Vec::new(), None)
 }

@@ -1,10 +1,11 @@
 //! The output adapter: records to stdout or `-o FILE` ([`writer`], through [`sink`]), and the earlier runs read
-//! back: `--resume` ([`resume`]), `--since` ([`since`]), `--state DIR` ([`state`]); [`self::file`] opens files without
+//! back: `--resume` ([`resume`]), `--since` ([`since`]), `--state DIR` ([`state`]); the `--handoff DIR` segments ([`handoff`]); [`self::file`] opens files without
 //! changing them.
 //!
 //! Must not log records or decide exit codes; the writer reports a [`Summary`] and how it ended.
 
 pub(crate) mod file;
+pub(crate) mod handoff;
 pub(crate) mod resume;
 pub(crate) mod since;
 pub(crate) mod sink;

@@ -5,6 +5,7 @@
 //!
 //! Must not do I/O or know about requests: it only says what a URL is, whose it is and where it may lead.
 
+mod absolute;
 pub(crate) mod address;
 pub(crate) mod key;
 pub(crate) mod scope;
@@ -154,10 +155,16 @@ pub(crate) fn host_of(url: &str) -> Option<&str> {
 }
 
 /// Resolves `href` against `base` exactly as [`Url::join`] would (fragment dropped) when it is a plain path
-/// (root-relative or relative, no dot segments, only characters that need no escaping): the common case, done
+/// (root-relative or relative, no dot segments, only characters that need no escaping) or an absolute http(s) URL
+/// already in canonical form ([`absolute::absolute_plain`]): the common cases, done
 /// without a full URL parse. `None` means "not plain: use `Url::join`".
 #[must_use]
 pub(crate) fn join_plain(base: &Url, href: &str) -> Option<String> {
+    if href.starts_with("http") {
+        if let Some(link) = absolute::absolute_plain(href) {
+            return Some(link);
+        }
+    }
     let href = href.split_once('#').map_or(href, |(h, _)| h);
     let first = *href.as_bytes().first()?;
     if !(first == b'/' || first.is_ascii_alphanumeric()) || href.starts_with("//") {

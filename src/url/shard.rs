@@ -33,6 +33,16 @@ impl Shard {
         // `0/1` owns everything: no PSL lookup or hash per URL.
         self.count == 1 || shard_of(host, self.count) == self.index
     }
+
+    /// The shard URLs on `host` belong to (`--handoff` sends a link there).
+    #[must_use]
+    pub fn owner(self, host: &str) -> u32 {
+        if self.count == 1 {
+            0
+        } else {
+            shard_of(host, self.count)
+        }
+    }
 }
 
 impl fmt::Display for Shard {

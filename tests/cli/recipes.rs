@@ -1,5 +1,6 @@
 //! The recipes for running shards on existing schedulers (`deploy/`: a Kubernetes Indexed Job, a Slurm array
-//! script, GNU parallel): each names the right fields and passes a valid `--shard` command line.
+//! script, GNU parallel): each names the right fields and passes a valid `--shard` command line (the Kubernetes one
+//! with `--handoff` on its shared volume).
 
 use std::path::{Path, PathBuf};
 
@@ -114,6 +115,24 @@ fn k8s_manifest_names_the_right_fields() {
     assert!(
         !volume["persistentVolumeClaim"]["claimName"].is_badvalue(),
         "{volume:?}"
+    );
+    // --handoff: one directory for every pod, on the same shared volume (not per index), under --scope any.
+    let handoff = words[words
+        .iter()
+        .position(|w| *w == "--handoff")
+        .expect("--handoff")
+        + 1];
+    assert!(
+        handoff.starts_with(&format!("{}/", mount["mountPath"].as_str().unwrap())),
+        "--handoff {handoff} is on the shared volume"
+    );
+    assert!(
+        !handoff.contains("JOB_COMPLETION_INDEX"),
+        "one DIR for all shards: {handoff}"
+    );
+    assert!(
+        script.contains("--scope any"),
+        "handing over is for --scope any: {script}"
     );
     // The crawlfish command itself, as Kubernetes runs it for index 3.
     let command = script

@@ -365,6 +365,13 @@ impl Frontier {
         self.add_pending(depth, -1);
     }
 
+    /// The open breadth-first level: every job of a smaller depth is done, so every link of this depth or less
+    /// that this run finds is known (`--handoff` places handed-over links by it).
+    #[must_use]
+    pub(crate) fn level(&self) -> u32 {
+        self.level
+    }
+
     /// No more depth-0 URLs will come from the input.
     pub(crate) fn close_input(&mut self) {
         self.input_open = false;

@@ -1,8 +1,10 @@
-//! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps and `--shard`.
+//! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps, `--shard` and `--handoff`.
 
 mod check_links;
 mod graph;
+mod handoff;
 mod redirects;
 mod shard;
 mod sitemap;
 mod spill;
+mod web;
