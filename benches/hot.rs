@@ -88,6 +88,13 @@ fn benches(c: &mut Criterion) {
         headers: None,
         warc_offset: None,
         meta_nofollow: false,
+        canonical: p.canonical,
+        robots: p.robots,
+        lang: p.lang,
+        description: p.description,
+        hreflang: p.hreflang,
+        duplicate_of: None,
+        saved: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

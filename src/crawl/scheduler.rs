@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::crawl::duplicates::Duplicates;
 use crate::crawl::frontier::{Frontier, Job};
 use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
@@ -106,6 +107,8 @@ struct Scheduler {
     low_water: usize,
     /// `--shard`: what was left to the other shards.
     other_shards: OtherShards,
+    /// Body digests seen (crawl mode's duplicate rule), fixed-size.
+    duplicates: Duplicates,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -134,6 +137,7 @@ pub(crate) async fn crawl(
         input_open: true,
         grace: None,
         other_shards: OtherShards::default(),
+        duplicates: Duplicates::default(),
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
@@ -340,9 +344,22 @@ impl Scheduler {
         match (self.running.remove(&id), outcome) {
             (Some(Running::Page(job)), outcome) => {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
-                let (record, follow) = page_outcome(&job, outcome);
+                let (mut record, mut follow) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
+                if let Some(first) = self.duplicate_of(&record, &parent) {
+                    record.duplicate_of = Some(first);
+                    follow.clear();
+                }
+                for &i in &follow {
+                    // Past the links: a `--follow-alternates` hreflang URL.
+                    let i = i as usize;
+                    let link = match record.links.get(i) {
+                        Some(link) => link,
+                        None => match record.hreflang.get(i - record.links.len()) {
+                            Some(alt) => &alt.url,
+                            None => continue,
+                        },
+                    };
                     self.queue_link(link, job.depth + 1, &parent, &job.root);
                 }
                 self.frontier.done(&job.host, job.depth);
@@ -372,6 +389,28 @@ impl Scheduler {
             }
             (None, _) => {}
         }
+    }
+
+    /// The URL this page duplicates, if any: with `--canonical-dedup`, its canonical URL when that is another URL
+    /// already reported or queued; in crawl mode (unless `--follow-duplicates`), the first page of this run with
+    /// the same body digest.
+    fn duplicate_of(&mut self, record: &Record, url: &Arc<str>) -> Option<String> {
+        let cfg = &self.ctx.cfg;
+        if let Some(canonical) = record.canonical.as_deref().filter(|_| cfg.canonical_dedup) {
+            let canonical = cfg.query.apply(canonical);
+            let other = canonical != record.url.as_str()
+                && record.final_url.as_deref() != Some(&*canonical);
+            if other && self.frontier.was_seen(key(&canonical)) {
+                return Some(canonical.into_owned());
+            }
+        }
+        if cfg.depth == 0 || cfg.follow_duplicates {
+            return None;
+        }
+        let digest = crate::digest::parse(record.digest.as_deref()?)?;
+        self.duplicates
+            .check(digest, url)
+            .map(|first| first.to_string())
     }
 
     /// Queues sitemap files of a listed origin, at most [`crate::crawl::sitemap::MAX_SITEMAPS`] per origin in the run.

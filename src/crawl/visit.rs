@@ -19,9 +19,11 @@ use crate::crawl::task::{SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::html::{self, Page};
 use crate::net::fetch::Response;
+use crate::output::save::SaveOptions;
 use crate::output::since::{Carried, Since, NOT_MODIFIED};
 use crate::polite::{Follow, Polite};
-use crate::record::{now_rfc3339, ErrorKind, FetchError, Record, RecordError, Redirect};
+use crate::record::{now_rfc3339, ErrorKind, FetchError, Hreflang, Record, RecordError, Redirect};
+use crate::url::query::QueryRules;
 
 /// Bodies up to this size are parsed right in the task (the scanner needs ~20 µs for a 15 KB page, less than a
 /// hand-off to another thread costs); larger ones, or pages that need scraper for `--select`, go to the
@@ -105,16 +107,30 @@ async fn visit(
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
     let body = std::mem::take(&mut resp.body);
+    let (body, saved) = match &cfg.save {
+        Some(opts) if !is_redirect && !body.is_empty() && !opts.content_only => {
+            save_body(opts, &resp.final_url, body).await
+        }
+        _ => (body, None),
+    };
     let (page, parse_error) = if !is_redirect && html::is_html(resp.content_type.as_deref(), &body)
     {
         parse_body(cfg, body, resp.content_type.as_deref(), &resp.final_url).await
     } else {
         (Page::default(), None)
     };
+    let mut page = page;
+    let index = Indexing::of(&mut page, &resp);
     let followable = &page.followable;
-    let follow = follow_list(cfg, &job, &page.links, page.meta_nofollow, |i| {
-        followable.get(i).copied().unwrap_or(false)
-    });
+    let alternates = cfg.follow_alternates.then_some(&index.hreflang[..]);
+    let follow = follow_list(
+        cfg,
+        &job,
+        &page.links,
+        alternates,
+        page.meta_nofollow,
+        |i| followable.get(i).copied().unwrap_or(false),
+    );
     let content = Content {
         bytes,
         title: page.title,
@@ -125,6 +141,8 @@ async fn visit(
         digest,
         meta_nofollow: page.meta_nofollow,
         error: parse_error,
+        index,
+        saved,
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -149,26 +167,78 @@ struct Content {
     digest: Option<String>,
     meta_nofollow: bool,
     error: Option<RecordError>,
+    index: Indexing,
+    /// `--save`: the body's path under the directory.
+    saved: Option<String>,
+}
+
+/// What the markup and the headers together say about how the page may be indexed.
+#[derive(Default)]
+struct Indexing {
+    canonical: Option<String>,
+    robots: Vec<String>,
+    lang: Option<String>,
+    description: Option<String>,
+    hreflang: Vec<Hreflang>,
+}
+
+impl Indexing {
+    /// Takes the page's own hints and adds the headers': a `Link` canonical when the markup has none, and the
+    /// `X-Robots-Tag` directives (whose `nofollow` is obeyed as the meta's is: it sets `page.meta_nofollow`).
+    /// A response that sends neither header costs nothing here.
+    fn of(page: &mut Page, resp: &Response) -> Indexing {
+        let mut robots = std::mem::take(&mut page.robots);
+        if !resp.x_robots_tag.is_empty() {
+            let mut header = Vec::new();
+            html::index::add_header_directives(&mut header, &resp.x_robots_tag);
+            page.meta_nofollow |= html::index::nofollow(&header);
+            for d in header {
+                if !robots.contains(&d) && robots.len() < html::MAX_ROBOTS_DIRECTIVES {
+                    robots.push(d);
+                }
+            }
+        }
+        let canonical = page.canonical.take().or_else(|| {
+            (!resp.link.is_empty())
+                .then(|| html::index::link_canonical(&resp.link, &resp.final_url))
+                .flatten()
+        });
+        Indexing {
+            canonical,
+            robots,
+            lang: page.lang.take(),
+            description: page.description.take(),
+            hreflang: std::mem::take(&mut page.hreflang),
+        }
+    }
 }
 
 /// The indices of `links` a crawl may follow from this page: none past `--depth` or when the page's robots meta
-/// said nofollow (unless robots are ignored); otherwise scope, `--include`/`--exclude` and `rel=nofollow`.
+/// (or `X-Robots-Tag`) said nofollow (unless robots are ignored); otherwise scope, `--include`/`--exclude` and
+/// `rel=nofollow`. With `--follow-alternates`, `alternates` too, numbered after the links (`links.len() + j`).
 fn follow_list(
     cfg: &CrawlOptions,
     job: &Job,
     links: &[String],
+    alternates: Option<&[Hreflang]>,
     meta_nofollow: bool,
     followable: impl Fn(usize) -> bool,
 ) -> Vec<u32> {
     if job.depth >= cfg.depth || (meta_nofollow && cfg.robots) {
         return Vec::new();
     }
-    links
+    let mut follow: Vec<u32> = links
         .iter()
         .enumerate()
         .filter(|(i, url)| cfg.may_follow(&job.root.host, url, followable(*i)))
         .map(|(i, _)| i as u32)
-        .collect()
+        .collect();
+    for (j, alt) in alternates.unwrap_or_default().iter().enumerate() {
+        if cfg.may_follow(&job.root.host, &alt.url, true) {
+            follow.push((links.len() + j) as u32);
+        }
+    }
+    follow
 }
 
 /// The one place a response becomes a record.
@@ -205,6 +275,13 @@ fn response_record(
         headers: resp.headers,
         warc_offset: resp.warc_offset.map(Some),
         meta_nofollow: content.meta_nofollow,
+        canonical: content.index.canonical,
+        robots: content.index.robots,
+        lang: content.index.lang,
+        description: content.index.description,
+        hreflang: content.index.hreflang,
+        duplicate_of: None,
+        saved: content.saved,
     })
 }
 
@@ -233,6 +310,8 @@ fn failed_record(
             digest: None,
             meta_nofollow: false,
             error: Some(error),
+            index: Indexing::default(),
+            saved: None,
         };
         return response_record(job, parent, *head, exchange, content);
     }
@@ -261,7 +340,14 @@ fn not_modified(
     carried: Carried,
     exchange: TripFacts,
 ) -> TaskOutcome {
-    let follow = follow_list(cfg, &job, &carried.links, carried.meta_nofollow, |_| true);
+    let follow = follow_list(
+        cfg,
+        &job,
+        &carried.links,
+        None,
+        carried.meta_nofollow,
+        |_| true,
+    );
     resp.etag = resp.etag.or(carried.etag);
     resp.last_modified = resp.last_modified.or(carried.last_modified);
     let content = Content {
@@ -272,10 +358,32 @@ fn not_modified(
         digest: carried.digest,
         meta_nofollow: carried.meta_nofollow,
         error: None,
+        index: Indexing::default(),
+        saved: None,
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
         follow,
+    }
+}
+
+/// `--save`: writes the body as the record saw it (decompressed, cut at `--max-body`; the bytes `digest` is of)
+/// on the blocking pool, and hands it back for parsing. A failed write is logged; the record then has no `saved`.
+async fn save_body(opts: &Arc<SaveOptions>, url: &Url, body: Vec<u8>) -> (Vec<u8>, Option<String>) {
+    let (opts, url) = (opts.clone(), url.clone());
+    let joined = tokio::task::spawn_blocking(move || {
+        let saved = crate::output::save::body(&opts, &url, &body);
+        (body, saved, url)
+    })
+    .await;
+    match joined {
+        Ok((body, Ok(rel), _)) => (body, Some(rel)),
+        Ok((body, Err(e), url)) => {
+            tracing::warn!("--save: {url} not saved: {e}");
+            (body, None)
+        }
+        // The write panicked and took the body with it: the page is reported unparsed rather than not at all.
+        Err(_) => (Vec::new(), None),
     }
 }
 
@@ -286,12 +394,18 @@ async fn parse_body(
     url: &Url,
 ) -> (Page, Option<RecordError>) {
     if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
-        return (parse_sync(&body, content_type, url, &[]), None);
+        return (parse_sync(&body, content_type, url, &[], &cfg.query), None);
     }
     // The blocking pool needs owned data: copies are made only on this (rare) path.
     let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
     let joined = tokio::task::spawn_blocking(move || {
-        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
+        parse_sync(
+            &body,
+            content_type.as_deref(),
+            &url,
+            &cfg.extractors,
+            &cfg.query,
+        )
     })
     .await;
     match joined {
@@ -311,6 +425,7 @@ fn parse_sync(
     content_type: Option<&str>,
     url: &Url,
     extractors: &[html::Extractor],
+    rules: &QueryRules,
 ) -> Page {
-    html::parse_page(&html::decode(body, content_type), url, extractors)
+    html::parse_page_with(&html::decode(body, content_type), url, extractors, rules)
 }

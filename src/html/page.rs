@@ -14,10 +14,17 @@ use crate::url::key::KeyHasher;
 use scraper::Selector;
 use url::Url;
 
-use crate::record::{cut, Extract};
+use crate::record::{cut, Extract, Hreflang};
+use crate::url::query::QueryRules;
 
-/// Longest title kept (characters): a hostile 5 MB `<title>` must not become a 5 MB JSON field.
+/// Longest title kept (characters): a hostile 5 MB `<title>` must not become a 5 MB JSON field. The description
+/// is cut at the same length.
 pub(crate) const MAX_TITLE_CHARS: usize = 2048;
+/// Longest `lang` kept (characters): language tags are short; a hostile one must not fill the record.
+const MAX_LANG_CHARS: usize = 64;
+/// Robots directives kept at most, each at most [`MAX_LANG_CHARS`] characters: a page of a thousand robots metas
+/// must not become a thousand-item field.
+pub(crate) const MAX_ROBOTS_DIRECTIVES: usize = 32;
 
 /// What a page yielded.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,9 +34,17 @@ pub struct Page {
     pub links: Vec<String>,
     /// Parallel to `links`: false when every occurrence of the link carried `rel="nofollow"`.
     pub followable: Vec<bool>,
-    /// `<meta name="robots" content="nofollow">` (or `none`) was present.
+    /// `<meta name="robots" content="nofollow">` (or `none`, or `name="crawlfish"`) was present.
     pub meta_nofollow: bool,
     pub extract: Option<Extract>,
+    /// The first `<link rel=canonical>`, resolved against the base.
+    pub canonical: Option<String>,
+    /// Directives of `<meta name=robots|crawlfish>`, lowercase, each once, in order.
+    pub robots: Vec<String>,
+    pub lang: Option<String>,
+    pub description: Option<String>,
+    /// `<link rel=alternate hreflang>`, resolved (those that are not http(s) URLs are left out).
+    pub hreflang: Vec<Hreflang>,
 }
 
 /// One compiled `--select NAME=CSS[@ATTR]`.
@@ -134,33 +149,99 @@ fn meta_charset(head: &[u8]) -> Option<String> {
 /// (one linear pass, no DOM); only `--select` builds a DOM, with scraper.
 #[must_use]
 pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
+    parse_page_with(html, url, extractors, &QueryRules::default())
+}
+
+/// [`parse_page`], with links (not the canonical or alternates: they are reported as the page states them)
+/// canonicalised by `--strip-query`/`--sort-query` before they are de-duplicated.
+#[must_use]
+pub(crate) fn parse_page_with(
+    html: &str,
+    url: &Url,
+    extractors: &[Extractor],
+    rules: &QueryRules,
+) -> Page {
     let scan = crate::html::scan::scan(html, MAX_TITLE_CHARS * 4);
     let base = scan
         .base
         .as_deref()
         .and_then(|href| url.join(trim_url(href)).ok())
         .unwrap_or_else(|| url.clone());
-    let (links, followable) = resolve_links(&base, scan.hrefs);
+    let (links, followable) = resolve_links(&base, scan.hrefs, rules);
     let extract = (!extractors.is_empty()).then(|| crate::html::select::extract(html, extractors));
+    let mut robots = Vec::new();
+    for content in &scan.robots {
+        add_directives(&mut robots, content);
+    }
     Page {
         title: scan.title.map(|t| cut(&collapse(&t), MAX_TITLE_CHARS)),
         links,
         followable,
         meta_nofollow: scan.meta_nofollow,
         extract,
+        canonical: scan
+            .canonical
+            .and_then(|href| resolve(&base, trim_url(&href))),
+        robots,
+        lang: scan.lang.map(|l| {
+            cut(
+                l.trim_matches(|c: char| c.is_ascii_whitespace()),
+                MAX_LANG_CHARS,
+            )
+        }),
+        description: scan
+            .description
+            .map(|d| cut(&collapse(&d), MAX_TITLE_CHARS)),
+        hreflang: scan
+            .alternates
+            .into_iter()
+            .filter_map(|(lang, href)| {
+                let url = resolve(&base, trim_url(&href))?;
+                let lang = cut(
+                    lang.trim_matches(|c: char| c.is_ascii_whitespace()),
+                    MAX_LANG_CHARS,
+                );
+                Some(Hreflang { lang, url })
+            })
+            .collect(),
     }
 }
 
-/// Resolves hrefs against the base: http(s) only, fragment dropped, de-duplicated in document order.
-fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>) -> (Vec<String>, Vec<bool>) {
+/// Adds the directives of a comma-separated list (a robots meta's `content`, an `X-Robots-Tag` value) to `out`:
+/// trimmed, lowercase, each once, at most [`MAX_ROBOTS_DIRECTIVES`].
+pub(crate) fn add_directives(out: &mut Vec<String>, list: &str) {
+    for d in list.split(',') {
+        let d = d.trim_matches(|c: char| c.is_ascii_whitespace());
+        if d.is_empty() || out.len() >= MAX_ROBOTS_DIRECTIVES {
+            continue;
+        }
+        let d = cut(&d.to_lowercase(), MAX_LANG_CHARS);
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+}
+
+/// Resolves hrefs against the base: http(s) only, fragment dropped, canonicalised by `rules`, de-duplicated in
+/// document order.
+fn resolve_links(
+    base: &Url,
+    hrefs: Vec<(Cow<'_, str>, bool)>,
+    rules: &QueryRules,
+) -> (Vec<String>, Vec<bool>) {
     let mut links: Vec<String> = Vec::with_capacity(hrefs.len());
     let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
     let mut index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(hrefs.len(), BuildHasherDefault::default());
     for (href, nofollow) in hrefs {
-        let Some(link) = resolve(base, trim_url(&href)) else {
+        let Some(mut link) = resolve(base, trim_url(&href)) else {
             continue;
         };
+        if !rules.is_empty() {
+            if let Cow::Owned(canon) = rules.apply(&link) {
+                link = canon;
+            }
+        }
         match index.entry(crate::url::key::key(&link)) {
             Entry::Occupied(e) => followable[*e.get()] |= !nofollow,
             Entry::Vacant(e) => {
@@ -383,7 +464,7 @@ mod tests {
                     )
                 })
                 .collect();
-            let (want, _) = resolve_links(&base, hrefs);
+            let (want, _) = resolve_links(&base, hrefs, &QueryRules::default());
             let got = parse_page(html, &url, &[]);
             assert_eq!(strs(&got.links), strs(&want), "{html}");
             let title = doc

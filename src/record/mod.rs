@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-pub(crate) use parts::{Extract, Headers};
+pub(crate) use parts::{Extract, Headers, Hreflang};
 
 /// One line of output. Field order is the contract users script against: never reorder, only append.
 #[derive(Debug, Clone, Serialize)]
@@ -77,8 +77,25 @@ pub struct Record {
     // absent vs null is the point: absent without --warc, null with it
     pub warc_offset: Option<Option<u64>>,
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
-    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
+    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links. An
+    /// `X-Robots-Tag: nofollow` header sets it too, for the same reason.
     pub meta_nofollow: bool,
+    /// The page's `<link rel=canonical>`, resolved; else the `Link: <…>; rel="canonical"` header's; else null.
+    pub canonical: Option<String>,
+    /// Robots directives of `<meta name=robots|crawlfish>` and `X-Robots-Tag` together, lowercase, each once.
+    pub robots: Vec<String>,
+    /// The page's `<html lang>`.
+    pub lang: Option<String>,
+    /// The page's `<meta name=description>`, whitespace collapsed.
+    pub description: Option<String>,
+    /// The page's `<link rel=alternate hreflang>` alternates, URLs absolute, in document order.
+    pub hreflang: Vec<Hreflang>,
+    /// The earlier URL of this run whose body was the same (or, with `--canonical-dedup`, this page's canonical
+    /// URL, already reported or queued): this page's links were not followed.
+    pub duplicate_of: Option<String>,
+    /// Present only with `--save`, for a body written: its path under the directory, `/`-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -379,8 +396,9 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 25] = [
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `saved` only with `--save`). README's
+    /// schema is checked against it.
+    pub const FIELDS: [&'static str; 32] = [
         "url",
         "final_url",
         "status",
@@ -406,6 +424,13 @@ impl Record {
         "headers",
         "warc_offset",
         "meta_nofollow",
+        "canonical",
+        "robots",
+        "lang",
+        "description",
+        "hreflang",
+        "duplicate_of",
+        "saved",
     ];
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
@@ -446,6 +471,13 @@ impl Record {
             headers: None,
             warc_offset: None,
             meta_nofollow: false,
+            canonical: None,
+            robots: Vec::new(),
+            lang: None,
+            description: None,
+            hreflang: Vec::new(),
+            duplicate_of: None,
+            saved: None,
         }
     }
 

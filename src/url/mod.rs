@@ -7,6 +7,8 @@
 
 pub(crate) mod address;
 pub(crate) mod key;
+pub(crate) mod query;
+pub(crate) mod save;
 pub(crate) mod scope;
 pub(crate) mod shard;
 

@@ -2,14 +2,17 @@
 //!
 //! html5gum runs with the same "naive" state switching as the scanner (after a start tag of a raw-text element
 //! its content is tokenized as RCDATA, RAWTEXT, script data or PLAINTEXT). From its tokens we take the expected
-//! links (`a`/`area` `href`, first attribute wins, `rel` nofollow), the first `<base href>`, robots meta and the
-//! first title's text, and compare with [`super::scan`]. The inputs come from fixed-seed generators, so a failure
+//! links (`a`/`area` `href`, first attribute wins, `rel` nofollow; `iframe`/`frame` `src`; `meta` refresh targets;
+//! `link rel=next|prev`), the first `<base href>`, robots and crawlfish metas, the first canonical, the hreflang
+//! alternates, the first description and `<html lang>`, and the first title's text, and compare with [`super::scan`]. The inputs come from fixed-seed generators, so a failure
 //! is reproducible: random soup of tricky fragments, and pages shaped like real ones; a third of them cut off at
 //! a random character boundary, as `--max-body` does. On a disagreement the test shrinks the input and prints it;
 //! every case it ever found is kept as an explicit regression test in `super::tests`.
 //!
 //! Compared as a crawler sees them: hrefs with CR and LF removed (the tokenizer turns CR into LF, the URL parser
 //! drops both), titles whitespace-collapsed.
+
+use std::borrow::Cow;
 
 use html5gum::{State, Token, Tokenizer};
 
@@ -22,6 +25,16 @@ struct View {
     base: Option<String>,
     meta_nofollow: bool,
     title: Option<String>,
+    canonical: Option<String>,
+    alternates: Vec<(String, String)>,
+    robots: Vec<String>,
+    description: Option<String>,
+    lang: Option<String>,
+}
+
+fn rel_has(rel: &str, name: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|r| r.eq_ignore_ascii_case(name))
 }
 
 fn rel_nofollow(rel: &str) -> bool {
@@ -46,12 +59,46 @@ fn raw_state(name: &[u8]) -> Option<State> {
     }
 }
 
+/// A `<meta>`'s refresh target, robots directives and description, from the tokenizer's attributes.
+fn expected_meta(attr: &dyn Fn(&str) -> Option<String>, view: &mut View) {
+    let Some(content) = attr("content") else {
+        return;
+    };
+    let trim = |s: &str| s.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned();
+    let refresh = attr("http-equiv").is_some_and(|e| trim(&e).eq_ignore_ascii_case("refresh"));
+    if let Some(target) = refresh
+        .then(|| super::head::refresh_url(content.as_str().into()))
+        .flatten()
+    {
+        view.links.push((url_text(&target), false));
+    }
+    match attr("name")
+        .map(|n| trim(&n).to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("robots" | "crawlfish") => {
+            view.meta_nofollow |= content.split(',').any(|d| {
+                let d = trim(d);
+                d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none")
+            });
+            view.robots.push(content);
+        }
+        Some("description") if view.description.is_none() => view.description = Some(content),
+        _ => {}
+    }
+}
+
 fn expected(html: &str) -> View {
     let mut view = View {
         links: Vec::new(),
         base: None,
         meta_nofollow: false,
         title: None,
+        canonical: None,
+        alternates: Vec::new(),
+        robots: Vec::new(),
+        description: None,
+        lang: None,
     };
     let mut in_title = false;
     let mut tokenizer = Tokenizer::new(html);
@@ -74,19 +121,29 @@ fn expected(html: &str) -> View {
                     b"base" if view.base.is_none() => {
                         view.base = attr("href").map(|h| url_text(&h));
                     }
-                    b"meta" => {
-                        let robots = attr("name").is_some_and(|n| {
-                            n.trim_matches(|c: char| c.is_ascii_whitespace())
-                                .eq_ignore_ascii_case("robots")
-                        });
-                        let nofollow = attr("content").is_some_and(|c| {
-                            c.split(',').any(|d| {
-                                let d = d.trim_matches(|c: char| c.is_ascii_whitespace());
-                                d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none")
-                            })
-                        });
-                        view.meta_nofollow |= robots && nofollow;
+                    b"iframe" | b"frame" => {
+                        if let Some(src) = attr("src") {
+                            view.links.push((url_text(&src), false));
+                        }
                     }
+                    b"link" => {
+                        if let (Some(href), Some(rel)) = (attr("href"), attr("rel")) {
+                            if rel_has(&rel, "next") || rel_has(&rel, "prev") {
+                                view.links
+                                    .push((url_text(&href), rel_has(&rel, "nofollow")));
+                            }
+                            if view.canonical.is_none() && rel_has(&rel, "canonical") {
+                                view.canonical = Some(url_text(&href));
+                            }
+                            if let Some(lang) =
+                                attr("hreflang").filter(|_| rel_has(&rel, "alternate"))
+                            {
+                                view.alternates.push((lang, url_text(&href)));
+                            }
+                        }
+                    }
+                    b"html" if view.lang.is_none() => view.lang = attr("lang"),
+                    b"meta" => expected_meta(&attr, &mut view),
                     b"title" if view.title.is_none() => {
                         view.title = Some(String::new());
                         in_title = true;
@@ -123,6 +180,15 @@ fn actual(html: &str) -> View {
         base: s.base.map(|b| url_text(&b)),
         meta_nofollow: s.meta_nofollow,
         title: s.title.map(|t| collapse(&t)),
+        canonical: s.canonical.map(|c| url_text(&c)),
+        alternates: s
+            .alternates
+            .into_iter()
+            .map(|(l, h)| (l.into_owned(), url_text(&h)))
+            .collect(),
+        robots: s.robots.into_iter().map(Cow::into_owned).collect(),
+        description: s.description.map(Cow::into_owned),
+        lang: s.lang.map(Cow::into_owned),
     }
 }
 
@@ -307,7 +373,7 @@ fn link(rng: &mut fastrand::Rng) -> String {
     let href = quoted(rng, &href);
     let tag = pick(rng, &["a", "A", "area", "a", "a"]);
     let sp = pick(rng, &[" ", "\n", "\t", " \r\n ", "  "]);
-    match rng.u8(..7) {
+    match rng.u8(..9) {
         0 => format!("<{tag}{sp}href={href}>text</{tag}>"),
         1 => format!("<{tag} class=\"c\"{sp}HREF = {href} rel={}>x</a>", {
             let rel = pick(rng, &["nofollow", "ugc NoFollow", "me"]);
@@ -317,7 +383,45 @@ fn link(rng: &mut fastrand::Rng) -> String {
         3 => format!("<{tag} data-x=\"<a href='/no'>\" href={href}/>"),
         4 => format!("<{tag}{sp}href{sp}={sp}{href}{sp}>x</a >"),
         5 => format!("<{tag} href={href}title=x>x</a>"),
-        _ => format!("<{tag} href={href}>"),
+        6 => format!("<{tag} href={href}>"),
+        _ => other_link(rng, &href, sp),
+    }
+}
+
+/// The link sources beyond `a`/`area`: frames, refreshes, `link rel=next|prev`, and the head's indexing hints.
+fn other_link(rng: &mut fastrand::Rng, href: &str, sp: &str) -> String {
+    const RELS: [&str; 7] = [
+        "next",
+        "PREV",
+        "next nofollow",
+        "canonical",
+        "alternate",
+        "stylesheet",
+        "prev canonical",
+    ];
+    const REFRESH: [&str; 6] = ["0; url=", "5;URL=", "3, ", "0;url='", "x; url=", "0 url="];
+    const NAMES: [&str; 4] = ["description", "Robots", "crawlfish", "other"];
+    const ROBOTS: [&str; 3] = ["noindex", "NoFollow, noarchive", "none"];
+    let rel = pick(rng, &RELS);
+    let rel = quoted(rng, rel);
+    let lang = pick(rng, &["en", "de-AT", "x-default", "", "&amp;"]);
+    let lang = quoted(rng, lang);
+    let refresh = format!("{}{}", pick(rng, &REFRESH), href.trim_matches(['"', '\'']));
+    let refresh = quoted(rng, &refresh);
+    let name = pick(rng, &NAMES);
+    let name = quoted(rng, name);
+    let robots = pick(rng, &ROBOTS);
+    let robots = quoted(rng, robots);
+    match rng.u8(..9) {
+        0 => format!("<iframe{sp}src={href}><a href=/in-iframe></iframe>"),
+        1 => format!("<FRAME src={href} src=/second>"),
+        2 => format!("<link rel={rel} href={href}>"),
+        3 => format!("<link href={href}{sp}hreflang={lang} rel={rel}>"),
+        4 => format!("<meta http-equiv=Refresh content={refresh}>"),
+        5 => format!("<meta content={href} name={name}>"),
+        6 => format!("<html lang={lang}>"),
+        7 => format!("<iframe src={href}>"),
+        _ => format!("<meta name=crawlfish content={robots}>"),
     }
 }
 
@@ -466,6 +570,13 @@ fn explicit_cases_agree() {
         "<a href=\"/a\0b\">", "<a rel=x rel=nofollow href=/a>", "<meta name=x name=robots content=nofollow>",
         "<meta name=robots name=x content=nofollow>", "<title>\u{a0}x\u{a0} \u{2003}</title>",
         "<svg><![CDATA[<a href=/cdata>]]></svg>", "<a href=\"x\"href=y>", "<a =href=x href=y>",
+        "<iframe src=/f><a href=/no></iframe><a href=/yes>", "<iframe src=/f", "<frame src=/f src=/g>",
+        "<link rel=next href=/n><link rel='prev nofollow' href=/p><link rel=stylesheet href=/s.css>",
+        "<link rel=canonical href=/c1><link rel=canonical href=/c2>", "<link rel=alternate hreflang=de href=/de>",
+        "<link rel=alternate href=/feed.xml>", "<meta http-equiv=refresh content='0; url=/r'>",
+        "<meta http-equiv=refresh content=5>", "<meta content=\"0;URL=&quot;/q&quot;\" http-equiv=REFRESH>",
+        "<meta name=description content=first><meta name=description content=second>", "<html lang=en><html lang=de>",
+        "<meta name=CrawlFish content=none>", "<meta name=robots content=noindex><meta name=robots content=nofollow>",
     ];
     for html in cases {
         assert_eq!(actual(html), expected(html), "{html:?}");
