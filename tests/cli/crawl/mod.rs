@@ -1,5 +1,6 @@
 //! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps and `--shard`.
 
+mod dedup;
 mod graph;
 mod redirects;
 mod shard;
