@@ -56,7 +56,20 @@ async fn ip_and_http_version_come_from_the_final_response() {
     assert!(r["ip"].is_null() && r["http_version"].is_null(), "{r}");
     // New fields are appended after the earlier ones (contract order).
     let k = keys(&run.stdout, 0);
-    assert_eq!(&k[k.len() - 3..], ["ip", "http_version", "meta_nofollow"]);
+    assert_eq!(
+        &k[k.len() - 9..],
+        [
+            "ip",
+            "http_version",
+            "meta_nofollow",
+            "canonical",
+            "robots",
+            "lang",
+            "description",
+            "hreflang",
+            "duplicate_of"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -75,7 +88,7 @@ async fn headers_keep_repeats_as_arrays() {
     assert_eq!(h["x-single"], "one");
     assert_eq!(h["content-type"], "text/html; charset=utf-8");
     let k = keys(&run.stdout, 0);
-    assert_eq!(&k[k.len() - 2..], ["headers", "meta_nofollow"]);
+    assert_eq!(&k[k.len() - 8..k.len() - 6], ["headers", "meta_nofollow"]);
 }
 
 #[tokio::test]
@@ -210,7 +223,8 @@ async fn schema_flag_prints_the_published_schema() {
     );
 }
 
-/// A record with every optional field present (`extract`, `change`, `headers`) validates (in `parse_lines`);
+/// A record with every optional field present (`extract`, `change`, `headers`, `warc_offset`, `saved`) validates
+/// (in `parse_lines`);
 /// the same record with one wrong type does not.
 #[tokio::test]
 async fn every_optional_field_validates_and_a_wrong_type_does_not() {
@@ -229,6 +243,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             earlier.to_str().unwrap(),
             "--warc",
             warc.to_str().unwrap(),
+            "--save",
+            dir.join("saved").to_str().unwrap(),
         ]),
         &format!("{}\n", site.url("/")),
     )
@@ -244,6 +260,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("links", serde_json::json!("x")),
         ("headers", serde_json::json!({"set-cookie": [1]})),
         ("http_version", serde_json::json!("HTTP/2.0")),
+        ("hreflang", serde_json::json!([{"lang": "en"}])),
+        ("robots", serde_json::json!("noindex")),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();
