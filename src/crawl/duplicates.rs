@@ -9,6 +9,10 @@
 
 use std::sync::Arc;
 
+use crate::crawl::CrawlOptions;
+use crate::record::Record;
+use crate::url::key::key;
+
 /// Slots in the table: a power of two; 48 bytes each, 3 MiB in all (plus the URLs remembered).
 pub(crate) const SLOTS: usize = 1 << 16;
 /// Distinct bodies remembered at most: 3/4 of [`SLOTS`], so a probe stays short.
@@ -22,6 +26,32 @@ pub(crate) struct Duplicates {
 }
 
 impl Duplicates {
+    /// The URL this page duplicates, if any: with `--canonical-dedup`, its canonical URL when that is another URL
+    /// already reported or queued (`seen`, asked of the frontier's seen-set); in crawl mode (unless
+    /// `--follow-duplicates`), the first page of this run with the same body digest.
+    pub(crate) fn of(
+        &mut self,
+        cfg: &CrawlOptions,
+        record: &Record,
+        url: &Arc<str>,
+        seen: impl Fn(u64) -> bool,
+    ) -> Option<String> {
+        if let Some(canonical) = record.canonical.as_deref().filter(|_| cfg.canonical_dedup) {
+            // Compared as its links would be: canonicalised by --strip-query/--sort-query.
+            let canonical = cfg.query.apply(canonical);
+            let other = canonical != record.url.as_str()
+                && record.final_url.as_deref() != Some(&*canonical);
+            if other && seen(key(&canonical)) {
+                return Some(canonical.into_owned());
+            }
+        }
+        if cfg.depth == 0 || cfg.follow_duplicates {
+            return None;
+        }
+        let digest = crate::digest::parse(record.digest.as_deref()?)?;
+        self.check(digest, url).map(|first| first.to_string())
+    }
+
     /// The URL of an earlier page with this digest, or `None` after remembering `url` for it (when there is room).
     pub(crate) fn check(&mut self, digest: u128, url: &Arc<str>) -> Option<Arc<str>> {
         if self.slots.is_empty() {

@@ -346,20 +346,12 @@ impl Scheduler {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
                 let (mut record, mut follow) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                if let Some(first) = self.duplicate_of(&record, &parent) {
+                let seen = |k| self.frontier.was_seen(k);
+                if let Some(first) = self.duplicates.of(&self.ctx.cfg, &record, &parent, seen) {
                     record.duplicate_of = Some(first);
                     follow.clear();
                 }
-                for &i in &follow {
-                    // Past the links: a `--follow-alternates` hreflang URL.
-                    let i = i as usize;
-                    let link = match record.links.get(i) {
-                        Some(link) => link,
-                        None => match record.hreflang.get(i - record.links.len()) {
-                            Some(alt) => &alt.url,
-                            None => continue,
-                        },
-                    };
+                for link in follow.iter().filter_map(|&i| follow_target(&record, i)) {
                     self.queue_link(link, job.depth + 1, &parent, &job.root);
                 }
                 self.frontier.done(&job.host, job.depth);
@@ -389,28 +381,6 @@ impl Scheduler {
             }
             (None, _) => {}
         }
-    }
-
-    /// The URL this page duplicates, if any: with `--canonical-dedup`, its canonical URL when that is another URL
-    /// already reported or queued; in crawl mode (unless `--follow-duplicates`), the first page of this run with
-    /// the same body digest.
-    fn duplicate_of(&mut self, record: &Record, url: &Arc<str>) -> Option<String> {
-        let cfg = &self.ctx.cfg;
-        if let Some(canonical) = record.canonical.as_deref().filter(|_| cfg.canonical_dedup) {
-            let canonical = cfg.query.apply(canonical);
-            let other = canonical != record.url.as_str()
-                && record.final_url.as_deref() != Some(&*canonical);
-            if other && self.frontier.was_seen(key(&canonical)) {
-                return Some(canonical.into_owned());
-            }
-        }
-        if cfg.depth == 0 || cfg.follow_duplicates {
-            return None;
-        }
-        let digest = crate::digest::parse(record.digest.as_deref()?)?;
-        self.duplicates
-            .check(digest, url)
-            .map(|first| first.to_string())
     }
 
     /// Queues sitemap files of a listed origin, at most [`crate::crawl::sitemap::MAX_SITEMAPS`] per origin in the run.
@@ -500,6 +470,18 @@ impl Scheduler {
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }
+    }
+}
+
+/// The URL a follow index names: one of `links`, or past them a `--follow-alternates` hreflang URL.
+fn follow_target(record: &Record, i: u32) -> Option<&str> {
+    let i = i as usize;
+    match record.links.get(i) {
+        Some(link) => Some(link),
+        None => record
+            .hreflang
+            .get(i - record.links.len())
+            .map(|alt| alt.url.as_str()),
     }
 }
 

@@ -358,7 +358,13 @@ fn not_modified(
         digest: carried.digest,
         meta_nofollow: carried.meta_nofollow,
         error: None,
-        index: Indexing::default(),
+        index: Indexing {
+            canonical: carried.canonical,
+            robots: carried.robots,
+            lang: carried.lang,
+            description: carried.description,
+            hreflang: carried.hreflang,
+        },
         saved: None,
     };
     TaskOutcome::Page {

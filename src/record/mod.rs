@@ -395,44 +395,6 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
-    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `saved` only with `--save`). README's
-    /// schema is checked against it.
-    pub const FIELDS: [&'static str; 32] = [
-        "url",
-        "final_url",
-        "status",
-        "depth",
-        "parent",
-        "content_type",
-        "bytes",
-        "truncated",
-        "title",
-        "links",
-        "fetched_at",
-        "elapsed_ms",
-        "attempts",
-        "error",
-        "extract",
-        "redirects",
-        "etag",
-        "last_modified",
-        "digest",
-        "change",
-        "ip",
-        "http_version",
-        "headers",
-        "warc_offset",
-        "meta_nofollow",
-        "canonical",
-        "robots",
-        "lang",
-        "description",
-        "hreflang",
-        "duplicate_of",
-        "saved",
-    ];
-
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
     /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
     /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most

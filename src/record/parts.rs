@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 /// One `<link rel=alternate hreflang=LANG href=URL>` of a page: `{"lang": …, "url": …}`, the URL absolute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Hreflang {
     pub lang: String,
     pub url: String,

@@ -427,6 +427,8 @@ pub(crate) mod head;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod generate;
 
 #[cfg(test)]
 mod tests;
