@@ -37,8 +37,6 @@ pub(crate) fn body(opts: &SaveOptions, url: &Url, body: &[u8]) -> io::Result<Str
 
 /// The content hook: writes `text` (the record's `content`) beside the body, as the body's name plus `.EXT`
 /// (`md` or `txt`); returns its relative path. With `--save-content-only` this is the only file written.
-// MERGE: called from `crawl::visit` once the record's `content` field exists (issue 17 point 1).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn content(opts: &SaveOptions, url: &Url, text: &str, ext: &str) -> io::Result<String> {
     let mut parts = crate::url::save::path_of(url);
     if let Some(last) = parts.last_mut() {
