@@ -192,8 +192,8 @@ pub struct Cli {
     #[arg(long)]
     pub canonical_dedup: bool,
 
-    /// Write each fetched body under DIR/HOST/PATH (HOST_PORT for a port that is not the scheme's; "saved" gives
-    /// the path); files already there are replaced atomically, never deleted
+    /// Write each fetched body under DIR/HOST/PATH (HOST with _PORT added for a port that is not the scheme's;
+    /// "saved" gives the path); files already there are replaced atomically, never deleted
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
 
