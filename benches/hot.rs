@@ -93,6 +93,13 @@ fn benches(c: &mut Criterion) {
         rendered: None,
         render_ms: None,
         screenshot: None,
+        canonical: p.canonical,
+        robots: p.robots,
+        lang: p.lang,
+        description: p.description,
+        hreflang: p.hreflang,
+        duplicate_of: None,
+        saved: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

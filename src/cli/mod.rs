@@ -196,6 +196,38 @@ pub struct Cli {
     #[arg(long)]
     pub follow_nofollow: bool,
 
+    /// Follow <link rel=alternate hreflang> URLs too (they are in "hreflang", not "links")
+    #[arg(long)]
+    pub follow_alternates: bool,
+
+    /// Remove query parameters named GLOB (* and ?; e.g. 'utm_*', fbclid) from discovered links before they
+    /// are deduplicated (repeatable); listed URLs are kept as written
+    #[arg(long, value_name = "GLOB")]
+    pub strip_query: Vec<String>,
+
+    /// Sort the query parameters of discovered links by name before they are deduplicated
+    #[arg(long)]
+    pub sort_query: bool,
+
+    /// Crawling: follow the links of a page whose body an earlier page of the run had (by default such a page
+    /// gets `duplicate_of` and its links are not followed)
+    #[arg(long)]
+    pub follow_duplicates: bool,
+
+    /// Do not follow the links of a page whose canonical URL is another URL already reported or queued (it
+    /// gets `duplicate_of`)
+    #[arg(long)]
+    pub canonical_dedup: bool,
+
+    /// Write each fetched body under DIR/HOST/PATH (HOST with _PORT added for a port that is not the scheme's;
+    /// "saved" gives the path); files already there are replaced atomically, never deleted
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+
+    /// With --save: write only the --content text, not the body
+    #[arg(long, requires = "save")]
+    pub save_content_only: bool,
+
     /// Extract NAME from every match of CSS (its text, or attribute ATTR) into "extract" (repeatable)
     #[arg(long = "select", value_name = "NAME=CSS[@ATTR]")]
     pub select: Vec<String>,

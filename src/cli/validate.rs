@@ -4,6 +4,7 @@
 //! Must not open sockets; reads only `--cacert`'s files and the proxy environment.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
@@ -17,11 +18,13 @@ use crate::net::cookies::CookieOptions;
 use crate::net::proxy::Proxies;
 use crate::net::trust::Trust;
 use crate::net::NetOptions;
+use crate::output::save::SaveOptions;
 use crate::output::OutputOptions;
 use crate::polite::PoliteOptions;
 use crate::record::fields::Fields;
 use crate::render::{Browser, RenderMode, RenderOptions};
 use crate::url::address::{AddressRules, Net};
+use crate::url::query::QueryRules;
 use crate::warc::WarcOptions;
 
 /// The name that means stdout for `-o` (and stdin for the inputs).
@@ -165,6 +168,11 @@ impl Cli {
                 .unwrap_or_else(std::env::temp_dir),
             render: false,
             screenshot: false,
+            follow_alternates: self.follow_alternates,
+            query: QueryRules::new(self.strip_query.clone(), self.sort_query),
+            canonical_dedup: self.canonical_dedup,
+            follow_duplicates: self.follow_duplicates,
+            save: self.save_options()?,
         })
     }
 
@@ -187,6 +195,23 @@ impl Cli {
             )
             .to_owned()),
         }
+    }
+
+    /// `--save DIR` and `--save-content-only`.
+    fn save_options(&self) -> Result<Option<Arc<SaveOptions>>> {
+        if self.save_content_only {
+            // MERGE: --content comes with issue 17 point 1; until then there is no content to save instead.
+            bail!("--save-content-only needs --content");
+        }
+        if let Some(bad) = self.strip_query.iter().find(|g| g.is_empty()) {
+            bail!("--strip-query {bad:?}: empty GLOB");
+        }
+        Ok(self.save.as_ref().map(|dir| {
+            Arc::new(SaveOptions {
+                dir: dir.clone(),
+                content_only: self.save_content_only,
+            })
+        }))
     }
 
     fn net_options(&self) -> Result<NetOptions> {

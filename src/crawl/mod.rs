@@ -6,6 +6,7 @@
 //!
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
+mod duplicates;
 pub(crate) mod frontier;
 mod links;
 pub(crate) mod job;
@@ -20,11 +21,14 @@ pub(crate) mod task;
 pub(crate) mod visit;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::html::Extractor;
 use crate::record::check::Accept;
+use crate::output::save::SaveOptions;
+use crate::url::query::QueryRules;
 use crate::url::shard::Shard;
 use crate::url::Scope;
 
@@ -83,6 +87,17 @@ pub struct CrawlOptions {
     pub render: bool,
     /// `--screenshot`: every record carries `screenshot`.
     pub screenshot: bool,
+    /// `--follow-alternates`: `<link rel=alternate hreflang>` URLs are followed too.
+    pub follow_alternates: bool,
+    /// `--strip-query`/`--sort-query`: how discovered links are canonicalised before dedup.
+    pub query: QueryRules,
+    /// `--canonical-dedup`: a page whose canonical URL was already seen has its links not followed.
+    pub canonical_dedup: bool,
+    /// `--follow-duplicates`: follow the links of a page whose body an earlier page had (off: the duplicate
+    /// rule of crawl mode, [`duplicates`]).
+    pub follow_duplicates: bool,
+    /// `--save DIR`: where fetched bodies are written.
+    pub save: Option<Arc<SaveOptions>>,
 }
 
 impl Default for CrawlOptions {
@@ -108,6 +123,11 @@ impl Default for CrawlOptions {
             spill_parent: std::env::temp_dir(),
             render: false,
             screenshot: false,
+            follow_alternates: false,
+            query: QueryRules::default(),
+            canonical_dedup: false,
+            follow_duplicates: false,
+            save: None,
         }
     }
 }

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::crawl::duplicates::Duplicates;
 use crate::crawl::frontier::{Frontier, Job};
 use crate::crawl::handoff::{self, HandoffIo, Handoffs};
 use crate::crawl::links::Checker;
@@ -127,6 +128,8 @@ struct Scheduler {
     spill_error: Option<String>,
     /// `--handoff`: links going to and coming from the other shards.
     handoff: Option<Handoffs>,
+    /// Body digests seen (crawl mode's duplicate rule), fixed-size.
+    duplicates: Duplicates,
 }
 
 /// Runs the crawl to its end: input exhausted and nothing queued or in flight, `--max-pages` reached, the output
@@ -162,6 +165,7 @@ pub(crate) async fn crawl(
         other_shards: OtherShards::default(),
         spill_error: None,
         handoff,
+        duplicates: Duplicates::default(),
     };
     s.requeue_resumed(resumed);
     let mut end = CrawlEnd::default();
@@ -403,9 +407,14 @@ impl Scheduler {
         match (self.running.remove(&id), outcome) {
             (Some(Running::Page(job)), outcome) => {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
-                let (mut record, follow, found) = page_outcome(&job, outcome);
+                let (mut record, mut follow, found) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
+                let seen = |k| self.frontier.was_seen(k);
+                if let Some(first) = self.duplicates.of(&self.ctx.cfg, &record, &parent, seen) {
+                    record.duplicate_of = Some(first);
+                    follow.clear();
+                }
+                for link in follow.iter().filter_map(|&i| follow_target(&record, i)) {
                     self.queue_link(link, (job.depth + 1, false), &parent, &job.root);
                 }
                 self.checks(&job, &mut record, &parent, found);
@@ -560,3 +569,16 @@ impl Scheduler {
         }
     }
 }
+
+/// The URL a follow index names: one of `links`, or past them a `--follow-alternates` hreflang URL.
+fn follow_target(record: &Record, i: u32) -> Option<&str> {
+    let i = i as usize;
+    match record.links.get(i) {
+        Some(link) => Some(link),
+        None => record
+            .hreflang
+            .get(i - record.links.len())
+            .map(|alt| alt.url.as_str()),
+    }
+}
+

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{
-    HeaderValue, CONTENT_TYPE, COOKIE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
-    LOCATION, RETRY_AFTER,
+    HeaderName, HeaderValue, CONTENT_TYPE, COOKIE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, LINK, LOCATION, RETRY_AFTER,
 };
 use reqwest::StatusCode;
 use tokio::time::{timeout_at, Instant};
@@ -57,6 +57,10 @@ pub(crate) struct Response {
     pub http_version: Option<&'static str>,
     /// Every header, only when `--headers` asked for them.
     pub headers: Option<Headers>,
+    /// The `Link` and `X-Robots-Tag` values, as sent (valid UTF-8 only): what says how the page may be indexed
+    /// beside its markup. Empty (no allocation) on the common response that sends neither.
+    pub link: Vec<String>,
+    pub x_robots_tag: Vec<String>,
     /// With `--warc`: the byte offset of this response's record in the WARC file (set by [`crate::polite`]).
     pub warc_offset: Option<u64>,
     /// The body's share of `--max-inflight-bytes`, given back when the response (so the record) is done.
@@ -312,9 +316,24 @@ pub(crate) fn head(resp: &reqwest::Response, keep_headers: bool) -> Response {
         ip: resp.remote_addr().map(|a| a.ip()),
         http_version: version_name(resp.version()),
         headers: keep_headers.then(|| Headers::of(resp.headers())),
+        link: all(resp, LINK),
+        x_robots_tag: all(resp, X_ROBOTS_TAG),
         warc_offset: None,
         budget: None,
     }
+}
+
+/// Robots directives for the response (not a standard name, so `http` has no constant for it).
+const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
+
+/// Every value of a header that is valid UTF-8, in order.
+fn all(resp: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> Vec<String> {
+    resp.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// How a record spells a protocol version (`http::Version`'s `Debug` says "HTTP/2.0").

@@ -1,5 +1,5 @@
 //! The output adapter: records to stdout or `-o FILE` ([`writer`], through [`sink`]), and the earlier runs read
-//! back: `--resume` ([`resume`]), `--since` ([`since`]), `--state DIR` ([`state`]); the `--handoff DIR` segments ([`handoff`]); [`self::file`] opens files without
+//! back: `--resume` ([`resume`]), `--save DIR`'s files ([`save`]), `--since` ([`since`]), `--state DIR` ([`state`]); the `--handoff DIR` segments ([`handoff`]); [`self::file`] opens files without
 //! changing them.
 //!
 //! Must not log records or decide exit codes; the writer reports a [`Summary`] and how it ended.
@@ -7,6 +7,7 @@
 pub(crate) mod file;
 pub(crate) mod handoff;
 pub(crate) mod resume;
+pub(crate) mod save;
 pub(crate) mod since;
 pub(crate) mod sink;
 pub(crate) mod state;

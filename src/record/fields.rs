@@ -26,6 +26,53 @@ const SINCE_NEEDS: [&str; 8] = [
     "change",
 ];
 
+impl Record {
+    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `checked` and `missing_fragments` only with `--check-links`,
+    /// `rendered`/`render_ms` only with `--render`, `screenshot` only with `--screenshot`, `saved` only with
+    /// `--save`). README's
+    /// schema is checked against it.
+    pub const FIELDS: [&'static str; 37] = [
+        "url",
+        "final_url",
+        "status",
+        "depth",
+        "parent",
+        "content_type",
+        "bytes",
+        "truncated",
+        "title",
+        "links",
+        "fetched_at",
+        "elapsed_ms",
+        "attempts",
+        "error",
+        "extract",
+        "redirects",
+        "etag",
+        "last_modified",
+        "digest",
+        "change",
+        "ip",
+        "http_version",
+        "headers",
+        "warc_offset",
+        "meta_nofollow",
+        "checked",
+        "missing_fragments",
+        "rendered",
+        "render_ms",
+        "screenshot",
+        "canonical",
+        "robots",
+        "lang",
+        "description",
+        "hreflang",
+        "duplicate_of",
+        "saved",
+    ];
+}
+
 /// The record fields to print, as a bit per index of [`Record::FIELDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fields(u64);

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-pub(crate) use parts::{Extract, Headers};
+pub(crate) use parts::{Extract, Headers, Hreflang};
 
 /// One line of output. Field order is the contract users script against: never reorder, only append.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +78,8 @@ pub struct Record {
     // absent vs null is the point: absent without --warc, null with it
     pub warc_offset: Option<Option<u64>>,
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
-    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
+    /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links. An
+    /// `X-Robots-Tag: nofollow` header sets it too, for the same reason.
     pub meta_nofollow: bool,
     /// Present only with `--check-links`: true when this URL was only checked (a link the crawl does not follow:
     /// HEAD, or GET when HEAD is refused; never parsed), false for a page crawled as usual.
@@ -103,6 +104,22 @@ pub struct Record {
     #[allow(clippy::option_option)]
     // absent without --screenshot, null for a page not rendered
     pub screenshot: Option<Option<String>>,
+    /// The page's `<link rel=canonical>`, resolved; else the `Link: <…>; rel="canonical"` header's; else null.
+    pub canonical: Option<String>,
+    /// Robots directives of `<meta name=robots|crawlfish>` and `X-Robots-Tag` together, lowercase, each once.
+    pub robots: Vec<String>,
+    /// The page's `<html lang>`.
+    pub lang: Option<String>,
+    /// The page's `<meta name=description>`, whitespace collapsed.
+    pub description: Option<String>,
+    /// The page's `<link rel=alternate hreflang>` alternates, URLs absolute, in document order.
+    pub hreflang: Vec<Hreflang>,
+    /// The earlier URL of this run whose body was the same (or, with `--canonical-dedup`, this page's canonical
+    /// URL, already reported or queued): this page's links were not followed.
+    pub duplicate_of: Option<String>,
+    /// Present only with `--save`, for a body written: its path under the directory, `/`-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -407,42 +424,6 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
-    /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `checked` and `missing_fragments` only with
-    /// `--check-links`, `rendered`/`render_ms` only with `--render`, `screenshot` only with `--screenshot`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 30] = [
-        "url",
-        "final_url",
-        "status",
-        "depth",
-        "parent",
-        "content_type",
-        "bytes",
-        "truncated",
-        "title",
-        "links",
-        "fetched_at",
-        "elapsed_ms",
-        "attempts",
-        "error",
-        "extract",
-        "redirects",
-        "etag",
-        "last_modified",
-        "digest",
-        "change",
-        "ip",
-        "http_version",
-        "headers",
-        "warc_offset",
-        "meta_nofollow",
-        "checked",
-        "missing_fragments",
-        "rendered",
-        "render_ms",
-        "screenshot",
-    ];
-
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
     /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
     /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most
@@ -486,6 +467,13 @@ impl Record {
             rendered: None,
             render_ms: None,
             screenshot: None,
+            canonical: None,
+            robots: Vec::new(),
+            lang: None,
+            description: None,
+            hreflang: Vec::new(),
+            duplicate_of: None,
+            saved: None,
         }
     }
 

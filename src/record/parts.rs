@@ -5,6 +5,13 @@ use reqwest::header::HeaderMap;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+/// One `<link rel=alternate hreflang=LANG href=URL>` of a page: `{"lang": …, "url": …}`, the URL absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Hreflang {
+    pub lang: String,
+    pub url: String,
+}
+
 /// `--select` results in flag order: serialised as a JSON object `{"NAME": ["…", …]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extract(pub Vec<(String, Vec<String>)>);

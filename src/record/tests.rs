@@ -25,6 +25,7 @@ fn record_fields_in_contract_order() {
         "rendered",
         "render_ms",
         "screenshot",
+        "saved",
     ];
     let order = Record::FIELDS.iter().filter(|f| !optional.contains(f));
     let mut last = 0;
@@ -35,15 +36,17 @@ fn record_fields_in_contract_order() {
     }
     assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
     assert!(!json.contains("warc") && !json.contains("checked") && !json.contains("fragments"));
+    assert!(!json.contains("saved"));
     let mut r = r;
     r.change = Some(Change::New);
     r.warc_offset = Some(Some(7));
     r.checked = Some(true);
     r.missing_fragments = Some(vec!["a".into()]);
+    r.saved = Some("h/index.html".into());
     let json = serde_json::to_string(&r).unwrap();
     assert!(
         json.ends_with(
-            r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false,"checked":true,"missing_fragments":["a"]}"#
+            r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false,"checked":true,"missing_fragments":["a"],"canonical":null,"robots":[],"lang":null,"description":null,"hreflang":[],"duplicate_of":null,"saved":"h/index.html"}"#
         ),
         "{json}"
     );

@@ -8,6 +8,8 @@
 mod absolute;
 pub(crate) mod address;
 pub(crate) mod key;
+pub(crate) mod query;
+pub(crate) mod save;
 pub(crate) mod scope;
 pub(crate) mod seen;
 pub(crate) mod shard;

@@ -2,8 +2,9 @@
 //!
 //! html5gum runs with the same "naive" state switching as the scanner (after a start tag of a raw-text element
 //! its content is tokenized as RCDATA, RAWTEXT, script data or PLAINTEXT). From its tokens we take the expected
-//! links (`a`/`area` `href`, first attribute wins, `rel` nofollow), the first `<base href>`, robots meta and the
-//! first title's text, and compare with [`super::scan`]. The inputs come from fixed-seed generators, so a failure
+//! links (`a`/`area` `href`, first attribute wins, `rel` nofollow; `iframe`/`frame` `src`; `meta` refresh targets;
+//! `link rel=next|prev`), the first `<base href>`, robots and crawlfish metas, the first canonical, the hreflang
+//! alternates, the first description and `<html lang>`, and the first title's text, and compare with [`super::scan`]. The inputs come from fixed-seed generators, so a failure
 //! is reproducible: random soup of tricky fragments, and pages shaped like real ones; a third of them cut off at
 //! a random character boundary, as `--max-body` does. On a disagreement the test shrinks the input and prints it;
 //! every case it ever found is kept as an explicit regression test in `super::tests`.
@@ -11,8 +12,11 @@
 //! Compared as a crawler sees them: hrefs with CR and LF removed (the tokenizer turns CR into LF, the URL parser
 //! drops both), titles whitespace-collapsed.
 
+use std::borrow::Cow;
+
 use html5gum::{State, Token, Tokenizer};
 
+use super::generate::{cut_off, page, soup};
 use super::scan;
 use crate::html::collapse;
 
@@ -22,6 +26,16 @@ struct View {
     base: Option<String>,
     meta_nofollow: bool,
     title: Option<String>,
+    canonical: Option<String>,
+    alternates: Vec<(String, String)>,
+    robots: Vec<String>,
+    description: Option<String>,
+    lang: Option<String>,
+}
+
+fn rel_has(rel: &str, name: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|r| r.eq_ignore_ascii_case(name))
 }
 
 fn rel_nofollow(rel: &str) -> bool {
@@ -46,12 +60,46 @@ fn raw_state(name: &[u8]) -> Option<State> {
     }
 }
 
+/// A `<meta>`'s refresh target, robots directives and description, from the tokenizer's attributes.
+fn expected_meta(attr: &dyn Fn(&str) -> Option<String>, view: &mut View) {
+    let Some(content) = attr("content") else {
+        return;
+    };
+    let trim = |s: &str| s.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned();
+    let refresh = attr("http-equiv").is_some_and(|e| trim(&e).eq_ignore_ascii_case("refresh"));
+    if let Some(target) = refresh
+        .then(|| super::head::refresh_url(content.as_str().into()))
+        .flatten()
+    {
+        view.links.push((url_text(&target), false));
+    }
+    match attr("name")
+        .map(|n| trim(&n).to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("robots" | "crawlfish") => {
+            view.meta_nofollow |= content.split(',').any(|d| {
+                let d = trim(d);
+                d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none")
+            });
+            view.robots.push(content);
+        }
+        Some("description") if view.description.is_none() => view.description = Some(content),
+        _ => {}
+    }
+}
+
 fn expected(html: &str) -> View {
     let mut view = View {
         links: Vec::new(),
         base: None,
         meta_nofollow: false,
         title: None,
+        canonical: None,
+        alternates: Vec::new(),
+        robots: Vec::new(),
+        description: None,
+        lang: None,
     };
     let mut in_title = false;
     let mut tokenizer = Tokenizer::new(html);
@@ -74,19 +122,29 @@ fn expected(html: &str) -> View {
                     b"base" if view.base.is_none() => {
                         view.base = attr("href").map(|h| url_text(&h));
                     }
-                    b"meta" => {
-                        let robots = attr("name").is_some_and(|n| {
-                            n.trim_matches(|c: char| c.is_ascii_whitespace())
-                                .eq_ignore_ascii_case("robots")
-                        });
-                        let nofollow = attr("content").is_some_and(|c| {
-                            c.split(',').any(|d| {
-                                let d = d.trim_matches(|c: char| c.is_ascii_whitespace());
-                                d.eq_ignore_ascii_case("nofollow") || d.eq_ignore_ascii_case("none")
-                            })
-                        });
-                        view.meta_nofollow |= robots && nofollow;
+                    b"iframe" | b"frame" => {
+                        if let Some(src) = attr("src") {
+                            view.links.push((url_text(&src), false));
+                        }
                     }
+                    b"link" => {
+                        if let (Some(href), Some(rel)) = (attr("href"), attr("rel")) {
+                            if rel_has(&rel, "next") || rel_has(&rel, "prev") {
+                                view.links
+                                    .push((url_text(&href), rel_has(&rel, "nofollow")));
+                            }
+                            if view.canonical.is_none() && rel_has(&rel, "canonical") {
+                                view.canonical = Some(url_text(&href));
+                            }
+                            if let Some(lang) =
+                                attr("hreflang").filter(|_| rel_has(&rel, "alternate"))
+                            {
+                                view.alternates.push((lang, url_text(&href)));
+                            }
+                        }
+                    }
+                    b"html" if view.lang.is_none() => view.lang = attr("lang"),
+                    b"meta" => expected_meta(&attr, &mut view),
                     b"title" if view.title.is_none() => {
                         view.title = Some(String::new());
                         in_title = true;
@@ -123,6 +181,15 @@ fn actual(html: &str) -> View {
         base: s.base.map(|b| url_text(&b)),
         meta_nofollow: s.meta_nofollow,
         title: s.title.map(|t| collapse(&t)),
+        canonical: s.canonical.map(|c| url_text(&c)),
+        alternates: s
+            .alternates
+            .into_iter()
+            .map(|(l, h)| (l.into_owned(), url_text(&h)))
+            .collect(),
+        robots: s.robots.into_iter().map(Cow::into_owned).collect(),
+        description: s.description.map(Cow::into_owned),
+        lang: s.lang.map(Cow::into_owned),
     }
 }
 
@@ -149,260 +216,6 @@ fn shrink(html: &str) -> String {
         chunk /= 2;
     }
     chars.into_iter().collect()
-}
-
-const SOUP: &[&str] = &[
-    "<",
-    ">",
-    "</",
-    "<a",
-    "<A",
-    "<area",
-    "<base",
-    "<meta",
-    " href",
-    " HREF",
-    " rel",
-    "=",
-    "\"",
-    "'",
-    "nofollow",
-    "robots",
-    " name",
-    " content",
-    "<!--",
-    "-->",
-    "--!>",
-    "--",
-    "-",
-    "!",
-    "<!-->",
-    "<!--->",
-    "<!",
-    "<!DOCTYPE html>",
-    "<?x ?>",
-    "<script>",
-    "</script>",
-    "</script",
-    "<SCRIPT>",
-    "<!--<script>",
-    "<style>",
-    "</style>",
-    "<title>",
-    "</title>",
-    "</TITLE ",
-    "<textarea>",
-    "</textarea>",
-    "<noscript>",
-    "</noscript>",
-    "<xmp>",
-    "<iframe>",
-    "<noframes>",
-    "</noframes>",
-    "<noembed>",
-    "<plaintext>",
-    "<svg>",
-    "<![CDATA[",
-    "]]>",
-    "</p x='>'>",
-    "é",
-    "☃",
-    "\u{a0}",
-    "\u{2003}",
-    "&amp;",
-    "&amp",
-    "&",
-    "&#x26;",
-    "&#38",
-    "&#128;",
-    "&#x9d;",
-    "&#0;",
-    "&#xD800;",
-    "&#99999999;",
-    "&notit;",
-    "&copy=",
-    "&copy",
-    "&nbsp",
-    "&lt;",
-    "&#",
-    "&#x",
-    "&bogus;",
-    "/",
-    " ",
-    "\t",
-    "\n",
-    "\r\n",
-    "\r",
-    "\x0c",
-    "\0",
-    "x",
-    "/p?a=1",
-    "/docs/pa",
-];
-
-fn soup(rng: &mut fastrand::Rng) -> String {
-    let n = rng.usize(1..40);
-    (0..n).map(|_| SOUP[rng.usize(..SOUP.len())]).collect()
-}
-
-fn pick<'a>(rng: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
-    xs[rng.usize(..xs.len())]
-}
-
-fn url(rng: &mut fastrand::Rng) -> String {
-    let mut u = String::from(pick(
-        rng,
-        &[
-            "/docs/page",
-            "page.html",
-            "../up/",
-            "https://other.test/x",
-            "//cdn.test/a",
-            "",
-            "javascript:void(0)",
-            "#top",
-        ],
-    ));
-    for _ in 0..rng.usize(0..3) {
-        u.push_str(pick(
-            rng,
-            &[
-                "?q=1&amp;r=2",
-                "?a=1&b=2",
-                "&copy=3",
-                "&lang",
-                "&copy",
-                "#frag",
-                "\u{a0}",
-                "é",
-                "&#x2F;x",
-                "%20",
-                " sp ",
-                "&quot;",
-                "&#128;",
-                "\n",
-                "&nbsp;",
-                "&notin",
-                "&amp",
-            ],
-        ));
-    }
-    u
-}
-
-fn quoted(rng: &mut fastrand::Rng, v: &str) -> String {
-    match rng.u8(..4) {
-        0 => format!("'{}'", v.replace('\'', "&#39;")),
-        1 if !v.is_empty()
-            && !v.contains(|c: char| c.is_ascii_whitespace() || "\"'=<>`".contains(c)) =>
-        {
-            v.to_owned()
-        }
-        _ => format!("\"{}\"", v.replace('"', "&quot;")),
-    }
-}
-
-fn link(rng: &mut fastrand::Rng) -> String {
-    let href = url(rng);
-    let href = quoted(rng, &href);
-    let tag = pick(rng, &["a", "A", "area", "a", "a"]);
-    let sp = pick(rng, &[" ", "\n", "\t", " \r\n ", "  "]);
-    match rng.u8(..7) {
-        0 => format!("<{tag}{sp}href={href}>text</{tag}>"),
-        1 => format!("<{tag} class=\"c\"{sp}HREF = {href} rel={}>x</a>", {
-            let rel = pick(rng, &["nofollow", "ugc NoFollow", "me"]);
-            quoted(rng, rel)
-        }),
-        2 => format!("<{tag} href={href} href=\"/second\">dup</a>"),
-        3 => format!("<{tag} data-x=\"<a href='/no'>\" href={href}/>"),
-        4 => format!("<{tag}{sp}href{sp}={sp}{href}{sp}>x</a >"),
-        5 => format!("<{tag} href={href}title=x>x</a>"),
-        _ => format!("<{tag} href={href}>"),
-    }
-}
-
-fn title(rng: &mut fastrand::Rng) -> String {
-    pick(
-        rng,
-        &[
-            "<title>Hello &amp; World</title>",
-            "<TITLE>\u{a0}Spaced\u{a0} \t title\n</TITLE>",
-            "<title>a &lt;b&gt; &notit; &nbsp x &copy2024</title >",
-            "<title>\r\n  Line\r\n  two \x0c</title>",
-            "<title>x</title foo=\">\">",
-            "<title>x</title foo='>' <a href=/in-title-end-tag>",
-            "<title>no end tag",
-            "<title>ends in </title",
-            "<title lang=en>\u{2003}em\u{2003}space </title>",
-            "<title><!-- not a comment --> <a href=/t></title>",
-            "<title/>self closing</title>",
-        ],
-    )
-    .to_owned()
-}
-
-fn block(rng: &mut fastrand::Rng) -> String {
-    match rng.u8(..16) {
-        0..=5 => format!("<p class=x>lorem {} ipsum</p>\n", link(rng)),
-        6 => "<!-- comment <a href=\"/in-comment\"> --><a href=/after-comment>".into(),
-        7 => "<!-- bang --!><a href=/after-bang>".into(),
-        8 => format!("<!--><a href=/after-empty><!--->{}", link(rng)),
-        9 => format!(
-            "<script>document.write('<a href=\"/s\">')</script a='>' <a href=/in-end-tag>{}",
-            link(rng)
-        ),
-        10 => "<script><!--\ndocument.write('<script src=x></script>'); <a href=/hidden>\n--></script><a href=/x>"
-            .into(),
-        11 => "<SCRIPT type=\"text/javascript\">var s='</scr'+'ipt>'; if (a<b && c>d) {}</SCRIPT ><a href=/y>".into(),
-        12 => format!("<noscript>{}</noscript><textarea>{}</textarea>", link(rng), link(rng)),
-        13 => format!("<style>a[href=\"/st\"]{{}}</style><iframe>{}</iframe>", link(rng)),
-        14 => format!("</div class='>' <a href=\"/in-end-tag\">{}", link(rng)),
-        _ => format!("<![CDATA[ <a href=/cdata> ]]>{}<?php echo 1 ?>", link(rng)),
-    }
-}
-
-fn page(rng: &mut fastrand::Rng) -> String {
-    let mut s = String::new();
-    if rng.bool() {
-        s.push_str("<!DOCTYPE html>\n");
-    }
-    s.push_str("<html><head><meta charset=\"utf-8\">");
-    if rng.u8(..4) != 0 {
-        s.push_str(&title(rng));
-    }
-    if rng.u8(..4) == 0 {
-        let href = url(rng);
-        let href = quoted(rng, &href);
-        s.push_str("<base href=");
-        s.push_str(&href);
-        s.push('>');
-    }
-    if rng.u8(..4) == 0 {
-        s.push_str(pick(
-            rng,
-            &[
-                "<meta name=\"robots\" content=\"noindex, nofollow\">",
-                "<META CONTENT=none NAME=Robots>",
-                "<meta name=robots name=x content=nofollow>",
-                "<meta name=description content=nofollow>",
-            ],
-        ));
-    }
-    s.push_str("</head><body>\n");
-    for _ in 0..rng.usize(1..12) {
-        s.push_str(&block(rng));
-    }
-    s.push_str("</body></html>\n");
-    s
-}
-
-/// A prefix of `s` cut at a random character boundary.
-fn cut_off(rng: &mut fastrand::Rng, s: &str) -> String {
-    let mut at = rng.usize(..=s.len());
-    while !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    s[..at].to_owned()
 }
 
 #[test]
@@ -466,6 +279,13 @@ fn explicit_cases_agree() {
         "<a href=\"/a\0b\">", "<a rel=x rel=nofollow href=/a>", "<meta name=x name=robots content=nofollow>",
         "<meta name=robots name=x content=nofollow>", "<title>\u{a0}x\u{a0} \u{2003}</title>",
         "<svg><![CDATA[<a href=/cdata>]]></svg>", "<a href=\"x\"href=y>", "<a =href=x href=y>",
+        "<iframe src=/f><a href=/no></iframe><a href=/yes>", "<iframe src=/f", "<frame src=/f src=/g>",
+        "<link rel=next href=/n><link rel='prev nofollow' href=/p><link rel=stylesheet href=/s.css>",
+        "<link rel=canonical href=/c1><link rel=canonical href=/c2>", "<link rel=alternate hreflang=de href=/de>",
+        "<link rel=alternate href=/feed.xml>", "<meta http-equiv=refresh content='0; url=/r'>",
+        "<meta http-equiv=refresh content=5>", "<meta content=\"0;URL=&quot;/q&quot;\" http-equiv=REFRESH>",
+        "<meta name=description content=first><meta name=description content=second>", "<html lang=en><html lang=de>",
+        "<meta name=CrawlFish content=none>", "<meta name=robots content=noindex><meta name=robots content=nofollow>",
     ];
     for html in cases {
         assert_eq!(actual(html), expected(html), "{html:?}");

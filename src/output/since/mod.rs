@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::net::fetch::Validators;
 use crate::output::resume::{present, scan_lines, Scan, MAX_RECORD_LINE};
-use crate::record::{Change, Extract, Record};
+use crate::record::{Change, Extract, Hreflang, Record};
 use crate::url::key::key;
 use crate::url::without_userinfo;
 use index::{Date, Index, Slot, Stored, FAILED, NO_DIGEST, OTHER_DIGEST};
@@ -115,6 +115,17 @@ pub(crate) struct Carried {
     /// Missing in records of older versions: then unknown, and taken as "may follow".
     #[serde(default)]
     pub meta_nofollow: bool,
+    /// The indexing fields (null or empty in records of older versions, or left out by `--fields`).
+    #[serde(default)]
+    pub canonical: Option<String>,
+    #[serde(default)]
+    pub robots: Vec<String>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub hreflang: Vec<Hreflang>,
 }
 
 /// The earlier run: FILE (kept open to read a 304's line back) and its index.

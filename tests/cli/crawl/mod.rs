@@ -1,6 +1,7 @@
 //! Crawl mode: following links (depth, scope, budgets), redirects, sitemaps, `--shard` and `--handoff`.
 
 mod check_links;
+mod dedup;
 mod graph;
 mod handoff;
 mod redirects;

@@ -4,6 +4,7 @@
 mod files;
 mod locks;
 mod resume;
+mod save;
 mod since;
 mod state;
 mod state_guard;

@@ -154,8 +154,10 @@ async fn meta_nofollow_holds_through_a_304() {
     site.route(
         "/nf",
         vec![
-            Step::html("<meta name=robots content=nofollow><a href='/secret'>s</a>")
-                .header("etag", "\"nf\""),
+            Step::html(
+                "<meta name=robots content=nofollow><link rel=canonical href=/nf><a href='/secret'>s</a>",
+            )
+            .header("etag", "\"nf\""),
             Step::new(304, "").header("etag", "\"nf\""),
         ],
     );
@@ -184,4 +186,7 @@ async fn meta_nofollow_holds_through_a_304() {
         (nf["status"].as_u64(), nf["meta_nofollow"].as_bool()),
         (Some(304), Some(true))
     );
+    // The indexing fields are carried over with the rest.
+    assert_eq!(nf["robots"], serde_json::json!(["nofollow"]));
+    assert_eq!(nf["canonical"], site.url("/nf"));
 }

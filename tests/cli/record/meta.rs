@@ -56,7 +56,20 @@ async fn ip_and_http_version_come_from_the_final_response() {
     assert!(r["ip"].is_null() && r["http_version"].is_null(), "{r}");
     // New fields are appended after the earlier ones (contract order).
     let k = keys(&run.stdout, 0);
-    assert_eq!(&k[k.len() - 3..], ["ip", "http_version", "meta_nofollow"]);
+    assert_eq!(
+        &k[k.len() - 9..],
+        [
+            "ip",
+            "http_version",
+            "meta_nofollow",
+            "canonical",
+            "robots",
+            "lang",
+            "description",
+            "hreflang",
+            "duplicate_of"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -75,7 +88,7 @@ async fn headers_keep_repeats_as_arrays() {
     assert_eq!(h["x-single"], "one");
     assert_eq!(h["content-type"], "text/html; charset=utf-8");
     let k = keys(&run.stdout, 0);
-    assert_eq!(&k[k.len() - 2..], ["headers", "meta_nofollow"]);
+    assert_eq!(&k[k.len() - 8..k.len() - 6], ["headers", "meta_nofollow"]);
 }
 
 #[tokio::test]
@@ -211,7 +224,7 @@ async fn schema_flag_prints_the_published_schema() {
 }
 
 /// A record with every optional field present (`extract`, `change`, `headers`, `warc_offset`, `checked`,
-/// `missing_fragments`) validates (in `parse_lines`);
+/// `missing_fragments`, `saved`) validates (in `parse_lines`);
 /// the same record with one wrong type does not.
 #[tokio::test]
 async fn every_optional_field_validates_and_a_wrong_type_does_not() {
@@ -231,6 +244,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             "--warc",
             warc.to_str().unwrap(),
             "--check-links",
+            "--save",
+            dir.join("saved").to_str().unwrap(),
         ]),
         &format!("{}\n", site.url("/")),
     )
@@ -255,6 +270,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("missing_fragments", serde_json::json!([1])),
         ("rendered", serde_json::json!("yes")),
         ("render_ms", serde_json::json!(-1)),
+        ("hreflang", serde_json::json!([{"lang": "en"}])),
+        ("robots", serde_json::json!("noindex")),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();

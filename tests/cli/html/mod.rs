@@ -1,5 +1,8 @@
 //! What is read from a page: `<base href>` and relative links, charsets, and `--select` extraction (capped on
-//! hostile nesting).
+//! hostile nesting); every link source a browser follows (`links`) and the indexing fields (`index`).
+
+mod index;
+mod links;
 
 use std::time::Instant;
 
