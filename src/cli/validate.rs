@@ -115,6 +115,10 @@ impl Cli {
             max_pages: self.max_pages,
             follow_nofollow: self.follow_nofollow,
             extractors,
+            content: self.content.map(|mode| crate::html::ContentOptions {
+                mode,
+                scope: self.content_scope,
+            }),
             max_body: self.max_body,
             robots: !self.ignore_robots,
             sitemap: self.sitemap,

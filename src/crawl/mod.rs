@@ -16,7 +16,7 @@ pub(crate) mod visit;
 
 use regex::Regex;
 
-use crate::html::Extractor;
+use crate::html::{ContentOptions, Extractor};
 use crate::url::shard::Shard;
 use crate::url::Scope;
 
@@ -53,6 +53,8 @@ pub struct CrawlOptions {
     pub follow_nofollow: bool,
     /// `--select`: what to extract from each page.
     pub extractors: Vec<Extractor>,
+    /// `--content` and `--content-scope`: the page's text into `content` (`None`: no content work at all).
+    pub content: Option<ContentOptions>,
     /// `--max-body`: body bytes kept per page.
     pub max_body: u64,
     /// robots.txt and `<meta name=robots nofollow>` obeyed.
@@ -76,6 +78,7 @@ impl Default for CrawlOptions {
             max_pages: None,
             follow_nofollow: false,
             extractors: Vec::new(),
+            content: None,
             max_body: DEFAULT_MAX_BODY,
             robots: true,
             sitemap: false,

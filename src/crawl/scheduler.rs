@@ -458,6 +458,10 @@ impl Scheduler {
             // With --warc every record carries the field: null when no response was archived.
             record.warc_offset.get_or_insert(None);
         }
+        if self.ctx.cfg.content.is_some() {
+            // With --content every record carries the field: null when there was no page to read.
+            record.content.get_or_insert(None);
+        }
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }

@@ -125,6 +125,7 @@ async fn visit(
         digest,
         meta_nofollow: page.meta_nofollow,
         error: parse_error,
+        content: cfg.content.map(|_| page.content),
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -149,6 +150,8 @@ struct Content {
     digest: Option<String>,
     meta_nofollow: bool,
     error: Option<RecordError>,
+    /// `--content` (`Some`): the page's text, null (`Some(None)`) when there is no page to read.
+    content: Option<Option<String>>,
 }
 
 /// The indices of `links` a crawl may follow from this page: none past `--depth` or when the page's robots meta
@@ -205,6 +208,7 @@ fn response_record(
         headers: resp.headers,
         warc_offset: resp.warc_offset.map(Some),
         meta_nofollow: content.meta_nofollow,
+        content: content.content,
     })
 }
 
@@ -233,6 +237,7 @@ fn failed_record(
             digest: None,
             meta_nofollow: false,
             error: Some(error),
+            content: None,
         };
         return response_record(job, parent, *head, exchange, content);
     }
@@ -272,6 +277,8 @@ fn not_modified(
         digest: carried.digest,
         meta_nofollow: carried.meta_nofollow,
         error: None,
+        // A 304 has no body to read; the earlier record's content is not carried (it may be large).
+        content: cfg.content.map(|_| None),
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -285,13 +292,19 @@ async fn parse_body(
     content_type: Option<&str>,
     url: &Url,
 ) -> (Page, Option<RecordError>) {
-    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
-        return (parse_sync(&body, content_type, url, &[]), None);
+    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() && cfg.content.is_none() {
+        return (parse_sync(&body, content_type, url, &[], None), None);
     }
     // The blocking pool needs owned data: copies are made only on this (rare) path.
     let (cfg, content_type, url) = (cfg.clone(), content_type.map(str::to_owned), url.clone());
     let joined = tokio::task::spawn_blocking(move || {
-        parse_sync(&body, content_type.as_deref(), &url, &cfg.extractors)
+        parse_sync(
+            &body,
+            content_type.as_deref(),
+            &url,
+            &cfg.extractors,
+            cfg.content,
+        )
     })
     .await;
     match joined {
@@ -311,6 +324,7 @@ fn parse_sync(
     content_type: Option<&str>,
     url: &Url,
     extractors: &[html::Extractor],
+    content: Option<html::ContentOptions>,
 ) -> Page {
-    html::parse_page(&html::decode(body, content_type), url, extractors)
+    html::parse_page_with(&html::decode(body, content_type), url, extractors, content)
 }

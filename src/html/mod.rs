@@ -1,11 +1,14 @@
-//! HTML, read: a page's title, links and `--select` extracts. Pure functions over bytes already fetched.
+//! HTML, read: a page's title, links, `--select` extracts and `--content`. Pure functions over bytes already fetched.
 //!
 //! Owns the single-pass link scanner ([`scan`]), the metered `--select` parse ([`select`]) and the nesting cap that
-//! runs before html5ever ([`nesting`]). Must not fetch, log, or know about the crawl: it returns what a page says.
+//! runs before html5ever ([`nesting`]), and the
+//! main-content extraction and Markdown/text writer of `--content` ([`content`]). Must not fetch, log, or know about the crawl: it returns what a page says.
 
+pub(crate) mod content;
 mod nesting;
 mod page;
 pub(crate) mod scan;
 pub(crate) mod select;
 
+pub(crate) use content::{ContentOptions, Mode as ContentMode, Scope as ContentScope};
 pub use page::*;

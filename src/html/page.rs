@@ -30,6 +30,8 @@ pub struct Page {
     /// `<meta name="robots" content="nofollow">` (or `none`) was present.
     pub meta_nofollow: bool,
     pub extract: Option<Extract>,
+    /// `--content`: the page's text as asked (`None` without the flag).
+    pub content: Option<String>,
 }
 
 /// One compiled `--select NAME=CSS[@ATTR]`.
@@ -134,6 +136,17 @@ fn meta_charset(head: &[u8]) -> Option<String> {
 /// (one linear pass, no DOM); only `--select` builds a DOM, with scraper.
 #[must_use]
 pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
+    parse_page_with(html, url, extractors, None)
+}
+
+/// [`parse_page`], plus `--content` when `content` is set: its links resolve against the same base as the page's.
+#[must_use]
+pub fn parse_page_with(
+    html: &str,
+    url: &Url,
+    extractors: &[Extractor],
+    content: Option<crate::html::ContentOptions>,
+) -> Page {
     let scan = crate::html::scan::scan(html, MAX_TITLE_CHARS * 4);
     let base = scan
         .base
@@ -148,6 +161,7 @@ pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
         followable,
         meta_nofollow: scan.meta_nofollow,
         extract,
+        content: content.map(|opts| crate::html::content::extract(html, &base, opts)),
     }
 }
 

@@ -79,6 +79,13 @@ pub struct Record {
     /// The page's `<meta name="robots">` said `nofollow` (false for non-HTML and for no response). Kept so that a
     /// run that reads this record back (`--resume`, `--since`/`--state` 304s) does not follow its links.
     pub meta_nofollow: bool,
+    /// Present only with `--content`: the page's main content (or whole body, `--content-scope full`) as Markdown
+    /// or text, at most 1 MiB, ending in `[crawlfish: content truncated]` when a limit cut it; null when the
+    /// response is not an HTML page (or is a 304). Appended last (contract order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)]
+    // absent vs null is the point: absent without --content, null with it for what is not a page
+    pub content: Option<Option<String>>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -379,8 +386,8 @@ pub fn now_rfc3339() -> String {
 
 impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
-    /// `headers` only with `--headers`, `warc_offset` only with `--warc`). README's schema is checked against it.
-    pub const FIELDS: [&'static str; 25] = [
+    /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `content` only with `--content`). README's schema is checked against it.
+    pub const FIELDS: [&'static str; 26] = [
         "url",
         "final_url",
         "status",
@@ -406,6 +413,7 @@ impl Record {
         "headers",
         "warc_offset",
         "meta_nofollow",
+        "content",
     ];
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
@@ -446,6 +454,7 @@ impl Record {
             headers: None,
             warc_offset: None,
             meta_nofollow: false,
+            content: None,
         }
     }
 
