@@ -7,8 +7,18 @@
 
 use super::MAX_MAIN_INPUT;
 
-/// The main content's HTML (empty when none was found), and whether the page was cut to [`MAX_MAIN_INPUT`].
-pub(super) fn main_html(html: &str) -> (String, bool) {
+/// The main content, as rs-trafilatura found it.
+pub(super) struct Main {
+    /// Its HTML (empty when none was found).
+    pub(super) html: String,
+    /// Its text, when `html` is the content node's HTML: the blocks to keep ([`super::filter`]).
+    pub(super) text: Option<String>,
+    /// The page was cut to [`MAX_MAIN_INPUT`].
+    pub(super) cut: bool,
+}
+
+/// The page's main content.
+pub(super) fn main_html(html: &str) -> Main {
     let (html, cut) = if html.len() > MAX_MAIN_INPUT {
         let mut end = MAX_MAIN_INPUT;
         while !html.is_char_boundary(end) {
@@ -25,16 +35,16 @@ pub(super) fn main_html(html: &str) -> (String, bool) {
         include_formatting: true,
         ..rs_trafilatura::Options::default()
     };
-    let main = match rs_trafilatura::extract_with_options(html, &options) {
+    let (html, text) = match rs_trafilatura::extract_with_options(html, &options) {
         Ok(r) => match r.content_html {
-            Some(html) if !html.trim().is_empty() => html,
+            Some(html) if !html.trim().is_empty() => (html, Some(r.content_text)),
             // Its fallbacks (JSON-LD bodies, merged sections, listing items) give text only: 2 of the 181
             // benchmark pages, which scored 0 before this.
-            _ => paragraphs(&r.content_text),
+            _ => (paragraphs(&r.content_text), None),
         },
-        Err(_) => String::new(),
+        Err(_) => (String::new(), None),
     };
-    (main, cut)
+    Main { html, text, cut }
 }
 
 /// Plain text as HTML paragraphs (one per run of lines between blank lines), escaped.

@@ -10,6 +10,7 @@
 //! at most [`MAX_MAIN_INPUT`] bytes, rendering visits at most [`MAX_VISITS`] nodes and the field holds at most
 //! [`MAX_CONTENT_BYTES`]; when any limit cut it, the field ends with [`TRUNCATED_MARKER`].
 
+mod filter;
 mod main;
 mod render;
 mod table;
@@ -61,11 +62,11 @@ pub struct ContentOptions {
 #[must_use]
 pub fn extract(html: &str, base: &Url, opts: ContentOptions) -> String {
     let capped = crate::html::nesting::cap_depth(html);
-    let (body, mut cut) = match opts.scope {
-        Scope::Full => (capped, false),
+    let (body, reference, mut cut) = match opts.scope {
+        Scope::Full => (capped, None, false),
         Scope::Main => {
-            let (main, cut) = main::main_html(&capped);
-            (std::borrow::Cow::Owned(main), cut)
+            let main = main::main_html(&capped);
+            (std::borrow::Cow::Owned(main.html), main.text, main.cut)
         }
     };
     let (doc, complete) = crate::html::select::parse_bounded(&body);
@@ -80,7 +81,13 @@ pub fn extract(html: &str, base: &Url, opts: ContentOptions) -> String {
         .unwrap_or_else(|| doc.tree.root());
     renderer.node(root, &mut out, 0);
     cut |= renderer.cut;
-    finish(&out.s, cut)
+    match reference {
+        Some(text) => finish(
+            &filter::keep_blocks_in(&out.s, &text, opts.mode == Mode::Markdown),
+            cut,
+        ),
+        None => finish(&out.s, cut),
+    }
 }
 
 /// Trims, caps at [`MAX_CONTENT_BYTES`] on a char boundary and marks a cut.
