@@ -5,7 +5,7 @@
 //! `cargo run --release --example content_extract -- [markdown|text] [main|full] < list.tsv`
 
 // A benchmark fixture: panics on bad input are the right answer here.
-#![allow(clippy::unwrap_used, clippy::pedantic)]
+#![allow(clippy::unwrap_used, clippy::pedantic, clippy::print_stdout)]
 
 use std::io::BufRead;
 use std::time::{Duration, Instant};

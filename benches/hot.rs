@@ -88,6 +88,7 @@ fn benches(c: &mut Criterion) {
         headers: None,
         warc_offset: None,
         meta_nofollow: false,
+        content: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

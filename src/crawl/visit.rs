@@ -151,6 +151,8 @@ struct Content {
     meta_nofollow: bool,
     error: Option<RecordError>,
     /// `--content` (`Some`): the page's text, null (`Some(None)`) when there is no page to read.
+    #[allow(clippy::option_option, clippy::struct_field_names)]
+    // absent vs null, as `Record::content`
     content: Option<Option<String>>,
 }
 

@@ -1,8 +1,9 @@
-//! HTML, read: a page's title, links, `--select` extracts and `--content`. Pure functions over bytes already fetched.
+//! HTML, read: a page's title, links, `--select` extracts and `--content`. Pure functions over bytes already
+//! fetched.
 //!
-//! Owns the single-pass link scanner ([`scan`]), the metered `--select` parse ([`select`]) and the nesting cap that
-//! runs before html5ever ([`nesting`]), and the
-//! main-content extraction and Markdown/text writer of `--content` ([`content`]). Must not fetch, log, or know about the crawl: it returns what a page says.
+//! Owns the single-pass link scanner ([`scan`]), the metered `--select` parse ([`select`]), the nesting cap that
+//! runs before html5ever ([`nesting`]) and `--content`'s main-content step and Markdown/text writer ([`content`]).
+//! Must not fetch, log, or know about the crawl: it returns what a page says.
 
 pub(crate) mod content;
 mod nesting;

@@ -30,22 +30,25 @@ pub(crate) const MAX_VISITS: usize = 4_000_000;
 /// not metered inside, so its input is.
 pub(crate) const MAX_MAIN_INPUT: usize = 4 << 20;
 
-/// `--content`'s form.
+/// `--content`'s form. Variants carry `//` comments, not docs: clap would print doc comments as value help and
+/// switch the whole `--help` to its long layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(missing_docs)]
 pub enum Mode {
-    /// Headings, lists, links, emphasis, code blocks and tables in Markdown.
+    // Headings, lists, links, emphasis, code blocks and tables in Markdown.
     Markdown,
-    /// The same blocks without markup.
+    // The same blocks without markup.
     Text,
 }
 
-/// `--content-scope`: what part of the page.
+/// `--content-scope`: what part of the page (variants without docs, as [`Mode`]'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[allow(missing_docs)]
 pub enum Scope {
-    /// The main content: navigation, headers, footers, sidebars, banners and comments removed.
+    // The main content: navigation, headers, footers, sidebars, banners and comments removed.
     #[default]
     Main,
-    /// The whole `<body>`.
+    // The whole `<body>`.
     Full,
 }
 

@@ -281,9 +281,7 @@ impl<'a> Renderer<'a> {
         let body = self.inner(node, depth);
         let body = body.trim_matches('\n');
         out.block();
-        if !self.md() {
-            out.raw(body);
-        } else {
+        if self.md() {
             for (i, line) in body.lines().enumerate() {
                 if i > 0 {
                     out.raw("\n");
@@ -291,6 +289,8 @@ impl<'a> Renderer<'a> {
                 out.raw(if line.is_empty() { ">" } else { "> " });
                 out.raw(line);
             }
+        } else {
+            out.raw(body);
         }
         out.block();
     }
