@@ -14,10 +14,10 @@ fn kinds_serialise_snake_case() {
 fn record_fields_in_contract_order() {
     let r = Record::failed("x", 0, None, ErrorKind::InvalidUrl, "bad".into());
     let json = serde_json::to_string(&r).unwrap();
-    // The optional fields (`extract`, `change`, `headers`, `warc_offset`) are absent here.
+    // The optional fields (`extract`, `change`, `headers`, `warc_offset`, `content`) are absent here.
     let order = Record::FIELDS
         .iter()
-        .filter(|f| !["extract", "change", "headers", "warc_offset"].contains(f));
+        .filter(|f| !["extract", "change", "headers", "warc_offset", "content"].contains(f));
     let mut last = 0;
     for key in order {
         let at = json.find(&format!("\"{key}\":")).unwrap();
@@ -25,7 +25,7 @@ fn record_fields_in_contract_order() {
         last = at;
     }
     assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
-    assert!(!json.contains("warc"));
+    assert!(!json.contains("warc") && !json.contains("\"content\""));
     let mut r = r;
     r.change = Some(Change::New);
     r.warc_offset = Some(Some(7));
@@ -34,6 +34,12 @@ fn record_fields_in_contract_order() {
         json.ends_with(
             r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false}"#
         ),
+        "{json}"
+    );
+    r.content = Some(None);
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        json.ends_with(r#""meta_nofollow":false,"content":null}"#),
         "{json}"
     );
 }
