@@ -210,7 +210,8 @@ async fn schema_flag_prints_the_published_schema() {
     );
 }
 
-/// A record with every optional field present (`extract`, `change`, `headers`) validates (in `parse_lines`);
+/// A record with every optional field present (`extract`, `change`, `headers`, `warc_offset`, `content`) validates
+/// (in `parse_lines`);
 /// the same record with one wrong type does not.
 #[tokio::test]
 async fn every_optional_field_validates_and_a_wrong_type_does_not() {
@@ -229,6 +230,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             earlier.to_str().unwrap(),
             "--warc",
             warc.to_str().unwrap(),
+            "--content",
+            "markdown",
         ]),
         &format!("{}\n", site.url("/")),
     )
@@ -244,6 +247,7 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("links", serde_json::json!("x")),
         ("headers", serde_json::json!({"set-cookie": [1]})),
         ("http_version", serde_json::json!("HTTP/2.0")),
+        ("content", serde_json::json!(["a"])),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();
