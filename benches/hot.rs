@@ -100,6 +100,7 @@ fn benches(c: &mut Criterion) {
         hreflang: p.hreflang,
         duplicate_of: None,
         saved: None,
+        content: None,
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

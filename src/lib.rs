@@ -54,6 +54,7 @@ pub use warc::WarcOptions;
 #[doc(hidden)]
 pub mod bench {
     pub use crate::digest::of as digest_of;
+    pub use crate::html::content::{extract as content, ContentOptions, Mode, Scope};
     pub use crate::html::parse_page;
     pub use crate::record::now_rfc3339;
     pub use crate::url::normalize;

@@ -232,6 +232,14 @@ pub struct Cli {
     #[arg(long = "select", value_name = "NAME=CSS[@ATTR]")]
     pub select: Vec<String>,
 
+    /// Add "content": each page's main content (boilerplate removed) as Markdown or plain text, at most 1 MiB
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub content: Option<crate::html::ContentMode>,
+
+    /// What --content reads: the main content, or the whole body
+    #[arg(long, value_enum, value_name = "SCOPE", default_value_t = crate::html::ContentScope::Main, requires = "content")]
+    pub content_scope: crate::html::ContentScope,
+
     /// Add "headers": the final response's headers, lowercase names, a repeated header as an array
     #[arg(long = "headers")]
     pub response_headers: bool,

@@ -155,6 +155,10 @@ impl Cli {
             max_pages: self.max_pages,
             follow_nofollow: self.follow_nofollow,
             extractors,
+            content: self.content.map(|mode| crate::html::ContentOptions {
+                mode,
+                scope: self.content_scope,
+            }),
             max_body: self.max_body,
             robots: !self.ignore_robots,
             sitemap: self.sitemap,
@@ -199,9 +203,8 @@ impl Cli {
 
     /// `--save DIR` and `--save-content-only`.
     fn save_options(&self) -> Result<Option<Arc<SaveOptions>>> {
-        if self.save_content_only {
-            // MERGE: --content comes with issue 17 point 1; until then there is no content to save instead.
-            bail!("--save-content-only needs --content");
+        if self.save_content_only && self.content.is_none() {
+            bail!("--save-content-only needs --content (the text it saves instead of the body)");
         }
         if let Some(bad) = self.strip_query.iter().find(|g| g.is_empty()) {
             bail!("--strip-query {bad:?}: empty GLOB");

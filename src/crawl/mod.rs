@@ -8,9 +8,9 @@
 
 mod duplicates;
 pub(crate) mod frontier;
-mod links;
-pub(crate) mod job;
 pub(crate) mod handoff;
+pub(crate) mod job;
+mod links;
 #[cfg(test)]
 mod model;
 pub(crate) mod render;
@@ -25,9 +25,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::html::Extractor;
-use crate::record::check::Accept;
+use crate::html::{ContentOptions, Extractor};
 use crate::output::save::SaveOptions;
+use crate::record::check::Accept;
 use crate::url::query::QueryRules;
 use crate::url::shard::Shard;
 use crate::url::Scope;
@@ -69,6 +69,8 @@ pub struct CrawlOptions {
     pub follow_nofollow: bool,
     /// `--select`: what to extract from each page.
     pub extractors: Vec<Extractor>,
+    /// `--content` and `--content-scope`: the page's text into `content` (`None`: no content work at all).
+    pub content: Option<ContentOptions>,
     /// `--max-body`: body bytes kept per page.
     pub max_body: u64,
     /// robots.txt and `<meta name=robots nofollow>` obeyed.
@@ -114,6 +116,7 @@ impl Default for CrawlOptions {
             max_pages: None,
             follow_nofollow: false,
             extractors: Vec::new(),
+            content: None,
             max_body: DEFAULT_MAX_BODY,
             robots: true,
             sitemap: false,

@@ -552,6 +552,10 @@ impl Scheduler {
             // With --warc every record carries the field: null when no response was archived.
             record.warc_offset.get_or_insert(None);
         }
+        if self.ctx.cfg.content.is_some() {
+            // With --content every record carries the field: null when there was no page to read.
+            record.content.get_or_insert(None);
+        }
         if self.ctx.cfg.render {
             // With --render every record says whether it was rendered; with --screenshot, where its picture is.
             record.rendered.get_or_insert(false);
@@ -581,4 +585,3 @@ fn follow_target(record: &Record, i: u32) -> Option<&str> {
             .map(|alt| alt.url.as_str()),
     }
 }
-

@@ -131,7 +131,8 @@ async fn read_page(
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
-    let html = !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &resp.body);
+    let html =
+        !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &resp.body);
     // `--save` writes the body as the record saw it, before the parse takes it.
     let saved = match &cfg.save {
         Some(opts) if !is_redirect && !job.check && !resp.body.is_empty() && !opts.content_only => {
@@ -144,6 +145,19 @@ async fn read_page(
     };
     let (mut page, anchors, parse_error, render) =
         page_of(polite, cfg, renderer, &job, &mut resp, html).await;
+    let saved = match (&page.content, cfg.content) {
+        (Some(text), Some(opts)) if cfg.save.is_some() => {
+            save_text(
+                cfg,
+                &resp.final_url,
+                text.clone(),
+                opts.mode.extension(),
+                saved,
+            )
+            .await
+        }
+        _ => saved,
+    };
     let index = Indexing::of(&mut page, &resp);
     let followable = &page.followable;
     let alternates = cfg.follow_alternates.then_some(&index.hreflang[..]);
@@ -169,6 +183,7 @@ async fn read_page(
         render,
         index,
         saved,
+        content: cfg.content.map(|_| page.content),
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -220,6 +235,10 @@ struct Content {
     index: Indexing,
     /// `--save`: the body's path under the directory.
     saved: Option<String>,
+    /// `--content` (`Some`): the page's text, null (`Some(None)`) when there is no page to read.
+    #[allow(clippy::option_option, clippy::struct_field_names)]
+    // absent vs null, as `Record::content`
+    content: Option<Option<String>>,
 }
 
 /// What the markup and the headers together say about how the page may be indexed.
@@ -338,6 +357,7 @@ fn response_record(
         hreflang: content.index.hreflang,
         duplicate_of: None,
         saved: content.saved,
+        content: content.content,
     })
 }
 
@@ -369,6 +389,7 @@ fn failed_record(
             render: None,
             index: Indexing::default(),
             saved: None,
+            content: None,
         };
         return response_record(job, parent, *head, exchange, content);
     }
@@ -425,6 +446,8 @@ fn not_modified(
             hreflang: carried.hreflang,
         },
         saved: None,
+        // A 304 has no body to read; the earlier record's content is not carried (it may be large).
+        content: cfg.content.map(|_| None),
     };
     TaskOutcome::Page {
         record: response_record(job, parent, resp, exchange, content),
@@ -500,9 +523,6 @@ async fn save_body(opts: &Arc<SaveOptions>, url: &Url, body: Vec<u8>) -> (Vec<u8
 
 /// `--save` with `--content`: writes the page's text beside its body (or alone, with `--save-content-only`, whose
 /// path is then the record's `saved`); a failed write is logged and `saved` stays as it was.
-// MERGE: called once the record's `content` field exists (issue 17 point 1); until then --save-content-only is
-// refused at the command line (`cli::validate`).
-#[allow(dead_code)]
 async fn save_text(
     cfg: &CrawlOptions,
     url: &Url,
@@ -566,8 +586,8 @@ async fn parse_body(
     url: &Url,
 ) -> (Page, Option<Anchors>, Option<RecordError>) {
     let anchors = cfg.check_links.is_some();
-    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() {
-        let (page, found) = parse_sync(&body, content_type, url, &[], &cfg.query, anchors);
+    if body.len() <= INLINE_PARSE_MAX && cfg.extractors.is_empty() && cfg.content.is_none() {
+        let (page, found) = parse_sync(&body, content_type, url, &[], (&cfg.query, None), anchors);
         return (page, found, None);
     }
     // The blocking pool needs owned data: copies are made only on this (rare) path.
@@ -578,7 +598,7 @@ async fn parse_body(
             content_type.as_deref(),
             &url,
             &cfg.extractors,
-            &cfg.query,
+            (&cfg.query, cfg.content),
             anchors,
         )
     })
@@ -601,11 +621,11 @@ fn parse_sync(
     content_type: Option<&str>,
     url: &Url,
     extractors: &[html::Extractor],
-    rules: &QueryRules,
+    (rules, content): (&QueryRules, Option<html::ContentOptions>),
     anchors: bool,
 ) -> (Page, Option<Anchors>) {
     let text = html::decode(body, content_type);
-    let page = html::parse_page_with(&text, url, extractors, rules);
+    let page = html::parse_page_with(&text, url, extractors, rules, content);
     // Only under --check-links: a second pass, so a run without it pays nothing.
     (
         page,

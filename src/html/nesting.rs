@@ -74,7 +74,7 @@ struct Open<'a> {
 
 /// Returns `html` with start tags deeper than [`MAX_DEPTH`] and their end tags removed; borrowed when nothing was.
 #[must_use]
-pub(super) fn cap_depth(html: &str) -> Cow<'_, str> {
+pub(crate) fn cap_depth(html: &str) -> Cow<'_, str> {
     let mut pass = Pass {
         html,
         stack: Vec::new(),

@@ -74,7 +74,7 @@ pub(crate) fn extract(html: &str, extractors: &[Extractor]) -> Extract {
 
 /// Parses with html5ever (via scraper's sink) until the page ends or [`WORK_BUDGET`] is spent; the flag is false
 /// when parsing stopped early.
-fn parse_bounded(html: &str) -> (Html, bool) {
+pub(crate) fn parse_bounded(html: &str) -> (Html, bool) {
     let sink = Metered {
         inner: HtmlTreeSink::new(Html::new_document()),
         work: Cell::new(0),

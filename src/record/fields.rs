@@ -30,9 +30,9 @@ impl Record {
     /// The record's fields in contract order (`extract` only with `--select`, `change` only with `--since`,
     /// `headers` only with `--headers`, `warc_offset` only with `--warc`, `checked` and `missing_fragments` only with `--check-links`,
     /// `rendered`/`render_ms` only with `--render`, `screenshot` only with `--screenshot`, `saved` only with
-    /// `--save`). README's
+    /// `--save`, `content` only with `--content`). README's
     /// schema is checked against it.
-    pub const FIELDS: [&'static str; 37] = [
+    pub const FIELDS: [&'static str; 38] = [
         "url",
         "final_url",
         "status",
@@ -70,6 +70,7 @@ impl Record {
         "hreflang",
         "duplicate_of",
         "saved",
+        "content",
     ];
 }
 

@@ -120,6 +120,13 @@ pub struct Record {
     /// Present only with `--save`, for a body written: its path under the directory, `/`-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saved: Option<String>,
+    /// Present only with `--content`: the page's main content (or whole body, `--content-scope full`) as Markdown
+    /// or text, at most 1 MiB, ending in `[crawlfish: content truncated]` when a limit cut it; null when the
+    /// response is not an HTML page (or is a 304). Appended last (contract order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[allow(clippy::option_option)]
+    // absent vs null is the point: absent without --content, null with it for what is not a page
+    pub content: Option<Option<String>>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -474,6 +481,7 @@ impl Record {
             hreflang: Vec::new(),
             duplicate_of: None,
             saved: None,
+            content: None,
         }
     }
 

@@ -26,6 +26,7 @@ fn record_fields_in_contract_order() {
         "render_ms",
         "screenshot",
         "saved",
+        "content",
     ];
     let order = Record::FIELDS.iter().filter(|f| !optional.contains(f));
     let mut last = 0;
@@ -36,7 +37,7 @@ fn record_fields_in_contract_order() {
     }
     assert!(!json.contains("extract") && !json.contains("change") && !json.contains("headers"));
     assert!(!json.contains("warc") && !json.contains("checked") && !json.contains("fragments"));
-    assert!(!json.contains("saved"));
+    assert!(!json.contains("saved") && !json.contains("\"content\""));
     let mut r = r;
     r.change = Some(Change::New);
     r.warc_offset = Some(Some(7));
@@ -48,6 +49,12 @@ fn record_fields_in_contract_order() {
         json.ends_with(
             r#""change":"new","ip":null,"http_version":null,"warc_offset":7,"meta_nofollow":false,"checked":true,"missing_fragments":["a"],"canonical":null,"robots":[],"lang":null,"description":null,"hreflang":[],"duplicate_of":null,"saved":"h/index.html"}"#
         ),
+        "{json}"
+    );
+    r.content = Some(None);
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        json.ends_with(r#""duplicate_of":null,"saved":"h/index.html","content":null}"#),
         "{json}"
     );
 }

@@ -45,6 +45,8 @@ pub struct Page {
     pub description: Option<String>,
     /// `<link rel=alternate hreflang>`, resolved (those that are not http(s) URLs are left out).
     pub hreflang: Vec<Hreflang>,
+    /// `--content`: the page's text as asked (`None` without the flag).
+    pub content: Option<String>,
 }
 
 /// One compiled `--select NAME=CSS[@ATTR]`.
@@ -149,17 +151,19 @@ fn meta_charset(head: &[u8]) -> Option<String> {
 /// (one linear pass, no DOM); only `--select` builds a DOM, with scraper.
 #[must_use]
 pub fn parse_page(html: &str, url: &Url, extractors: &[Extractor]) -> Page {
-    parse_page_with(html, url, extractors, &QueryRules::default())
+    parse_page_with(html, url, extractors, &QueryRules::default(), None)
 }
 
 /// [`parse_page`], with links (not the canonical or alternates: they are reported as the page states them)
-/// canonicalised by `--strip-query`/`--sort-query` before they are de-duplicated.
+/// canonicalised by `--strip-query`/`--sort-query` before they are de-duplicated; and `--content` when `content`
+/// is set (its links resolve against the same base as the page's).
 #[must_use]
 pub(crate) fn parse_page_with(
     html: &str,
     url: &Url,
     extractors: &[Extractor],
     rules: &QueryRules,
+    content: Option<crate::html::ContentOptions>,
 ) -> Page {
     let scan = crate::html::scan::scan(html, MAX_TITLE_CHARS * 4);
     let base = scan
@@ -204,6 +208,7 @@ pub(crate) fn parse_page_with(
                 Some(Hreflang { lang, url })
             })
             .collect(),
+        content: content.map(|opts| crate::html::content::extract(html, &base, opts)),
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use crate::support::*;
 
+mod content;
+
 #[tokio::test]
 async fn base_href_and_relative_links() {
     let site = Site::start("127.0.0.1").await;

@@ -180,3 +180,47 @@ async fn save_content_only_needs_content() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("--content"), "{}", run.stderr);
 }
+
+/// `--save` with `--content`: the page's text lands beside its body (`.md`), byte for byte the record's `content`;
+/// with `--save-content-only` only the text is written and `saved` names it.
+#[tokio::test]
+async fn content_is_saved_beside_the_body_or_instead_of_it() {
+    let addr = echo_server().await;
+    let root = tempdir("save-content");
+    let input = format!("http://{addr}/page\n");
+    for only in [false, true] {
+        let dir = root.join(if only { "only" } else { "beside" });
+        let mut extra = vec![
+            "--save",
+            dir.to_str().unwrap(),
+            "--content",
+            "markdown",
+            "--content-scope",
+            "full",
+        ];
+        if only {
+            extra.push("--save-content-only");
+        }
+        let run = crawlfish(&args(&extra), &input).await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let r = &run.records[0];
+        let text = r["content"].as_str().unwrap();
+        assert!(text.contains("PATH /page"), "{r}");
+        let saved = r["saved"].as_str().unwrap();
+        let written = files(&dir);
+        if only {
+            assert!(saved.ends_with(".md"), "{r}");
+            assert_eq!(written, vec![PathBuf::from(saved)]);
+            assert_eq!(std::fs::read_to_string(dir.join(saved)).unwrap(), text);
+        } else {
+            assert_eq!(std::fs::read(dir.join(saved)).unwrap(), b"PATH /page");
+            let md = written
+                .iter()
+                .find(|p| p.extension().is_some_and(|e| e == "md"));
+            let md = md.unwrap_or_else(|| panic!("no .md beside the body: {written:?}"));
+            assert_eq!(written.len(), 2, "{written:?}");
+            assert_eq!(std::fs::read_to_string(dir.join(md)).unwrap(), text);
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -224,7 +224,7 @@ async fn schema_flag_prints_the_published_schema() {
 }
 
 /// A record with every optional field present (`extract`, `change`, `headers`, `warc_offset`, `checked`,
-/// `missing_fragments`, `saved`) validates (in `parse_lines`);
+/// `missing_fragments`, `saved`, `content`) validates (in `parse_lines`);
 /// the same record with one wrong type does not.
 #[tokio::test]
 async fn every_optional_field_validates_and_a_wrong_type_does_not() {
@@ -246,6 +246,8 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
             "--check-links",
             "--save",
             dir.join("saved").to_str().unwrap(),
+            "--content",
+            "markdown",
         ]),
         &format!("{}\n", site.url("/")),
     )
@@ -272,6 +274,7 @@ async fn every_optional_field_validates_and_a_wrong_type_does_not() {
         ("render_ms", serde_json::json!(-1)),
         ("hreflang", serde_json::json!([{"lang": "en"}])),
         ("robots", serde_json::json!("noindex")),
+        ("content", serde_json::json!(["a"])),
         ("unknown_field", serde_json::json!(1)),
     ] {
         let mut bad = record.clone();
