@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod netns;
 pub mod proxy;
+pub mod pywb;
 pub mod strace;
 pub mod tls;
 pub mod warcio;

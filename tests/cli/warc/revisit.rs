@@ -160,3 +160,94 @@ async fn a_304_and_an_unchanged_200_are_revisits_naming_the_earlier_capture() {
     );
     assert_eq!(capture(&last, &site.url("/same"))["warc-type"], "response");
 }
+
+/// What a user of the archive sees (pywb 2.x): after an unchanged second `--state --warc` run, the page replays
+/// with the first run's body at both dates, for a 304 (a server-not-modified revisit: empty, so pywb resolves it
+/// to the capture it names; one holding the 304's head replays as an empty 304) and for an unchanged 200 under
+/// `--warc-dedup` (an identical-payload-digest revisit).
+#[tokio::test]
+async fn an_unchanged_page_replays_with_its_first_body_at_both_dates() {
+    let site = Site::start("127.0.0.1").await;
+    site.route(
+        "/etag",
+        vec![
+            Step::html("<title>v1</title>").header("etag", "\"v1\""),
+            Step::new(304, "").header("etag", "\"v1\""),
+        ],
+    );
+    site.html("/same", "<title>same body every time</title>");
+    let root = tempdir("warc-replay");
+    let state = root.join("state");
+    let state_s = state.to_str().unwrap();
+    let input = format!("{}\n{}\n", site.url("/etag"), site.url("/same"));
+    let flags = [
+        "-q",
+        "-r",
+        "0",
+        "--state",
+        state_s,
+        "--warc",
+        state_s,
+        "--warc-dedup",
+    ];
+    let first = crawlfish(&flags, &input).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let (first_warc, _) = latest_archive(&state);
+    // pywb's dates have whole seconds: the second run starts in a later second than the first ended in.
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        <= ended
+    {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = crawlfish(&flags, &input).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let (second_warc, lines) = latest_archive(&state);
+    assert_eq!(
+        lines
+            .iter()
+            .find(|l| l["url"] == site.url("/etag").as_str())
+            .unwrap()["status"],
+        304
+    );
+    let stamp = |warc: &str, url: &str| -> String {
+        let date = capture(&records(warc), url)["warc-date"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        date.chars().filter(char::is_ascii_digit).take(14).collect()
+    };
+    let replay = crate::support::pywb::Replay::start(
+        &root.join("pywb"),
+        &[first_warc.clone().into(), second_warc.clone().into()],
+    );
+    for (path, body) in [
+        ("/etag", "<title>v1</title>"),
+        ("/same", "<title>same body every time</title>"),
+    ] {
+        let url = site.url(path);
+        let (t1, t2) = (
+            stamp(&first_warc, url.as_str()),
+            stamp(&second_warc, url.as_str()),
+        );
+        assert!(t1 < t2, "{t1} {t2}");
+        for t in [&t1, &t2] {
+            let (status, got) = replay.get(t, url.as_str());
+            assert_eq!(
+                (status, String::from_utf8_lossy(&got).as_ref()),
+                (200, body),
+                "{path} at {t}"
+            );
+        }
+    }
+    drop(replay);
+    std::fs::remove_dir_all(&root).unwrap();
+}
