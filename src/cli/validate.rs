@@ -98,6 +98,13 @@ impl Cli {
                 .map_err(anyhow::Error::msg)?,
             ),
         };
+        if let Some(css) = &self.render_wait {
+            // Checked here as a CSS selector (scraper's parser, as --select's): the browser's querySelector
+            // would throw on each page instead, every URL an error and exit 1 for what is a usage error.
+            if let Err(e) = scraper::Selector::parse(css) {
+                bail!("--render-wait {css:?}: not a CSS selector: {e}");
+            }
+        }
         Ok(Some(RenderOptions {
             mode: self.render,
             browser,

@@ -53,12 +53,35 @@ pub(crate) async fn render(
     doc: &Response,
     max_body: u64,
 ) -> Result<Rendered, String> {
-    match render_once(renderer, polite, root, doc, max_body).await {
+    match bounded(renderer, polite, root, doc, max_body).await {
         Ok(r) => Ok(r),
         Err(first) => {
             tracing::debug!(url = %doc.final_url, error = %first, "rendering failed; retrying once");
-            render_once(renderer, polite, root, doc, max_body).await
+            bounded(renderer, polite, root, doc, max_body).await
         }
+    }
+}
+
+/// Time past `--render-timeout` allowed for reading the DOM and the screenshot.
+const READ_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`render_once`] within `--render-timeout` plus [`READ_GRACE`], whatever the page does: a script that never
+/// yields (`while(true){}`) leaves every `DevTools` call on its page unanswered, and the run hung there with no
+/// record (found by the attack run). The tab is dropped (closed) with the future.
+async fn bounded(
+    renderer: &Renderer,
+    polite: &Polite,
+    root: &Arc<Root>,
+    doc: &Response,
+    max_body: u64,
+) -> Result<Rendered, String> {
+    let bound = renderer.options().timeout + READ_GRACE;
+    match tokio::time::timeout(bound, render_once(renderer, polite, root, doc, max_body)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "rendering did not end within {bound:?} (--render-timeout plus {READ_GRACE:?} to read the DOM): \
+             the page's scripts kept the browser busy"
+        )),
     }
 }
 

@@ -220,7 +220,9 @@ impl Frontier {
         match spill.push(&job) {
             Ok(()) => None,
             Err(e) => {
-                self.failure = Some(format!("the frontier's spill to disk failed: {e}"));
+                // Named, so an unusable --spill-dir (a file, /proc) is told apart from a full disk.
+                let at = spill.dir().unwrap_or(spill.parent()).display().to_string();
+                self.failure = Some(format!("the frontier's spill to disk in {at} failed: {e}"));
                 Some(job)
             }
         }

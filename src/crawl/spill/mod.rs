@@ -160,6 +160,12 @@ impl Spill {
         Ok(out)
     }
 
+    /// Where the spill directory is (to be) made.
+    #[must_use]
+    pub(crate) fn parent(&self) -> &Path {
+        &self.parent
+    }
+
     /// The spill directory, once made.
     #[must_use]
     pub(crate) fn dir(&self) -> Option<&Path> {

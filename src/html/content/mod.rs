@@ -29,6 +29,8 @@ pub(crate) const MAX_VISITS: usize = 4_000_000;
 /// Most bytes of a page the main-content step reads (larger pages are cut there, and the field marked): it is
 /// not metered inside, so its input is.
 pub(crate) const MAX_MAIN_INPUT: usize = 4 << 20;
+/// At most this many tags (`<`) of a page go to rs-trafilatura (`main.rs`: its work grows faster than the page).
+pub(crate) const MAX_MAIN_TAGS: usize = 10_000;
 
 /// `--content`'s form. Variants carry `//` comments, not docs: clap would print doc comments as value help and
 /// switch the whole `--help` to its long layout.

@@ -74,14 +74,32 @@ impl Inbox {
 
 /// A segment's links. A line that is not a handoff (or a last line without its newline) is dropped with a warning:
 /// crawlfish never writes one, so it is damage, and the rest of the segment is still good.
+///
+/// Only a regular file is read, opened without following a symlink, and never past [`MAX_SEGMENT_BYTES`] whatever
+/// its size said: the directory is shared, and a FIFO there hung the run, a symlink to `/dev/zero` grew memory
+/// without bound (both found by the attack run).
 fn read_segment(path: &std::path::Path) -> io::Result<Vec<Handoff>> {
-    let len = fs::metadata(path)?.len();
-    if len > MAX_SEGMENT_BYTES {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_SEGMENT_BYTES {
         return Err(io::Error::other(format!(
-            "{len} bytes, more than a segment ever holds ({MAX_SEGMENT_BYTES})"
+            "{} bytes, more than a segment ever holds ({MAX_SEGMENT_BYTES})",
+            meta.len()
         )));
     }
-    let bytes = fs::read(path)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SEGMENT_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SEGMENT_BYTES {
+        return Err(io::Error::other("grew past the most a segment ever holds"));
+    }
     Ok(parse_segment(&bytes, &path.display().to_string()))
 }
 

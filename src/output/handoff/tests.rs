@@ -84,3 +84,24 @@ fn outbox_writes_one_segment_per_shard_and_leaves_no_temporary_file() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The inbox is a shared directory: a FIFO there (which blocked the run in `read`) and a symlink to `/dev/zero`
+/// (which grew memory without bound) are skipped, and a good segment beside them is still taken.
+#[test]
+fn a_fifo_or_a_symlink_in_the_inbox_is_skipped() {
+    let dir = scratch("special");
+    let inbox = inbox_dir(&dir, 1);
+    let a = link("http://b.test/a", 1);
+    write_segment(&inbox, "0-aa-1-000003.seg", line(&a).as_bytes()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(inbox.join("0-aa-1-000001.seg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", inbox.join("0-aa-1-000002.seg")).unwrap();
+    let mut reader = Inbox::open(inbox.clone(), &run_name(1)).unwrap();
+    let got = reader.scan().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].links, vec![a]);
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -267,6 +267,42 @@ async fn inside_hostile_pages() {
     let huge = run.record(&site.url("/huge"));
     assert_eq!(huge["title"], "huge");
     assert_eq!(huge["links"].as_array().unwrap().len(), 2000);
+    a_script_that_never_yields_still_gets_its_record(&site, &chromium).await;
+}
+
+/// A script that never yields (`while(true){}`) leaves every DevTools call on its page unanswered: the page is
+/// still bounded by `--render-timeout` (plus the grace to read the DOM), retried once, then recorded with error
+/// kind `render` and its static parse, and the run ends. It hung with no record before.
+async fn a_script_that_never_yields_still_gets_its_record(site: &Site, chromium: &str) {
+    site.html(
+        "/spin",
+        r#"<html><head><title>static spin</title><script src="/spin.js" defer></script></head><body><div id=app></div></body></html>"#,
+    );
+    site.route(
+        "/spin.js",
+        vec![Step::new(200, "while (true) {}").header("content-type", "text/javascript")],
+    );
+    let args = [
+        "-q",
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--render",
+        "always",
+        "--browser",
+        chromium,
+        "--render-timeout",
+        "1s",
+    ];
+    let run = crawlfish(&args, &format!("{}\n", site.url("/spin"))).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.records.len(), 1);
+    let spin = run.record(&site.url("/spin"));
+    assert_eq!(spin["error"]["kind"], "render", "{spin}");
+    assert_eq!(
+        spin["title"], "static spin",
+        "the static parse is kept: {spin}"
+    );
 }
 
 #[tokio::test]
