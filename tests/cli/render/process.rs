@@ -49,6 +49,25 @@ async fn without_a_browser_render_is_exit_2_naming_what_was_looked_for() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
+/// A `--render-wait` that is not a CSS selector is a usage error (exit 2) before anything is fetched, not an
+/// error on every page (it was: the browser's querySelector threw, every record kind `render`, exit 1).
+#[tokio::test]
+async fn an_invalid_render_wait_is_exit_2() {
+    let args = [
+        "-q",
+        "--render",
+        "always",
+        "--browser-ws",
+        "ws://127.0.0.1:9/x",
+        "--render-wait",
+        "[[[",
+    ];
+    let run = crawlfish(&args, "http://127.0.0.1:9/\n").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("--render-wait"), "{}", run.stderr);
+    assert!(run.records.is_empty());
+}
+
 /// Every process: pid → (parent, name).
 fn processes() -> HashMap<u32, (u32, String)> {
     let mut all = HashMap::new();
