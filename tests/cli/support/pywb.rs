@@ -6,6 +6,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+
+use super::warcio::run;
 use std::time::{Duration, Instant};
 
 /// The `bin` directory of a virtual environment with pywb.
@@ -53,19 +55,6 @@ fn make() -> Result<PathBuf, String> {
         Err(format!(
             "{} has no wayback after pip install pywb",
             bin.display()
-        ))
-    }
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
 }

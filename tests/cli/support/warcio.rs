@@ -87,8 +87,8 @@ fn has_warcio(python: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs CMD; its stderr in the error when it fails.
-fn run(cmd: &mut Command) -> Result<(), String> {
+/// Runs CMD; its stderr in the error when it fails (also `pywb.rs`'s installer).
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
