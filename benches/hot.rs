@@ -93,6 +93,7 @@ fn benches(c: &mut Criterion) {
         rendered: None,
         render_ms: None,
         screenshot: None,
+        queued: Vec::new(),
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

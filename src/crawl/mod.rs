@@ -7,9 +7,9 @@
 //! Must not write output (the writer owns it) nor make a request except through `crate::polite`.
 
 pub(crate) mod frontier;
-mod links;
-pub(crate) mod job;
 pub(crate) mod handoff;
+pub(crate) mod job;
+mod links;
 #[cfg(test)]
 mod model;
 pub(crate) mod render;

@@ -30,7 +30,7 @@ use crate::crawl::task::{page_outcome, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::input::{InputEvent, Seed};
 use crate::output::since::Since;
-use crate::output::{Progress, Resumed};
+use crate::output::{Progress, Requeue};
 use crate::record::check::LinkReport;
 use crate::record::{cut, ErrorKind, Record};
 use crate::url::host_key;
@@ -136,7 +136,7 @@ pub(crate) async fn crawl(
     mut seeds: mpsc::Receiver<InputEvent>,
     records: mpsc::Sender<Record>,
     frontier: Frontier,
-    resumed: Vec<Resumed>,
+    resumed: Requeue,
     handoff_io: Option<HandoffIo>,
     cancel: CancellationToken,
 ) -> CrawlEnd {
@@ -163,7 +163,10 @@ pub(crate) async fn crawl(
         spill_error: None,
         handoff,
     };
-    s.requeue_resumed(resumed);
+    s.requeue_resumed(resumed.records);
+    if let Some(journal) = resumed.journal {
+        s.requeue_journal(&journal);
+    }
     let mut end = CrawlEnd::default();
     loop {
         // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
@@ -405,8 +408,13 @@ impl Scheduler {
                 self.ctx.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
                 let (mut record, follow, found) = page_outcome(&job, outcome);
                 let parent: Arc<str> = Arc::from(record.url.as_str());
-                for link in follow.iter().filter_map(|&i| record.links.get(i as usize)) {
-                    self.queue_link(link, (job.depth + 1, false), &parent, &job.root);
+                for &i in &follow {
+                    let Some(link) = record.links.get(i as usize) else {
+                        continue;
+                    };
+                    if self.queue_link(link, (job.depth + 1, false), &parent, &job.root) {
+                        record.queued.push(i); // journaled with the record, for --resume
+                    }
                 }
                 self.checks(&job, &mut record, &parent, found);
                 self.frontier.done(&job.host, job.depth);
@@ -455,17 +463,18 @@ impl Scheduler {
 
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
     /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
-    /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`).
+    /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`). True
+    /// when the link went into this run's frontier (what the links journal keeps).
     fn queue_link(
         &mut self,
         link: &str,
         (depth, check): (u32, bool),
         parent: &Arc<str>,
         root: &Arc<Root>,
-    ) {
+    ) -> bool {
         let k = key(link);
         if !self.frontier.first_sight(k) {
-            return;
+            return false;
         }
         if let Some(shard) = self.ctx.cfg.shard {
             let owner = crate::url::host_of(link).map(|h| shard.owner(h));
@@ -475,23 +484,25 @@ impl Scheduler {
                 if let (false, Some(to), Some(h)) = (check, owner, self.handoff.as_mut()) {
                     h.hand(to, link, depth, parent, root);
                 }
-                return;
+                return false;
             }
         }
-        if let Ok(url) = Url::parse(link) {
-            let job = Job {
-                host: host_key(&url).into(),
-                url,
-                depth,
-                parent: Some(parent.clone()),
-                root: root.clone(),
-                check,
-            };
-            self.frontier.enqueue(job, k);
-            if let Some(checker) = self.checker.as_mut() {
-                checker.track(k);
-            }
+        let Ok(url) = Url::parse(link) else {
+            return false;
+        };
+        let job = Job {
+            host: host_key(&url).into(),
+            url,
+            depth,
+            parent: Some(parent.clone()),
+            root: root.clone(),
+            check,
+        };
+        self.frontier.enqueue(job, k);
+        if let Some(checker) = self.checker.as_mut() {
+            checker.track(k);
         }
+        true
     }
 
     /// Queues the held handed-over links whose level is open (see [`crate::crawl::handoff`]), each through

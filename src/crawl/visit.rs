@@ -129,7 +129,8 @@ async fn read_page(
     // An unfollowed redirect (it left --scope) is reported as it came; its body is a stub, not a page.
     let is_redirect =
         resp.location.is_some() && crate::polite::REDIRECT_STATUSES.contains(&resp.status);
-    let html = !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &resp.body);
+    let html =
+        !is_redirect && !job.check && html::is_html(resp.content_type.as_deref(), &resp.body);
     let (page, anchors, parse_error, render) =
         page_of(polite, cfg, renderer, &job, &mut resp, html).await;
     let followable = &page.followable;
@@ -258,6 +259,7 @@ fn response_record(
         rendered: content.render.is_some().then_some(true),
         render_ms: content.render.as_ref().map(|r| Some(r.0)),
         screenshot: content.render.and_then(|r| r.1).map(Some),
+        queued: Vec::new(),
     })
 }
 

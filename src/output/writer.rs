@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
+use crate::output::journal;
 use crate::output::resume::Resumed;
 use crate::output::sink::Sink;
 use crate::output::{Progress, Summary, WriterEnd};
@@ -35,6 +36,10 @@ pub(crate) struct Output {
     pub hold: Option<File>,
     /// The change not made yet: FILE cut to this length (0 without `--resume`), by [`Output::commit`].
     cut: Option<Cut>,
+    /// Crawl mode with FILE: the links journal beside it (removed by the run once complete).
+    pub journal: Option<PathBuf>,
+    /// `--resume` with a checked journal: its entries to queue again (instead of `resumed`'s links).
+    pub replay: Option<journal::Replay>,
 }
 
 struct Cut {
@@ -55,12 +60,22 @@ impl Output {
             return Ok(());
         };
         if cut.resume {
-            crate::output::resume::cut_torn_line(&cut.file, cut.len, &cut.name)
+            crate::output::resume::cut_torn_line(&cut.file, cut.len, &cut.name)?;
         } else {
             cut.file
                 .set_len(0)
-                .with_context(|| format!("cannot write {}", cut.name))
+                .with_context(|| format!("cannot write {}", cut.name))?;
         }
+        if let Some(path) = &self.journal {
+            // A resumed FILE with a checked journal appends to it; a fresh FILE (or one resumed without a
+            // journal: from the records' links) starts a new one.
+            let writer = match &self.replay {
+                Some(replay) => journal::Writer::append(path, replay.end)?,
+                None => journal::Writer::create(path)?,
+            };
+            self.writer.set_journal(writer);
+        }
+        Ok(())
     }
 }
 
@@ -97,6 +112,8 @@ pub(crate) fn open(
             created: None,
             hold: None,
             cut: None,
+            journal: None,
+            replay: None,
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -107,8 +124,15 @@ pub(crate) fn open(
         );
     }
     let name = path.display().to_string();
+    let journal_path = journal::path_for(path);
+    // With a journal, the links come from it: FILE's are not kept (nor, with --no-links, there).
+    let from_journal = resume && keep_links && journal_path.exists();
+    let mut replay = None;
     let (file, len, done, resumed, created) = if resume {
-        let r = crate::output::resume::open(path, flag, keep_links, warc_end)?;
+        let r = crate::output::resume::open(path, flag, keep_links && !from_journal, warc_end)?;
+        if from_journal {
+            replay = journal::check(&journal_path, &name, r.len, r.tally)?;
+        }
         (r.file, r.len, r.done, r.resumed, r.created)
     } else {
         let (file, created) = crate::output::file::open_unchanged(path, false)
@@ -140,6 +164,12 @@ pub(crate) fn open(
         created,
         hold,
         cut,
+        // Only beside a regular file, and only when links are crawled: list mode and devices pay nothing.
+        // A FILE resumed from its records' links (written before journals) gets none: one covering only the new
+        // records would be refused by the next --resume, which reads FILE's links again instead.
+        journal: (keep_links && id.is_some() && (!resume || from_journal || len == 0))
+            .then_some(journal_path),
+        replay,
     })
 }
 

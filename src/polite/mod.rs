@@ -237,8 +237,15 @@ impl Polite {
     /// host, that host's limiter and backoff, `-H` only to the root's origin, retries, redirects anywhere, each
     /// hop again through all of them), logged with purpose `render`.
     pub(crate) async fn get_for_render(&self, url: &Url, root: &Root, max_body: u64) -> Trip {
-        self.trip(url, root, Follow::Anywhere, max_body, None, (true, Method::Get))
-            .await
+        self.trip(
+            url,
+            root,
+            Follow::Anywhere,
+            max_body,
+            None,
+            (true, Method::Get),
+        )
+        .await
     }
 
     async fn trip(

@@ -103,6 +103,10 @@ pub struct Record {
     #[allow(clippy::option_option)]
     // absent without --screenshot, null for a page not rendered
     pub screenshot: Option<Option<String>>,
+    /// Not written: which of `links` this page put in the frontier first (indices; the top bit set for a link
+    /// only to be checked). The writer journals them beside `-o FILE` so `--resume` can queue them again.
+    #[serde(skip)]
+    pub queued: Vec<u32>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -486,6 +490,7 @@ impl Record {
             rendered: None,
             render_ms: None,
             screenshot: None,
+            queued: Vec::new(),
         }
     }
 

@@ -103,7 +103,10 @@ impl Revisit {
     /// reader resolves this date to that capture's status, headers and body (see [`Capture::records`]).
     fn bare(&self) -> bool {
         self.profile == Profile::ServerNotModified
-            && self.earlier.as_ref().is_some_and(|e| e.payload_digest.is_some())
+            && self
+                .earlier
+                .as_ref()
+                .is_some_and(|e| e.payload_digest.is_some())
     }
 }
 
@@ -384,7 +387,8 @@ impl<'a> Capture<'a> {
         // holds a 3xx head as that 3xx with an empty body (`resolvingloader.py`, "always replay zero-length
         // payload"), which blanked every unchanged page of a `--state --warc` cron at each later date; an empty
         // revisit takes head and payload from the capture it names, so the page replays with its body.
-        let (http_head, length): (&[u8], &str) = if self.revisit.as_ref().is_some_and(Revisit::bare) {
+        let (http_head, length): (&[u8], &str) = if self.revisit.as_ref().is_some_and(Revisit::bare)
+        {
             (&[], "")
         } else {
             (&h.response, &length)

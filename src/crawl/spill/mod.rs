@@ -96,7 +96,13 @@ impl Spill {
             return Err(io::Error::other("spill: no segment open"));
         };
         let before = w.bytes;
-        w.append(job.depth, root, job.url.as_str(), job.parent.as_ref(), job.check)?;
+        w.append(
+            job.depth,
+            root,
+            job.url.as_str(),
+            job.parent.as_ref(),
+            job.check,
+        )?;
         self.written += w.bytes - before;
         self.spilled += 1;
         level.len += 1;

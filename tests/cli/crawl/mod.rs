@@ -4,6 +4,7 @@ mod check_links;
 mod graph;
 mod handoff;
 mod redirects;
+mod resume;
 mod shard;
 mod sitemap;
 mod spill;
