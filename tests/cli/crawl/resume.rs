@@ -73,8 +73,8 @@ fn hits(site: &Site) -> HashMap<String, usize> {
         .collect()
 }
 
-async fn killed_and_resumed(extra: &[&str]) {
-    let dir = tempdir("crawl-resume");
+async fn killed_and_resumed(name: &str, extra: &[&str]) {
+    let dir = tempdir(name);
     let list = dir.join("roots.txt");
     let (reference, out) = (dir.join("reference.jsonl"), dir.join("out.jsonl"));
     let (ref_s, out_s, list_s) = (
@@ -159,12 +159,12 @@ fn journal_of(out: &Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn killed_anywhere_with_no_links_and_resumed_loses_nothing() {
-    killed_and_resumed(&["--no-links"]).await;
+    killed_and_resumed("crawl-resume-no-links", &["--no-links"]).await;
 }
 
 #[tokio::test]
 async fn killed_anywhere_with_links_and_resumed_loses_nothing() {
-    killed_and_resumed(&[]).await;
+    killed_and_resumed("crawl-resume-links", &[]).await;
 }
 
 #[tokio::test]
