@@ -239,10 +239,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         seed_rx,
         record_tx,
         frontier,
-        output::Requeue {
-            records: out.resumed,
-            journal: out.replay,
-        },
+        out.requeue,
         handoff_io,
         cancel.clone(),
     );

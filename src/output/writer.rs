@@ -15,9 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
 use crate::output::journal;
-use crate::output::resume::Resumed;
 use crate::output::sink::Sink;
-use crate::output::{Progress, Summary, WriterEnd};
+use crate::output::{Progress, Requeue, Summary, WriterEnd};
 use crate::record::Record;
 use crate::url::key::SeenSet;
 
@@ -25,8 +24,9 @@ use crate::url::key::SeenSet;
 pub(crate) struct Output {
     pub writer: Sink,
     pub done: SeenSet,
-    /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
-    pub resumed: Vec<Resumed>,
+    /// What a resumed crawl queues again: the links journal's entries, or (FILE written before journals) the
+    /// records that may have children to crawl (only kept when `--depth` > 0).
+    pub requeue: Requeue,
     /// FILE's identity (same device and inode), to tell it from `--warc`'s; `None` for stdout and devices.
     pub id: Option<FileId>,
     /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
@@ -38,8 +38,6 @@ pub(crate) struct Output {
     cut: Option<Cut>,
     /// Crawl mode with FILE: the links journal beside it (removed by the run once complete).
     pub journal: Option<PathBuf>,
-    /// `--resume` with a checked journal: its entries to queue again (instead of `resumed`'s links).
-    pub replay: Option<journal::Replay>,
 }
 
 struct Cut {
@@ -69,7 +67,7 @@ impl Output {
         if let Some(path) = &self.journal {
             // A resumed FILE with a checked journal appends to it; a fresh FILE (or one resumed without a
             // journal: from the records' links) starts a new one.
-            let writer = match &self.replay {
+            let writer = match &self.requeue.journal {
                 Some(replay) => journal::Writer::append(path, replay.end)?,
                 None => journal::Writer::create(path)?,
             };
@@ -107,13 +105,12 @@ pub(crate) fn open(
         return Ok(Output {
             writer: Sink::stdout(),
             done: SeenSet::default(),
-            resumed: Vec::new(),
+            requeue: Requeue::default(),
             id: None,
             created: None,
             hold: None,
             cut: None,
             journal: None,
-            replay: None,
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -159,7 +156,10 @@ pub(crate) fn open(
     Ok(Output {
         writer: Sink::file(file, name, len),
         done,
-        resumed,
+        requeue: Requeue {
+            records: resumed,
+            journal: replay,
+        },
         id,
         created,
         hold,
@@ -169,7 +169,6 @@ pub(crate) fn open(
         // records would be refused by the next --resume, which reads FILE's links again instead.
         journal: (keep_links && id.is_some() && (!resume || from_journal || len == 0))
             .then_some(journal_path),
-        replay,
     })
 }
 

@@ -70,8 +70,8 @@ fn run(
         let listed: Vec<String> = graph.listed.iter().map(|&p| graph.url(p)).collect();
         tokio::spawn(async move {
             for u in listed {
-                let seed = InputEvent::Seed(Seed::Url(Url::parse(&u).unwrap()));
-                if seed_tx.send(seed).await.is_err() {
+                let event = InputEvent::Seed(Seed::Url(Url::parse(&u).unwrap()));
+                if seed_tx.send(event).await.is_err() {
                     return;
                 }
             }
@@ -268,12 +268,12 @@ fn a_crawl_killed_anywhere_and_resumed_matches_breadth_first_search() {
     };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[19; 32]);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let strategy = (case_strategy(), 0.0f64..1.0, 0usize..4, any::<bool>());
+    let strategy = (case_strategy(), 0usize..1000, 0usize..4, any::<bool>());
     let result = runner.run(&strategy, |(mut c, at, extra, torn)| {
         (c.max_pages, c.shard) = (None, None);
         c.depth = c.depth.max(1);
         let reach = Graph::new(&c).bfs(c.depth, None).0.len();
-        let kill = ((reach as f64 * at) as usize, extra, torn);
+        let kill = (reach * at / 1000, extra, torn);
         run_killed_case(&c, kill)
             .map_err(|e| TestCaseError::fail(format!("{c:?} killed at {kill:?}: {e}")))
     });
