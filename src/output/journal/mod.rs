@@ -11,7 +11,7 @@
 //! Format (little endian): a 16-byte header ([`MAGIC`], the version, reserved), then entries, each
 //! `len: u32, xxh3-64 of body: u64, body`; a body is `offset of the record's line in FILE: u64, depth: u32,
 //! url: str, count: u32, count × link: str` where a `str` is `len: u32, bytes` and a link's length has its top bit
-//! set when the link is only to be checked (`--check-links`). About 20 bytes a record plus each discovered URL
+//! set when the link is only to be checked (`--check-links`). 32 bytes a record plus its URL, and each discovered URL
 //! once (its bytes and 4).
 //!
 //! Reading it back ([`check`]) proves it belongs to FILE: the entries whose record starts before FILE's end of
