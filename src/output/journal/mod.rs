@@ -35,8 +35,9 @@ pub(crate) const VERSION: u32 = 1;
 const HEADER: usize = 16;
 /// The top bit of a link's length: the link is only to be checked.
 pub(crate) const CHECK_BIT: u32 = 1 << 31;
-/// An entry longer than this is damage (a record line is capped alike in [`crate::output::resume`]).
-const MAX_ENTRY: usize = crate::output::resume::MAX_RECORD_LINE;
+/// An entry longer than this is damage: the cap of a record line (64 MiB, `output::resume`), not imported from
+/// there, which imports [`Tally`] from here.
+const MAX_ENTRY: usize = 64 << 20;
 
 /// The journal's path for the record file `file`: `file` with `.links` appended.
 #[must_use]
