@@ -101,6 +101,7 @@ fn benches(c: &mut Criterion) {
         duplicate_of: None,
         saved: None,
         content: None,
+        queued: Vec::new(),
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

@@ -122,6 +122,7 @@ async fn finish(
     written: tokio::sync::oneshot::Receiver<(Summary, WriterEnd)>,
     warc_done: Option<tokio::sync::oneshot::Receiver<WriterEnd>>,
     state: Option<output::state::State>,
+    journal: Option<std::path::PathBuf>,
     complete: bool,
 ) -> (Summary, WriterEnd) {
     let (summary, mut writer) = written.await.unwrap_or_else(|_| {
@@ -133,6 +134,14 @@ async fn finish(
     // Every task (and so every archive handle) is gone: the WARC writer drains, then reports.
     if let Some(done) = warc_done {
         warc_end(done, &mut writer).await;
+    }
+    if let (Some(path), true) = (journal, complete && writer == WriterEnd::Drained) {
+        // Every record is written: nothing is left to resume, so the links journal goes (before --state's renames).
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(journal = %path.display(), "cannot remove the links journal: {e}");
+            }
+        }
     }
     if let Some(state) = state {
         if complete && writer == WriterEnd::Drained {
@@ -230,7 +239,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         seed_rx,
         record_tx,
         frontier,
-        out.resumed,
+        out.requeue,
         handoff_io,
         cancel.clone(),
     );
@@ -251,7 +260,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         Some(running) => Some(super::handoff::stop(running).await),
         None => None,
     };
-    let (summary, mut writer) = finish(written, warc_done, state, complete).await;
+    let (summary, mut writer) = finish(written, warc_done, state, out.journal, complete).await;
     if let Some(handed) = handed {
         super::handoff::settle(&end, handed, complete, &mut writer);
     }

@@ -269,7 +269,7 @@ fn run_case(c: &Case) -> Result<(), String> {
             seed_rx,
             rec_tx,
             frontier,
-            Vec::new(),
+            crate::output::Requeue::default(),
             None,
             CancellationToken::new(),
         );
@@ -432,3 +432,6 @@ fn many_listed_urls_with_parked_links_finish() {
     };
     run_case(&c).unwrap();
 }
+
+// Kill-and-resume against the same model.
+mod resume;

@@ -31,7 +31,7 @@ use crate::crawl::task::{page_outcome, SitemapTask, TaskOutcome, Visit};
 use crate::crawl::CrawlOptions;
 use crate::input::{InputEvent, Seed};
 use crate::output::since::Since;
-use crate::output::{Progress, Resumed};
+use crate::output::{Progress, Requeue};
 use crate::record::check::LinkReport;
 use crate::record::{cut, ErrorKind, Record};
 use crate::url::host_key;
@@ -139,7 +139,7 @@ pub(crate) async fn crawl(
     mut seeds: mpsc::Receiver<InputEvent>,
     records: mpsc::Sender<Record>,
     frontier: Frontier,
-    resumed: Vec<Resumed>,
+    resumed: Requeue,
     handoff_io: Option<HandoffIo>,
     cancel: CancellationToken,
 ) -> CrawlEnd {
@@ -167,7 +167,10 @@ pub(crate) async fn crawl(
         handoff,
         duplicates: Duplicates::default(),
     };
-    s.requeue_resumed(resumed);
+    s.requeue_resumed(resumed.records);
+    if let Some(journal) = resumed.journal {
+        s.requeue_journal(&journal);
+    }
     let mut end = CrawlEnd::default();
     loop {
         // Starved: a global slot is free but no queued URL is ready; reading further may find other hosts.
@@ -414,9 +417,17 @@ impl Scheduler {
                     record.duplicate_of = Some(first);
                     follow.clear();
                 }
-                for link in follow.iter().filter_map(|&i| follow_target(&record, i)) {
-                    self.queue_link(link, (job.depth + 1, false), &parent, &job.root);
+                // What this page queued first is journaled with its record, for --resume.
+                let mut queued = Vec::new();
+                for &i in &follow {
+                    let Some(link) = record.link_at(i) else {
+                        continue;
+                    };
+                    if self.queue_link(link, (job.depth + 1, false), &parent, &job.root) {
+                        queued.push(i);
+                    }
                 }
+                record.queued = queued;
                 self.checks(&job, &mut record, &parent, found);
                 self.frontier.done(&job.host, job.depth);
                 self.emit(record).await;
@@ -464,17 +475,18 @@ impl Scheduler {
 
     /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
     /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
-    /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`).
+    /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`). True
+    /// when the link went into this run's frontier (what the links journal keeps).
     fn queue_link(
         &mut self,
         link: &str,
         (depth, check): (u32, bool),
         parent: &Arc<str>,
         root: &Arc<Root>,
-    ) {
+    ) -> bool {
         let k = key(link);
         if !self.frontier.first_sight(k) {
-            return;
+            return false;
         }
         if let Some(shard) = self.ctx.cfg.shard {
             let owner = crate::url::host_of(link).map(|h| shard.owner(h));
@@ -484,23 +496,25 @@ impl Scheduler {
                 if let (false, Some(to), Some(h)) = (check, owner, self.handoff.as_mut()) {
                     h.hand(to, link, depth, parent, root);
                 }
-                return;
+                return false;
             }
         }
-        if let Ok(url) = Url::parse(link) {
-            let job = Job {
-                host: host_key(&url).into(),
-                url,
-                depth,
-                parent: Some(parent.clone()),
-                root: root.clone(),
-                check,
-            };
-            self.frontier.enqueue(job, k);
-            if let Some(checker) = self.checker.as_mut() {
-                checker.track(k);
-            }
+        let Ok(url) = Url::parse(link) else {
+            return false;
+        };
+        let job = Job {
+            host: host_key(&url).into(),
+            url,
+            depth,
+            parent: Some(parent.clone()),
+            root: root.clone(),
+            check,
+        };
+        self.frontier.enqueue(job, k);
+        if let Some(checker) = self.checker.as_mut() {
+            checker.track(k);
         }
+        true
     }
 
     /// Queues the held handed-over links whose level is open (see [`crate::crawl::handoff`]), each through
@@ -571,17 +585,5 @@ impl Scheduler {
         if self.records.send(record).await.is_err() {
             self.output_closed = true;
         }
-    }
-}
-
-/// The URL a follow index names: one of `links`, or past them a `--follow-alternates` hreflang URL.
-fn follow_target(record: &Record, i: u32) -> Option<&str> {
-    let i = i as usize;
-    match record.links.get(i) {
-        Some(link) => Some(link),
-        None => record
-            .hreflang
-            .get(i - record.links.len())
-            .map(|alt| alt.url.as_str()),
     }
 }

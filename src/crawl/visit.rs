@@ -358,6 +358,7 @@ fn response_record(
         duplicate_of: None,
         saved: content.saved,
         content: content.content,
+        queued: Vec::new(),
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub(crate) mod file;
 pub(crate) mod handoff;
+pub(crate) mod journal;
 pub(crate) mod resume;
 pub(crate) mod save;
 pub(crate) mod since;
@@ -20,6 +21,13 @@ use crate::record::ErrorKind;
 
 pub(crate) use resume::Resumed;
 pub(crate) use writer::{open, spawn_writer, Output};
+
+/// What a resumed crawl queues again: the links journal's entries when there is one, else the records' links.
+#[derive(Debug, Default)]
+pub(crate) struct Requeue {
+    pub records: Vec<Resumed>,
+    pub journal: Option<journal::Replay>,
+}
 
 /// Live counters for the progress bar, the `--stats-interval` heartbeat and `--metrics` (written by the writer,
 /// the scheduler and the input thread; read by the bar, the heartbeat and the exposition). Relaxed atomics: each is

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 
-use crate::output::{Progress, Summary, WriterEnd};
+use crate::output::{journal, Progress, Summary, WriterEnd};
 use crate::record::fields::Fields;
 use crate::record::{ErrorKind, Record};
 
@@ -82,6 +82,8 @@ pub(crate) struct Sink {
     at: u64,
     /// `--fields`: only these are written (`None`: the whole record, serialised directly).
     fields: Option<Fields>,
+    /// Crawl mode with `-o FILE`: the links journal, written before the lines its entries belong to.
+    journal: Option<journal::Writer>,
 }
 
 impl Sink {
@@ -105,7 +107,13 @@ impl Sink {
             pending: Vec::new(),
             at,
             fields: None,
+            journal: None,
         }
+    }
+
+    /// Journals each record's first-queued links from now on ([`crate::output::journal`]).
+    pub(crate) fn set_journal(&mut self, journal: journal::Writer) {
+        self.journal = Some(journal);
     }
 
     /// Writes only `fields` of each record from now on (`--fields`, `--no-links`).
@@ -130,6 +138,9 @@ impl Sink {
             return Err(e);
         }
         self.buf.push(b'\n');
+        if let Some(journal) = self.journal.as_mut() {
+            journal.add(self.at + start as u64, record);
+        }
         self.pending.push((self.buf.len(), Tally::of(record)));
         Ok(())
     }
@@ -148,6 +159,11 @@ impl Sink {
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<(), WriterEnd> {
+        // The entries first: a record line in FILE always has its entry in the journal (a kill -9 keeps the
+        // order of one process's writes). A failed journal write writes no line.
+        if let Some(journal) = self.journal.as_mut() {
+            journal.write().map_err(WriterEnd::Failed)?;
+        }
         let mut done = 0;
         let result = loop {
             if done == self.buf.len() {

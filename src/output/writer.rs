@@ -14,9 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::input::FileId;
-use crate::output::resume::Resumed;
+use crate::output::journal;
 use crate::output::sink::Sink;
-use crate::output::{Progress, Summary, WriterEnd};
+use crate::output::{Progress, Requeue, Summary, WriterEnd};
 use crate::record::Record;
 use crate::url::key::SeenSet;
 
@@ -24,8 +24,9 @@ use crate::url::key::SeenSet;
 pub(crate) struct Output {
     pub writer: Sink,
     pub done: SeenSet,
-    /// Records from the file that may have children to crawl (only kept when `--depth` > 0).
-    pub resumed: Vec<Resumed>,
+    /// What a resumed crawl queues again: the links journal's entries, or (FILE written before journals) the
+    /// records that may have children to crawl (only kept when `--depth` > 0).
+    pub requeue: Requeue,
     /// FILE's identity (same device and inode), to tell it from `--warc`'s; `None` for stdout and devices.
     pub id: Option<FileId>,
     /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
@@ -35,6 +36,8 @@ pub(crate) struct Output {
     pub hold: Option<File>,
     /// The change not made yet: FILE cut to this length (0 without `--resume`), by [`Output::commit`].
     cut: Option<Cut>,
+    /// Crawl mode with FILE: the links journal beside it (removed by the run once complete).
+    pub journal: Option<PathBuf>,
 }
 
 struct Cut {
@@ -55,12 +58,22 @@ impl Output {
             return Ok(());
         };
         if cut.resume {
-            crate::output::resume::cut_torn_line(&cut.file, cut.len, &cut.name)
+            crate::output::resume::cut_torn_line(&cut.file, cut.len, &cut.name)?;
         } else {
             cut.file
                 .set_len(0)
-                .with_context(|| format!("cannot write {}", cut.name))
+                .with_context(|| format!("cannot write {}", cut.name))?;
         }
+        if let Some(path) = &self.journal {
+            // A resumed FILE with a checked journal appends to it; a fresh FILE (or one resumed without a
+            // journal: from the records' links) starts a new one.
+            let writer = match &self.requeue.journal {
+                Some(replay) => journal::Writer::append(path, replay.end)?,
+                None => journal::Writer::create(path)?,
+            };
+            self.writer.set_journal(writer);
+        }
+        Ok(())
     }
 }
 
@@ -92,11 +105,12 @@ pub(crate) fn open(
         return Ok(Output {
             writer: Sink::stdout(),
             done: SeenSet::default(),
-            resumed: Vec::new(),
+            requeue: Requeue::default(),
             id: None,
             created: None,
             hold: None,
             cut: None,
+            journal: None,
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -107,8 +121,15 @@ pub(crate) fn open(
         );
     }
     let name = path.display().to_string();
+    let journal_path = journal::path_for(path);
+    // With a journal, the links come from it: FILE's are not kept (nor, with --no-links, there).
+    let from_journal = resume && keep_links && journal_path.exists();
+    let mut replay = None;
     let (file, len, done, resumed, created) = if resume {
-        let r = crate::output::resume::open(path, flag, keep_links, warc_end)?;
+        let r = crate::output::resume::open(path, flag, keep_links && !from_journal, warc_end)?;
+        if from_journal {
+            replay = journal::check(&journal_path, &name, r.len, r.tally)?;
+        }
         (r.file, r.len, r.done, r.resumed, r.created)
     } else {
         let (file, created) = crate::output::file::open_unchanged(path, false)
@@ -135,11 +156,19 @@ pub(crate) fn open(
     Ok(Output {
         writer: Sink::file(file, name, len),
         done,
-        resumed,
+        requeue: Requeue {
+            records: resumed,
+            journal: replay,
+        },
         id,
         created,
         hold,
         cut,
+        // Only beside a regular file, and only when links are crawled: list mode and devices pay nothing.
+        // A FILE resumed from its records' links (written before journals) gets none: one covering only the new
+        // records would be refused by the next --resume, which reads FILE's links again instead.
+        journal: (keep_links && id.is_some() && (!resume || from_journal || len == 0))
+            .then_some(journal_path),
     })
 }
 

@@ -127,6 +127,10 @@ pub struct Record {
     #[allow(clippy::option_option)]
     // absent vs null is the point: absent without --content, null with it for what is not a page
     pub content: Option<Option<String>>,
+    /// Not written: which of `links` this page put in the frontier first (indices; the top bit set for a link
+    /// only to be checked). The writer journals them beside `-o FILE` so `--resume` can queue them again.
+    #[serde(skip)]
+    pub queued: Vec<u32>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -431,6 +435,20 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Record {
+    /// The URL a follow index names: one of `links`, or past them a `--follow-alternates` hreflang URL (the
+    /// crawler's follow list and the `--resume` links journal both index this way).
+    #[must_use]
+    pub fn link_at(&self, i: u32) -> Option<&str> {
+        let i = i as usize;
+        match self.links.get(i) {
+            Some(link) => Some(link),
+            None => self
+                .hreflang
+                .get(i - self.links.len())
+                .map(|alt| alt.url.as_str()),
+        }
+    }
+
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
     /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
     /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most
@@ -482,6 +500,7 @@ impl Record {
             duplicate_of: None,
             saved: None,
             content: None,
+            queued: Vec::new(),
         }
     }
 

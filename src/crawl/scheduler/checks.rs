@@ -9,6 +9,7 @@ use url::Url;
 use super::Scheduler;
 use crate::crawl::frontier::Job;
 use crate::crawl::task::Found;
+use crate::output::journal::{self, Replay, CHECK_BIT};
 use crate::output::Resumed;
 use crate::record::Record;
 use crate::url::scope::Root;
@@ -29,19 +30,53 @@ impl Scheduler {
             }
             return;
         };
-        for link in found
-            .check
-            .iter()
-            .filter_map(|&i| record.links.get(i as usize))
-        {
-            self.queue_link(link, (job.depth + 1, true), parent, &job.root);
+        for &i in &found.check {
+            let Some(link) = record.links.get(i as usize) else {
+                continue;
+            };
+            if self.queue_link(link, (job.depth + 1, true), parent, &job.root) {
+                record.queued.push(i | CHECK_BIT);
+            }
         }
         if let Some(checker) = self.checker.as_mut() {
             checker.page(record, job.check, found.anchors);
         }
     }
 
-    /// `--resume` in crawl mode: links of pages already written are queued again (the seen-set drops those done).
+    /// `--resume` in crawl mode with the links journal: each written page's first-queued links are queued again,
+    /// at its depth + 1 with it as parent (the seen-set drops those done), entry by entry as read, so the spill
+    /// bounds the memory whatever the journal holds. The entries are in FILE's order, which is the order the run
+    /// being resumed queued them in, so each URL gets back the depth and parent it had. A read failure stops the run
+    /// like a failed spill: dispatching a partial queue would lose URLs silently.
+    pub(super) fn requeue_journal(&mut self, replay: &Replay) {
+        let entries = match journal::entries(replay) {
+            Ok(entries) => entries,
+            Err(e) => return self.replay_failed(&format!("{e:#}")),
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => return self.replay_failed(&e),
+            };
+            let Ok(page) = Url::parse(&entry.url) else {
+                continue;
+            };
+            let root = Root::shared(&page);
+            let parent: Arc<str> = Arc::from(page.as_str());
+            for (link, check) in &entry.links {
+                self.queue_link(link, (entry.depth + 1, *check), &parent, &root);
+            }
+        }
+    }
+
+    fn replay_failed(&mut self, why: &str) {
+        let msg = format!("--resume: {why}");
+        tracing::error!("{msg}");
+        self.spill_error = Some(msg);
+    }
+
+    /// `--resume` in crawl mode without a links journal (FILE written before journals): links of pages already
+    /// written are queued again (the seen-set drops those done).
     pub(super) fn requeue_resumed(&mut self, resumed: Vec<Resumed>) {
         let cfg = self.ctx.cfg.clone();
         let checking = self.checker.is_some();

@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
+use crate::output::journal::Tally;
 use crate::url::key::{key, SeenSet};
 use crate::url::without_userinfo;
 
@@ -104,6 +105,8 @@ pub(crate) struct Resume {
     pub resumed: Vec<Resumed>,
     /// FILE did not exist and was created (its real path), so a run refused before it starts can remove it.
     pub created: Option<std::path::PathBuf>,
+    /// FILE's complete lines, chained: what the links journal must match ([`crate::output::journal`]).
+    pub tally: Tally,
 }
 
 /// Opens FILE for `--resume` and locks it for the run (as `flag`, [`crate::output::file::lock`]) before reading a
@@ -134,6 +137,7 @@ pub(crate) fn open(
                 done: SeenSet::default(),
                 resumed: Vec::new(),
                 created: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())),
+                tally: Tally::default(),
             });
         }
         Err(e) => return Err(e).with_context(|| format!("cannot open {name} for --resume")),
@@ -156,6 +160,7 @@ pub(crate) fn open(
         done: SeenSet::default(),
         resumed: Vec::new(),
         created: None,
+        tally: Tally::default(),
     };
     let mut kept = keep_links.then_some(Vec::new());
     let mut again = SeenSet::default();
@@ -164,6 +169,7 @@ pub(crate) fn open(
         kept: kept.as_mut(),
         warc_end,
         again: &mut again,
+        tally: &mut resume.tally,
     };
     let scan =
         scan(&mut resume.file, read).with_context(|| format!("cannot read {name} for --resume"))?;
@@ -244,13 +250,16 @@ struct Found<'a> {
     warc_end: Option<u64>,
     /// URLs whose last line has no response in the archive: fetched again.
     again: &'a mut SeenSet,
+    /// Every line, in order, for the links journal's check.
+    tally: &'a mut Tally,
 }
 
 /// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line. A URL's
 /// last line decides whether it is done.
 fn scan<R: io::Read>(file: R, mut to: Found<'_>) -> io::Result<Scan> {
-    scan_lines(file, |line, _| {
+    scan_lines(file, |line, offset| {
         let r = serde_json::from_slice::<Resumed>(line).map_err(|e| e.to_string())?;
+        to.tally.add(offset, &r.url);
         let k = key(&without_userinfo(&r.url));
         if to.warc_end.is_some_and(|end| r.unarchived(end)) {
             to.done.remove(&k);

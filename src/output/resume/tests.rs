@@ -14,6 +14,7 @@ fn scan_bytes(bytes: &[u8]) -> Scan {
         kept: None,
         warc_end: None,
         again: &mut again,
+        tally: &mut Tally::default(),
     };
     scan(bytes, read).unwrap()
 }
@@ -109,6 +110,7 @@ fn with_warc_a_record_missing_from_the_archive_is_not_done() {
             kept: Some(&mut kept),
             warc_end: end,
             again: &mut again,
+            tally: &mut Tally::default(),
         };
         scan(file.as_bytes(), read).unwrap();
         (done, again.len(), kept.len())

@@ -5,6 +5,7 @@ mod dedup;
 mod graph;
 mod handoff;
 mod redirects;
+mod resume;
 mod shard;
 mod sitemap;
 mod spill;

@@ -1,0 +1,181 @@
+//! The links journal beside a crawl's `-o FILE` (`FILE.links`, or `current.jsonl.links` in `--state DIR`): for
+//! every record, the links its page put in the frontier for the first time, so `--resume` can rebuild the queue
+//! without the `links` field (`--no-links`, `--fields` without `links`) and without reading every link of FILE.
+//!
+//! Written by the writer thread only ([`Writer`], through [`crate::output::sink`]): a batch of entries is written
+//! **before** the batch of record lines it belongs to, so a record in FILE always has its entry in the journal.
+//! A `kill -9` keeps that order (both writes are in the page cache of the one kernel); after a power loss only
+//! `fsync` of the journal before each record write would, which is not done (it would cost a disk flush per
+//! batch). A power loss can so leave records without entries: the check below then refuses the journal.
+//!
+//! Format (little endian): a 16-byte header ([`MAGIC`], the version, reserved), then entries, each
+//! `len: u32, xxh3-64 of body: u64, body`; a body is `offset of the record's line in FILE: u64, depth: u32,
+//! url: str, count: u32, count × link: str` where a `str` is `len: u32, bytes` and a link's length has its top bit
+//! set when the link is only to be checked (`--check-links`). 32 bytes a record plus its URL, and each discovered URL
+//! once (its bytes and 4).
+//!
+//! Reading it back ([`check`]) proves it belongs to FILE: the entries whose record starts before FILE's end of
+//! complete records must be exactly FILE's lines, in order (their count and a hash chained over each line's
+//! offset and `url`). Entries past that end belong to records a kill cut off, and are cut; a torn or damaged
+//! entry is accepted only there. Anything else is refused naming the journal: nothing is silently skipped.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use crate::record::Record;
+
+/// The journal's first bytes.
+pub(crate) const MAGIC: &[u8; 8] = b"CFLINKS\n";
+/// The format written and the only one read.
+pub(crate) const VERSION: u32 = 1;
+const HEADER: usize = 16;
+/// The top bit of a link's length: the link is only to be checked.
+pub(crate) const CHECK_BIT: u32 = 1 << 31;
+/// An entry longer than this is damage: the cap of a record line (64 MiB, `output::resume`), not imported from
+/// there, which imports [`Tally`] from here.
+const MAX_ENTRY: usize = 64 << 20;
+
+/// The journal's path for the record file `file`: `file` with `.links` appended.
+#[must_use]
+pub(crate) fn path_for(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".links");
+    PathBuf::from(name)
+}
+
+/// What FILE's lines add up to, chained in order: the journal's entries before FILE's end must give the same.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub lines: u64,
+    pub chain: u64,
+}
+
+impl Tally {
+    /// Adds the record line at `offset` whose `url` is as written.
+    pub(crate) fn add(&mut self, offset: u64, url: &str) {
+        self.lines += 1;
+        self.chain = xxh3_64_with_seed(url.as_bytes(), self.chain ^ offset.rotate_left(29));
+    }
+}
+
+/// The journal as the writer thread appends to it.
+pub(crate) struct Writer {
+    file: File,
+    name: String,
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// A new journal at `path` (an old one is replaced): header only.
+    ///
+    /// # Errors
+    /// The file cannot be created or written.
+    pub(crate) fn create(path: &Path) -> Result<Writer> {
+        let mut file = File::create(path)
+            .with_context(|| format!("cannot create the links journal {}", path.display()))?;
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        file.write_all(&header)
+            .with_context(|| format!("cannot write the links journal {}", path.display()))?;
+        Ok(Writer::over(file, path))
+    }
+
+    /// The checked journal at `path`, cut to `end` (what [`check`] kept) and appended to.
+    ///
+    /// # Errors
+    /// The file cannot be opened or cut.
+    pub(crate) fn append(path: &Path, end: u64) -> Result<Writer> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the links journal {}", path.display()))?;
+        if file.metadata()?.len() > end {
+            file.set_len(end)
+                .with_context(|| format!("cannot cut the links journal {}", path.display()))?;
+        }
+        Ok(Writer::over(file, path))
+    }
+
+    fn over(file: File, path: &Path) -> Writer {
+        Writer {
+            file,
+            name: path.display().to_string(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Buffers the entry of `record`, whose line starts at `offset` in FILE.
+    pub(crate) fn add(&mut self, offset: u64, record: &Record) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0u8; 12]);
+        self.buf.extend_from_slice(&offset.to_le_bytes());
+        self.buf.extend_from_slice(&record.depth.to_le_bytes());
+        put_str(&mut self.buf, record.url.as_bytes(), 0);
+        let links = record.queued.iter().filter_map(|&q| {
+            record
+                .link_at(q & !CHECK_BIT)
+                .map(|l| (l, q & CHECK_BIT))
+        });
+        let count_at = self.buf.len();
+        self.buf.extend_from_slice(&[0u8; 4]);
+        let mut count = 0u32;
+        for (link, check) in links {
+            put_str(&mut self.buf, link.as_bytes(), check);
+            count += 1;
+        }
+        self.buf[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+        let body = &self.buf[start + 12..];
+        let (len, sum) = (u32::try_from(body.len()).unwrap_or(u32::MAX), xxh3_64(body));
+        self.buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        self.buf[start + 4..start + 12].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    /// Writes the buffered entries: called before the record lines they belong to are written.
+    ///
+    /// # Errors
+    /// The write failed (the record lines must then not be written).
+    pub(crate) fn write(&mut self) -> Result<(), String> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| format!("cannot write the links journal {}: {e}", self.name))?;
+        self.buf.clear();
+        self.buf.shrink_to(1 << 20);
+        Ok(())
+    }
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &[u8], bits: u32) {
+    let len = u32::try_from(s.len()).unwrap_or(u32::MAX) & !CHECK_BIT;
+    buf.extend_from_slice(&(len | bits).to_le_bytes());
+    buf.extend_from_slice(s);
+}
+
+/// One record's entry: its page, depth and the links it queued first (`true`: only to be checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub offset: u64,
+    pub depth: u32,
+    pub url: String,
+    pub links: Vec<(String, bool)>,
+}
+
+/// The checked journal: replay its entries up to `end` (all of them belong to records in FILE).
+#[derive(Debug, Clone)]
+pub(crate) struct Replay {
+    pub path: PathBuf,
+    pub end: u64,
+}
+
+mod read;
+pub(crate) use read::{check, entries};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! Kill it anywhere, lose nothing: a crawl killed with SIGKILL at random record counts, each time continued with
+//! `--resume`, ends with exactly an uninterrupted run's records (URLs, depths, parents), every URL once, and no
+//! URL that reached FILE fetched again, with `--no-links` (FILE holds no links: the links journal beside it
+//! gives the queue back) and without. A journal that is not FILE's is refused with exit 2.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::*;
+
+/// Pages of the generated site, and kills per run.
+const PAGES: usize = 300;
+const KILLS: usize = 5;
+
+/// A site of [`PAGES`] pages, each linking to three others (a fixed graph; not every page is reachable at the
+/// same depth), answered after a short delay so that a kill lands mid-crawl. Returns the site and its root.
+async fn graph_site() -> (Site, String) {
+    let site = Site::start("127.0.0.1").await;
+    for i in 0..PAGES {
+        let links: String = [
+            (i * 7 + 1) % PAGES,
+            (i * 13 + 5) % PAGES,
+            (2 * i + 1) % PAGES,
+        ]
+        .iter()
+        .map(|j| format!("<a href=\"/p{j}\">p{j}</a>"))
+        .collect();
+        let body = format!("<html><title>p{i}</title><body>{links}</body></html>");
+        site.route(
+            &format!("/p{i}"),
+            vec![Step::html(&body).delay(Duration::from_millis(2))],
+        );
+    }
+    let root = site.url("/p0");
+    (site, root)
+}
+
+/// One worker, so the uninterrupted run's order, and so each URL's parent, is the same run after run.
+fn crawl_args<'a>(out: &'a str, list: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args(&["--depth", "50", "-c", "1", "--per-host", "1", "-o", out]);
+    v.extend_from_slice(extra);
+    v.push(list);
+    v
+}
+
+fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.matches('\n').count())
+}
+
+/// url → (depth, parent) of every whole record line, failing on a URL twice.
+fn records(path: &Path) -> BTreeMap<String, (u64, Option<String>)> {
+    let mut out = BTreeMap::new();
+    for r in parse_partial_lines(&std::fs::read_to_string(path).unwrap()) {
+        let url = r["url"].as_str().unwrap().to_owned();
+        let row = (
+            r["depth"].as_u64().unwrap(),
+            r["parent"].as_str().map(str::to_owned),
+        );
+        assert!(
+            out.insert(url.clone(), row).is_none(),
+            "{url} twice in {}",
+            path.display()
+        );
+    }
+    out
+}
+
+fn hits(site: &Site) -> HashMap<String, usize> {
+    (0..PAGES)
+        .map(|i| (site.url(&format!("/p{i}")), site.hits(&format!("/p{i}"))))
+        .collect()
+}
+
+async fn killed_and_resumed(name: &str, extra: &[&str]) {
+    let dir = tempdir(name);
+    let list = dir.join("roots.txt");
+    let (reference, out) = (dir.join("reference.jsonl"), dir.join("out.jsonl"));
+    let (ref_s, out_s, list_s) = (
+        reference.to_str().unwrap(),
+        out.to_str().unwrap(),
+        list.to_str().unwrap(),
+    );
+    let (_reference_site, root) = graph_site().await;
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let whole = crawlfish(&crawl_args(ref_s, list_s, extra), "").await;
+    assert_eq!(whole.code, Some(0), "{}", whole.stderr);
+    let want = records(&reference);
+    assert!(want.len() > 100, "the site reaches {} pages", want.len());
+
+    // A second site: its hit counts are the killed runs' alone.
+    let (site, root2) = graph_site().await;
+    std::fs::write(&list, format!("{root2}\n")).unwrap();
+    let mut rng = fastrand::Rng::new();
+    let seed = rng.get_seed();
+    let mut kept = HashMap::new(); // URL in FILE → its hits when it was there at a kill
+    for kill in 0..KILLS {
+        let resume: &[&str] = if kill == 0 { &[] } else { &["--resume"] };
+        let mut args = crawl_args(out_s, list_s, extra);
+        args.splice(args.len() - 1..args.len() - 1, resume.iter().copied());
+        let mut child = bin()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let target = lines_in(&out) + rng.usize(1..=want.len() / (KILLS + 1));
+        wait_until("the output to grow", Duration::from_secs(30), || {
+            lines_in(&out) >= target || child.try_wait().ok().flatten().is_some()
+        })
+        .await;
+        child.start_kill().unwrap(); // SIGKILL: no chance to flush or clean up
+        child.wait().await.unwrap();
+        let now = hits(&site);
+        for url in records(&out).into_keys() {
+            kept.entry(url.clone()).or_insert(now[&url]);
+        }
+    }
+    let last = crawlfish(
+        &crawl_args(out_s, list_s, &[&["--resume"], extra].concat()),
+        "",
+    )
+    .await;
+    assert_eq!(last.code, Some(0), "seed {seed}: {}", last.stderr);
+    let got = records(&out);
+    let root_swap =
+        |m: &BTreeMap<String, (u64, Option<String>)>, from: &str, to: &str| -> BTreeMap<_, _> {
+            let swap = |s: &str| s.replace(from, to);
+            m.iter()
+                .map(|(u, (d, p))| (swap(u), (*d, p.as_deref().map(swap))))
+                .collect()
+        };
+    // The two sites listen on different ports: compare by path.
+    let base = |u: &str| u.trim_end_matches("/p0").to_owned();
+    assert_eq!(
+        root_swap(&got, &base(&root2), "SITE"),
+        root_swap(&want, &base(&root), "SITE"),
+        "seed {seed}: the killed and resumed crawl differs from the uninterrupted one"
+    );
+    let end = hits(&site);
+    for (url, before) in &kept {
+        assert_eq!(
+            end[url], *before,
+            "seed {seed}: {url} was in FILE, yet fetched again"
+        );
+    }
+    assert!(
+        !journal_of(&out).exists(),
+        "a complete run removes its links journal"
+    );
+}
+
+fn journal_of(out: &Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".links");
+    name.into()
+}
+
+#[tokio::test]
+async fn killed_anywhere_with_no_links_and_resumed_loses_nothing() {
+    killed_and_resumed("crawl-resume-no-links", &["--no-links"]).await;
+}
+
+#[tokio::test]
+async fn killed_anywhere_with_links_and_resumed_loses_nothing() {
+    killed_and_resumed("crawl-resume-links", &[]).await;
+}
+
+#[tokio::test]
+async fn a_journal_not_of_this_file_or_version_is_refused() {
+    let dir = tempdir("crawl-resume-refused");
+    let (site, root) = graph_site().await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let mut child = bin()
+        .args(crawl_args(out_s, list_s, &["--no-links"]))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("20 records", Duration::from_secs(30), || {
+        lines_in(&out) >= 20
+    })
+    .await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let journal = journal_of(&out);
+    let good = std::fs::read(&journal).unwrap();
+    let file = std::fs::read(&out).unwrap();
+    // Another run's FILE (its first record dropped): the entries no longer match it.
+    let first = file.iter().position(|&b| b == b'\n').unwrap() + 1;
+    std::fs::write(&out, &file[first..]).unwrap();
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("does not belong to"), "{}", run.stderr);
+    std::fs::write(&out, &file).unwrap();
+    // Damage inside an entry of a record in FILE: refused, nothing skipped silently.
+    let mut bad = good.clone();
+    bad[40] ^= 0x55;
+    std::fs::write(&journal, &bad).unwrap();
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("damaged"), "{}", run.stderr);
+    // Another format version.
+    let mut other = good.clone();
+    other[8] = 99;
+    std::fs::write(&journal, &other).unwrap();
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("format version 99"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        file,
+        "a refused run leaves FILE as it was"
+    );
+    // A torn last entry (of a record not in FILE) is cut with a warning and the run completes.
+    std::fs::write(&journal, [&good[..], &good[16..30]].concat()).unwrap();
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(records(&out).len(), lines_in(&out));
+    drop(site);
+}
