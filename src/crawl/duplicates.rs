@@ -17,6 +17,8 @@ use crate::url::key::key;
 pub(crate) const SLOTS: usize = 1 << 16;
 /// Distinct bodies remembered at most: 3/4 of [`SLOTS`], so a probe stays short.
 pub(crate) const REMEMBERED: usize = SLOTS / 4 * 3;
+// `--resume` collects at least as many distinct bodies from FILE as the table remembers.
+const _: () = assert!(REMEMBERED <= crate::output::resume::FIRST_BODIES);
 
 /// Digests seen in this run, with the URL of the page that had each first.
 #[derive(Debug, Default)]
@@ -53,6 +55,21 @@ impl Duplicates {
         }
         let digest = crate::digest::parse(record.digest.as_deref()?)?;
         self.check(digest, url).map(|first| first.to_string())
+    }
+
+    /// Puts back the pages of a resumed FILE that were first with their body (in FILE's order, so the table is
+    /// the one the interrupted run had when it wrote them), when the rule applies to this run.
+    pub(crate) fn resumed(
+        &mut self,
+        cfg: &CrawlOptions,
+        bodies: impl Iterator<Item = (u128, String)>,
+    ) {
+        if cfg.depth == 0 || cfg.follow_duplicates {
+            return;
+        }
+        for (digest, url) in bodies {
+            self.check(digest, &Arc::from(url));
+        }
     }
 
     /// The URL of an earlier page with this digest, or `None` after remembering `url` for it (when there is room).

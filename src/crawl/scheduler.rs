@@ -167,6 +167,7 @@ pub(crate) async fn crawl(
         handoff,
         duplicates: Duplicates::default(),
     };
+    s.duplicates.resumed(&s.ctx.cfg, resumed.bodies.into_iter());
     s.requeue_resumed(resumed.records);
     if let Some(journal) = resumed.journal {
         s.requeue_journal(&journal);

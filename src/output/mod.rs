@@ -27,6 +27,8 @@ pub(crate) use writer::{open, spawn_writer, Output};
 pub(crate) struct Requeue {
     pub records: Vec<Resumed>,
     pub journal: Option<journal::Replay>,
+    /// FILE's pages first with their body (digest, URL), in FILE's order: the duplicate rule's table again.
+    pub bodies: Vec<(u128, String)>,
 }
 
 /// Live counters for the progress bar, the `--stats-interval` heartbeat and `--metrics` (written by the writer,

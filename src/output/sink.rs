@@ -84,6 +84,8 @@ pub(crate) struct Sink {
     fields: Option<Fields>,
     /// Crawl mode with `-o FILE`: the links journal, written before the lines its entries belong to.
     journal: Option<journal::Writer>,
+    /// `links` kept whatever `--fields`/`--no-links` say ([`Sink::needing_links`]).
+    links_needed: bool,
 }
 
 impl Sink {
@@ -108,7 +110,16 @@ impl Sink {
             at,
             fields: None,
             journal: None,
+            links_needed: false,
         }
+    }
+
+    /// Keeps `links` (and `meta_nofollow`) in every record whatever [`Sink::with_fields`] is given: a resumed
+    /// FILE written before links journals is resumed from its records' links.
+    #[must_use]
+    pub(crate) fn needing_links(mut self, needed: bool) -> Sink {
+        self.links_needed = needed;
+        self
     }
 
     /// Journals each record's first-queued links from now on ([`crate::output::journal`]).
@@ -119,7 +130,7 @@ impl Sink {
     /// Writes only `fields` of each record from now on (`--fields`, `--no-links`).
     #[must_use]
     pub(crate) fn with_fields(mut self, fields: Option<Fields>) -> Sink {
-        self.fields = fields;
+        self.fields = fields.map(|f| if self.links_needed { f.with_links() } else { f });
         self
     }
 

@@ -125,11 +125,18 @@ pub(crate) fn open(
     // With a journal, the links come from it: FILE's are not kept (nor, with --no-links, there).
     let from_journal = resume && keep_links && journal_path.exists();
     let mut replay = None;
+    let mut bodies = Vec::new();
     let (file, len, done, resumed, created) = if resume {
-        let r = crate::output::resume::open(path, flag, keep_links && !from_journal, warc_end)?;
+        let r = crate::output::resume::open(
+            path,
+            flag,
+            (keep_links && !from_journal, keep_links && !from_journal),
+            warc_end,
+        )?;
         if from_journal {
             replay = journal::check(&journal_path, &name, r.len, r.tally)?;
         }
+        bodies = r.bodies.first;
         (r.file, r.len, r.done, r.resumed, r.created)
     } else {
         let (file, created) = crate::output::file::open_unchanged(path, false)
@@ -154,11 +161,14 @@ pub(crate) fn open(
     };
     let hold = id.and_then(|_| file.try_clone().ok());
     Ok(Output {
-        writer: Sink::file(file, name, len),
+        // A FILE written before journals is resumed from its records' links: this run's records keep them.
+        writer: Sink::file(file, name, len)
+            .needing_links(keep_links && resume && len > 0 && !from_journal),
         done,
         requeue: Requeue {
             records: resumed,
             journal: replay,
+            bodies,
         },
         id,
         created,

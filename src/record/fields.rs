@@ -124,7 +124,7 @@ impl Fields {
         self.0 &= !Fields::bit(name);
     }
 
-    /// Adds back what reading this output again needs: `--resume` (and `links` when crawling deeper, and
+    /// Adds back what reading this output again needs: `--resume` (and `meta_nofollow` when crawling deeper, and
     /// `warc_offset` with `--warc`, which says whether the response is archived), and with `--since`/`--state` what
     /// the next comparison reads. Returns `self` unchanged when nothing is read back.
     #[must_use]
@@ -133,8 +133,14 @@ impl Fields {
             for f in RESUME_NEEDS {
                 self.0 |= Fields::bit(f);
             }
+            // A crawl's `-o FILE` is resumed from its links journal (`output::journal`), not from `links`; a
+            // FILE written before journals is the exception, decided when it is opened ([`Fields::with_links`]).
+            // `--since`/`--state` read `links` back: a 304 carries the earlier record's links over.
             if depth > 0 {
-                self.0 |= Fields::bit("links") | Fields::bit("meta_nofollow");
+                self.0 |= Fields::bit("meta_nofollow");
+            }
+            if depth > 0 && since {
+                self.0 |= Fields::bit("links");
             }
             if warc {
                 self.0 |= Fields::bit("warc_offset");
@@ -145,6 +151,14 @@ impl Fields {
                 self.0 |= Fields::bit(f);
             }
         }
+        self
+    }
+
+    /// With `links` (and `meta_nofollow`): a resumed FILE without a links journal is resumed from its records'
+    /// links, so the records this run adds must carry them too.
+    #[must_use]
+    pub fn with_links(mut self) -> Fields {
+        self.0 |= Fields::bit("links") | Fields::bit("meta_nofollow");
         self
     }
 
@@ -214,7 +228,11 @@ mod tests {
         let no_links = Fields::parse(None, true).unwrap().unwrap();
         assert!(!no_links.has("links") && no_links.has("title"));
         let forced = f.forced(true, false, 1, false);
-        assert!(forced.has("attempts") && forced.has("links") && !forced.has("digest"));
+        // A crawl's FILE is resumed from its links journal: `links` only for --since/--state (and a FILE
+        // without a journal, by `with_links`).
+        assert!(forced.has("attempts") && !forced.has("links") && !forced.has("digest"));
+        assert!(forced.has("meta_nofollow") && f.forced(false, true, 1, false).has("links"));
+        assert!(forced.with_links().has("links"));
         assert!(!forced.has("warc_offset") && f.forced(true, false, 0, true).has("warc_offset"));
         assert!(f.forced(false, true, 0, false).has("digest"));
         assert_eq!(f.forced(false, false, 3, true), f);

@@ -171,7 +171,7 @@ fn run_killed_case(c: &Case, kill: (usize, usize, bool)) -> Result<(), String> {
     let path = dir.join("out.jsonl");
     killed(c, &graph, &path, kill);
     // The resume, as `output::open` does it: FILE read for its URLs, the journal checked against it.
-    let r = crate::output::resume::open(&path, "--resume", false, None)
+    let r = crate::output::resume::open(&path, "--resume", (false, false), None)
         .map_err(|e| format!("{e:#}"))?;
     let replay = journal::check(&journal::path_for(&path), "out.jsonl", r.len, r.tally)
         .map_err(|e| format!("{e:#}"))?
@@ -193,6 +193,7 @@ fn run_killed_case(c: &Case, kill: (usize, usize, bool)) -> Result<(), String> {
     let requeue = Requeue {
         records: Vec::new(),
         journal: Some(replay),
+        bodies: Vec::new(),
     };
     let seen = run(c, &graph, (frontier(c, r.done), requeue), move |r| {
         let page = |s: &str| page_of(&Url::parse(s).unwrap());

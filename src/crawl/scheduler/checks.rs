@@ -63,6 +63,8 @@ impl Scheduler {
             };
             let root = Root::shared(&page);
             let parent: Arc<str> = Arc::from(page.as_str());
+            let body = entry.first_body.map(|d| (d, entry.url.clone()));
+            self.duplicates.resumed(&self.ctx.cfg, body.into_iter());
             for (link, check) in &entry.links {
                 self.queue_link(link, (entry.depth + 1, *check), &parent, &root);
             }

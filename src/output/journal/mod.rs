@@ -10,8 +10,8 @@
 //!
 //! Format (little endian): a 16-byte header ([`MAGIC`], the version, reserved), then entries, each
 //! `len: u32, xxh3-64 of body: u64, body`; a body is `offset of the record's line in FILE: u64, depth: u32,
-//! url: str, count: u32, count × link: str` where a `str` is `len: u32, bytes` and a link's length has its top bit
-//! set when the link is only to be checked (`--check-links`). 32 bytes a record plus its URL, and each discovered URL
+//! first body digest: u128 (0: none), url: str, count: u32, count × link: str` where a `str` is `len: u32, bytes` and a link's length has its top bit
+//! set when the link is only to be checked (`--check-links`). 48 bytes a record plus its URL, and each discovered URL
 //! once (its bytes and 4).
 //!
 //! Reading it back ([`check`]) proves it belongs to FILE: the entries whose record starts before FILE's end of
@@ -115,12 +115,13 @@ impl Writer {
         self.buf.extend_from_slice(&[0u8; 12]);
         self.buf.extend_from_slice(&offset.to_le_bytes());
         self.buf.extend_from_slice(&record.depth.to_le_bytes());
+        self.buf
+            .extend_from_slice(&first_body(record).unwrap_or(0).to_le_bytes());
         put_str(&mut self.buf, record.url.as_bytes(), 0);
-        let links = record.queued.iter().filter_map(|&q| {
-            record
-                .link_at(q & !CHECK_BIT)
-                .map(|l| (l, q & CHECK_BIT))
-        });
+        let links = record
+            .queued
+            .iter()
+            .filter_map(|&q| record.link_at(q & !CHECK_BIT).map(|l| (l, q & CHECK_BIT)));
         let count_at = self.buf.len();
         self.buf.extend_from_slice(&[0u8; 4]);
         let mut count = 0u32;
@@ -152,6 +153,15 @@ impl Writer {
     }
 }
 
+/// The record's body digest when its page entered the duplicate rule's table as the first with that body (a
+/// page reported as a duplicate, or rendered, did not): `--resume` puts it back there.
+fn first_body(record: &Record) -> Option<u128> {
+    if record.duplicate_of.is_some() || record.rendered == Some(true) {
+        return None;
+    }
+    crate::digest::parse(record.digest.as_deref()?)
+}
+
 fn put_str(buf: &mut Vec<u8>, s: &[u8], bits: u32) {
     let len = u32::try_from(s.len()).unwrap_or(u32::MAX) & !CHECK_BIT;
     buf.extend_from_slice(&(len | bits).to_le_bytes());
@@ -163,6 +173,8 @@ fn put_str(buf: &mut Vec<u8>, s: &[u8], bits: u32) {
 pub(crate) struct Entry {
     pub offset: u64,
     pub depth: u32,
+    /// The page's body digest when it was the first with that body (the duplicate rule's table).
+    pub first_body: Option<u128>,
     pub url: String,
     pub links: Vec<(String, bool)>,
 }

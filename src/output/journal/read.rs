@@ -68,6 +68,7 @@ fn parse(body: &[u8]) -> Option<Entry> {
     };
     let offset = u64::from_le_bytes(take(8)?.try_into().ok()?);
     let depth = u32::from_le_bytes(take(4)?.try_into().ok()?);
+    let first_body = Some(u128::from_le_bytes(take(16)?.try_into().ok()?)).filter(|&d| d != 0);
     let url_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
     let url = String::from_utf8(take(url_len)?.to_vec()).ok()?;
     let count = u32::from_le_bytes(take(4)?.try_into().ok()?);
@@ -80,6 +81,7 @@ fn parse(body: &[u8]) -> Option<Entry> {
     (at == body.len()).then_some(Entry {
         offset,
         depth,
+        first_body,
         url,
         links,
     })

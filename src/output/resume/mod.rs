@@ -64,6 +64,15 @@ pub(crate) struct Resumed {
     #[allow(clippy::option_option)]
     // absent and null differ: only a null says the archive missed it
     warc_offset: Option<Option<u64>>,
+    /// The body's digest: the first page with each is what the duplicate rule compares later pages with.
+    #[serde(default)]
+    digest: Option<String>,
+    /// A rendered page never enters the duplicate rule.
+    #[serde(default)]
+    rendered: Option<bool>,
+    /// A page reported as a duplicate did not enter the rule's table either.
+    #[serde(default)]
+    duplicate_of: Option<IgnoredAny>,
 }
 
 impl Resumed {
@@ -94,6 +103,36 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d)
 }
 
+/// Distinct body digests collected at most for the duplicate rule's table (`crawl::duplicates`, which remembers
+/// fewer): bounded memory whatever FILE holds.
+pub(crate) const FIRST_BODIES: usize = 1 << 16;
+
+/// FILE's pages that were the first with their body, in FILE's order, with their digest: a resumed crawl puts
+/// them back in the duplicate rule's table, so a copy fetched after the resume is reported as one (and its links
+/// not followed) exactly as in an uninterrupted run.
+#[derive(Debug, Default)]
+pub(crate) struct Bodies {
+    pub first: Vec<(u128, String)>,
+    digests: std::collections::HashSet<u128>,
+}
+
+impl Bodies {
+    fn add(&mut self, r: &Resumed) {
+        if self.digests.len() >= FIRST_BODIES
+            || r.rendered == Some(true)
+            || r.duplicate_of.is_some()
+        {
+            return;
+        }
+        let Some(digest) = crate::digest::parse(r.digest.as_deref().unwrap_or_default()) else {
+            return;
+        };
+        if self.digests.insert(digest) {
+            self.first.push((digest, r.url.clone()));
+        }
+    }
+}
+
 /// FILE opened for appending after its last complete record, and what it holds. Nothing in FILE has changed yet:
 /// [`cut_torn_line`] cuts a torn last line, once the run's other files are checked too.
 pub(crate) struct Resume {
@@ -107,6 +146,8 @@ pub(crate) struct Resume {
     pub created: Option<std::path::PathBuf>,
     /// FILE's complete lines, chained: what the links journal must match ([`crate::output::journal`]).
     pub tally: Tally,
+    /// Crawl mode: the pages first with their body.
+    pub bodies: Bodies,
 }
 
 /// Opens FILE for `--resume` and locks it for the run (as `flag`, [`crate::output::file::lock`]) before reading a
@@ -119,7 +160,7 @@ pub(crate) struct Resume {
 pub(crate) fn open(
     path: &Path,
     flag: &str,
-    keep_links: bool,
+    (keep_links, crawl): (bool, bool),
     warc_end: Option<u64>,
 ) -> Result<Resume> {
     let name = path.display();
@@ -138,6 +179,7 @@ pub(crate) fn open(
                 resumed: Vec::new(),
                 created: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())),
                 tally: Tally::default(),
+                bodies: Bodies::default(),
             });
         }
         Err(e) => return Err(e).with_context(|| format!("cannot open {name} for --resume")),
@@ -161,6 +203,7 @@ pub(crate) fn open(
         resumed: Vec::new(),
         created: None,
         tally: Tally::default(),
+        bodies: Bodies::default(),
     };
     let mut kept = keep_links.then_some(Vec::new());
     let mut again = SeenSet::default();
@@ -170,6 +213,7 @@ pub(crate) fn open(
         warc_end,
         again: &mut again,
         tally: &mut resume.tally,
+        bodies: crawl.then_some(&mut resume.bodies),
     };
     let scan =
         scan(&mut resume.file, read).with_context(|| format!("cannot read {name} for --resume"))?;
@@ -252,6 +296,8 @@ struct Found<'a> {
     again: &'a mut SeenSet,
     /// Every line, in order, for the links journal's check.
     tally: &'a mut Tally,
+    /// Crawl mode: the pages first with their body.
+    bodies: Option<&'a mut Bodies>,
 }
 
 /// Reads the file line by line (each line capped at [`MAX_RECORD_LINE`]) and checks every complete line. A URL's
@@ -268,6 +314,9 @@ fn scan<R: io::Read>(file: R, mut to: Found<'_>) -> io::Result<Scan> {
         }
         to.done.insert(k);
         to.again.remove(&k);
+        if let Some(b) = to.bodies.as_deref_mut() {
+            b.add(&r);
+        }
         if let Some(v) = to.kept.as_deref_mut() {
             v.push(r);
         }

@@ -15,6 +15,7 @@ fn scan_bytes(bytes: &[u8]) -> Scan {
         warc_end: None,
         again: &mut again,
         tally: &mut Tally::default(),
+        bodies: None,
     };
     scan(bytes, read).unwrap()
 }
@@ -111,6 +112,7 @@ fn with_warc_a_record_missing_from_the_archive_is_not_done() {
             warc_end: end,
             again: &mut again,
             tally: &mut Tally::default(),
+            bodies: None,
         };
         scan(file.as_bytes(), read).unwrap();
         (done, again.len(), kept.len())
@@ -148,7 +150,7 @@ fn open_cuts_only_a_proven_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let ours = dir.join("ours.jsonl");
     std::fs::write(&ours, format!("{RECORD}{{\"url\":\"http://a.test/2\",\"de")).unwrap();
-    let r = open(&ours, "-o", true, None).unwrap();
+    let r = open(&ours, "-o", (true, true), None).unwrap();
     assert!(r.done.contains(&key("http://a.test/1")));
     assert_eq!(r.resumed.len(), 1);
     assert!(
@@ -160,7 +162,7 @@ fn open_cuts_only_a_proven_file() {
 
     let theirs = dir.join("theirs.txt");
     std::fs::write(&theirs, "a note").unwrap();
-    let e = open(&theirs, "-o", false, None).err().unwrap();
+    let e = open(&theirs, "-o", (false, false), None).err().unwrap();
     assert!(format!("{e:#}").contains("theirs.txt"), "{e:#}");
     assert_eq!(std::fs::read(&theirs).unwrap(), b"a note");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -222,3 +222,77 @@ async fn a_journal_not_of_this_file_or_version_is_refused() {
     assert_eq!(records(&out).len(), lines_in(&out));
     drop(site);
 }
+
+/// A site whose `/a/x` and `/b/x` serve one body with a relative link (`y`), so the copy's links lead elsewhere
+/// (`/b/y`): the duplicate rule must keep the copy's links unfollowed. `/b/x`'s first answer waits at `gate`.
+async fn copies_site(gate: &Gate) -> (Site, String) {
+    let site = Site::start("127.0.0.1").await;
+    let copy = "<html><title>x</title><body><a href=\"y\">y</a></body></html>";
+    site.html("/", "<a href=\"/a/x\">a</a> <a href=\"/b/x\">b</a>")
+        .html("/a/x", copy)
+        .route("/b/x", vec![Step::html(copy).held(gate), Step::html(copy)])
+        .html("/a/y", "<title>a</title>")
+        .html("/b/y", "<title>b</title>");
+    let root = site.url("/");
+    (site, root)
+}
+
+/// Killed between a page and a copy of it, resumed from the links journal (`journal`) or, the journal moved away,
+/// from FILE's records as a FILE written before journals is.
+async fn copy_after_a_kill(name: &str, journal: bool) {
+    let dir = tempdir(name);
+    let gate = Gate::default();
+    let (site, root) = copies_site(&gate).await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let first: &[&str] = if journal { &["--no-links"] } else { &[] };
+    let mut child = bin()
+        .args(crawl_args(out_s, list_s, first))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // `/` and `/a/x` written, `/b/x` asked for and held: the kill lands between the original and its copy.
+    wait_until(
+        "two records and /b/x in flight",
+        Duration::from_secs(30),
+        || lines_in(&out) >= 2 && site.hits("/b/x") == 1,
+    )
+    .await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert_eq!(lines_in(&out), 2);
+    if !journal {
+        std::fs::remove_file(journal_of(&out)).unwrap();
+    }
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let got = parse_partial_lines(&std::fs::read_to_string(&out).unwrap());
+    let copy = got
+        .iter()
+        .find(|r| r["url"] == site.url("/b/x").as_str())
+        .expect("a record for the copy");
+    assert_eq!(copy["duplicate_of"], site.url("/a/x").as_str(), "{copy}");
+    assert_eq!(
+        site.hits("/b/y"),
+        0,
+        "the copy's links were followed after the resume"
+    );
+    assert_eq!(got.len(), 4, "/, /a/x, /b/x, /a/y once each: {got:?}");
+    // With the journal, --no-links writes none; a FILE resumed from its links gets them on every new record.
+    let with_links = got.iter().filter(|r| r.get("links").is_some()).count();
+    assert_eq!(with_links, if journal { 0 } else { 4 }, "{got:?}");
+    drop(gate);
+}
+
+#[tokio::test]
+async fn a_copy_fetched_after_a_kill_is_still_a_duplicate_of_a_page_written_before_it() {
+    copy_after_a_kill("crawl-resume-duplicates", true).await;
+}
+
+#[tokio::test]
+async fn a_file_without_a_journal_is_resumed_from_its_links_and_its_new_records_keep_them() {
+    copy_after_a_kill("crawl-resume-no-journal", false).await;
+}
