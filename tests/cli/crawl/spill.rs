@@ -144,3 +144,58 @@ async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--frontier-memory 0`: the seen-set's in-memory part is at its floor (16 KiB, ~900 URLs), so 2,041 URLs go
+/// to disk in runs and are merged; every page is still fetched once and reported once, and the runs go with the
+/// spill directory at exit.
+#[tokio::test]
+async fn a_seen_set_on_disk_reports_every_url_once() {
+    let (hubs, leaves) = (40, 50);
+    let site = hub_site("127.0.0.74", hubs, leaves).await;
+    let dir = tempdir("spill-seen");
+    let flags = [
+        "--depth",
+        "2",
+        "-c",
+        "8",
+        "--per-host",
+        "8",
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--timeout",
+        "5",
+        "-v",
+        "--frontier-memory",
+        "0",
+        "--spill-dir",
+        dir.to_str().unwrap(),
+    ];
+    let run = crawlfish(&flags, &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("seen-set on disk: "),
+        "the seen-set went to disk: {}",
+        run.stderr
+    );
+    let pages = 1 + hubs + hubs * leaves;
+    assert_eq!(run.records.len(), pages);
+    let urls: BTreeSet<&str> = run
+        .records
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), pages, "each URL once");
+    assert!(run.records.iter().all(|r| r["status"] == 200));
+    assert_eq!(site.total_hits(), pages, "each page fetched once");
+    for h in [0, hubs - 1] {
+        assert_eq!(site.hits(&format!("/h{h}")), 1);
+        assert_eq!(site.hits(&format!("/h{h}/l{}", leaves - 1)), 1);
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "the spill directory, runs and all, is removed at exit"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
