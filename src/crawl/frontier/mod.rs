@@ -4,7 +4,8 @@
 //! Breadth-first is strict: a URL at depth d+1 is dispatched only once nothing at depth <= d is queued, in flight
 //! or still to be read from the input, so every URL is reported at the smallest depth that reaches it.
 //! The seen-set holds 64-bit hashes of normalised URLs (8 bytes a URL; a collision needs ~4·10⁹ URLs to
-//! become likely), so memory follows the URLs actually seen, not their length ([`crate::url::seen`]).
+//! become likely), so memory follows the URLs actually seen, not their length ([`crate::url::seen`]); past half of
+//! `--frontier-memory` its keys go to runs on disk ([`crate::crawl::seen`]), and queued jobs get what it leaves.
 //!
 //! Past `--frontier-memory`, queued jobs go to the [`crate::crawl::spill`] (one segment chain per depth) instead of
 //! the per-host queues; they are counted as queued all the same, so the levels close exactly as before. The
