@@ -133,13 +133,14 @@ pub struct Cli {
           value_parser = units::parse_size)]
     pub max_inflight_bytes: u64,
 
-    /// Queued URLs held in memory (about 240 bytes each); past it they wait on disk in the spill directory
+    /// Memory for queued URLs (about 260 bytes each) and the seen-set (up to half) together; past it they go
+    /// to disk in the spill directory
     #[arg(long, value_name = "SIZE", default_value = units::format_size(crate::crawl::DEFAULT_FRONTIER_MEMORY),
           value_parser = units::parse_size)]
     pub frontier_memory: u64,
 
-    /// Where queued URLs past --frontier-memory are spilled: a private directory made inside DIR, removed at
-    /// exit [default: --state DIR, else the system's temp dir]
+    /// Where queued URLs and seen-set runs past --frontier-memory are spilled: a private directory made inside
+    /// DIR, removed at exit [default: --state DIR, else the system's temp dir]
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
 

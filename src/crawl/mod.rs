@@ -15,6 +15,7 @@ mod links;
 mod model;
 pub(crate) mod render;
 mod scheduler;
+mod seen;
 pub(crate) mod sitemap;
 pub(crate) mod spill;
 pub(crate) mod task;

@@ -229,6 +229,8 @@ pub(crate) async fn crawl(
             else => break,
         }
     }
+    // A seen-set lookup may fail with the last links queued: reported like any other disk failure.
+    s.check_spill();
     end.other_shards = s.other_shards;
     let ran_dry = s.frontier.is_finished()
         && s.grace.is_none()

@@ -27,6 +27,8 @@ pub(crate) struct Seen {
     recent: SeenSet,
     runs: Vec<Vec<u64>>,
     in_runs: usize,
+    /// The runs' capacity in bytes, kept at each merge (so [`Seen::bytes`] is cheap enough to ask at every insert).
+    run_bytes: usize,
 }
 
 impl Seen {
@@ -56,7 +58,19 @@ impl Seen {
     /// Bytes held, about (for `-v` and the budget's report).
     #[must_use]
     pub(crate) fn bytes(&self) -> usize {
-        self.recent.capacity() * 9 + self.runs.iter().map(|r| r.capacity() * 8).sum::<usize>()
+        self.recent.capacity() * 9 + self.run_bytes
+    }
+
+    /// Takes every key, sorted, in up to 256 ascending chunks (the recent set merged in first), leaving the set
+    /// empty: the disk tier writes the chunks out and frees them one at a time, so no second copy of the set is
+    /// ever whole.
+    pub(crate) fn take_sorted(&mut self) -> Vec<Vec<u64>> {
+        if !self.recent.is_empty() {
+            self.merge();
+        }
+        let runs = std::mem::take(&mut self.runs);
+        *self = Seen::default();
+        runs
     }
 
     fn in_runs(&self, k: u64) -> bool {
@@ -78,6 +92,7 @@ impl Seen {
             merge_into(&mut self.runs[b], &fresh[start..end]);
             start = end;
         }
+        self.run_bytes = self.runs.iter().map(|r| r.capacity() * 8).sum();
         // The table keeps its capacity for the next round: no reallocation while it refills.
     }
 }

@@ -4,7 +4,8 @@
 //! Breadth-first is strict: a URL at depth d+1 is dispatched only once nothing at depth <= d is queued, in flight
 //! or still to be read from the input, so every URL is reported at the smallest depth that reaches it.
 //! The seen-set holds 64-bit hashes of normalised URLs (8 bytes a URL; a collision needs ~4·10⁹ URLs to
-//! become likely), so memory follows the URLs actually seen, not their length ([`crate::url::seen`]).
+//! become likely), so memory follows the URLs actually seen, not their length ([`crate::url::seen`]); past half of
+//! `--frontier-memory` its keys go to runs on disk ([`crate::crawl::seen`]), and queued jobs get what it leaves.
 //!
 //! Past `--frontier-memory`, queued jobs go to the [`crate::crawl::spill`] (one segment chain per depth) instead of
 //! the per-host queues; they are counted as queued all the same, so the levels close exactly as before. The
@@ -18,6 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
+use crate::crawl::seen::SeenStore;
 use crate::crawl::spill::Spill;
 use crate::url::key::{key, KeyHasher, SeenSet};
 use crate::url::seen::Seen;
@@ -25,9 +27,16 @@ use crate::url::seen::Seen;
 /// Jobs moved from the spill into the per-host queues at once. 8,192 jobs are ~2 MB in memory, and a refill's
 /// disk read (~400 KB) is far below the fetches it feeds.
 const REFILL_BATCH: usize = 8_192;
-/// A queued job's memory besides its URL string: the `Url` (~90 bytes), host and parent `Arc`s, root, depth and
-/// its queue slot. Measured: 1 M queued leaves of 40-byte URLs took ~300 MB RSS on main, seen-set included.
-const JOB_BYTES: usize = 200;
+/// A queued job's slot in its host's queue: the `Url` (its string's handle and offsets), the host, parent and
+/// root handles, depth. Counted by the queue's capacity, not its length: a `VecDeque` doubles, so up to half its
+/// slots are empty, and a count by length (the estimate before issue 19) was short by that slack.
+const JOB_SLOT: usize = std::mem::size_of::<Job>();
+/// A queued job's heap besides its URL's and host's bytes: the host's `Arc<str>` counts (16 bytes) and the
+/// allocator's rounding of the two strings. The parent and root are shared by siblings. Measured with
+/// `the_job_estimate_matches_rss` (frontier tests, ignored: run alone).
+const JOB_HEAP: usize = 32;
+/// Bytes a `deep` entry holds (a `u64` key and `u32` depth padded to 16, a control byte).
+const DEEP_ENTRY: usize = 17;
 
 pub(crate) use crate::crawl::job::Job;
 
@@ -53,21 +62,31 @@ impl HostQueue {
     fn min_depth(&self) -> Option<u32> {
         self.levels.front().map(|(d, _)| *d)
     }
-    fn push(&mut self, job: Job) {
-        let pos = self.levels.iter().position(|(d, _)| *d >= job.depth);
-        match pos {
-            Some(i) if self.levels[i].0 == job.depth => self.levels[i].1.push_back(job),
-            Some(i) => self.levels.insert(i, (job.depth, VecDeque::from([job]))),
-            None => self.levels.push_back((job.depth, VecDeque::from([job]))),
+    /// Queues a job; returns the slots its depth's queue grew by (a `VecDeque` doubles).
+    fn push(&mut self, job: Job) -> usize {
+        let depth = job.depth;
+        let pos = self.levels.iter().position(|(d, _)| *d >= depth);
+        if let Some(q) = pos.filter(|&i| self.levels[i].0 == depth) {
+            let q = &mut self.levels[q].1;
+            let before = q.capacity();
+            q.push_back(job);
+            return q.capacity() - before;
         }
+        let q = VecDeque::from([job]);
+        let grown = q.capacity();
+        self.levels
+            .insert(pos.unwrap_or(self.levels.len()), (depth, q));
+        grown
     }
-    fn pop(&mut self) -> Option<Job> {
+    /// The next job, and the slots freed if its depth's queue is now empty (a `VecDeque` never shrinks).
+    fn pop(&mut self) -> Option<(Job, usize)> {
         let (_, q) = self.levels.front_mut()?;
-        let job = q.pop_front();
+        let job = q.pop_front()?;
+        let freed = if q.is_empty() { q.capacity() } else { 0 };
         if q.is_empty() {
             self.levels.pop_front();
         }
-        job
+        Some((job, freed))
     }
 }
 
@@ -75,7 +94,7 @@ impl HostQueue {
 #[derive(Debug)]
 pub(crate) struct Frontier {
     per_host: usize,
-    seen: Seen,
+    seen: SeenStore,
     hosts: HashMap<Arc<str>, HostQueue>,
     ring: VecDeque<Arc<str>>,
     parked: Vec<Arc<str>>,
@@ -106,7 +125,7 @@ impl Frontier {
     pub(crate) fn new(per_host: usize, seen: SeenSet) -> Frontier {
         Frontier {
             per_host: per_host.max(1),
-            seen: Seen::from(seen),
+            seen: SeenStore::new(Seen::from(seen)),
             hosts: HashMap::new(),
             ring: VecDeque::new(),
             parked: Vec::new(),
@@ -124,23 +143,52 @@ impl Frontier {
         }
     }
 
-    /// Spills queued jobs past `budget` bytes of memory to `spill`.
+    /// Keeps queued jobs and the seen-set within `budget` bytes of memory together, the rest on disk in
+    /// `spill`'s directory: the seen-set may hold half the budget in memory ([`crate::crawl::seen`]), and jobs
+    /// get what it does not use, at least a quarter of the budget.
     #[must_use]
     pub(crate) fn with_spill(mut self, budget: u64, spill: Spill) -> Frontier {
         self.budget = usize::try_from(budget).unwrap_or(usize::MAX);
+        self.seen.spill_to(spill.shared_dir(), self.budget / 2);
         self.spill = Some(spill);
         self
     }
 
-    /// The first spill error (disk full, a damaged segment), once: the caller stops the run.
+    /// The first disk error (disk full, a damaged segment or run), once: the caller stops the run.
     pub(crate) fn take_failure(&mut self) -> Option<String> {
-        self.failure.take()
+        self.failure.take().or_else(|| self.seen.take_failure())
+    }
+
+    /// Memory of the jobs queued in memory: their slots and heap, and the `deep` table while depth 0 is open.
+    fn queued_bytes(&self) -> usize {
+        self.mem_bytes + self.deep.capacity() * DEEP_ENTRY
+    }
+
+    /// The queued jobs' share of the budget: what the seen-set leaves, at least a quarter.
+    fn job_budget(&self) -> usize {
+        if self.budget == usize::MAX {
+            return usize::MAX;
+        }
+        self.budget
+            .saturating_sub(self.seen.bytes())
+            .max(self.budget / 4)
     }
 
     /// Logs the seen-set's size (`-vv`) and what was spilled (`-v`), for the run's report.
     pub(crate) fn log_sizes(&self) {
         let (seen, bytes) = (self.seen.len(), self.seen.bytes());
-        tracing::debug!("seen-set: {seen} URLs in {bytes} bytes");
+        tracing::debug!("seen-set: {seen} URLs in {bytes} bytes of memory");
+        let (runs, keys) = self.seen.on_disk();
+        if runs > 0 {
+            tracing::info!(
+                "seen-set on disk: {keys} of {seen} URLs in {runs} runs, {} bytes written",
+                self.seen.written
+            );
+        }
+        tracing::debug!(
+            "queued jobs: {} bytes of memory, about",
+            self.queued_bytes()
+        );
         if let Some(spill) = self.spill.as_ref().filter(|sp| sp.spilled > 0) {
             tracing::info!(
                 "frontier spill: {} jobs, {} bytes written ({:.1} bytes a job) in {}",
@@ -210,10 +258,10 @@ impl Frontier {
     /// Spills a job when memory is past the budget or its depth already has jobs on disk (so each depth stays
     /// first in, first out). Gives the job back to be kept in memory otherwise, or if the spill failed.
     fn spill_or_keep(&mut self, job: Job) -> Option<Job> {
+        let over = self.queued_bytes() + job_bytes(&job) + JOB_SLOT > self.job_budget();
         let Some(spill) = self.spill.as_mut() else {
             return Some(job);
         };
-        let over = self.mem_bytes.saturating_add(job_bytes(&job)) > self.budget;
         if !over && spill.len(job.depth) == 0 || self.failure.is_some() {
             return Some(job);
         }
@@ -241,7 +289,7 @@ impl Frontier {
                 slot: Slot::Idle,
             }),
         };
-        hq.push(job);
+        self.mem_bytes += hq.push(job) * JOB_SLOT;
         let wake = match hq.slot {
             Slot::Idle => hq.in_flight < self.per_host,
             Slot::Parked => depth <= self.level,
@@ -274,7 +322,7 @@ impl Frontier {
         }
         let in_memory = self.queued_ready().saturating_sub(on_disk);
         let wanted = if starved {
-            self.mem_bytes < self.budget
+            self.queued_bytes() < self.job_budget()
         } else {
             in_memory < REFILL_BATCH
         };
@@ -318,8 +366,11 @@ impl Frontier {
                 }
                 Some(d) => d,
             };
-            let Some(job) = hq.pop() else { continue };
-            self.mem_bytes = self.mem_bytes.saturating_sub(job_bytes(&job));
+            let Some((job, freed)) = hq.pop() else {
+                continue;
+            };
+            let bytes = job_bytes(&job) + freed * JOB_SLOT;
+            self.mem_bytes = self.mem_bytes.saturating_sub(bytes);
             self.queued -= 1;
             self.queued_at[depth as usize] -= 1;
             if depth > 0 && !(self.deep.is_empty() && self.stale.is_empty()) {
@@ -436,9 +487,9 @@ impl Frontier {
     }
 }
 
-/// A queued job's estimated memory: [`JOB_BYTES`] and its URL (the parent is shared by its siblings).
+/// A queued job's heap: its URL and host strings and [`JOB_HEAP`] (its slot is counted by its queue's capacity).
 fn job_bytes(job: &Job) -> usize {
-    JOB_BYTES + job.url.as_str().len()
+    JOB_HEAP + job.url.as_str().len() + job.host.len()
 }
 
 /// The map's own `Arc<str>` for a host, so the ring shares it instead of allocating.

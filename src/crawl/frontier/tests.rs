@@ -195,3 +195,41 @@ fn a_crawl_within_the_budget_never_touches_disk() {
     assert!(f.spill().unwrap().dir().is_none());
     assert!(!parent.exists());
 }
+
+/// The job estimate against the process's resident memory, 1 M queued leaves of W6's shape. Ignored: it needs
+/// the process to itself (`cargo test --lib the_job_estimate -- --ignored --nocapture --test-threads 1`). The
+/// test binary uses the system allocator (8-byte headers, 16-byte rounding), the crawler mimalloc (no headers),
+/// so the estimate should come out within a few percent below what this prints.
+#[test]
+#[ignore = "measures RSS: run alone"]
+fn the_job_estimate_matches_rss() {
+    fn rss() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        statm.split(' ').nth(1).unwrap().parse::<usize>().unwrap() * 4096
+    }
+    let mut f = Frontier::new(64, SeenSet::default());
+    f.close_input();
+    let root = job("http://127.0.0.61:8080/", 0).root;
+    let mut links = Vec::with_capacity(1_000_000);
+    for i in 0..1_000_000 {
+        links.push(format!("http://127.0.0.61:8080/h{}/l{i}", i / 1000));
+    }
+    let before = rss();
+    let parent: Arc<str> = Arc::from("http://127.0.0.61:8080/h1");
+    for link in &links {
+        let mut j = job(link, 2);
+        (j.root, j.parent) = (root.clone(), Some(parent.clone()));
+        let k = key(link);
+        assert!(f.first_sight(k));
+        f.enqueue(j, k);
+    }
+    let used = rss() - before;
+    let (jobs, seen) = (f.queued_bytes(), f.seen.bytes());
+    eprintln!(
+        "RSS +{used} bytes; estimate {jobs} (jobs) + {seen} (seen-set) = {} ({:.1} %), {} bytes a job",
+        jobs + seen,
+        100.0 * (jobs + seen) as f64 / used as f64,
+        jobs / 1_000_000
+    );
+    assert!((jobs + seen) as f64 > used as f64 * 0.85);
+}

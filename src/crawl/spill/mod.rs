@@ -9,12 +9,15 @@
 //! its head while deeper levels are appended at their tails; the dispatcher never scans the disk for a ready
 //! host: the frontier moves bounded batches from the open level's chain into its per-host queues.
 
+pub(crate) mod dir;
 pub(crate) mod segment;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use dir::PrivateDir;
 
 use url::Url;
 
@@ -41,8 +44,8 @@ struct Level {
 /// The spill: per-depth segment chains under one private directory.
 #[derive(Debug)]
 pub(crate) struct Spill {
-    parent: PathBuf,
-    dir: Option<PathBuf>,
+    /// Shared with the seen-set's runs ([`crate::crawl::seen`]): removed when the last of the two is dropped.
+    dir: Arc<PrivateDir>,
     levels: Vec<Level>,
     /// Roots of spilled jobs, by index: a root is shared by every job that descends from its listed URL (and
     /// carries what the polite path learned about it), so it stays in memory and the record holds its index.
@@ -62,8 +65,7 @@ impl Spill {
     #[must_use]
     pub(crate) fn new(parent: PathBuf) -> Spill {
         Spill {
-            parent,
-            dir: None,
+            dir: Arc::new(PrivateDir::new(parent)),
             levels: Vec::new(),
             roots: Vec::new(),
             root_ids: HashMap::new(),
@@ -163,13 +165,19 @@ impl Spill {
     /// Where the spill directory is (to be) made.
     #[must_use]
     pub(crate) fn parent(&self) -> &Path {
-        &self.parent
+        self.dir.parent()
     }
 
     /// The spill directory, once made.
     #[must_use]
     pub(crate) fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
+        self.dir.made()
+    }
+
+    /// The spill directory's handle, for the seen-set's runs.
+    #[must_use]
+    pub(crate) fn shared_dir(&self) -> Arc<PrivateDir> {
+        self.dir.clone()
     }
 
     fn root_id(&mut self, root: &Arc<Root>) -> u32 {
@@ -181,13 +189,7 @@ impl Spill {
     }
 
     fn segment_path(&mut self, depth: u32) -> io::Result<PathBuf> {
-        let dir = if let Some(d) = &self.dir {
-            d.clone()
-        } else {
-            let d = make_private_dir(&self.parent)?;
-            self.dir = Some(d.clone());
-            d
-        };
+        let dir = self.dir.get()?;
         self.next_segment += 1;
         Ok(dir.join(format!("d{depth:04}-{:08}.seg", self.next_segment)))
     }
@@ -195,16 +197,8 @@ impl Spill {
 
 impl Drop for Spill {
     fn drop(&mut self) {
-        // Readers and writers hold no data worth keeping once the run ends: the directory goes with them.
+        // Open segments are closed before the directory (dropped with the last handle) is removed.
         self.levels.clear();
-        if let Some(dir) = &self.dir {
-            if let Err(e) = std::fs::remove_dir_all(dir) {
-                tracing::warn!(
-                    "could not remove the spill directory {}: {e}",
-                    dir.display()
-                );
-            }
-        }
     }
 }
 
@@ -229,26 +223,6 @@ fn rebuild(stored: segment::Stored, roots: &[Arc<Root>]) -> Result<Job, String> 
         root,
         check: stored.check,
     })
-}
-
-/// Makes `parent/crawlfish-spill-PID-N`, readable by this user only (queued URLs may be private).
-fn make_private_dir(parent: &Path) -> io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::create_dir_all(parent)?;
-    let pid = std::process::id();
-    // Bounded: a name is taken only by another run of this same pid (a stale directory); 1,000 tries is plenty.
-    for n in 0..1000 {
-        let dir = parent.join(format!("crawlfish-spill-{pid}-{n}"));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::other(format!(
-        "no free spill directory name in {}",
-        parent.display()
-    )))
 }
 
 #[cfg(test)]

@@ -87,8 +87,8 @@ async fn a_crawl_within_its_frontier_memory_writes_nothing_to_disk() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Under `ulimit -f` (SIGXFSZ ignored) a segment write fails with EFBIG, as on a full disk; the records go to a
-/// pipe, which the limit does not apply to.
+/// Under `ulimit -f` (SIGXFSZ ignored) a segment's or a seen-set run's write fails with EFBIG, as on a full disk;
+/// the records go to a pipe, which the limit does not apply to.
 #[tokio::test]
 async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
     let site = hub_site("127.0.0.73", 1, 4_000).await;
@@ -122,8 +122,10 @@ async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Whichever reaches the limit first: the jobs' segments or the seen-set's first run (4,000 URLs).
     assert!(
-        stderr.contains("the frontier's spill to disk failed"),
+        stderr.contains("the frontier's spill to disk failed")
+            || stderr.contains("the seen-set's runs on disk in"),
         "{stderr}"
     );
     assert!(stderr.contains("File too large"), "{stderr}");
@@ -141,6 +143,61 @@ async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
         std::fs::read_dir(&dir).unwrap().count(),
         0,
         "the spill directory is removed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--frontier-memory 0`: the seen-set's in-memory part is at its floor (16 KiB, ~900 URLs), so 2,041 URLs go
+/// to disk in runs and are merged; every page is still fetched once and reported once, and the runs go with the
+/// spill directory at exit.
+#[tokio::test]
+async fn a_seen_set_on_disk_reports_every_url_once() {
+    let (hubs, leaves) = (40, 50);
+    let site = hub_site("127.0.0.74", hubs, leaves).await;
+    let dir = tempdir("spill-seen");
+    let flags = [
+        "--depth",
+        "2",
+        "-c",
+        "8",
+        "--per-host",
+        "8",
+        "-r",
+        "0",
+        "--ignore-robots",
+        "--timeout",
+        "5",
+        "-v",
+        "--frontier-memory",
+        "0",
+        "--spill-dir",
+        dir.to_str().unwrap(),
+    ];
+    let run = crawlfish(&flags, &site.url("/")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("seen-set on disk: "),
+        "the seen-set went to disk: {}",
+        run.stderr
+    );
+    let pages = 1 + hubs + hubs * leaves;
+    assert_eq!(run.records.len(), pages);
+    let urls: BTreeSet<&str> = run
+        .records
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), pages, "each URL once");
+    assert!(run.records.iter().all(|r| r["status"] == 200));
+    assert_eq!(site.total_hits(), pages, "each page fetched once");
+    for h in [0, hubs - 1] {
+        assert_eq!(site.hits(&format!("/h{h}")), 1);
+        assert_eq!(site.hits(&format!("/h{h}/l{}", leaves - 1)), 1);
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "the spill directory, runs and all, is removed at exit"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
