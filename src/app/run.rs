@@ -115,6 +115,23 @@ fn engine(
     }
 }
 
+/// Every record is written: nothing is left to resume. `-o FILE`'s links journal is sealed (a later `--resume`
+/// of the complete FILE proves it is FILE's and queues nothing); `--state`'s goes before the renames (the next
+/// cycle starts a new `current.jsonl`).
+fn end_journal(path: &std::path::Path, state: bool) {
+    let ended = if state {
+        std::fs::remove_file(path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(anyhow::Error::from(e)),
+        })
+    } else {
+        output::journal::seal(path)
+    };
+    if let Err(e) = ended {
+        tracing::warn!(journal = %path.display(), "the links journal: {e:#}");
+    }
+}
+
 /// Once the crawl has ended: the writers drain and report, and a `complete` run (no signal, the input read to
 /// its end) whose records were all written becomes `--state` DIR's newest; an interrupted or failed one leaves
 /// `current.jsonl` to be resumed.
@@ -136,12 +153,7 @@ async fn finish(
         warc_end(done, &mut writer).await;
     }
     if let (Some(path), true) = (journal, complete && writer == WriterEnd::Drained) {
-        // Every record is written: nothing is left to resume, so the links journal goes (before --state's renames).
-        if let Err(e) = std::fs::remove_file(&path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(journal = %path.display(), "cannot remove the links journal: {e}");
-            }
-        }
+        end_journal(&path, state.is_some());
     }
     if let Some(state) = state {
         if complete && writer == WriterEnd::Drained {

@@ -38,6 +38,8 @@ pub(crate) struct Output {
     cut: Option<Cut>,
     /// Crawl mode with FILE: the links journal beside it (removed by the run once complete).
     pub journal: Option<PathBuf>,
+    /// The journal already there, opened unchanged and locked for the run (a fresh one is made by `commit`).
+    journal_file: Option<File>,
 }
 
 struct Cut {
@@ -67,9 +69,15 @@ impl Output {
         if let Some(path) = &self.journal {
             // A resumed FILE with a checked journal appends to it; a fresh FILE (or one resumed without a
             // journal: from the records' links) starts a new one.
+            let file = match self.journal_file.take() {
+                Some(file) => file,
+                None => journal::open_locked(path, "-o", true)?.with_context(|| {
+                    format!("cannot create the links journal {}", path.display())
+                })?,
+            };
             let writer = match &self.requeue.journal {
-                Some(replay) => journal::Writer::append(path, replay.end)?,
-                None => journal::Writer::create(path)?,
+                Some(replay) => journal::Writer::resume(file, path, replay.end)?,
+                None => journal::Writer::start(file, path)?,
             };
             self.writer.set_journal(writer);
         }
@@ -111,6 +119,7 @@ pub(crate) fn open(
             hold: None,
             cut: None,
             journal: None,
+            journal_file: None,
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -122,6 +131,9 @@ pub(crate) fn open(
     }
     let name = path.display().to_string();
     let journal_path = journal::path_for(path);
+    if keep_links {
+        journal::refuse_odd(&journal_path)?; // before FILE is created or read
+    }
     // With a journal, the links come from it: FILE's are not kept (nor, with --no-links, there).
     let from_journal = resume && keep_links && journal_path.exists();
     let mut replay = None;
@@ -160,6 +172,16 @@ pub(crate) fn open(
         None => None,
     };
     let hold = id.and_then(|_| file.try_clone().ok());
+    // Only beside a regular file, and only when links are crawled: list mode and devices pay nothing.
+    // A FILE resumed from its records' links (written before journals) gets none: one covering only the new
+    // records would be refused by the next --resume, which reads FILE's links again instead.
+    let writes_journal = keep_links && id.is_some() && (!resume || from_journal || len == 0);
+    // One already there is locked now, like FILE: a run using it as its own -o exits 75 before anything changes.
+    let journal_file = if writes_journal {
+        journal::open_locked(&journal_path, flag, false)?
+    } else {
+        None
+    };
     Ok(Output {
         // A FILE written before journals is resumed from its records' links: this run's records keep them.
         writer: Sink::file(file, name, len)
@@ -174,11 +196,8 @@ pub(crate) fn open(
         created,
         hold,
         cut,
-        // Only beside a regular file, and only when links are crawled: list mode and devices pay nothing.
-        // A FILE resumed from its records' links (written before journals) gets none: one covering only the new
-        // records would be refused by the next --resume, which reads FILE's links again instead.
-        journal: (keep_links && id.is_some() && (!resume || from_journal || len == 0))
-            .then_some(journal_path),
+        journal: writes_journal.then_some(journal_path),
+        journal_file,
     })
 }
 

@@ -336,7 +336,7 @@ impl Frontier {
             Ok(jobs) => jobs.into_iter().for_each(|j| self.place(j)),
             Err(e) => {
                 self.failure = Some(format!(
-                    "the frontier's spill to disk failed on reading back: {e}"
+                    "the frontier's spill to disk failed (finishing or reading back a segment): {e}"
                 ));
             }
         }

@@ -94,7 +94,7 @@ impl Scheduler {
             let mut page = page;
             crate::url::strip_userinfo(&mut page); // a record written before userinfo was stripped
             let parent: Arc<str> = Arc::from(page.as_str());
-            for link in &r.links {
+            for link in r.links.iter().flatten() {
                 // With --check-links, what the page does not follow is checked, as in the run being resumed.
                 let follow = may_follow && cfg.may_follow(&root.host, link, true);
                 if follow || (checking && cfg.may_check(link)) {

@@ -98,7 +98,8 @@ impl SegWriter {
 
     /// Writes out what is buffered and closes the file (the segment may then be read).
     pub(crate) fn finish(mut self) -> io::Result<PathBuf> {
-        self.out.flush()?;
+        // A full disk shows here first (the buffer's last write): the message names the segment.
+        self.out.flush().map_err(|e| with_path(&self.path, &e))?;
         Ok(self.path)
     }
 }
@@ -239,5 +240,5 @@ fn with_path(path: &Path, e: &io::Error) -> io::Error {
 
 /// Removes a fully read segment.
 pub(crate) fn remove(path: &Path) -> io::Result<()> {
-    std::fs::remove_file(path)
+    std::fs::remove_file(path).map_err(|e| with_path(path, &e))
 }

@@ -20,10 +20,10 @@
 //! entry is accepted only there. Anything else is refused naming the journal: nothing is silently skipped.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::record::Record;
@@ -33,11 +33,62 @@ pub(crate) const MAGIC: &[u8; 8] = b"CFLINKS\n";
 /// The format written and the only one read.
 pub(crate) const VERSION: u32 = 1;
 const HEADER: usize = 16;
+/// The header's last word when the journal is sealed ([`seal`]): a complete run's, cut to the header and the seal.
+const SEALED: u32 = 1;
+/// The seal after a sealed header: the count and chain ([`Tally`]) of FILE's records it stands for.
+const SEAL: usize = 16;
 /// The top bit of a link's length: the link is only to be checked.
 pub(crate) const CHECK_BIT: u32 = 1 << 31;
 /// An entry longer than this is damage: the cap of a record line (64 MiB, `output::resume`), not imported from
 /// there, which imports [`Tally`] from here.
 const MAX_ENTRY: usize = 64 << 20;
+
+/// Refuses a journal path that is there but is not a regular file (a symlink, FIFO, device, directory), before
+/// FILE is touched: writing through a link would overwrite another file, opening a FIFO would block the run.
+///
+/// # Errors
+/// It is not a regular file.
+pub(crate) fn refuse_odd(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => bail!(
+            "the links journal {} is not a regular file (a symlink, FIFO, device or directory): refusing to read \
+             or write through it; move it away",
+            path.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The journal at `path` opened for writing without changing a byte (created when missing and `create`; `None`
+/// when missing otherwise), never through a symlink nor blocking on a FIFO, and locked for the run like FILE
+/// (named as `flag`): a second run given it as its own `-o` exits 75 instead of truncating it.
+///
+/// # Errors
+/// It cannot be opened, is not a regular file, or another run holds it ([`crate::output::file::Busy`]).
+pub(crate) fn open_locked(path: &Path, flag: &str, create: bool) -> Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    refuse_odd(path)?;
+    let file = match OpenOptions::new()
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(None),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot open the links journal {}", path.display()))
+        }
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        refuse_odd(path)?; // replaced between the check and the open
+        bail!("the links journal {} is not a regular file", path.display());
+    }
+    crate::output::file::lock(&file, path, flag)?;
+    Ok(Some(file))
+}
 
 /// The journal's path for the record file `file`: `file` with `.links` appended.
 #[must_use]
@@ -70,35 +121,43 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// A new journal at `path` (an old one is replaced): header only.
+    /// A new journal in `file` (held by [`open_locked`] at `path`; what it held is dropped): header only.
     ///
     /// # Errors
-    /// The file cannot be created or written.
-    pub(crate) fn create(path: &Path) -> Result<Writer> {
-        let mut file = File::create(path)
-            .with_context(|| format!("cannot create the links journal {}", path.display()))?;
+    /// The file cannot be cut or written.
+    pub(crate) fn start(mut file: File, path: &Path) -> Result<Writer> {
         let mut header = [0u8; HEADER];
         header[..8].copy_from_slice(MAGIC);
         header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        file.write_all(&header)
+        file.set_len(0)
+            .and_then(|()| file.write_all(&header))
             .with_context(|| format!("cannot write the links journal {}", path.display()))?;
         Ok(Writer::over(file, path))
     }
 
-    /// The checked journal at `path`, cut to `end` (what [`check`] kept) and appended to.
+    /// The checked journal in `file` (held at `path`), cut to `end` (what [`check`] kept) and appended to.
     ///
     /// # Errors
-    /// The file cannot be opened or cut.
-    pub(crate) fn append(path: &Path, end: u64) -> Result<Writer> {
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open the links journal {}", path.display()))?;
-        if file.metadata()?.len() > end {
-            file.set_len(end)
-                .with_context(|| format!("cannot cut the links journal {}", path.display()))?;
-        }
+    /// The file cannot be cut.
+    pub(crate) fn resume(mut file: File, path: &Path, end: u64) -> Result<Writer> {
+        file.set_len(end)
+            .and_then(|()| file.seek(SeekFrom::Start(end)).map(drop))
+            .with_context(|| format!("cannot cut the links journal {}", path.display()))?;
         Ok(Writer::over(file, path))
+    }
+
+    /// [`Writer::start`] on a journal opened at `path` (tests and the model).
+    #[cfg(test)]
+    pub(crate) fn create(path: &Path) -> Result<Writer> {
+        let file = open_locked(path, "-o", true)?.context("created")?;
+        Writer::start(file, path)
+    }
+
+    /// [`Writer::resume`] on a journal opened at `path` (tests).
+    #[cfg(test)]
+    pub(crate) fn append(path: &Path, end: u64) -> Result<Writer> {
+        let file = open_locked(path, "-o", false)?.context("there")?;
+        Writer::resume(file, path, end)
     }
 
     fn over(file: File, path: &Path) -> Writer {
@@ -183,11 +242,15 @@ pub(crate) struct Entry {
 #[derive(Debug, Clone)]
 pub(crate) struct Replay {
     pub path: PathBuf,
+    /// Where the entries start (after the header and a seal).
+    pub start: u64,
     pub end: u64,
 }
 
 mod read;
+mod seal;
 pub(crate) use read::{check, entries};
+pub(crate) use seal::seal;
 
 #[cfg(test)]
 mod tests;

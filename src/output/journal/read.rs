@@ -8,10 +8,15 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{Entry, Replay, Tally, CHECK_BIT, HEADER, MAGIC, MAX_ENTRY, VERSION};
+use super::{Entry, Replay, Tally, CHECK_BIT, HEADER, MAGIC, MAX_ENTRY, SEAL, SEALED, VERSION};
+
+/// Where the entries start: after the header, and the seal when there is one.
+pub(super) fn start_of(seal: Option<&Tally>) -> u64 {
+    (HEADER + if seal.is_some() { SEAL } else { 0 }) as u64
+}
 
 /// What reading one entry found.
-enum Step {
+pub(super) enum Step {
     Entry(Entry, u64),
     End,
     /// Bytes that cannot be an entry (torn by a kill, or damaged), and why.
@@ -19,7 +24,7 @@ enum Step {
 }
 
 /// Reads the entry at the reader's position.
-fn step(r: &mut impl Read) -> io::Result<Step> {
+pub(super) fn step(r: &mut impl Read) -> io::Result<Step> {
     let mut head = [0u8; 12];
     match fill(r, &mut head)? {
         0 => return Ok(Step::End),
@@ -87,13 +92,19 @@ fn parse(body: &[u8]) -> Option<Entry> {
     })
 }
 
-/// Opens the journal and checks its header.
-fn open(path: &Path) -> Result<BufReader<File>> {
+/// Opens the journal and checks its header; a sealed journal's seal (what FILE's records before its entries add
+/// up to) is read too. The reader is at the first entry.
+pub(super) fn open(path: &Path) -> Result<(BufReader<File>, Option<Tally>)> {
     let name = path.display();
-    let mut r = BufReader::with_capacity(
-        64 * 1024,
-        File::open(path).with_context(|| format!("cannot open the links journal {name}"))?,
-    );
+    let mut r = BufReader::with_capacity(64 * 1024, {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Checked a regular file before ([`super::refuse_odd`]); never blocked on a FIFO put there since.
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("cannot open the links journal {name}"))?
+    });
     let mut header = [0u8; HEADER];
     let n = fill(&mut r, &mut header)?;
     if n < HEADER || &header[..8] != MAGIC {
@@ -109,7 +120,22 @@ fn open(path: &Path) -> Result<BufReader<File>> {
              {VERSION}; resume with the crawlfish that wrote it"
         );
     }
-    Ok(r)
+    let sealed = u32::from_le_bytes([header[12], header[13], header[14], header[15]]) == SEALED;
+    if !sealed {
+        return Ok((r, None));
+    }
+    let mut seal = [0u8; SEAL];
+    if fill(&mut r, &mut seal)? < SEAL {
+        bail!("--resume: the links journal {name} is damaged (its seal is cut short); it was left as it is");
+    }
+    let word = |i: usize| u64::from_le_bytes(seal[i..i + 8].try_into().unwrap_or_default());
+    Ok((
+        r,
+        Some(Tally {
+            lines: word(0),
+            chain: word(8),
+        }),
+    ))
 }
 
 /// Checks the journal at `path` against FILE (`file`, whose complete records end at `complete` and add up to
@@ -128,8 +154,9 @@ pub(crate) fn check(
         return Ok(None);
     }
     let name = path.display();
-    let mut r = open(path)?;
-    let (mut pos, mut seen, mut last) = (HEADER as u64, Tally::default(), None::<u64>);
+    let (mut r, seal) = open(path)?;
+    let start = start_of(seal.as_ref());
+    let (mut pos, mut seen, mut last) = (start, seal.unwrap_or_default(), None::<u64>);
     let mut end = None;
     let bad = loop {
         let step = step(&mut r).with_context(|| format!("cannot read the links journal {name}"))?;
@@ -181,6 +208,7 @@ pub(crate) fn check(
     }
     Ok(Some(Replay {
         path: path.to_owned(),
+        start,
         end,
     }))
 }
@@ -195,9 +223,9 @@ pub(crate) struct Entries {
 /// # Errors
 /// The journal cannot be opened.
 pub(crate) fn entries(replay: &Replay) -> Result<Entries> {
-    let r = open(&replay.path)?;
+    let (r, _) = open(&replay.path)?;
     Ok(Entries {
-        reader: r.take(replay.end.saturating_sub(HEADER as u64)),
+        reader: r.take(replay.end.saturating_sub(replay.start)),
     })
 }
 

@@ -46,8 +46,9 @@ const READ_BUFFER: usize = 64 * 1024;
 pub(crate) struct Resumed {
     pub url: String,
     pub depth: u32,
+    /// `None`: the record was written without `links` (`--no-links`, `--fields`).
     #[serde(default)]
-    pub links: Vec<String>,
+    pub links: Option<Vec<String>>,
     #[serde(deserialize_with = "present")]
     pub status: Option<u16>,
     #[serde(rename = "final_url", deserialize_with = "present")]
@@ -230,6 +231,18 @@ pub(crate) fn open(
             "--resume --warc: {} URLs have a record but no response in the archive (warc_offset null, or past the \
              end of its whole records): they are fetched again, and each gets a new line that supersedes the old",
             again.len()
+        );
+    }
+    let unlinked = kept.as_ref().map_or(0, |k| {
+        k.iter()
+            .filter(|r| r.links.is_none() && r.status.is_some())
+            .count()
+    });
+    if unlinked > 0 {
+        bail!(
+            "--resume: {name} has {unlinked} pages written without `links` (--no-links or --fields) and no links \
+             journal beside it ({name}.links), so the crawl cannot continue from it; it was left as it is. Put the \
+             journal back, or crawl again into a new file"
         );
     }
     resume.file.seek(io::SeekFrom::Start(complete))?;

@@ -145,9 +145,10 @@ async fn killed_and_resumed(name: &str, extra: &[&str]) {
             "seed {seed}: {url} was in FILE, yet fetched again"
         );
     }
-    assert!(
-        !journal_of(&out).exists(),
-        "a complete run removes its links journal"
+    assert_eq!(
+        std::fs::metadata(journal_of(&out)).unwrap().len(),
+        32,
+        "a complete run seals its links journal: header and seal only"
     );
 }
 
@@ -295,4 +296,150 @@ async fn a_copy_fetched_after_a_kill_is_still_a_duplicate_of_a_page_written_befo
 #[tokio::test]
 async fn a_file_without_a_journal_is_resumed_from_its_links_and_its_new_records_keep_them() {
     copy_after_a_kill("crawl-resume-no-journal", false).await;
+}
+
+/// A crawl of [`graph_site`] into `dir/out.jsonl`, killed with SIGKILL once it has written 20 records.
+async fn killed_early(
+    dir: &Path,
+    extra: &[&str],
+) -> (Site, std::path::PathBuf, std::path::PathBuf) {
+    let (site, root) = graph_site().await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let mut child = bin()
+        .args(crawl_args(
+            out.to_str().unwrap(),
+            list.to_str().unwrap(),
+            extra,
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("20 records", Duration::from_secs(30), || {
+        lines_in(&out) >= 20
+    })
+    .await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    (site, out, list)
+}
+
+#[tokio::test]
+async fn a_no_links_file_whose_journal_was_moved_away_is_refused_not_silently_ended() {
+    let dir = tempdir("crawl-resume-journal-moved");
+    let (_site, out, list) = killed_early(&dir, &["--no-links"]).await;
+    std::fs::rename(journal_of(&out), dir.join("elsewhere")).unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let run = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("without `links`"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), before, "FILE left as it was");
+}
+
+#[tokio::test]
+async fn a_complete_no_links_crawl_resumed_again_fetches_nothing() {
+    let dir = tempdir("crawl-resume-sealed");
+    let (site, root) = graph_site().await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let first = crawlfish(&crawl_args(out_s, list_s, &["--no-links"]), "").await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let (lines, hits_before) = (lines_in(&out), hits(&site));
+    let again = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(lines_in(&out), lines, "nothing added");
+    assert_eq!(hits(&site), hits_before, "nothing fetched again");
+    // A sealed journal of another FILE is refused like any other run's.
+    std::fs::write(
+        &out,
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+            + "\n",
+    )
+    .unwrap();
+    let other = crawlfish(&crawl_args(out_s, list_s, &["--resume", "--no-links"]), "").await;
+    assert_eq!(other.code, Some(2), "{}", other.stderr);
+    assert!(
+        other.stderr.contains("does not belong to"),
+        "{}",
+        other.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_fifo_or_symlink_at_the_journal_is_refused_before_anything_changes() {
+    let dir = tempdir("crawl-resume-odd-journal");
+    let (_site, root) = graph_site().await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, journal_of(&out)).unwrap();
+    let run = crawlfish(&crawl_args(out_s, list_s, &[]), "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(!out.exists(), "FILE was not created");
+    std::fs::remove_file(journal_of(&out)).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(journal_of(&out))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    for resume in [&[][..], &["--resume"][..]] {
+        let args = crawl_args(out_s, list_s, resume);
+        let run = tokio::time::timeout(Duration::from_secs(60), crawlfish(&args, ""))
+            .await
+            .expect("a FIFO at the journal hung the run");
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn a_second_run_given_the_journal_as_its_output_exits_75() {
+    let dir = tempdir("crawl-resume-journal-locked");
+    let gate = Gate::default();
+    let site = Site::start("127.0.0.1").await;
+    site.html("/", "<a href=\"/slow\">s</a>")
+        .route("/slow", vec![Step::html("slow").held(&gate)]);
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{}\n", site.url("/"))).unwrap();
+    let out = dir.join("out.jsonl");
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let first = bin()
+        .args(crawl_args(out_s, list_s, &[]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the first run holding its journal",
+        Duration::from_secs(30),
+        || site.hits("/slow") == 1,
+    )
+    .await;
+    let journal = journal_of(&out);
+    let before = std::fs::read(&journal).unwrap();
+    let second = crawlfish(&args(&["-o", journal.to_str().unwrap(), list_s]), "").await;
+    assert_eq!(second.code, Some(75), "{}", second.stderr);
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        before,
+        "the journal unchanged"
+    );
+    gate.open();
+    let end = first.wait_with_output().await.unwrap();
+    assert_eq!(end.status.code(), Some(0));
 }
