@@ -28,6 +28,10 @@ Workloads
        records, peak RSS <= 80 MB, wall <= 2x fetch_only, robots.txt asked once a host (the server counts)
   W2H  link-heavy crawl (default on): the W2 site with ~200 links a page and 1 % of pages of 1-2 MB
        (`bench_site --links 200 --big-permille 10` on 127.0.0.51-54:8091): peak RSS <= 100 MB
+  W7   link-heavy crawl, rust-doc's shape (default on): `bench/link_heavy.rs` on 127.0.0.81:8097, 21,000 pages of
+       ~18,000 rustdoc-style relative links each (~1.7 MB), one host, `--depth 100 --scope host -c 64 -r 0
+       --per-host 64 --ignore-robots` with links in the records (to /dev/null: they would be ~30 GB), and the
+       same with `--no-links`. Target: peak RSS <= 100 MB
   W6S  a big crawl (default on): `bench/hub_site.rs` on 127.0.0.61:8096, 1 root -> 1,000 hubs -> 1,000,000 leaves
        (generated per request), `--depth 2 -c 64 -r 0 --per-host 64 --no-links`: the frontier spills past
        --frontier-memory (64MiB). Printed: pages/s and peak RSS against the same crawl held in memory
@@ -126,7 +130,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--pages", type=int, default=5000, help="pages per host (4 hosts)")
-    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S,W4,W2H,W6S")
+    ap.add_argument("--workloads", default="W1,W2,W3,W1M,W1S,W4,W2H,W7,W6S")
+    ap.add_argument("--w7-pages", type=int, default=21_000, help="W7's site size (pages of ~18,000 links)")
     ap.add_argument("--out", default="/tmp/crawlfish-bench")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--baseline", help="another crawlfish binary to run interleaved in W1 and W2")
@@ -230,6 +235,8 @@ def bench(a):
         many_hosts_workload(cf, fetch, a)
     if "W2H" in todo:
         link_heavy_workload(cf, a)
+    if "W7" in todo:
+        rustdoc_workload(cf, a)
     if "W6S" in todo:
         hub_workload(cf, a, 1_000, "W6S")
     if "W6" in todo:
@@ -362,6 +369,25 @@ def link_heavy_workload(cf, a):
               f"wall {statistics.median(r['wall'] for r in runs):.2f} s, "
               f"records {min(r['records'] for r in runs)} (target {4 * a.pages}), "
               f"peak RSS {max(r['rss_mb'] for r in runs):.1f} MB (target <= 100)")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def rustdoc_workload(cf, a):
+    """W7: rust-doc's shape (one host, pages of ~18,000 links); peak RSS with links in the records and without."""
+    out = os.path.join(a.out, "w7")
+    server = start_server([os.path.join(RELEASE, "examples", "link_heavy"), "--pages", str(a.w7_pages),
+                           "--out", out])
+    base = (f"{shlex.quote(cf)} --depth 100 --scope host -c 64 -r 0 --per-host 64 --ignore-robots -o /dev/null "
+            f"{out}/roots.txt")
+    try:
+        for name, cmd in (("links", base), ("--no-links", base.replace(" -o ", " --no-links -o "))):
+            r = timed(cmd)
+            records = re.search(r"(\d+) records", r["stderr"])
+            print(f"\nW7 link-heavy crawl ({a.w7_pages:,} pages of ~18,000 links), {name}: exit {r['code']}, "
+                  f"records {records.group(1) if records else '?'} (target {a.w7_pages:,}), wall {r['wall']:.1f} s, "
+                  f"CPU {r['cpu']:.1f} s, peak RSS {r['rss_mb']:.1f} MB (target <= 100)")
     finally:
         server.terminate()
         server.wait()
