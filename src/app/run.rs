@@ -115,10 +115,14 @@ fn engine(
     }
 }
 
-/// Every record is written: nothing is left to resume. `-o FILE`'s links journal is sealed (a later `--resume`
-/// of the complete FILE proves it is FILE's and queues nothing); `--state`'s goes before the renames (the next
-/// cycle starts a new `current.jsonl`).
-fn end_journal(path: &std::path::Path, state: bool) {
+/// Every record is written. `--state`'s journal goes before the renames (the next cycle starts a new
+/// `current.jsonl`). `-o FILE`'s is sealed when the frontier ran dry (`dry`: a later `--resume` of the complete
+/// FILE proves it is FILE's and queues nothing), and kept whole when the run stopped with URLs still queued
+/// (`--max-pages`), so that `--resume` goes on from it.
+fn end_journal(path: &std::path::Path, state: bool, dry: bool) {
+    if !state && !dry {
+        return;
+    }
     let ended = if state {
         std::fs::remove_file(path).or_else(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Ok(()),
@@ -139,7 +143,7 @@ async fn finish(
     written: tokio::sync::oneshot::Receiver<(Summary, WriterEnd)>,
     warc_done: Option<tokio::sync::oneshot::Receiver<WriterEnd>>,
     state: Option<output::state::State>,
-    journal: Option<std::path::PathBuf>,
+    journal: Option<(std::path::PathBuf, bool)>,
     complete: bool,
 ) -> (Summary, WriterEnd) {
     let (summary, mut writer) = written.await.unwrap_or_else(|_| {
@@ -152,8 +156,8 @@ async fn finish(
     if let Some(done) = warc_done {
         warc_end(done, &mut writer).await;
     }
-    if let (Some(path), true) = (journal, complete && writer == WriterEnd::Drained) {
-        end_journal(&path, state.is_some());
+    if let (Some((path, dry)), true) = (journal, complete && writer == WriterEnd::Drained) {
+        end_journal(&path, state.is_some(), dry);
     }
     if let Some(state) = state {
         if complete && writer == WriterEnd::Drained {
@@ -272,7 +276,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
         Some(running) => Some(super::handoff::stop(running).await),
         None => None,
     };
-    let (summary, mut writer) = finish(written, warc_done, state, out.journal, complete).await;
+    let journal = out.journal.map(|path| (path, end.ran_dry));
+    let (summary, mut writer) = finish(written, warc_done, state, journal, complete).await;
     if let Some(handed) = handed {
         super::handoff::settle(&end, handed, complete, &mut writer);
     }

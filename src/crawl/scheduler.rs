@@ -77,6 +77,9 @@ pub(crate) struct CrawlEnd {
     /// `--handoff`: the inbox segments this run has accounted for (empty unless the frontier ran dry: a run
     /// stopped early leaves its segments for the next one), links handed to other shards, links put back.
     pub handoff_taken: Vec<std::path::PathBuf>,
+    /// The frontier ran dry: every URL queued was dispatched and written (not so after `--max-pages`, a signal
+    /// or a failure), so a sealed links journal may stand for the whole crawl.
+    pub ran_dry: bool,
     pub handed: u64,
     pub deferred: u64,
 }
@@ -236,6 +239,7 @@ pub(crate) async fn crawl(
         && s.grace.is_none()
         && !s.output_closed
         && s.spill_error.is_none();
+    end.ran_dry = ran_dry;
     if let Some(h) = s.handoff.take() {
         (end.handoff_taken, end.handed, end.deferred) = h.end(ran_dry);
     }

@@ -315,6 +315,8 @@ async fn state_and_resume_keep_to_the_shard() {
     let full = std::fs::read_to_string(&out).unwrap();
     let kept: String = full.lines().take(3).map(|l| format!("{l}\n")).collect();
     std::fs::write(&out, kept).unwrap();
+    // FILE cut by hand no longer matches the complete run's sealed links journal: moved away, FILE's links serve.
+    std::fs::remove_file(dir.join("out.jsonl.links")).unwrap();
     let (_, hits) = web
         .run(&["-q", "--shard", "2/3", "-o", out_arg, "--resume"])
         .await;
