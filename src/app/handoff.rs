@@ -67,7 +67,15 @@ pub(super) fn start(cfg: &Config) -> Result<Option<(HandoffIo, Running)>> {
 }
 
 /// Stops the poller and waits for the outbox to write what is left (the scheduler, its only sender, is gone).
-pub(super) async fn stop(running: Running) -> OutboxEnd {
+/// [`stop`] for a run that has a `--handoff` outbox; `None` without one.
+pub(super) async fn stop_any(running: Option<Running>) -> Option<OutboxEnd> {
+    match running {
+        Some(running) => Some(stop(running).await),
+        None => None,
+    }
+}
+
+async fn stop(running: Running) -> OutboxEnd {
     drop(running.stop);
     let joined = tokio::task::spawn_blocking(move || running.outbox.join()).await;
     match joined {

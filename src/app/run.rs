@@ -272,10 +272,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     // A failed spill (disk full) ends the run like a failed input: exit 2, every record so far written.
     let input_error = end.input_error.clone().or(end.spill_error.clone());
     let complete = signal.is_none() && input_error.is_none();
-    let handed = match handoff {
-        Some(running) => Some(super::handoff::stop(running).await),
-        None => None,
-    };
+    let handed = super::handoff::stop_any(handoff).await;
     let journal = out.journal.map(|path| (path, end.ran_dry));
     let (summary, mut writer) = finish(written, warc_done, state, journal, complete).await;
     if let Some(handed) = handed {
