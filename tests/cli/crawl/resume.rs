@@ -171,22 +171,8 @@ async fn killed_anywhere_with_links_and_resumed_loses_nothing() {
 #[tokio::test]
 async fn a_journal_not_of_this_file_or_version_is_refused() {
     let dir = tempdir("crawl-resume-refused");
-    let (site, root) = graph_site().await;
-    let list = dir.join("roots.txt");
-    std::fs::write(&list, format!("{root}\n")).unwrap();
-    let out = dir.join("out.jsonl");
+    let (site, out, list) = killed_early(&dir, &["--no-links"]).await;
     let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
-    let mut child = bin()
-        .args(crawl_args(out_s, list_s, &["--no-links"]))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("20 records", Duration::from_secs(30), || {
-        lines_in(&out) >= 20
-    })
-    .await;
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
     let journal = journal_of(&out);
     let good = std::fs::read(&journal).unwrap();
     let file = std::fs::read(&out).unwrap();
