@@ -33,7 +33,7 @@ pub(crate) const MAGIC: &[u8; 8] = b"CFLINKS\n";
 /// The format written and the only one read.
 pub(crate) const VERSION: u32 = 1;
 const HEADER: usize = 16;
-/// The header's last word when the journal is sealed ([`seal`]): a complete run's, cut to the header and the seal.
+/// The header's last word when the journal is sealed ([`seal()`]): a complete run's, cut to the header and the seal.
 const SEALED: u32 = 1;
 /// The seal after a sealed header: the count and chain ([`Tally`]) of FILE's records it stands for.
 const SEAL: usize = 16;
