@@ -5,6 +5,7 @@
 //! journal moved away. Written to a temporary file and renamed over the journal: a crash leaves one or the other.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -36,7 +37,13 @@ pub(crate) fn seal(path: &Path) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".seal.tmp");
     let tmp = std::path::PathBuf::from(tmp);
-    let written = std::fs::File::create(&tmp)
+    // Made new, never through a link planted at its name (removing a link removes the link, not its target).
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
         .and_then(|mut f| f.write_all(&bytes))
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {

@@ -429,3 +429,22 @@ async fn a_second_run_given_the_journal_as_its_output_exits_75() {
     let end = first.wait_with_output().await.unwrap();
     assert_eq!(end.status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn sealing_the_journal_never_writes_through_a_link_at_its_temporary_name() {
+    let dir = tempdir("crawl-resume-seal-link");
+    let (_site, root) = graph_site().await;
+    let list = dir.join("roots.txt");
+    std::fs::write(&list, format!("{root}\n")).unwrap();
+    let out = dir.join("out.jsonl");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let mut tmp = journal_of(&out).into_os_string();
+    tmp.push(".seal.tmp");
+    std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+    let (out_s, list_s) = (out.to_str().unwrap(), list.to_str().unwrap());
+    let run = crawlfish(&crawl_args(out_s, list_s, &[]), "").await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(std::fs::metadata(journal_of(&out)).unwrap().len(), 32);
+}
