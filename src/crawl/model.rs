@@ -203,20 +203,14 @@ fn spill_budget(seed: u64) -> Option<u64> {
     seed.is_multiple_of(2).then_some((seed / 2 % 7) * 1_000)
 }
 
-/// Runs one case through the real scheduler and checks it against the model. `Err` says what broke.
-fn run_case(c: &Case) -> Result<(), String> {
-    let graph = Arc::new(Graph::new(c));
-    let cfg = CrawlOptions {
-        concurrency: c.concurrency,
-        per_host: c.per_host,
-        depth: c.depth,
-        max_pages: c.max_pages,
-        robots: false,
-        scope: Scope::Any,
-        shard: c.shard,
-        ..CrawlOptions::default()
-    };
-    let seen = Arc::new(Seen::default());
+/// The scheduler's context with the model as its visitor (recording what it fetched in `seen`), and the paused
+/// single-thread runtime a case runs in (time is virtual: politeness waits cost nothing).
+fn model_ctx(
+    cfg: CrawlOptions,
+    graph: &Arc<Graph>,
+    c: &Case,
+    seen: &Arc<Seen>,
+) -> (Ctx, tokio::runtime::Runtime) {
     let model = Model {
         graph: graph.clone(),
         depth: c.depth,
@@ -234,6 +228,24 @@ fn run_case(c: &Case) -> Result<(), String> {
         .start_paused(true)
         .build()
         .unwrap();
+    (ctx, rt)
+}
+
+/// Runs one case through the real scheduler and checks it against the model. `Err` says what broke.
+fn run_case(c: &Case) -> Result<(), String> {
+    let graph = Arc::new(Graph::new(c));
+    let cfg = CrawlOptions {
+        concurrency: c.concurrency,
+        per_host: c.per_host,
+        depth: c.depth,
+        max_pages: c.max_pages,
+        robots: false,
+        scope: Scope::Any,
+        shard: c.shard,
+        ..CrawlOptions::default()
+    };
+    let seen = Arc::new(Seen::default());
+    let (ctx, rt) = model_ctx(cfg, &graph, c, &seen);
     let records = rt.block_on(async {
         let (seed_tx, seed_rx) = mpsc::channel(1024);
         let (rec_tx, mut rec_rx) = mpsc::channel::<Record>(1024);

@@ -16,13 +16,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{case_strategy, page_of, spill_budget, Case, Graph, Model, Seen};
+use super::{case_strategy, model_ctx, page_of, spill_budget, Case, Graph, Seen};
 use crate::crawl::frontier::Frontier;
 use crate::crawl::spill::Spill;
-use crate::crawl::{crawl, CrawlOptions, Ctx};
+use crate::crawl::{crawl, CrawlOptions};
 use crate::input::{InputEvent, Seed};
 use crate::output::journal;
-use crate::output::{Progress, Requeue};
+use crate::output::Requeue;
 use crate::record::Record;
 use crate::url::key::SeenSet;
 use crate::url::Scope;
@@ -47,23 +47,7 @@ fn run(
         scope: Scope::Any,
         ..CrawlOptions::default()
     };
-    let model = Model {
-        graph: graph.clone(),
-        depth: c.depth,
-        per_host: c.per_host,
-        seen: seen.clone(),
-    };
-    let ctx = Ctx {
-        cfg: Arc::new(cfg),
-        visit: Arc::new(model),
-        progress: Arc::new(Progress::default()),
-        since: None,
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let (ctx, rt) = model_ctx(cfg, graph, c, &seen);
     rt.block_on(async {
         let (seed_tx, seed_rx) = mpsc::channel(1024);
         let (rec_tx, mut rec_rx) = mpsc::channel::<Record>(1024);
