@@ -28,15 +28,7 @@ const UNDECODABLE: u8 = 0xFF;
 /// Reading the first bytes failed.
 pub(crate) fn text(mut input: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut head = [0u8; SNIFF];
-    let mut n = 0;
-    while n < SNIFF {
-        match input.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let n = super::read_full(&mut input, &mut head)?;
     let head = &head[..n];
     Ok(if let Some(rest) = head.strip_prefix(UTF8_BOM) {
         Box::new(io::Cursor::new(rest.to_vec()).chain(input))

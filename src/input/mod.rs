@@ -235,6 +235,25 @@ pub(crate) fn parse_line(raw: &[u8]) -> Option<Seed> {
     })
 }
 
+/// Reads until `buf` is full or the reader ends (retrying on `Interrupted`); returns the bytes read. Shared by
+/// every reader that needs a whole header or record or to know it was cut short: the BOM sniff, the `--resume`
+/// links journal, the frontier's spill segments.
+///
+/// # Errors
+/// A read failed.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

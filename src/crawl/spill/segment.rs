@@ -11,8 +11,9 @@
 /// The parent tag's top bit: a `--check-links` job.
 const CHECK: u8 = 0x80;
 
+use crate::input::read_full;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -196,20 +197,6 @@ impl SegReader {
             ),
         )
     }
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 struct Payload<'a>(&'a [u8]);

@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::input::read_full;
+
 use super::{Entry, Replay, Tally, CHECK_BIT, HEADER, MAGIC, MAX_ENTRY, SEAL, SEALED, VERSION};
 
 /// Where the entries start: after the header, and the seal when there is one.
@@ -26,7 +28,7 @@ pub(super) enum Step {
 /// Reads the entry at the reader's position.
 pub(super) fn step(r: &mut impl Read) -> io::Result<Step> {
     let mut head = [0u8; 12];
-    match fill(r, &mut head)? {
+    match read_full(r, &mut head)? {
         0 => return Ok(Step::End),
         12 => {}
         _ => return Ok(Step::Bad("torn")),
@@ -38,7 +40,7 @@ pub(super) fn step(r: &mut impl Read) -> io::Result<Step> {
         return Ok(Step::Bad("damaged (impossible length)"));
     }
     let mut body = vec![0u8; len];
-    if fill(r, &mut body)? < len {
+    if read_full(r, &mut body)? < len {
         return Ok(Step::Bad("torn"));
     }
     if xxh3_64(&body) != u64::from_le_bytes(sum) {
@@ -48,20 +50,6 @@ pub(super) fn step(r: &mut impl Read) -> io::Result<Step> {
         Some(entry) => Step::Entry(entry, 12 + len as u64),
         None => Step::Bad("damaged (malformed)"),
     })
-}
-
-/// Reads until `buf` is full or the end; returns how much was read.
-fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn parse(body: &[u8]) -> Option<Entry> {
@@ -106,7 +94,7 @@ pub(super) fn open(path: &Path) -> Result<(BufReader<File>, Option<Tally>)> {
             .with_context(|| format!("cannot open the links journal {name}"))?
     });
     let mut header = [0u8; HEADER];
-    let n = fill(&mut r, &mut header)?;
+    let n = read_full(&mut r, &mut header)?;
     if n < HEADER || &header[..8] != MAGIC {
         bail!(
             "--resume: {name} is not a crawlfish links journal; it was left as it is. Move it away to resume from \
@@ -125,7 +113,7 @@ pub(super) fn open(path: &Path) -> Result<(BufReader<File>, Option<Tally>)> {
         return Ok((r, None));
     }
     let mut seal = [0u8; SEAL];
-    if fill(&mut r, &mut seal)? < SEAL {
+    if read_full(&mut r, &mut seal)? < SEAL {
         bail!("--resume: the links journal {name} is damaged (its seal is cut short); it was left as it is");
     }
     let word = |i: usize| u64::from_le_bytes(seal[i..i + 8].try_into().unwrap_or_default());
