@@ -244,18 +244,25 @@ async fn list_input_checks_the_links_of_the_listed_pages() {
     assert_eq!(report(&run.stderr), expected, "{}", run.stderr);
 }
 
-#[tokio::test]
-async fn checks_keep_header_scoping_and_the_json_report_is_one_object() {
+/// Site `a` (127.0.0.2) whose `page` links its own `/inner` and `/ext` on site `b` (127.0.0.3), which answers
+/// `status`.
+async fn inner_and_external(page: &str, status: u16) -> (Site, Site) {
     let (a, b) = (
         Site::start("127.0.0.2").await,
         Site::start("127.0.0.3").await,
     );
     a.html(
-        "/",
+        page,
         &[a.url("/inner"), b.url("/ext")].map(|u| link(&u)).concat(),
     );
     a.html("/inner", "in");
-    b.route("/ext", vec![Step::new(410, "")]);
+    b.route("/ext", vec![Step::new(status, "")]);
+    (a, b)
+}
+
+#[tokio::test]
+async fn checks_keep_header_scoping_and_the_json_report_is_one_object() {
+    let (a, b) = inner_and_external("/", 410).await;
     let flags = args(&["--check-links", "-H", "X-Token: s", "--log-format", "json"]);
     let run = crawlfish(&flags, &format!("{}\n", a.url("/"))).await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -279,16 +286,7 @@ async fn checks_keep_header_scoping_and_the_json_report_is_one_object() {
 /// A run cut short (here by `--max-pages`) and resumed checks the links of the pages it had written.
 #[tokio::test]
 async fn resume_checks_the_links_of_pages_already_written() {
-    let (a, b) = (
-        Site::start("127.0.0.2").await,
-        Site::start("127.0.0.3").await,
-    );
-    a.html(
-        "/one",
-        &[a.url("/inner"), b.url("/ext")].map(|u| link(&u)).concat(),
-    );
-    a.html("/inner", "in");
-    b.route("/ext", vec![Step::new(404, "")]);
+    let (a, b) = inner_and_external("/one", 404).await;
     let dir = tempdir("check-links-resume");
     let out = dir.join("out.jsonl");
     let out = out.to_str().unwrap();
