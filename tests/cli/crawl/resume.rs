@@ -410,10 +410,15 @@ async fn a_second_run_given_the_journal_as_its_output_exits_75() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The root's line in FILE means its journal entry is written too (entries go first): the first run writes
+    // nothing more to the journal until `/slow` answers, so any change below is the second run's.
     wait_until(
         "the first run holding its journal",
         Duration::from_secs(30),
-        || site.hits("/slow") == 1,
+        || {
+            site.hits("/slow") == 1
+                && std::fs::read(&out).is_ok_and(|b| b.iter().filter(|&&c| c == b'\n').count() == 1)
+        },
     )
     .await;
     let journal = journal_of(&out);
