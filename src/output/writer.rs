@@ -40,6 +40,8 @@ pub(crate) struct Output {
     pub journal: Option<PathBuf>,
     /// The journal already there, opened unchanged and locked for the run (a fresh one is made by `commit`).
     journal_file: Option<File>,
+    /// How FILE was named on the command line (`-o`, `--state`), for the messages of a fresh journal.
+    flag: String,
 }
 
 struct Cut {
@@ -71,7 +73,7 @@ impl Output {
             // journal: from the records' links) starts a new one.
             let file = match self.journal_file.take() {
                 Some(file) => file,
-                None => journal::open_locked(path, "-o", true)?.with_context(|| {
+                None => journal::open_locked(path, &self.flag, true)?.with_context(|| {
                     format!("cannot create the links journal {}", path.display())
                 })?,
             };
@@ -120,6 +122,7 @@ pub(crate) fn open(
             cut: None,
             journal: None,
             journal_file: None,
+            flag: flag.to_owned(),
         });
     };
     let id = std::fs::metadata(path).ok().as_ref().and_then(FileId::of);
@@ -198,6 +201,7 @@ pub(crate) fn open(
         cut,
         journal: writes_journal.then_some(journal_path),
         journal_file,
+        flag: flag.to_owned(),
     })
 }
 
