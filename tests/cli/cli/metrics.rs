@@ -168,7 +168,8 @@ async fn metrics_are_served_during_the_run_and_the_file_at_exit_counts_the_recor
         file.to_str().unwrap(),
         addr.to_string(),
     );
-    let argv = args(&["-o", out_s, "--metrics", &addr_s, "--metrics-file", file_s]);
+    // HELD: `/held` must not time out while the test reads the live metrics.
+    let argv = held_args(&["-o", out_s, "--metrics", &addr_s, "--metrics-file", file_s]);
     let input = format!(
         "{}\n{}\n{}\n",
         site.url("/a"),

@@ -37,9 +37,10 @@ async fn graph_site() -> (Site, String) {
     (site, root)
 }
 
-/// One worker, so the uninterrupted run's order, and so each URL's parent, is the same run after run.
+/// One worker, so the uninterrupted run's order, and so each URL's parent, is the same run after run. HELD's long
+/// `--timeout`: a request held at a gate must not time out (and be written) while the test still works.
 fn crawl_args<'a>(out: &'a str, list: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = args(&["--depth", "50", "-c", "1", "--per-host", "1", "-o", out]);
+    let mut v = held_args(&["--depth", "50", "-c", "1", "--per-host", "1", "-o", out]);
     v.extend_from_slice(extra);
     v.push(list);
     v
@@ -431,7 +432,10 @@ async fn a_second_run_given_the_journal_as_its_output_exits_75() {
         "the journal unchanged"
     );
     gate.open();
-    let end = first.wait_with_output().await.unwrap();
+    let end = tokio::time::timeout(RUN_LIMIT, first.wait_with_output())
+        .await
+        .expect("the first run ends once /slow answers")
+        .unwrap();
     assert_eq!(end.status.code(), Some(0));
 }
 

@@ -341,6 +341,18 @@ pub fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// As [`FAST`], with a `--timeout` no wait of a test reaches: for runs with a request held at a [`Gate`] (or a long
+/// delay) while the test does other work. With FAST's 5 s, a loaded machine let the held request time out, so the
+/// run wrote a record and ended (or exited 1) in the middle of the test.
+pub const HELD: [&str; 6] = ["-q", "-r", "0", "--ignore-robots", "--timeout", "300"];
+
+/// [`args`] on [`HELD`].
+pub fn held_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = HELD.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
 /// Starts crawlfish with `args`, feeds `input` to its stdin in the background (then closes it), and pipes its
 /// stdout and stderr.
 pub fn spawn_with_input(args: &[&str], input: impl Into<Vec<u8>>) -> tokio::process::Child {
