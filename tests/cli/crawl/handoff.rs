@@ -248,7 +248,7 @@ async fn a_shard_killed_mid_run_leaves_its_inbox_and_only_whole_segments() {
     )
     .await;
     assert_eq!(mine.hits("/slow"), 1, "shard 0 is still in flight");
-    kill(&child, "-KILL");
+    kill(&child, "-KILL").await;
     exit_code_within(&mut child, Duration::from_secs(10)).await;
     gate.open();
     assert!(kept.exists(), "a run that died deletes nothing it took");
