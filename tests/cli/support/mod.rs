@@ -247,10 +247,17 @@ pub async fn send(stream: &mut TcpStream, bytes: &[u8]) -> bool {
     stream.write_all(bytes).await.is_ok()
 }
 
-/// A port on `ip` with nothing listening (bound, then released).
+/// A port on `ip` with nothing listening: bound (without `SO_REUSEADDR`) and never listened on, and kept so for
+/// the rest of the test binary, so no other test's server can be given the port and turn "refused" into an answer.
+/// A connect to a bound socket that does not listen is refused like one to a free port.
 pub async fn refused_port(ip: &str) -> SocketAddr {
-    let l = TcpListener::bind((ip, 0)).await.unwrap();
-    l.local_addr().unwrap()
+    static HELD: Mutex<Vec<tokio::net::TcpSocket>> = Mutex::new(Vec::new());
+    let addr: SocketAddr = (ip.parse::<std::net::IpAddr>().unwrap(), 0).into();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(addr).unwrap();
+    let addr = socket.local_addr().unwrap();
+    HELD.lock().unwrap().push(socket);
+    addr
 }
 
 /// What a run of the real binary produced.
