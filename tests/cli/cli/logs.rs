@@ -199,7 +199,7 @@ async fn vv_logs_a_request_aborted_at_shutdown() {
         site.hits("/slow") > 0
     })
     .await;
-    kill(&child, "-TERM");
+    kill(&child, "-TERM").await;
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("the run ends after the grace period")
@@ -254,14 +254,17 @@ async fn sigint_keeps_json_logs_json() {
         site.hits("/hang") > 0
     })
     .await;
-    kill(&child, "-INT");
+    kill(&child, "-INT").await;
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut notice = String::new();
-    stderr.read_line(&mut notice).await.unwrap();
+    tokio::time::timeout(RUN_LIMIT, stderr.read_line(&mut notice))
+        .await
+        .expect("a line within RUN_LIMIT")
+        .unwrap();
     let value: serde_json::Value =
         serde_json::from_str(&notice).unwrap_or_else(|e| panic!("not JSON ({e}): {notice}"));
     assert!(value.to_string().contains("interrupt again"), "{notice}");
-    kill(&child, "-INT");
+    kill(&child, "-INT").await;
     assert_eq!(
         exit_code_within(&mut child, Duration::from_secs(10)).await,
         Some(130)

@@ -98,8 +98,10 @@ fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// A free port on 127.0.0.1 (bound, then let go).
+/// A free port for `--metrics`, on a loopback address no other test binds (crawlfish must bind it itself, so it is
+/// released first): on 127.0.0.1 another test's server could be given it in between.
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
+    std::net::TcpListener::bind("127.0.0.178:0")
         .unwrap()
         .local_addr()
         .unwrap()
@@ -168,7 +170,8 @@ async fn metrics_are_served_during_the_run_and_the_file_at_exit_counts_the_recor
         file.to_str().unwrap(),
         addr.to_string(),
     );
-    let argv = args(&["-o", out_s, "--metrics", &addr_s, "--metrics-file", file_s]);
+    // HELD: `/held` must not time out while the test reads the live metrics.
+    let argv = held_args(&["-o", out_s, "--metrics", &addr_s, "--metrics-file", file_s]);
     let input = format!(
         "{}\n{}\n{}\n",
         site.url("/a"),

@@ -20,10 +20,13 @@ async fn sigint_and_sigterm_flush_complete_lines_and_exit_130_143() {
         let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], input);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        stdout.read_line(&mut first).await.unwrap();
+        tokio::time::timeout(RUN_LIMIT, stdout.read_line(&mut first))
+            .await
+            .expect("a line within RUN_LIMIT")
+            .unwrap();
         let first: serde_json::Value = serde_json::from_str(&first).unwrap();
         assert_eq!(first["url"], site.url("/fast"));
-        kill(&child, &format!("-{signal}"));
+        kill(&child, &format!("-{signal}")).await;
         let mut rest = String::new();
         let status = tokio::time::timeout(Duration::from_secs(10), async {
             tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
@@ -55,13 +58,16 @@ async fn a_second_sigint_exits_at_once() {
         site.hits("/hang") > 0
     })
     .await;
-    kill(&child, "-INT");
+    kill(&child, "-INT").await;
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut notice = String::new();
-    stderr.read_line(&mut notice).await.unwrap();
+    tokio::time::timeout(RUN_LIMIT, stderr.read_line(&mut notice))
+        .await
+        .expect("a line within RUN_LIMIT")
+        .unwrap();
     assert!(notice.contains("interrupt again"), "{notice}");
     let second = std::time::Instant::now();
-    kill(&child, "-INT");
+    kill(&child, "-INT").await;
     assert_eq!(
         exit_code_within(&mut child, Duration::from_secs(10)).await,
         Some(130)
@@ -85,7 +91,10 @@ async fn head_one_ends_promptly_and_quietly() {
     let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-c", "8"], input);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    stdout.read_line(&mut first).await.unwrap();
+    tokio::time::timeout(RUN_LIMIT, stdout.read_line(&mut first))
+        .await
+        .expect("a line within RUN_LIMIT")
+        .unwrap();
     assert!(serde_json::from_str::<serde_json::Value>(&first).is_ok());
     drop(stdout); // `head -1` exits
     let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())

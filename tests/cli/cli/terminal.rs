@@ -176,14 +176,17 @@ async fn sighup_flushes_complete_lines_and_exits_129_even_with_stderr_gone() {
         };
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        stdout.read_line(&mut first).await.unwrap();
+        tokio::time::timeout(RUN_LIMIT, stdout.read_line(&mut first))
+            .await
+            .expect("a line within RUN_LIMIT")
+            .unwrap();
         let first: serde_json::Value = serde_json::from_str(&first).unwrap();
         assert_eq!(first["url"], site.url("/fast"));
         wait_until("the hanging request", Duration::from_secs(10), || {
             site.hits("/hang") > 0
         })
         .await;
-        kill(&child, "-HUP");
+        kill(&child, "-HUP").await;
         let mut rest = String::new();
         let status = tokio::time::timeout(Duration::from_secs(10), async {
             stdout.read_to_string(&mut rest).await.unwrap();

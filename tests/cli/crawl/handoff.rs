@@ -241,14 +241,16 @@ async fn a_shard_killed_mid_run_leaves_its_inbox_and_only_whole_segments() {
     a.extend(["--shard", "0/3"]);
     let mut child = spawn_with_input(&a, mine.url("/") + "\n");
     let inbox1 = dir.join("inbox-1");
+    // Both: `/`'s links go to the outbox (a segment, written by its own task) and to the queue (`/slow`) at about
+    // the same time, in no fixed order, so a segment alone does not mean `/slow` was asked for yet.
     wait_until(
-        "shard 0's handoff to shard 1",
+        "shard 0's handoff to shard 1 and /slow in flight",
         Duration::from_secs(20),
-        || !segments(&inbox1).0.is_empty(),
+        || !segments(&inbox1).0.is_empty() && mine.hits("/slow") == 1,
     )
     .await;
     assert_eq!(mine.hits("/slow"), 1, "shard 0 is still in flight");
-    kill(&child, "-KILL");
+    kill(&child, "-KILL").await;
     exit_code_within(&mut child, Duration::from_secs(10)).await;
     gate.open();
     assert!(kept.exists(), "a run that died deletes nothing it took");

@@ -119,7 +119,10 @@ async fn a_full_disk_while_spilling_is_exit_2_with_every_record_so_far() {
     tokio::spawn(async move {
         let _ = tokio::io::AsyncWriteExt::write_all(&mut pipe, root.as_bytes()).await;
     });
-    let out = child.wait_with_output().await.unwrap();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("crawlfish ends within the 60 s safety limit")
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // Whichever reaches the limit first: the jobs' segments or the seen-set's first run (4,000 URLs).

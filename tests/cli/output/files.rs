@@ -87,7 +87,10 @@ async fn dash_o_dash_is_stdout() {
         .await
         .unwrap();
     drop(stdin);
-    let out = run.wait_with_output().await.unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), run.wait_with_output())
+        .await
+        .expect("crawlfish ends within the 60 s safety limit")
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         parse_lines(&String::from_utf8(out.stdout).unwrap()).len(),
@@ -190,7 +193,10 @@ async fn run_with_file_size_limit(
     tokio::spawn(async move {
         let _ = tokio::io::AsyncWriteExt::write_all(&mut pipe, input.as_bytes()).await;
     });
-    let out = child.wait_with_output().await.unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("crawlfish ends within the 60 s safety limit")
+        .unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

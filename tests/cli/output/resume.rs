@@ -120,7 +120,7 @@ async fn output_file_holds_complete_lines_after_sigint() {
         lines_in(&out) >= 1
     })
     .await;
-    kill(&child, "-INT");
+    kill(&child, "-INT").await;
     assert_eq!(
         exit_code_within(&mut child, Duration::from_secs(10)).await,
         Some(130)

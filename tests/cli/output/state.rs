@@ -289,7 +289,8 @@ async fn a_second_run_on_a_locked_state_exits_75_and_changes_nothing() {
     let first = crawlfish(&args(&["--state", state_s]), &site.url("/ok")).await;
     assert_eq!(first.code, Some(0), "{}", first.stderr);
 
-    let mut holder = spawn_with_input(&args(&["--state", state_s]), site.url("/hang"));
+    // HELD: with FAST's 5 s timeout a slow second run let `/hang` time out, the holder finish and DIR change.
+    let mut holder = spawn_with_input(&held_args(&["--state", state_s]), site.url("/hang"));
     wait_until("the first run's request", Duration::from_secs(20), || {
         site.hits("/hang") == 1
     })

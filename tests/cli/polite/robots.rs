@@ -277,7 +277,7 @@ async fn huge_crawl_delays_are_capped_and_logged() {
             false
         })
         .await;
-        kill(&child, "-KILL");
+        kill(&child, "-KILL").await;
         assert_eq!(seen.ok(), Some(true), "Crawl-delay: {delay}");
         assert_eq!(site.hits("/"), 0, "the page waits for the (capped) delay");
     }

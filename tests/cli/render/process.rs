@@ -170,7 +170,7 @@ async fn inside_cleanup() {
         );
         assert_eq!(profiles(pid).len(), 1, "{signal:?}: one temporary profile");
         if let Some(sig) = signal {
-            kill(&child, sig);
+            kill(&child, sig).await;
         }
         let code = exit_code_within(&mut child, Duration::from_secs(30)).await;
         let expected = match signal {

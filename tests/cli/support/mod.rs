@@ -247,10 +247,17 @@ pub async fn send(stream: &mut TcpStream, bytes: &[u8]) -> bool {
     stream.write_all(bytes).await.is_ok()
 }
 
-/// A port on `ip` with nothing listening (bound, then released).
+/// A port on `ip` with nothing listening: bound (without `SO_REUSEADDR`) and never listened on, and kept so for
+/// the rest of the test binary, so no other test's server can be given the port and turn "refused" into an answer.
+/// A connect to a bound socket that does not listen is refused like one to a free port.
 pub async fn refused_port(ip: &str) -> SocketAddr {
-    let l = TcpListener::bind((ip, 0)).await.unwrap();
-    l.local_addr().unwrap()
+    static HELD: Mutex<Vec<tokio::net::TcpSocket>> = Mutex::new(Vec::new());
+    let addr: SocketAddr = (ip.parse::<std::net::IpAddr>().unwrap(), 0).into();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(addr).unwrap();
+    let addr = socket.local_addr().unwrap();
+    HELD.lock().unwrap().push(socket);
+    addr
 }
 
 /// What a run of the real binary produced.
@@ -341,6 +348,18 @@ pub fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// As [`FAST`], with a `--timeout` no wait of a test reaches: for runs with a request held at a [`Gate`] (or a long
+/// delay) while the test does other work. With FAST's 5 s, a loaded machine let the held request time out, so the
+/// run wrote a record and ended (or exited 1) in the middle of the test.
+pub const HELD: [&str; 6] = ["-q", "-r", "0", "--ignore-robots", "--timeout", "300"];
+
+/// [`args`] on [`HELD`].
+pub fn held_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = HELD.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
 /// Starts crawlfish with `args`, feeds `input` to its stdin in the background (then closes it), and pipes its
 /// stdout and stderr.
 pub fn spawn_with_input(args: &[&str], input: impl Into<Vec<u8>>) -> tokio::process::Child {
@@ -369,8 +388,36 @@ pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> b
     }
 }
 
-/// Sends `signal` (e.g. "-INT") to the child.
-pub fn kill(child: &tokio::process::Child, signal: &str) {
+/// Sends `signal` (e.g. "-INT") to the child once it catches it: for SIGINT, SIGTERM and SIGHUP, waits until the
+/// child has installed its handlers (`SigCgt` in /proc). They are installed when the run first polls its shutdown
+/// future, which can come after the first request and the first record, so "a record was written" or "a request
+/// arrived" does not imply them; a signal before them takes its default action (no exit code). SIGHUP's is
+/// installed last, after SIGINT's and SIGTERM's listeners exist, so all three are waited for.
+pub async fn kill(child: &tokio::process::Child, signal: &str) {
+    // SIGHUP is 1, SIGINT 2, SIGTERM 15: bits 0, 1 and 14.
+    const HUP_INT_TERM: u64 = (1 << 0) | (1 << 1) | (1 << 14);
+    if matches!(signal, "-INT" | "-TERM" | "-HUP") {
+        let pid = child.id().unwrap();
+        wait_until("the child's signal handlers", RUN_LIMIT, || {
+            caught_signals(pid) & HUP_INT_TERM == HUP_INT_TERM
+        })
+        .await;
+    }
+    kill_now(child, signal);
+}
+
+/// The child's caught-signal mask (bit n-1 for signal n), 0 if it cannot be read.
+fn caught_signals(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// Sends `signal` to the child at once.
+fn kill_now(child: &tokio::process::Child, signal: &str) {
     let pid = child.id().unwrap().to_string();
     let ok = std::process::Command::new("kill")
         .args([signal, &pid])
