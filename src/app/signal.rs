@@ -14,29 +14,38 @@ pub enum Signal {
     Hangup,
 }
 
-/// Waits for SIGINT, SIGTERM or SIGHUP. If a handler cannot be installed, that signal keeps its default action.
-pub(crate) async fn shutdown_signal() -> Signal {
+/// Registers for SIGINT, SIGTERM and SIGHUP at once and resolves on the first. Registered here, not when the
+/// future is first polled: `run` polls the crawl before its `select!` reaches this future, so a signal in
+/// between (a record already written, a request already sent) would have killed the process unflushed. Call it
+/// inside the runtime. If a handler cannot be installed, that signal keeps its default action.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = Signal> {
     #[cfg(unix)]
-    {
+    let listeners = {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = int.recv() => Signal::Interrupt,
-            _ = term.recv() => Signal::Terminate,
-            _ = hup.recv() => Signal::Hangup,
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = listeners else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+                _ = hup.recv() => Signal::Hangup,
+            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => Signal::Interrupt,
-            Err(_) => std::future::pending().await,
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => Signal::Interrupt,
+                Err(_) => std::future::pending().await,
+            }
         }
     }
 }

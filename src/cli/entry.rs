@@ -69,7 +69,12 @@ pub fn main() -> ExitCode {
     if let Err(e) = runtime.block_on(async { crate::app::process::catch_file_size_signal() }) {
         return usage_error(&anyhow::Error::new(e).context("cannot catch SIGXFSZ"));
     }
-    let outcome = runtime.block_on(crate::run(config, shutdown(!summary, json_logs)));
+    // The handlers are installed here, before the run starts anything (see `shutdown_signal`).
+    let stop = {
+        let _inside = runtime.enter();
+        shutdown(!summary, json_logs)
+    };
+    let outcome = runtime.block_on(crate::run(config, stop));
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();
     match &outcome {
@@ -119,20 +124,23 @@ fn link_report(o: &Outcome, summary: bool, json_logs: bool) {
 const INTERRUPTED: &str = "interrupted, finishing requests in flight (interrupt again to stop now)";
 
 /// The first SIGINT/SIGTERM/SIGHUP starts a graceful stop; a second SIGINT ends the process at once.
-async fn shutdown(quiet: bool, json_logs: bool) -> Signal {
-    let sig = crate::app::signal::shutdown_signal().await;
-    let again = crate::app::signal::next_interrupt();
-    tokio::spawn(async {
-        again.await;
-        std::process::exit(130);
-    });
-    match (quiet, json_logs) {
-        (true, _) => {}
-        // A plain line would break `jq` over a `--log-format json` stderr (an attack run's case).
-        (false, true) => tracing::warn!("{INTERRUPTED}"),
-        (false, false) => say(format_args!("crawlfish: {INTERRUPTED}")),
+fn shutdown(quiet: bool, json_logs: bool) -> impl std::future::Future<Output = Signal> {
+    let first = crate::app::signal::shutdown_signal();
+    async move {
+        let sig = first.await;
+        let again = crate::app::signal::next_interrupt();
+        tokio::spawn(async {
+            again.await;
+            std::process::exit(130);
+        });
+        match (quiet, json_logs) {
+            (true, _) => {}
+            // A plain line would break `jq` over a `--log-format json` stderr (an attack run's case).
+            (false, true) => tracing::warn!("{INTERRUPTED}"),
+            (false, false) => say(format_args!("crawlfish: {INTERRUPTED}")),
+        }
+        sig
     }
-    sig
 }
 
 /// The exit code of a run: a pure function of its outcome (README's exit-code table). A run that could not

@@ -45,6 +45,26 @@ async fn sigint_and_sigterm_flush_complete_lines_and_exit_130_143() {
     }
 }
 
+// Guards: the handlers were installed when the run's `select!` first polled its shutdown future, after the crawl
+// had been polled and its first request sent, so a SIGINT at that moment killed the process with nothing flushed
+// and no exit code.
+#[tokio::test]
+async fn signal_handlers_are_installed_before_the_first_request() {
+    let site = Site::start("127.0.0.1").await;
+    let gate = Gate::default();
+    site.route("/held", vec![Step::html("held").held(&gate)]);
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], site.url("/held"));
+    wait_until("the first request", RUN_LIMIT, || site.hits("/held") == 1).await;
+    let pid = child.id().unwrap();
+    assert_eq!(
+        caught_signals(pid) & HUP_INT_TERM,
+        HUP_INT_TERM,
+        "SIGINT, SIGTERM and SIGHUP are caught by the time a request arrives"
+    );
+    gate.open();
+    assert_eq!(exit_code_within(&mut child, RUN_LIMIT).await, Some(0));
+}
+
 #[tokio::test]
 async fn a_second_sigint_exits_at_once() {
     let site = Site::start("127.0.0.1").await;

@@ -389,13 +389,10 @@ pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> b
 }
 
 /// Sends `signal` (e.g. "-INT") to the child once it catches it: for SIGINT, SIGTERM and SIGHUP, waits until the
-/// child has installed its handlers (`SigCgt` in /proc). They are installed when the run first polls its shutdown
-/// future, which can come after the first request and the first record, so "a record was written" or "a request
-/// arrived" does not imply them; a signal before them takes its default action (no exit code). SIGHUP's is
-/// installed last, after SIGINT's and SIGTERM's listeners exist, so all three are waited for.
+/// child has installed its handlers (`SigCgt` in /proc). crawlfish installs them before its run starts (so a
+/// request or a record implies them: `signal_handlers_are_installed_before_the_first_request`), but a test may
+/// signal a child still starting up, when a signal takes its default action (no exit code).
 pub async fn kill(child: &tokio::process::Child, signal: &str) {
-    // SIGHUP is 1, SIGINT 2, SIGTERM 15: bits 0, 1 and 14.
-    const HUP_INT_TERM: u64 = (1 << 0) | (1 << 1) | (1 << 14);
     if matches!(signal, "-INT" | "-TERM" | "-HUP") {
         let pid = child.id().unwrap();
         wait_until("the child's signal handlers", RUN_LIMIT, || {
@@ -406,8 +403,11 @@ pub async fn kill(child: &tokio::process::Child, signal: &str) {
     kill_now(child, signal);
 }
 
+/// SIGHUP, SIGINT and SIGTERM (1, 2 and 15) in a caught-signal mask: bits 0, 1 and 14.
+pub const HUP_INT_TERM: u64 = (1 << 0) | (1 << 1) | (1 << 14);
+
 /// The child's caught-signal mask (bit n-1 for signal n), 0 if it cannot be read.
-fn caught_signals(pid: u32) -> u64 {
+pub fn caught_signals(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
