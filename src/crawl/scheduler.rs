@@ -257,6 +257,13 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 impl Scheduler {
+    /// Pages `--max-pages` still allows (`usize::MAX` without it).
+    fn budget_left(&self) -> usize {
+        self.ctx.cfg.max_pages.map_or(usize::MAX, |max| {
+            usize::try_from(max.saturating_sub(self.dispatched)).unwrap_or(usize::MAX)
+        })
+    }
+
     fn budget_spent(&self) -> bool {
         self.ctx
             .cfg
@@ -328,7 +335,10 @@ impl Scheduler {
                 Some(SitemapTask::Discover { .. }) => false,
                 Some(SitemapTask::File { .. }) => true,
             };
-            let low = self.frontier.queued() < self.low_water || self.tasks.is_empty();
+            // With --max-pages, what is queued may already cover what the budget has left: then no file is read
+            // (it was one per 20 ms while a per-host limit paced the pages, 3 files for 10 pages under load).
+            let want = self.low_water.min(self.budget_left());
+            let low = self.frontier.queued() < want || self.tasks.is_empty();
             if is_file && (self.sitemap_files_running >= SITEMAP_FILES_IN_FLIGHT || !low) {
                 return;
             }
