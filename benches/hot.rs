@@ -102,6 +102,7 @@ fn benches(c: &mut Criterion) {
         saved: None,
         content: None,
         queued: Vec::new(),
+        link_keys: Vec::new(),
     };
     let mut buf = Vec::with_capacity(8192);
     c.bench_function("record to JSON line", |b| {

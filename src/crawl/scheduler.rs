@@ -440,6 +440,7 @@ impl Scheduler {
                     let Some(link) = record.link_at(i) else {
                         continue;
                     };
+                    let link = (link, record.link_key(i, link));
                     if self.queue_link(link, (job.depth + 1, false), &parent, &job.root) {
                         queued.push(i);
                     }
@@ -490,18 +491,17 @@ impl Scheduler {
         }
     }
 
-    /// Queues a discovered link unless it was seen: the string is hashed once (most links were seen before) and
-    /// only a new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
+    /// Queues a discovered link (with its [`key`]) unless it was seen: most links were seen before, and only a
+    /// new one is parsed. With `--shard`, a new link of another shard is counted and dropped here, where it
     /// enters, so the frontier only ever holds this shard's URLs. `check`: only checked (`--check-links`). True
     /// when the link went into this run's frontier (what the links journal keeps).
     fn queue_link(
         &mut self,
-        link: &str,
+        (link, k): (&str, u64),
         (depth, check): (u32, bool),
         parent: &Arc<str>,
         root: &Arc<Root>,
     ) -> bool {
-        let k = key(link);
         if !self.frontier.first_sight(k) {
             return false;
         }
@@ -546,7 +546,8 @@ impl Scheduler {
                 if let Ok(url) = Url::parse(&link.url) {
                     let root = handoff::root_of(&link, &url);
                     let parent: Arc<str> = link.parent.as_str().into();
-                    self.queue_link(&link.url, (depth, false), &parent, &root);
+                    let link = (link.url.as_str(), key(&link.url));
+                    self.queue_link(link, (depth, false), &parent, &root);
                 }
                 self.frontier.release(depth);
             }

@@ -174,6 +174,7 @@ async fn read_page(
         bytes,
         title: page.title,
         links: page.links,
+        link_keys: page.link_keys,
         extract: page
             .extract
             .or_else(|| (!cfg.extractors.is_empty()).then(Default::default)),
@@ -226,6 +227,8 @@ struct Content {
     bytes: u64,
     title: Option<String>,
     links: Vec<String>,
+    /// Parallel to `links` (or empty): [`crate::html::Page::link_keys`].
+    link_keys: Vec<u64>,
     extract: Option<crate::record::Extract>,
     digest: Option<String>,
     meta_nofollow: bool,
@@ -329,6 +332,7 @@ fn response_record(
         truncated: resp.truncated,
         title: content.title,
         links: content.links,
+        link_keys: content.link_keys,
         fetched_at: exchange.fetched_at,
         elapsed_ms: exchange.elapsed_ms,
         attempts: exchange.attempts,
@@ -383,6 +387,7 @@ fn failed_record(
             bytes: 0,
             title: None,
             links: Vec::new(),
+            link_keys: Vec::new(),
             extract: None,
             digest: None,
             meta_nofollow: false,
@@ -434,6 +439,8 @@ fn not_modified(
         bytes: resp.body.len() as u64,
         title: carried.title,
         links: carried.links,
+        // The earlier record's links were read back from FILE: keyed when followed.
+        link_keys: Vec::new(),
         extract: (!cfg.extractors.is_empty()).then(|| carried.extract.unwrap_or_default()),
         digest: carried.digest,
         meta_nofollow: carried.meta_nofollow,

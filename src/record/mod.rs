@@ -131,6 +131,10 @@ pub struct Record {
     /// only to be checked). The writer journals them beside `-o FILE` so `--resume` can queue them again.
     #[serde(skip)]
     pub queued: Vec<u32>,
+    /// Not written: each of `links`' [`crate::url::key::key`], computed once by the parser (which dedups a page's
+    /// links by it) for the crawl's seen-set; empty when the links came from elsewhere ([`Record::link_key`]).
+    #[serde(skip)]
+    pub link_keys: Vec<u64>,
 }
 
 /// `change` in a record ([`crate::output::since`] decides it).
@@ -449,6 +453,19 @@ impl Record {
         }
     }
 
+    /// The seen-set key of the URL follow index `i` names ([`Record::link_at`]): the parser's for one of `links`
+    /// (W2: the second hash of every link was 3 % of all instructions), else computed.
+    #[must_use]
+    pub fn link_key(&self, i: u32, link: &str) -> u64 {
+        match self.link_keys.get(i as usize) {
+            Some(&k) if self.link_keys.len() == self.links.len() => {
+                debug_assert_eq!(k, crate::url::key::key(link), "a stale link key");
+                k
+            }
+            _ => crate::url::key::key(link),
+        }
+    }
+
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find
     /// a URL's record by it, so a cut one would be fetched (and appended) again on every run. Callers bound it: an
     /// invalid input line is cut by the scheduler, a listed URL is at most `url::MAX_URL_LEN` bytes, a link at most
@@ -501,6 +518,7 @@ impl Record {
             saved: None,
             content: None,
             queued: Vec::new(),
+            link_keys: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@ use crate::crawl::task::Found;
 use crate::output::journal::{self, Replay, CHECK_BIT};
 use crate::output::Resumed;
 use crate::record::Record;
+use crate::url::key::key;
 use crate::url::scope::Root;
 
 impl Scheduler {
@@ -34,6 +35,7 @@ impl Scheduler {
             let Some(link) = record.links.get(i as usize) else {
                 continue;
             };
+            let link = (link.as_str(), record.link_key(i, link));
             if self.queue_link(link, (job.depth + 1, true), parent, &job.root) {
                 record.queued.push(i | CHECK_BIT);
             }
@@ -66,7 +68,7 @@ impl Scheduler {
             let body = entry.first_body.map(|d| (d, entry.url.clone()));
             self.duplicates.resumed(&self.ctx.cfg, body.into_iter());
             for (link, check) in &entry.links {
-                self.queue_link(link, (entry.depth + 1, *check), &parent, &root);
+                self.queue_link((link, key(link)), (entry.depth + 1, *check), &parent, &root);
             }
         }
     }
@@ -98,7 +100,7 @@ impl Scheduler {
                 // With --check-links, what the page does not follow is checked, as in the run being resumed.
                 let follow = may_follow && cfg.may_follow(&root.host, link, true);
                 if follow || (checking && cfg.may_check(link)) {
-                    self.queue_link(link, (r.depth + 1, !follow), &parent, &root);
+                    self.queue_link((link, key(link)), (r.depth + 1, !follow), &parent, &root);
                 }
             }
         }

@@ -34,6 +34,8 @@ pub struct Page {
     pub links: Vec<String>,
     /// Parallel to `links`: false when every occurrence of the link carried `rel="nofollow"`.
     pub followable: Vec<bool>,
+    /// Parallel to `links`: each one's [`crate::url::key::key`] (the dedup below computes it; the crawl reuses it).
+    pub link_keys: Vec<u64>,
     /// `<meta name="robots" content="nofollow">` (or `none`, or `name="crawlfish"`) was present.
     pub meta_nofollow: bool,
     pub extract: Option<Extract>,
@@ -171,7 +173,11 @@ pub(crate) fn parse_page_with(
         .as_deref()
         .and_then(|href| url.join(trim_url(href)).ok())
         .unwrap_or_else(|| url.clone());
-    let (links, followable) = resolve_links(&base, scan.hrefs, rules);
+    let Resolved {
+        links,
+        followable,
+        keys: link_keys,
+    } = resolve_links(&base, scan.hrefs, rules);
     let extract = (!extractors.is_empty()).then(|| crate::html::select::extract(html, extractors));
     let mut robots = Vec::new();
     for content in &scan.robots {
@@ -181,6 +187,7 @@ pub(crate) fn parse_page_with(
         title: scan.title.map(|t| cut(&collapse(&t), MAX_TITLE_CHARS)),
         links,
         followable,
+        link_keys,
         meta_nofollow: scan.meta_nofollow,
         extract,
         canonical: scan
@@ -229,13 +236,17 @@ pub(crate) fn add_directives(out: &mut Vec<String>, list: &str) {
 
 /// Resolves hrefs against the base: http(s) only, fragment dropped, canonicalised by `rules`, de-duplicated in
 /// document order.
-fn resolve_links(
-    base: &Url,
-    hrefs: Vec<(Cow<'_, str>, bool)>,
-    rules: &QueryRules,
-) -> (Vec<String>, Vec<bool>) {
+/// A page's links, each once, with [`Page`]'s parallel `followable` and `link_keys`.
+struct Resolved {
+    links: Vec<String>,
+    followable: Vec<bool>,
+    keys: Vec<u64>,
+}
+
+fn resolve_links(base: &Url, hrefs: Vec<(Cow<'_, str>, bool)>, rules: &QueryRules) -> Resolved {
     let mut links: Vec<String> = Vec::with_capacity(hrefs.len());
     let mut followable: Vec<bool> = Vec::with_capacity(hrefs.len());
+    let mut keys: Vec<u64> = Vec::with_capacity(hrefs.len());
     let mut index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(hrefs.len(), BuildHasherDefault::default());
     for (href, nofollow) in hrefs {
@@ -247,16 +258,22 @@ fn resolve_links(
                 link = canon;
             }
         }
-        match index.entry(crate::url::key::key(&link)) {
+        let k = crate::url::key::key(&link);
+        match index.entry(k) {
             Entry::Occupied(e) => followable[*e.get()] |= !nofollow,
             Entry::Vacant(e) => {
                 e.insert(links.len());
                 links.push(link);
                 followable.push(!nofollow);
+                keys.push(k);
             }
         }
     }
-    (links, followable)
+    Resolved {
+        links,
+        followable,
+        keys,
+    }
 }
 
 /// What the URL parser strips from both ends of its input: C0 controls and space (not U+00A0 and other

@@ -172,7 +172,7 @@ fn scanner_agrees_with_html5ever() {
                 )
             })
             .collect();
-        let (want, _) = resolve_links(&base, hrefs, &QueryRules::default());
+        let want = resolve_links(&base, hrefs, &QueryRules::default()).links;
         let got = parse_page(html, &url, &[]);
         assert_eq!(strs(&got.links), strs(&want), "{html}");
         let title = doc
