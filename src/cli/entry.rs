@@ -74,7 +74,14 @@ pub fn main() -> ExitCode {
         let _inside = runtime.enter();
         shutdown(!summary, json_logs)
     };
-    let outcome = runtime.block_on(crate::run(config, stop));
+    // The run is a task on the worker threads, not `block_on`'s future on this one: every page finished on a
+    // worker woke the scheduler here, a cross-thread unpark each (a third of the run's context switches).
+    let outcome = runtime.block_on(async {
+        match tokio::spawn(crate::run(config, stop)).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(anyhow::Error::new(e).context("the run failed")),
+        }
+    });
     // Do not wait for an input thread blocked on an idle stdin.
     runtime.shutdown_background();
     match &outcome {
