@@ -232,7 +232,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Signal>) -> Result<
     progress.input_total.store(input_size, Ordering::Relaxed);
     let metrics = metrics::start(metrics, &progress)?;
 
-    let (seed_tx, seed_rx) = mpsc::channel(1024);
+    // 1,024 seeds read ahead, as when they came one at a time.
+    let (seed_tx, seed_rx) = mpsc::channel(1024 / input::SEED_BATCH);
     input::spawn_reader(sources, seed_tx, progress.input_read.clone());
     let (record_tx, record_rx) = mpsc::channel(1024);
     let written = output::spawn_writer(

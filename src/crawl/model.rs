@@ -254,7 +254,7 @@ fn run_case(c: &Case) -> Result<(), String> {
             for u in listed {
                 let url = Url::parse(&u).unwrap();
                 if seed_tx
-                    .send(InputEvent::Seed(Seed::Url(url)))
+                    .send(InputEvent::Seeds(vec![Seed::Url(url)]))
                     .await
                     .is_err()
                 {

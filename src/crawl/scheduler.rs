@@ -220,15 +220,11 @@ pub(crate) async fn crawl(
                     h.take(segment, &mut s.frontier);
                 }
             }
-            event = seeds.recv(), if want_input => match event {
-                Some(InputEvent::Seed(seed)) => s.seed(seed).await,
-                Some(InputEvent::Failed(msg)) => {
-                    tracing::error!("{msg}");
+            event = seeds.recv(), if want_input => {
+                if let Some(msg) = s.input(event).await {
                     end.input_error = Some(msg);
-                    s.close_input();
                 }
-                None => s.close_input(),
-            },
+            }
             else => break,
         }
     }
@@ -362,6 +358,27 @@ impl Scheduler {
     fn queue_sitemap(&mut self, step: SitemapTask) {
         self.frontier.hold(0);
         self.sitemaps.push_back(step);
+    }
+
+    /// What the reader sent: a batch of seeds, a read failure (returned, logged) or the input's end.
+    async fn input(&mut self, event: Option<InputEvent>) -> Option<String> {
+        match event {
+            Some(InputEvent::Seeds(seeds)) => {
+                for seed in seeds {
+                    self.seed(seed).await;
+                }
+                None
+            }
+            Some(InputEvent::Failed(msg)) => {
+                tracing::error!("{msg}");
+                self.close_input();
+                Some(msg)
+            }
+            None => {
+                self.close_input();
+                None
+            }
+        }
     }
 
     /// A listed line. With `--shard`, a URL of another shard is left to it (no record here), and invalid lines are

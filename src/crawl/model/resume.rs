@@ -54,7 +54,7 @@ fn run(
         let listed: Vec<String> = graph.listed.iter().map(|&p| graph.url(p)).collect();
         tokio::spawn(async move {
             for u in listed {
-                let event = InputEvent::Seed(Seed::Url(Url::parse(&u).unwrap()));
+                let event = InputEvent::Seeds(vec![Seed::Url(Url::parse(&u).unwrap())]);
                 if seed_tx.send(event).await.is_err() {
                     return;
                 }

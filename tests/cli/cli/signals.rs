@@ -126,3 +126,38 @@ async fn head_one_ends_promptly_and_quietly() {
     assert!(stderr.trim().is_empty(), "stderr not quiet: {stderr}");
     assert!(site.total_hits() < 3000, "the crawl stopped early");
 }
+
+// Guards: listed URLs are handed to the crawl in batches; a line written into a pipe that stays open must still
+// be fetched at once, not held back until the batch fills or the input ends (`tail -f urls | crawlfish`).
+#[tokio::test]
+async fn a_line_on_a_pipe_left_open_is_fetched_before_the_input_ends() {
+    use tokio::io::AsyncWriteExt;
+    let site = Site::start("127.0.0.1").await;
+    site.html("/one", "<title>one</title>");
+    site.html("/two", "<title>two</title>");
+    let mut child = bin()
+        .args(["-r", "0", "--ignore-robots", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for path in ["/one", "/two"] {
+        stdin
+            .write_all(format!("{}\n", site.url(path)).as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(RUN_LIMIT, stdout.read_line(&mut line))
+            .await
+            .expect("the record of a line written into an open pipe")
+            .unwrap();
+        let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(record["url"], site.url(path));
+    }
+    drop(stdin);
+    assert_eq!(exit_code_within(&mut child, RUN_LIMIT).await, Some(0));
+}
