@@ -18,6 +18,8 @@ use tracing_subscriber::EnvFilter;
 /// The whole binary: parse flags, set up logging, run, print the summary, pick the exit code.
 #[must_use]
 pub fn main() -> ExitCode {
+    // First: a signal from here on stops the run gracefully, even one sent before the runtime exists.
+    let early = crate::app::signal::catch_early();
     let cli = match crate::cli::command::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
@@ -72,7 +74,7 @@ pub fn main() -> ExitCode {
     // The handlers are installed here, before the run starts anything (see `shutdown_signal`).
     let stop = {
         let _inside = runtime.enter();
-        shutdown(!summary, json_logs)
+        shutdown(&early, !summary, json_logs)
     };
     // The run is a task on the worker threads, not `block_on`'s future on this one: every page finished on a
     // worker woke the scheduler here, a cross-thread unpark each (a third of the run's context switches).
@@ -131,8 +133,12 @@ fn link_report(o: &Outcome, summary: bool, json_logs: bool) {
 const INTERRUPTED: &str = "interrupted, finishing requests in flight (interrupt again to stop now)";
 
 /// The first SIGINT/SIGTERM/SIGHUP starts a graceful stop; a second SIGINT ends the process at once.
-fn shutdown(quiet: bool, json_logs: bool) -> impl std::future::Future<Output = Signal> {
-    let first = crate::app::signal::shutdown_signal();
+fn shutdown(
+    early: &crate::app::signal::Early,
+    quiet: bool,
+    json_logs: bool,
+) -> impl std::future::Future<Output = Signal> {
+    let first = crate::app::signal::shutdown_signal(early);
     async move {
         let sig = first.await;
         let again = crate::app::signal::next_interrupt();

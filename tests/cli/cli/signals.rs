@@ -161,3 +161,41 @@ async fn a_line_on_a_pipe_left_open_is_fetched_before_the_input_ends() {
     drop(stdin);
     assert_eq!(exit_code_within(&mut child, RUN_LIMIT).await, Some(0));
 }
+
+// Guards: SIGINT, SIGTERM and SIGHUP were caught only once the runtime was built and the run started (4-12 ms
+// after exec, 38 ms under load); one sent in between, with crawlfish's worker threads already running, killed
+// it with no exit code and nothing flushed (an attack run: 12 of 30 SIGINTs). Now they are caught from the first
+// line of `main`, before any thread is started, and such a signal ends the run gracefully.
+#[tokio::test]
+async fn a_signal_sent_as_the_first_threads_start_ends_the_run_gracefully() {
+    let site = Site::start("127.0.0.1").await;
+    let gate = Gate::default();
+    site.route("/held", vec![Step::html("held").held(&gate)]);
+    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], site.url("/held"));
+    let pid = child.id().unwrap();
+    // A tight poll (the window was milliseconds), bounded in time.
+    let deadline = std::time::Instant::now() + RUN_LIMIT;
+    let threads = |status: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if threads(&status) > 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no second thread");
+        std::hint::spin_loop();
+    }
+    assert_eq!(
+        caught_signals(pid) & HUP_INT_TERM,
+        HUP_INT_TERM,
+        "caught before the first thread is started"
+    );
+    kill_now(&child, "-INT");
+    assert_eq!(exit_code_within(&mut child, RUN_LIMIT).await, Some(130));
+    gate.open();
+}

@@ -417,7 +417,7 @@ pub fn caught_signals(pid: u32) -> u64 {
 }
 
 /// Sends `signal` to the child at once.
-fn kill_now(child: &tokio::process::Child, signal: &str) {
+pub fn kill_now(child: &tokio::process::Child, signal: &str) {
     let pid = child.id().unwrap().to_string();
     let ok = std::process::Command::new("kill")
         .args([signal, &pid])
