@@ -120,7 +120,9 @@ impl Resolver {
     fn local_answer(&self, host: &str) -> Option<Result<Vec<SocketAddr>, DnsError>> {
         // `host` has no final dot, nor has an override's name (`cli.rs` drops it): `example.com.` matches either way.
         if let Some(addr) = self.overrides.get(host) {
-            return Some(Ok(vec![*addr]));
+            // Port 0: the connector then uses the URL's port (or the scheme's). An answer with a port wins over
+            // a URL without one, so `--resolve h:9100:ADDR` sent `http://h/` to ADDR:9100, not ADDR:80.
+            return Some(Ok(vec![SocketAddr::new(addr.ip(), 0)]));
         }
         if host == "localhost" || host.ends_with(".localhost") {
             return Some(Ok(vec![
