@@ -41,6 +41,8 @@ use crate::url::shard::OtherShards;
 
 // `--check-links`' part of the loop, and `--resume`'s requeueing (which checks too).
 mod checks;
+// Reading sitemaps as the crawl drains them.
+mod sitemaps;
 
 /// Ready URLs read ahead of dispatch at most: when the hosts at the head of the input are all busy, input is
 /// read further (so a later host is not left idle), but never more than this, which bounds the frontier's memory.
@@ -253,13 +255,6 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 impl Scheduler {
-    /// Pages `--max-pages` still allows (`usize::MAX` without it).
-    fn budget_left(&self) -> usize {
-        self.ctx.cfg.max_pages.map_or(usize::MAX, |max| {
-            usize::try_from(max.saturating_sub(self.dispatched)).unwrap_or(usize::MAX)
-        })
-    }
-
     fn budget_spent(&self) -> bool {
         self.ctx
             .cfg
@@ -320,44 +315,6 @@ impl Scheduler {
         }
         self.dispatch_sitemaps();
         starved
-    }
-
-    /// Sitemap steps go when a permit is free; a file only while the frontier runs low (or nothing else runs), so
-    /// a host's sitemaps are expanded as the crawl drains them, not all at once.
-    fn dispatch_sitemaps(&mut self) {
-        while !self.budget_spent() {
-            let is_file = match self.sitemaps.front() {
-                None => return,
-                Some(SitemapTask::Discover { .. }) => false,
-                Some(SitemapTask::File { .. }) => true,
-            };
-            // With --max-pages, what is queued may already cover what the budget has left: then no file is read
-            // (it was one per 20 ms while a per-host limit paced the pages, 3 files for 10 pages under load).
-            let want = self.low_water.min(self.budget_left());
-            let low = self.frontier.queued() < want || self.tasks.is_empty();
-            if is_file && (self.sitemap_files_running >= SITEMAP_FILES_IN_FLIGHT || !low) {
-                return;
-            }
-            let Ok(permit) = self.semaphore.clone().try_acquire_owned() else {
-                return;
-            };
-            let Some(step) = self.sitemaps.pop_front() else {
-                return;
-            };
-            self.sitemap_files_running += usize::from(is_file);
-            let task = self.ctx.visit.sitemap(step);
-            let handle = self.tasks.spawn(async move {
-                let _permit = permit;
-                task.await
-            });
-            self.running.insert(handle.id(), Running::Sitemap(is_file));
-        }
-    }
-
-    /// Queues a sitemap step; it holds level 0 open until its outcome is processed.
-    fn queue_sitemap(&mut self, step: SitemapTask) {
-        self.frontier.hold(0);
-        self.sitemaps.push_back(step);
     }
 
     /// What the reader sent: a batch of seeds, a read failure (returned, logged) or the input's end.
@@ -490,21 +447,6 @@ impl Scheduler {
                 self.frontier.release(0);
             }
             (None, _) => {}
-        }
-    }
-
-    /// Queues sitemap files of a listed origin, at most [`crate::crawl::sitemap::MAX_SITEMAPS`] per origin in the run.
-    fn sitemap_files(&mut self, root: &Arc<Root>, files: Vec<Url>, top: bool) {
-        let origin: Arc<str> = root.origin.ascii_serialization().into();
-        let count = self.sitemap_hosts.entry(origin).or_insert(0);
-        let left = crate::crawl::sitemap::MAX_SITEMAPS.saturating_sub(*count);
-        *count += files.len().min(left);
-        for url in files.into_iter().take(left) {
-            self.queue_sitemap(SitemapTask::File {
-                url,
-                root: root.clone(),
-                top,
-            });
         }
     }
 
