@@ -47,9 +47,22 @@ pub(crate) fn catch_early() -> Early {
     let early = Early::default();
     #[cfg(unix)]
     {
+        use nix::sys::signal::{SigSet, Signal as Sig};
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        // Blocked while the handlers go in (only this thread exists yet, so the whole process waits): the
+        // registry installs its handler before it publishes the action, and a signal in between was swallowed,
+        // neither recorded nor fatal (the attack run: 2 SIGINTs in ~220 sent at start-up, the run then went on
+        // to exit 0). Unblocked, a signal held meanwhile reaches the complete handler.
+        let mut held = SigSet::empty();
+        for sig in [Sig::SIGINT, Sig::SIGTERM, Sig::SIGHUP] {
+            held.add(sig);
+        }
+        let blocked = held.thread_block().is_ok();
         for (sig, flag) in [SIGINT, SIGTERM, SIGHUP].into_iter().zip(&early.flags) {
             let _ = signal_hook::flag::register(sig, flag.clone());
+        }
+        if blocked {
+            let _ = held.thread_unblock();
         }
     }
     early
