@@ -1,4 +1,5 @@
-//! `--resolve HOST:PORT:ADDR`: the Host header kept, a final dot on either side ignored, empty labels refused.
+//! `--resolve HOST:PORT:ADDR`: the Host header kept, each URL's own port kept, a final dot on either side ignored,
+//! empty labels refused.
 
 use crate::support::*;
 
@@ -123,4 +124,28 @@ async fn resolve_converts_idn_forms_before_checking_dots_and_refuses_invalid_pun
         assert!(run.records.is_empty());
     }
     assert_eq!(site.hits("/"), 1, "only the accepted override was used");
+}
+
+// Guards: an override answered with its PORT, and the connector takes an answer's port over a URL without one:
+// `--resolve site.test:PORT:ADDR` sent `http://site.test/` (port 80) to ADDR:PORT, where another server answered
+// (an attack run; with `:443`, plain HTTP to a TLS port). The override names an address for every port.
+#[tokio::test]
+async fn resolve_gives_an_address_the_url_keeps_its_own_port() {
+    // An address of its own, where nothing listens on port 80: the default port must be the one tried.
+    let site = Site::start("127.0.0.179").await;
+    site.html("/", "on the resolve port");
+    let port = site.addr.port();
+    let r = format!("site.test:{port}:127.0.0.179");
+    let other = format!("site2.test:{port}:127.0.0.179");
+    let explicit = format!("http://site2.test:{port}/");
+    let input = format!("http://site.test/\n{explicit}\n");
+    let run = crawlfish(&args(&["--resolve", &r, "--resolve", &other]), &input).await;
+    assert_eq!(
+        run.kind("http://site.test/"),
+        "connect",
+        "{}",
+        run.record("http://site.test/")
+    );
+    assert_eq!(run.record(&explicit)["status"], 200);
+    assert_eq!(site.hits("/"), 1, "only the URL naming the port reached it");
 }
