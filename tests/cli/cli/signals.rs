@@ -48,12 +48,18 @@ async fn sigint_and_sigterm_flush_complete_lines_and_exit_130_143() {
 // Guards: the handlers were installed when the run's `select!` first polled its shutdown future, after the crawl
 // had been polled and its first request sent, so a SIGINT at that moment killed the process with nothing flushed
 // and no exit code.
-#[tokio::test]
-async fn signal_handlers_are_installed_before_the_first_request() {
+/// A run whose one listed URL is held at the gate, so it is still running whatever the test does meanwhile.
+async fn held_run() -> (Site, Gate, tokio::process::Child) {
     let site = Site::start("127.0.0.1").await;
     let gate = Gate::default();
     site.route("/held", vec![Step::html("held").held(&gate)]);
-    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], site.url("/held"));
+    let child = spawn_with_input(&held_args(&[]), site.url("/held"));
+    (site, gate, child)
+}
+
+#[tokio::test]
+async fn signal_handlers_are_installed_before_the_first_request() {
+    let (site, gate, mut child) = held_run().await;
     wait_until("the first request", RUN_LIMIT, || site.hits("/held") == 1).await;
     let pid = child.id().unwrap();
     assert_eq!(
@@ -168,10 +174,7 @@ async fn a_line_on_a_pipe_left_open_is_fetched_before_the_input_ends() {
 // line of `main`, before any thread is started, and such a signal ends the run gracefully.
 #[tokio::test]
 async fn a_signal_sent_as_the_first_threads_start_ends_the_run_gracefully() {
-    let site = Site::start("127.0.0.1").await;
-    let gate = Gate::default();
-    site.route("/held", vec![Step::html("held").held(&gate)]);
-    let mut child = spawn_with_input(&["-r", "0", "--ignore-robots", "-q"], site.url("/held"));
+    let (_site, gate, mut child) = held_run().await;
     let pid = child.id().unwrap();
     // A tight poll (the window was milliseconds), bounded in time.
     let deadline = std::time::Instant::now() + RUN_LIMIT;
