@@ -411,10 +411,9 @@ impl Scheduler {
                 // What this page queued first is journaled with its record, for --resume.
                 let mut queued = Vec::new();
                 for &i in &follow {
-                    let Some(link) = record.link_at(i) else {
+                    let Some(link) = record.keyed_link(i) else {
                         continue;
                     };
-                    let link = (link, record.link_key(i, link));
                     if self.queue_link(link, (job.depth + 1, false), &parent, &job.root) {
                         queued.push(i);
                     }

@@ -132,7 +132,7 @@ pub struct Record {
     #[serde(skip)]
     pub queued: Vec<u32>,
     /// Not written: each of `links`' [`crate::url::key::key`], computed once by the parser (which dedups a page's
-    /// links by it) for the crawl's seen-set; empty when the links came from elsewhere ([`Record::link_key`]).
+    /// links by it) for the crawl's seen-set; empty when the links came from elsewhere ([`Record::keyed_link`]).
     #[serde(skip)]
     pub link_keys: Vec<u64>,
 }
@@ -453,17 +453,19 @@ impl Record {
         }
     }
 
-    /// The seen-set key of the URL follow index `i` names ([`Record::link_at`]): the parser's for one of `links`
-    /// (W2: the second hash of every link was 3 % of all instructions), else computed.
+    /// [`Record::link_at`] with the URL's seen-set key: the parser's for one of `links` (W2: the second hash of
+    /// every link was 3 % of all instructions), else computed.
     #[must_use]
-    pub fn link_key(&self, i: u32, link: &str) -> u64 {
-        match self.link_keys.get(i as usize) {
+    pub fn keyed_link(&self, i: u32) -> Option<(&str, u64)> {
+        let link = self.link_at(i)?;
+        let k = match self.link_keys.get(i as usize) {
             Some(&k) if self.link_keys.len() == self.links.len() => {
                 debug_assert_eq!(k, crate::url::key::key(link), "a stale link key");
                 k
             }
             _ => crate::url::key::key(link),
-        }
+        };
+        Some((link, k))
     }
 
     /// A record for a URL that produced no response. `url` is kept whole: `--resume`, `--since` and `--state` find

@@ -32,10 +32,10 @@ impl Scheduler {
             return;
         };
         for &i in &found.check {
-            let Some(link) = record.links.get(i as usize) else {
+            // A check index is always one of `links` (never an alternate).
+            let Some(link) = record.keyed_link(i) else {
                 continue;
             };
-            let link = (link.as_str(), record.link_key(i, link));
             if self.queue_link(link, (job.depth + 1, true), parent, &job.root) {
                 record.queued.push(i | CHECK_BIT);
             }
